@@ -1,0 +1,232 @@
+//! Runs an analysis: decode and lower files in parallel, build the model, run the rules.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Level, Span};
+use crate::model::{Model, ir::FileIr, lower};
+use crate::rules::{self, Rule, helpers::Reporter};
+use crate::settings::Settings;
+use crate::source::SourceFile;
+use crate::{Analysis, InputFile, PackageSources};
+
+/// Worker threads get a large stack: syn parses recursively and real files nest deeply.
+const STACK_SIZE: usize = 512 << 20;
+
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(STACK_SIZE)
+            .thread_name(|i| format!("maplint-{i}"))
+            .build()
+            .expect("cannot start analysis threads")
+    })
+}
+
+/// Analyzes one package. Never panics on bad input: problems become diagnostics.
+#[must_use]
+pub fn analyze(pkg: &PackageSources, settings: &Settings) -> Analysis {
+    let active: Vec<&dyn Rule> = rules::RULES.to_vec();
+    pool().install(|| analyze_with(pkg, settings, &active))
+}
+
+fn tool_diag(name: &str, settings: &Settings, file: u32, primary: Option<Span>, message: String) -> Diagnostic {
+    let meta = rules::meta(name).expect("tool diagnostic is registered");
+    Diagnostic {
+        rule: name.to_owned(),
+        level: settings.level(name, meta.default_level),
+        message,
+        primary,
+        primary_label: None,
+        labels: Vec::new(),
+        helps: Vec::new(),
+        notes: Vec::new(),
+        file,
+    }
+}
+
+fn load(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<FileIr>, Option<Diagnostic>) {
+    let text = match &f.content {
+        Err(e) => {
+            let d = tool_diag("io_error", settings, i, None, format!("cannot read `{}`: {e}", f.name));
+            return (SourceFile::new(&f.name, ""), None, Some(d));
+        }
+        Ok(bytes) => match std::str::from_utf8(bytes) {
+            Ok(t) => t.to_owned(),
+            Err(e) => {
+                let d = tool_diag(
+                    "io_error",
+                    settings,
+                    i,
+                    None,
+                    format!("`{}` is not valid UTF-8 (invalid byte at offset {})", f.name, e.valid_up_to()),
+                );
+                return (SourceFile::new(&f.name, ""), None, Some(d));
+            }
+        },
+    };
+    let lowered = catch_unwind(AssertUnwindSafe(|| lower::parse_and_lower(i, &text)));
+    let source = SourceFile::new(&f.name, text);
+    match lowered {
+        Ok(Ok(ir)) => (source, Some(ir), None),
+        Ok(Err((msg, span))) => {
+            let d = tool_diag("parse_error", settings, i, Some(span), format!("cannot parse this file: {msg}"));
+            (source, None, Some(d))
+        }
+        Err(panic) => {
+            let d = tool_diag(
+                "internal_error",
+                settings,
+                i,
+                None,
+                format!("internal error while parsing `{}`: {}", f.name, panic_message(&*panic)),
+            );
+            (source, None, Some(d))
+        }
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[&dyn Rule]) -> Analysis {
+    let loaded: Vec<_> =
+        pkg.files.par_iter().enumerate().map(|(i, f)| load(i as u32, f, settings)).collect();
+    let mut files = Vec::with_capacity(loaded.len());
+    let mut irs = Vec::with_capacity(loaded.len());
+    let mut diagnostics = Vec::new();
+    for (src, ir, diag) in loaded {
+        files.push(src);
+        irs.push(ir);
+        diagnostics.extend(diag);
+    }
+    let model = catch_unwind(AssertUnwindSafe(|| Model::build(pkg.edition, irs)));
+    let model = match model {
+        Ok(m) => m,
+        Err(panic) => {
+            diagnostics.push(tool_diag(
+                "internal_error",
+                settings,
+                0,
+                None,
+                format!("internal error while building the model of `{}`: {}", pkg.name, panic_message(&*panic)),
+            ));
+            return finish(files, diagnostics);
+        }
+    };
+    let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
+        .into_par_iter()
+        .map(|file| {
+            let mut out = Vec::new();
+            if model.files[file as usize].ir.is_none() {
+                return out;
+            }
+            for rule in active {
+                let meta = rule.meta();
+                let level = settings.level(meta.name, meta.default_level);
+                if level == Level::Allow {
+                    continue;
+                }
+                let mut found = Vec::new();
+                let mut reporter = Reporter { meta, level, file, out: &mut found };
+                let r = catch_unwind(AssertUnwindSafe(|| rule.check(&model, file, &mut reporter)));
+                match r {
+                    Ok(()) => out.extend(found),
+                    Err(panic) => out.push(tool_diag(
+                        "internal_error",
+                        settings,
+                        file,
+                        None,
+                        format!(
+                            "internal error in rule `{}` on `{}`: {}",
+                            meta.name,
+                            files[file as usize].name,
+                            panic_message(&*panic)
+                        ),
+                    )),
+                }
+            }
+            out
+        })
+        .collect();
+    diagnostics.extend(per_file.into_iter().flatten());
+    finish(files, diagnostics)
+}
+
+fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>) -> Analysis {
+    diagnostics.retain(|d| d.level != Level::Allow);
+    diagnostics.sort_by(|a, b| {
+        (a.file, a.primary.map(|s| (s.lo, s.hi)), &a.rule, &a.message).cmp(&(
+            b.file,
+            b.primary.map(|s| (s.lo, s.hi)),
+            &b.rule,
+            &b.message,
+        ))
+    });
+    diagnostics.dedup();
+    Analysis { files, diagnostics }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{FixAvailability, RuleMeta};
+
+    struct Panics;
+    static PANICS: RuleMeta = RuleMeta {
+        name: "panics",
+        default_level: Level::Warn,
+        summary: "",
+        docs: "",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    };
+    impl Rule for Panics {
+        fn meta(&self) -> &'static RuleMeta {
+            &PANICS
+        }
+        fn check(&self, _: &Model, _: u32, _: &mut Reporter<'_>) {
+            panic!("boom");
+        }
+    }
+
+    fn input(name: &str, content: Result<&[u8], &str>) -> InputFile {
+        InputFile { name: name.into(), content: content.map(<[u8]>::to_vec).map_err(str::to_owned) }
+    }
+
+    #[test]
+    fn bad_files_are_reported_and_the_rest_analyzed() {
+        let pkg = PackageSources {
+            name: "p".into(),
+            edition: crate::Edition::E2021,
+            files: vec![
+                input("a.rs", Ok(b"fn ok() {}")),
+                input("b.rs", Ok(b"fn broken( {")),
+                input("c.rs", Ok(b"fn f() {} \xff")),
+                input("d.rs", Err("permission denied")),
+                input("e.rs", Ok(b"")),
+            ],
+        };
+        let a = pool().install(|| analyze_with(&pkg, &Settings::default(), &[&Panics]));
+        let got: Vec<(u32, &str)> = a.diagnostics.iter().map(|d| (d.file, d.rule.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, "internal_error"),
+                (1, "parse_error"),
+                (2, "io_error"),
+                (3, "io_error"),
+                (4, "internal_error"),
+            ]
+        );
+        let internal = &a.diagnostics[0];
+        assert!(internal.message.contains("`panics`") && internal.message.contains("a.rs") && internal.message.contains("boom"));
+    }
+}

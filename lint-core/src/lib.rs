@@ -1,0 +1,82 @@
+//! `lint-core`: the analyzer behind `cargo maplint`.
+//!
+//! Give it the sources of one package ([`PackageSources`]) and it returns the findings
+//! ([`Analysis`]). It never touches the file system, never prints and never exits: reading
+//! files, discovering packages and rendering diagnostics live in the `cargo-maplint` binary.
+//!
+//! Bad input never stops the analysis: a file that is not UTF-8, cannot be read or cannot be
+//! parsed yields a diagnostic for that file (`io_error`, `parse_error`) and the other files are
+//! still analyzed; a panic inside a rule becomes an `internal_error` diagnostic naming the rule.
+
+pub mod diagnostic;
+pub mod model;
+pub mod rules;
+pub mod settings;
+pub mod source;
+
+mod engine;
+
+pub use diagnostic::{Applicability, Diagnostic, Edit, Help, Label, Level, Span};
+pub use engine::analyze;
+pub use settings::Settings;
+pub use source::{LineCol, SourceFile};
+
+/// The Rust edition of a package; it decides temporary lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Edition {
+    E2015,
+    E2018,
+    #[default]
+    E2021,
+    E2024,
+}
+
+impl Edition {
+    /// Parses `"2015"`, `"2018"`, `"2021"` or `"2024"`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Edition> {
+        match s.trim() {
+            "2015" => Some(Edition::E2015),
+            "2018" => Some(Edition::E2018),
+            "2021" => Some(Edition::E2021),
+            "2024" => Some(Edition::E2024),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Edition::E2015 => "2015",
+            Edition::E2018 => "2018",
+            Edition::E2021 => "2021",
+            Edition::E2024 => "2024",
+        }
+    }
+}
+
+/// One input file: its display name and its bytes, or the reason it could not be read.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// Path as shown to the user (relative to the workspace root when possible).
+    pub name: String,
+    pub content: Result<Vec<u8>, String>,
+}
+
+/// All Rust sources of one package (or one loose file), analyzed as one unit.
+#[derive(Debug, Clone, Default)]
+pub struct PackageSources {
+    pub name: String,
+    pub edition: Edition,
+    pub files: Vec<InputFile>,
+}
+
+/// The result of analyzing one package: its files (as decoded text, for rendering) and findings.
+#[derive(Debug)]
+pub struct Analysis {
+    /// One entry per input file, in input order; `Diagnostic::file` and `Span::file` index it.
+    /// A file that could not be read or decoded has empty text.
+    pub files: Vec<SourceFile>,
+    /// Findings sorted by file, position and rule.
+    pub diagnostics: Vec<Diagnostic>,
+}

@@ -1,0 +1,272 @@
+//! The lowered syntax the model and the rules read: owned, `Send`, with byte spans.
+//!
+//! syn's trees hold thread-bound spans and cover far more syntax than the rules need. Each file is
+//! parsed once, lowered here on the parsing thread, and the syn tree is dropped. Expressions keep
+//! an id (unique within the file) so analyses can attach facts to them in side tables.
+
+use crate::diagnostic::Span;
+
+pub type ExprId = u32;
+
+/// A type as written, before resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    Path(TyPath),
+    Ref { mutable: bool, inner: Box<Ty> },
+    Ptr { mutable: bool, inner: Box<Ty> },
+    Tuple(Vec<Ty>),
+    Array(Box<Ty>),
+    Slice(Box<Ty>),
+    /// `impl Trait` / `dyn Trait`: the bounds.
+    Bounds(Vec<TyPath>),
+    Infer,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TyPath {
+    /// `true` for a leading `::` or `crate`/`self`/`super` prefixes removed to a crate-local path.
+    pub segments: Vec<TySeg>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TySeg {
+    pub name: String,
+    pub args: Vec<Ty>,
+}
+
+impl TyPath {
+    #[must_use]
+    pub fn last(&self) -> Option<&TySeg> {
+        self.segments.last()
+    }
+
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        self.segments.iter().map(|s| s.name.as_str()).collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Generics {
+    /// Type parameters with their trait bounds (inline and `where` clauses).
+    pub params: Vec<(String, Vec<TyPath>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Field name, or its index for tuple structs.
+    pub name: String,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfKind {
+    Value,
+    Ref,
+    RefMut,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub pat: Pat,
+    pub ty: Ty,
+}
+
+#[derive(Debug, Clone)]
+pub struct FnDef {
+    pub name: String,
+    pub span: Span,
+    pub name_span: Span,
+    pub generics: Generics,
+    pub self_kind: Option<SelfKind>,
+    pub params: Vec<Param>,
+    pub ret: Option<Ty>,
+    pub body: Option<Block>,
+    pub is_async: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaticKind {
+    Plain,
+    Mut,
+    /// Declared in `lazy_static!`.
+    LazyStatic,
+    /// Declared in `thread_local!`: one value per thread.
+    ThreadLocal,
+}
+
+#[derive(Debug, Clone)]
+pub struct UseEntry {
+    /// The full path being imported (`std::collections::HashMap`).
+    pub path: Vec<String>,
+    /// The local name (`Map` for `use ... as Map`); `*` for a glob import.
+    pub alias: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ItemKind {
+    Use(Vec<UseEntry>),
+    Struct { name: String, generics: Generics, fields: Vec<Field> },
+    Enum { name: String, generics: Generics, variants: Vec<(String, Vec<Field>)> },
+    TypeAlias { name: String, generics: Generics, ty: Ty },
+    Static { name: String, kind: StaticKind, ty: Ty, init: Option<Expr> },
+    Const { name: String, ty: Ty, init: Option<Expr> },
+    Fn(FnDef),
+    Impl { generics: Generics, self_ty: Ty, trait_path: Option<TyPath>, is_unsafe: bool, fns: Vec<FnDef> },
+    Trait { name: String, fns: Vec<FnDef> },
+    /// An inline module, or `mod name;` (no items) whose file is found by path.
+    Mod { name: String, items: Option<Vec<Item>> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub span: Span,
+    /// Span of the item's name (or of the `unsafe impl` header).
+    pub name_span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+impl Block {
+    /// The block's value expression (last statement without a semicolon), if any.
+    #[must_use]
+    pub fn tail(&self) -> Option<&Expr> {
+        match self.stmts.last() {
+            Some(Stmt::Expr { expr, semi: false }) => Some(expr),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    Let { pat: Pat, ty: Option<Ty>, init: Option<Expr>, els: Option<Block>, span: Span },
+    Expr { expr: Expr, semi: bool },
+    Item(Box<Item>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Pat {
+    Ident { name: String, by_ref: bool, mutable: bool, span: Span, sub: Option<Box<Pat>> },
+    /// Tuple, tuple-struct, struct, slice and or-patterns: the sub-patterns.
+    Compound(Vec<Pat>),
+    Ref(Box<Pat>),
+    /// A path pattern or literal: binds nothing.
+    Other,
+    Wild,
+}
+
+impl Pat {
+    /// All names bound by the pattern with their spans, in order.
+    pub fn bindings<'a>(&'a self, out: &mut Vec<(&'a str, Span, bool)>) {
+        match self {
+            Pat::Ident { name, span, sub, by_ref, .. } => {
+                out.push((name, *span, *by_ref));
+                if let Some(s) = sub {
+                    s.bindings(out);
+                }
+            }
+            Pat::Compound(ps) => ps.iter().for_each(|p| p.bindings(out)),
+            Pat::Ref(p) => p.bindings(out),
+            Pat::Other | Pat::Wild => {}
+        }
+    }
+
+    /// The single name a pattern binds directly (`x`, `mut x`), if it is that simple.
+    #[must_use]
+    pub fn simple_name(&self) -> Option<&str> {
+        match self {
+            Pat::Ident { name, sub: None, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Arm {
+    pub pat: Pat,
+    pub guard: Option<Expr>,
+    pub body: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Closure {
+    pub is_move: bool,
+    pub is_async: bool,
+    pub params: Vec<Pat>,
+    pub body: Expr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    Deref,
+    Not,
+    Neg,
+}
+
+#[derive(Debug, Clone)]
+pub enum MacroArgs {
+    /// A well-known macro whose arguments were parsed.
+    Parsed(Vec<Expr>),
+    /// An unknown macro: only the identifiers its tokens mention (so analyses can stay silent
+    /// about bindings they cannot see used).
+    Opaque(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub id: ExprId,
+    pub span: Span,
+    pub kind: ExprKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Path(Vec<String>),
+    Lit,
+    Field { base: Box<Expr>, name: String },
+    MethodCall { recv: Box<Expr>, method: String, method_span: Span, turbofish: Vec<Ty>, args: Vec<Expr> },
+    Call { func: Box<Expr>, args: Vec<Expr> },
+    Closure(Box<Closure>),
+    Block(Block),
+    Unsafe(Block),
+    Async { is_move: bool, body: Block },
+    If { cond: Box<Expr>, then: Block, els: Option<Box<Expr>> },
+    /// `let PAT = EXPR` inside an `if`/`while` condition.
+    Let { pat: Pat, expr: Box<Expr> },
+    Match { scrut: Box<Expr>, arms: Vec<Arm> },
+    While { cond: Box<Expr>, body: Block },
+    Loop(Block),
+    For { pat: Pat, iter: Box<Expr>, body: Block },
+    Assign { lhs: Box<Expr>, rhs: Box<Expr>, compound: bool },
+    Binary { lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary { op: UnOp, expr: Box<Expr> },
+    Ref { mutable: bool, expr: Box<Expr> },
+    RawAddr { mutable: bool, expr: Box<Expr> },
+    Await(Box<Expr>),
+    Try(Box<Expr>),
+    Index { base: Box<Expr>, index: Box<Expr> },
+    Cast { expr: Box<Expr>, ty: Ty },
+    Return(Option<Box<Expr>>),
+    Break(Option<Box<Expr>>),
+    Macro { path: Vec<String>, args: MacroArgs },
+    Struct { path: Vec<String>, fields: Vec<(String, Expr)>, rest: Option<Box<Expr>> },
+    /// Tuples, arrays, ranges, `continue`, anything else: the sub-expressions only.
+    Other(Vec<Expr>),
+}
+
+/// A lowered file.
+#[derive(Debug, Clone, Default)]
+pub struct FileIr {
+    pub items: Vec<Item>,
+    /// Number of expression ids used.
+    pub expr_count: u32,
+    /// Expressions nested deeper than the lowering bound were replaced by opaque nodes.
+    pub truncated: bool,
+}

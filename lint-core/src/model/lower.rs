@@ -1,0 +1,1125 @@
+//! syn → [`ir`](super::ir): runs on the thread that parsed the file, converts every span it keeps
+//! to byte offsets, parses the arguments of well-known macros, and bounds its own recursion.
+
+use proc_macro2::{Span as PmSpan, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Token, visit::Visit};
+
+use super::ir::{
+    Arm, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param,
+    Pat, SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
+};
+use crate::diagnostic::Span;
+
+/// Expressions nested deeper than this are replaced by opaque nodes (the file is still analyzed).
+pub const MAX_DEPTH: u32 = 256;
+
+/// Parses and lowers a file's text. `Err` carries the parse error message and its byte span.
+pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> {
+    let mut base = 0usize;
+    let mut content = text;
+    if let Some(rest) = content.strip_prefix('\u{feff}') {
+        base += 3;
+        content = rest;
+    }
+    if content.starts_with("#!") && !content[2..].trim_start().starts_with('[') {
+        let end = content.find('\n').unwrap_or(content.len());
+        base += end;
+        content = &content[end..];
+    }
+    let parsed = syn::parse_str::<syn::File>(content);
+    let result = match parsed {
+        Ok(f) => {
+            let mut l = Lowerer { file, base, next_id: 0, depth: 0, truncated: false };
+            let items = l.items(&f.items);
+            Ok(FileIr { items, expr_count: l.next_id, truncated: l.truncated })
+        }
+        Err(e) => {
+            let r = e.span().byte_range();
+            Err((e.to_string(), Span::new(file, (base + r.start) as u32, (base + r.end) as u32)))
+        }
+    };
+    // proc-macro2 keeps every parsed file in a thread-local source map; free it.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    result
+}
+
+struct Lowerer {
+    file: u32,
+    base: usize,
+    next_id: u32,
+    depth: u32,
+    truncated: bool,
+}
+
+fn ident_str(i: &proc_macro2::Ident) -> String {
+    let s = i.to_string();
+    s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
+}
+
+fn path_names(p: &syn::Path) -> Vec<String> {
+    p.segments.iter().map(|s| ident_str(&s.ident)).collect()
+}
+
+impl Lowerer {
+    fn sp(&self, s: PmSpan) -> Span {
+        let r = s.byte_range();
+        Span::new(self.file, (self.base + r.start) as u32, (self.base + r.end) as u32)
+    }
+
+    fn join(a: Span, b: Span) -> Span {
+        Span { file: a.file, lo: a.lo.min(b.lo), hi: a.hi.max(b.hi) }
+    }
+
+    fn id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    fn mk(&mut self, span: Span, kind: ExprKind) -> Expr {
+        Expr { id: self.id(), span, kind }
+    }
+
+    // ---------------------------------------------------------------- items
+
+    fn items(&mut self, items: &[syn::Item]) -> Vec<Item> {
+        items.iter().filter_map(|i| self.item(i)).collect()
+    }
+
+    fn item(&mut self, item: &syn::Item) -> Option<Item> {
+        let (kind, span, name_span) = match item {
+            syn::Item::Use(u) => {
+                let mut out = Vec::new();
+                use_tree(&u.tree, &mut Vec::new(), &mut out);
+                (ItemKind::Use(out), self.sp(u.use_token.span), self.sp(u.use_token.span))
+            }
+            syn::Item::Struct(s) => {
+                let fields = self.fields(&s.fields);
+                let span = self.sp(s.struct_token.span);
+                (
+                    ItemKind::Struct { name: ident_str(&s.ident), generics: self.generics(&s.generics), fields },
+                    span,
+                    self.sp(s.ident.span()),
+                )
+            }
+            syn::Item::Union(s) => {
+                let fields =
+                    s.fields.named.iter().map(|f| Field { name: field_name(f, 0), ty: self.ty(&f.ty) }).collect();
+                let span = self.sp(s.union_token.span);
+                (
+                    ItemKind::Struct { name: ident_str(&s.ident), generics: self.generics(&s.generics), fields },
+                    span,
+                    self.sp(s.ident.span()),
+                )
+            }
+            syn::Item::Enum(e) => {
+                let variants = e.variants.iter().map(|v| (ident_str(&v.ident), self.fields(&v.fields))).collect();
+                (
+                    ItemKind::Enum { name: ident_str(&e.ident), generics: self.generics(&e.generics), variants },
+                    self.sp(e.enum_token.span),
+                    self.sp(e.ident.span()),
+                )
+            }
+            syn::Item::Type(t) => (
+                ItemKind::TypeAlias {
+                    name: ident_str(&t.ident),
+                    generics: self.generics(&t.generics),
+                    ty: self.ty(&t.ty),
+                },
+                self.sp(t.type_token.span),
+                self.sp(t.ident.span()),
+            ),
+            syn::Item::Static(s) => {
+                let kind = if matches!(s.mutability, syn::StaticMutability::Mut(_)) {
+                    StaticKind::Mut
+                } else {
+                    StaticKind::Plain
+                };
+                let init = Some(self.expr(&s.expr));
+                (
+                    ItemKind::Static { name: ident_str(&s.ident), kind, ty: self.ty(&s.ty), init },
+                    self.sp(s.static_token.span),
+                    self.sp(s.ident.span()),
+                )
+            }
+            syn::Item::Const(c) => {
+                let init = Some(self.expr(&c.expr));
+                (
+                    ItemKind::Const { name: ident_str(&c.ident), ty: self.ty(&c.ty), init },
+                    self.sp(c.const_token.span),
+                    self.sp(c.ident.span()),
+                )
+            }
+            syn::Item::Fn(f) => {
+                let def = self.fn_def(&f.sig, Some(&f.block));
+                let (span, name_span) = (def.span, def.name_span);
+                (ItemKind::Fn(def), span, name_span)
+            }
+            syn::Item::Impl(i) => {
+                let fns = i
+                    .items
+                    .iter()
+                    .filter_map(|ii| match ii {
+                        syn::ImplItem::Fn(f) => Some(self.fn_def(&f.sig, Some(&f.block))),
+                        _ => None,
+                    })
+                    .collect();
+                let head = self.sp(i.impl_token.span);
+                let span = i.unsafety.map_or(head, |u| Self::join(self.sp(u.span), head));
+                let header = Self::join(span, self.sp(i.self_ty.span()));
+                let trait_path = i.trait_.as_ref().map(|(_, p, _)| self.ty_path(p));
+                (
+                    ItemKind::Impl {
+                        generics: self.generics(&i.generics),
+                        self_ty: self.ty(&i.self_ty),
+                        trait_path,
+                        is_unsafe: i.unsafety.is_some(),
+                        fns,
+                    },
+                    header,
+                    header,
+                )
+            }
+            syn::Item::Trait(t) => {
+                let fns = t
+                    .items
+                    .iter()
+                    .filter_map(|ti| match ti {
+                        syn::TraitItem::Fn(f) => Some(self.fn_def(&f.sig, f.default.as_ref())),
+                        _ => None,
+                    })
+                    .collect();
+                (ItemKind::Trait { name: ident_str(&t.ident), fns }, self.sp(t.trait_token.span), self.sp(t.ident.span()))
+            }
+            syn::Item::Mod(m) => {
+                let items = m.content.as_ref().map(|(_, items)| self.items(items));
+                (ItemKind::Mod { name: ident_str(&m.ident), items }, self.sp(m.mod_token.span), self.sp(m.ident.span()))
+            }
+            syn::Item::Macro(m) => return self.item_macro(&m.mac),
+            _ => return None,
+        };
+        Some(Item { kind, span, name_span })
+    }
+
+    /// `lazy_static!` and `thread_local!` declare statics; they are lowered as a module of statics.
+    fn item_macro(&mut self, mac: &syn::Macro) -> Option<Item> {
+        let name = mac.path.segments.last()?.ident.to_string();
+        let kind = match name.as_str() {
+            "lazy_static" => StaticKind::LazyStatic,
+            "thread_local" => StaticKind::ThreadLocal,
+            _ => return None,
+        };
+        let decls = parse_static_decls.parse2(mac.tokens.clone()).ok()?;
+        let span = self.sp(mac.path.span());
+        let items = decls
+            .into_iter()
+            .map(|(ident, ty, init)| {
+                let init = Some(self.expr(&init));
+                Item {
+                    kind: ItemKind::Static { name: ident_str(&ident), kind, ty: self.ty(&ty), init },
+                    span,
+                    name_span: self.sp(ident.span()),
+                }
+            })
+            .collect();
+        // An anonymous module whose items are visible in the enclosing scope.
+        Some(Item { kind: ItemKind::Mod { name: String::new(), items: Some(items) }, span, name_span: span })
+    }
+
+    fn fields(&mut self, fields: &syn::Fields) -> Vec<Field> {
+        fields.iter().enumerate().map(|(i, f)| Field { name: field_name(f, i), ty: self.ty(&f.ty) }).collect()
+    }
+
+    fn generics(&mut self, g: &syn::Generics) -> Generics {
+        let mut params: Vec<(String, Vec<TyPath>)> = g
+            .type_params()
+            .map(|tp| {
+                let bounds = tp
+                    .bounds
+                    .iter()
+                    .filter_map(|b| match b {
+                        syn::TypeParamBound::Trait(t) => Some(self.ty_path(&t.path)),
+                        _ => None,
+                    })
+                    .collect();
+                (ident_str(&tp.ident), bounds)
+            })
+            .collect();
+        if let Some(w) = &g.where_clause {
+            for pred in &w.predicates {
+                if let syn::WherePredicate::Type(pt) = pred
+                    && let syn::Type::Path(p) = &pt.bounded_ty
+                    && let Some(id) = p.path.get_ident()
+                    && let Some(entry) = params.iter_mut().find(|(n, _)| id == n)
+                {
+                    for b in &pt.bounds {
+                        if let syn::TypeParamBound::Trait(t) = b {
+                            entry.1.push(self.ty_path(&t.path));
+                        }
+                    }
+                }
+            }
+        }
+        Generics { params }
+    }
+
+    fn fn_def(&mut self, sig: &syn::Signature, body: Option<&syn::Block>) -> FnDef {
+        let mut self_kind = None;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(r) => {
+                    self_kind = Some(match (&r.reference, r.mutability) {
+                        (Some(_), Some(_)) => SelfKind::RefMut,
+                        (Some(_), None) => SelfKind::Ref,
+                        (None, _) => match &*r.ty {
+                            syn::Type::Reference(rr) if rr.mutability.is_some() => SelfKind::RefMut,
+                            syn::Type::Reference(_) => SelfKind::Ref,
+                            _ => SelfKind::Value,
+                        },
+                    });
+                }
+                syn::FnArg::Typed(pt) => params.push(Param { pat: self.pat(&pt.pat), ty: self.ty(&pt.ty) }),
+            }
+        }
+        let ret = match &sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, t) => Some(self.ty(t)),
+        };
+        let name_span = self.sp(sig.ident.span());
+        let body = body.map(|b| self.block(b));
+        let span = body.as_ref().map_or(name_span, |b| Self::join(self.sp(sig.fn_token.span), b.span));
+        FnDef {
+            name: ident_str(&sig.ident),
+            span,
+            name_span,
+            generics: self.generics(&sig.generics),
+            self_kind,
+            params,
+            ret,
+            body,
+            is_async: sig.asyncness.is_some(),
+        }
+    }
+
+    // ---------------------------------------------------------------- types
+
+    fn ty_path(&mut self, p: &syn::Path) -> TyPath {
+        let segments = p
+            .segments
+            .iter()
+            .map(|s| {
+                let args = match &s.arguments {
+                    syn::PathArguments::AngleBracketed(a) => a
+                        .args
+                        .iter()
+                        .filter_map(|ga| match ga {
+                            syn::GenericArgument::Type(t) => Some(self.ty(t)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                TySeg { name: ident_str(&s.ident), args }
+            })
+            .collect();
+        TyPath { segments }
+    }
+
+    fn ty(&mut self, t: &syn::Type) -> Ty {
+        if self.depth > MAX_DEPTH {
+            self.truncated = true;
+            return Ty::Other;
+        }
+        self.depth += 1;
+        let r = match t {
+            syn::Type::Path(p) if p.qself.is_none() => Ty::Path(self.ty_path(&p.path)),
+            syn::Type::Reference(r) => Ty::Ref { mutable: r.mutability.is_some(), inner: Box::new(self.ty(&r.elem)) },
+            syn::Type::Ptr(p) => Ty::Ptr { mutable: p.mutability.is_some(), inner: Box::new(self.ty(&p.elem)) },
+            syn::Type::Tuple(t) => Ty::Tuple(t.elems.iter().map(|e| self.ty(e)).collect()),
+            syn::Type::Array(a) => Ty::Array(Box::new(self.ty(&a.elem))),
+            syn::Type::Slice(s) => Ty::Slice(Box::new(self.ty(&s.elem))),
+            syn::Type::Paren(p) => self.ty(&p.elem),
+            syn::Type::Group(g) => self.ty(&g.elem),
+            syn::Type::ImplTrait(i) => Ty::Bounds(self.bounds(&i.bounds)),
+            syn::Type::TraitObject(o) => Ty::Bounds(self.bounds(&o.bounds)),
+            syn::Type::Infer(_) => Ty::Infer,
+            _ => Ty::Other,
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn bounds(&mut self, b: &Punctuated<syn::TypeParamBound, Token![+]>) -> Vec<TyPath> {
+        b.iter()
+            .filter_map(|b| match b {
+                syn::TypeParamBound::Trait(t) => Some(self.ty_path(&t.path)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------------- patterns
+
+    fn pat(&mut self, p: &syn::Pat) -> Pat {
+        if self.depth > MAX_DEPTH {
+            self.truncated = true;
+            return Pat::Other;
+        }
+        self.depth += 1;
+        let r = match p {
+            syn::Pat::Ident(i) => Pat::Ident {
+                name: ident_str(&i.ident),
+                by_ref: i.by_ref.is_some(),
+                mutable: i.mutability.is_some(),
+                span: self.sp(i.ident.span()),
+                sub: i.subpat.as_ref().map(|(_, s)| Box::new(self.pat(s))),
+            },
+            syn::Pat::Tuple(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::TupleStruct(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::Struct(s) => Pat::Compound(s.fields.iter().map(|f| self.pat(&f.pat)).collect()),
+            syn::Pat::Slice(s) => Pat::Compound(s.elems.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::Or(o) => Pat::Compound(o.cases.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::Reference(r) => Pat::Ref(Box::new(self.pat(&r.pat))),
+            syn::Pat::Type(t) => self.pat(&t.pat),
+            syn::Pat::Paren(pp) => self.pat(&pp.pat),
+            syn::Pat::Wild(_) => Pat::Wild,
+            _ => Pat::Other,
+        };
+        self.depth -= 1;
+        r
+    }
+
+    // ---------------------------------------------------------------- blocks and statements
+
+    fn block(&mut self, b: &syn::Block) -> Block {
+        let span = self.sp(b.brace_token.span.join());
+        let stmts = b.stmts.iter().filter_map(|s| self.stmt(s)).collect();
+        Block { stmts, span }
+    }
+
+    fn stmt(&mut self, s: &syn::Stmt) -> Option<Stmt> {
+        Some(match s {
+            syn::Stmt::Local(l) => {
+                let (pat, ty) = match &l.pat {
+                    syn::Pat::Type(pt) => (self.pat(&pt.pat), Some(self.ty(&pt.ty))),
+                    p => (self.pat(p), None),
+                };
+                let init = l.init.as_ref().map(|i| self.expr(&i.expr));
+                let els = l.init.as_ref().and_then(|i| i.diverge.as_ref()).map(|(_, e)| {
+                    let e = self.expr(e);
+                    match e.kind {
+                        ExprKind::Block(b) => b,
+                        _ => Block { span: e.span, stmts: vec![Stmt::Expr { expr: e, semi: false }] },
+                    }
+                });
+                let span = Self::join(self.sp(l.let_token.span), self.sp(l.semi_token.span));
+                Stmt::Let { pat, ty, init, els, span }
+            }
+            syn::Stmt::Item(i) => Stmt::Item(Box::new(self.item(i)?)),
+            syn::Stmt::Expr(e, semi) => Stmt::Expr { expr: self.expr(e), semi: semi.is_some() },
+            syn::Stmt::Macro(m) => {
+                let expr = self.mac(&m.mac);
+                Stmt::Expr { expr, semi: m.semi_token.is_some() }
+            }
+        })
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    fn exprs<'a>(&mut self, es: impl IntoIterator<Item = &'a syn::Expr>) -> Vec<Expr> {
+        es.into_iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn boxed(&mut self, e: &syn::Expr) -> Box<Expr> {
+        Box::new(self.expr(e))
+    }
+
+    pub(super) fn expr(&mut self, e: &syn::Expr) -> Expr {
+        if self.depth > MAX_DEPTH {
+            self.truncated = true;
+            let span = self.first_span(e);
+            return self.mk(span, ExprKind::Other(Vec::new()));
+        }
+        self.depth += 1;
+        let r = self.expr_inner(e);
+        self.depth -= 1;
+        r
+    }
+
+    /// A cheap span for an expression we do not descend into: its first token.
+    fn first_span(&self, e: &syn::Expr) -> Span {
+        let mut v = FirstToken(None);
+        v.visit_expr(e);
+        v.0.map_or(Span::new(self.file, 0, 0), |s| self.sp(s))
+    }
+
+    fn expr_inner(&mut self, e: &syn::Expr) -> Expr {
+        use syn::Expr as E;
+        let j = Self::join;
+        match e {
+            E::Path(p) => {
+                let span = path_span(self, &p.path);
+                self.mk(span, ExprKind::Path(path_names(&p.path)))
+            }
+            E::Lit(l) => {
+                let span = self.sp(l.lit.span());
+                self.mk(span, ExprKind::Lit)
+            }
+            E::Field(f) => {
+                let base = self.boxed(&f.base);
+                let (name, ms) = match &f.member {
+                    syn::Member::Named(i) => (ident_str(i), self.sp(i.span())),
+                    syn::Member::Unnamed(i) => (i.index.to_string(), self.sp(i.span)),
+                };
+                self.mk(j(base.span, ms), ExprKind::Field { base, name })
+            }
+            E::MethodCall(m) => {
+                let recv = self.boxed(&m.receiver);
+                let args = self.exprs(&m.args);
+                let turbofish = m
+                    .turbofish
+                    .as_ref()
+                    .map(|t| {
+                        t.args
+                            .iter()
+                            .filter_map(|a| match a {
+                                syn::GenericArgument::Type(t) => Some(self.ty(t)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let method_span = self.sp(m.method.span());
+                let span = j(recv.span, self.sp(m.paren_token.span.join()));
+                self.mk(span, ExprKind::MethodCall { recv, method: ident_str(&m.method), method_span, turbofish, args })
+            }
+            E::Call(c) => {
+                let func = self.boxed(&c.func);
+                let args = self.exprs(&c.args);
+                let span = j(func.span, self.sp(c.paren_token.span.join()));
+                self.mk(span, ExprKind::Call { func, args })
+            }
+            E::Closure(c) => {
+                let params = c.inputs.iter().map(|p| self.pat(p)).collect();
+                let body = self.expr(&c.body);
+                let mut span = j(self.sp(c.or1_token.span), body.span);
+                if let Some(m) = c.capture {
+                    span = j(self.sp(m.span), span);
+                }
+                if let Some(a) = c.asyncness {
+                    span = j(self.sp(a.span), span);
+                }
+                let closure =
+                    Closure { is_move: c.capture.is_some(), is_async: c.asyncness.is_some(), params, body };
+                self.mk(span, ExprKind::Closure(Box::new(closure)))
+            }
+            E::Block(b) => {
+                let block = self.block(&b.block);
+                self.mk(block.span, ExprKind::Block(block))
+            }
+            E::Unsafe(u) => {
+                let block = self.block(&u.block);
+                let span = j(self.sp(u.unsafe_token.span), block.span);
+                self.mk(span, ExprKind::Unsafe(block))
+            }
+            E::Async(a) => {
+                let body = self.block(&a.block);
+                let span = j(self.sp(a.async_token.span), body.span);
+                self.mk(span, ExprKind::Async { is_move: a.capture.is_some(), body })
+            }
+            E::TryBlock(t) => {
+                let block = self.block(&t.block);
+                self.mk(block.span, ExprKind::Block(block))
+            }
+            E::Const(c) => {
+                let block = self.block(&c.block);
+                self.mk(block.span, ExprKind::Block(block))
+            }
+            E::If(i) => {
+                let cond = self.boxed(&i.cond);
+                let then = self.block(&i.then_branch);
+                let els = i.else_branch.as_ref().map(|(_, e)| self.boxed(e));
+                let mut span = j(self.sp(i.if_token.span), then.span);
+                if let Some(e) = &els {
+                    span = j(span, e.span);
+                }
+                self.mk(span, ExprKind::If { cond, then, els })
+            }
+            E::Let(l) => {
+                let pat = self.pat(&l.pat);
+                let expr = self.boxed(&l.expr);
+                let span = j(self.sp(l.let_token.span), expr.span);
+                self.mk(span, ExprKind::Let { pat, expr })
+            }
+            E::Match(m) => {
+                let scrut = self.boxed(&m.expr);
+                let arms = m
+                    .arms
+                    .iter()
+                    .map(|a| Arm {
+                        pat: self.pat(&a.pat),
+                        guard: a.guard.as_ref().map(|(_, g)| self.expr(g)),
+                        body: self.expr(&a.body),
+                    })
+                    .collect();
+                let span = j(self.sp(m.match_token.span), self.sp(m.brace_token.span.join()));
+                self.mk(span, ExprKind::Match { scrut, arms })
+            }
+            E::While(w) => {
+                let cond = self.boxed(&w.cond);
+                let body = self.block(&w.body);
+                let span = j(self.sp(w.while_token.span), body.span);
+                self.mk(span, ExprKind::While { cond, body })
+            }
+            E::Loop(l) => {
+                let body = self.block(&l.body);
+                let span = j(self.sp(l.loop_token.span), body.span);
+                self.mk(span, ExprKind::Loop(body))
+            }
+            E::ForLoop(f) => {
+                let pat = self.pat(&f.pat);
+                let iter = self.boxed(&f.expr);
+                let body = self.block(&f.body);
+                let span = j(self.sp(f.for_token.span), body.span);
+                self.mk(span, ExprKind::For { pat, iter, body })
+            }
+            E::Assign(a) => {
+                let lhs = self.boxed(&a.left);
+                let rhs = self.boxed(&a.right);
+                self.mk(j(lhs.span, rhs.span), ExprKind::Assign { lhs, rhs, compound: false })
+            }
+            E::Binary(b) => {
+                let lhs = self.boxed(&b.left);
+                let rhs = self.boxed(&b.right);
+                let span = j(lhs.span, rhs.span);
+                let compound = matches!(
+                    b.op,
+                    syn::BinOp::AddAssign(_)
+                        | syn::BinOp::SubAssign(_)
+                        | syn::BinOp::MulAssign(_)
+                        | syn::BinOp::DivAssign(_)
+                        | syn::BinOp::RemAssign(_)
+                        | syn::BinOp::BitXorAssign(_)
+                        | syn::BinOp::BitAndAssign(_)
+                        | syn::BinOp::BitOrAssign(_)
+                        | syn::BinOp::ShlAssign(_)
+                        | syn::BinOp::ShrAssign(_)
+                );
+                if compound {
+                    self.mk(span, ExprKind::Assign { lhs, rhs, compound: true })
+                } else {
+                    self.mk(span, ExprKind::Binary { lhs, rhs })
+                }
+            }
+            E::Unary(u) => {
+                let (op, os) = match u.op {
+                    syn::UnOp::Deref(t) => (UnOp::Deref, t.span),
+                    syn::UnOp::Not(t) => (UnOp::Not, t.span),
+                    syn::UnOp::Neg(t) => (UnOp::Neg, t.span),
+                    _ => (UnOp::Not, u.expr.span()),
+                };
+                let expr = self.boxed(&u.expr);
+                let span = j(self.sp(os), expr.span);
+                self.mk(span, ExprKind::Unary { op, expr })
+            }
+            E::Reference(r) => {
+                let expr = self.boxed(&r.expr);
+                let span = j(self.sp(r.and_token.span), expr.span);
+                self.mk(span, ExprKind::Ref { mutable: r.mutability.is_some(), expr })
+            }
+            E::RawAddr(r) => {
+                let expr = self.boxed(&r.expr);
+                let span = j(self.sp(r.and_token.span), expr.span);
+                let mutable = matches!(r.mutability, syn::PointerMutability::Mut(_));
+                self.mk(span, ExprKind::RawAddr { mutable, expr })
+            }
+            E::Await(a) => {
+                let base = self.boxed(&a.base);
+                let span = j(base.span, self.sp(a.await_token.span));
+                self.mk(span, ExprKind::Await(base))
+            }
+            E::Try(t) => {
+                let expr = self.boxed(&t.expr);
+                let span = j(expr.span, self.sp(t.question_token.span));
+                self.mk(span, ExprKind::Try(expr))
+            }
+            E::Index(i) => {
+                let base = self.boxed(&i.expr);
+                let index = self.boxed(&i.index);
+                let span = j(base.span, self.sp(i.bracket_token.span.join()));
+                self.mk(span, ExprKind::Index { base, index })
+            }
+            E::Cast(c) => {
+                let expr = self.boxed(&c.expr);
+                let ty = self.ty(&c.ty);
+                let span = j(expr.span, self.sp(c.as_token.span));
+                self.mk(span, ExprKind::Cast { expr, ty })
+            }
+            E::Return(r) => {
+                let inner = r.expr.as_ref().map(|e| self.boxed(e));
+                let mut span = self.sp(r.return_token.span);
+                if let Some(i) = &inner {
+                    span = j(span, i.span);
+                }
+                self.mk(span, ExprKind::Return(inner))
+            }
+            E::Break(b) => {
+                let inner = b.expr.as_ref().map(|e| self.boxed(e));
+                let mut span = self.sp(b.break_token.span);
+                if let Some(i) = &inner {
+                    span = j(span, i.span);
+                }
+                self.mk(span, ExprKind::Break(inner))
+            }
+            E::Paren(p) => self.expr(&p.expr),
+            E::Group(g) => self.expr(&g.expr),
+            E::Macro(m) => self.mac(&m.mac),
+            E::Struct(s) => {
+                let fields = s
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let name = match &f.member {
+                            syn::Member::Named(i) => ident_str(i),
+                            syn::Member::Unnamed(i) => i.index.to_string(),
+                        };
+                        (name, self.expr(&f.expr))
+                    })
+                    .collect();
+                let rest = s.rest.as_ref().map(|r| self.boxed(r));
+                let span = j(path_span(self, &s.path), self.sp(s.brace_token.span.join()));
+                self.mk(span, ExprKind::Struct { path: path_names(&s.path), fields, rest })
+            }
+            E::Tuple(t) => {
+                let elems = self.exprs(&t.elems);
+                let span = self.sp(t.paren_token.span.join());
+                self.mk(span, ExprKind::Other(elems))
+            }
+            E::Array(a) => {
+                let elems = self.exprs(&a.elems);
+                let span = self.sp(a.bracket_token.span.join());
+                self.mk(span, ExprKind::Other(elems))
+            }
+            E::Repeat(r) => {
+                let elems = vec![self.expr(&r.expr), self.expr(&r.len)];
+                let span = self.sp(r.bracket_token.span.join());
+                self.mk(span, ExprKind::Other(elems))
+            }
+            E::Range(r) => {
+                let elems: Vec<Expr> =
+                    r.start.iter().chain(r.end.iter()).map(|e| self.expr(e)).collect();
+                let span = elems
+                    .iter()
+                    .map(|e| e.span)
+                    .reduce(j)
+                    .unwrap_or_else(|| self.sp(r.limits.span()));
+                self.mk(span, ExprKind::Other(elems))
+            }
+            E::Yield(y) => {
+                let elems: Vec<Expr> = y.expr.iter().map(|e| self.expr(e)).collect();
+                let span = self.sp(y.yield_token.span);
+                self.mk(span, ExprKind::Other(elems))
+            }
+            E::Continue(c) => {
+                let span = self.sp(c.continue_token.span);
+                self.mk(span, ExprKind::Other(Vec::new()))
+            }
+            other => {
+                let span = self.first_span(other);
+                self.mk(span, ExprKind::Other(Vec::new()))
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- macros
+
+    fn mac(&mut self, mac: &syn::Macro) -> Expr {
+        let path = path_names(&mac.path);
+        let name = path.last().cloned().unwrap_or_default();
+        let span = Self::join(path_span(self, &mac.path), self.sp(delim_span(&mac.delimiter)));
+        let tokens = mac.tokens.clone();
+        let parsed: Option<Vec<Expr>> = match name.as_str() {
+            "addr_of_mut" | "addr_of" => syn::parse2::<syn::Expr>(tokens.clone()).ok().map(|e| {
+                let inner = self.boxed(&e);
+                vec![self.mk(span, ExprKind::RawAddr { mutable: name == "addr_of_mut", expr: inner })]
+            }),
+            "vec" => parse_vec_args.parse2(tokens.clone()).ok().map(|es| self.exprs(&es)),
+            "matches" | "assert_matches" | "debug_assert_matches" => {
+                parse_first_expr.parse2(tokens.clone()).ok().map(|e| vec![self.expr(&e)])
+            }
+            "select" => parse_select.parse2(tokens.clone()).ok().map(|es| self.exprs(&es)),
+            n if is_expr_list_macro(n) => parse_expr_list.parse2(tokens.clone()).ok().map(|es| {
+                let mut out = self.exprs(&es);
+                if is_format_macro(n) {
+                    self.format_captures(&es, &mut out);
+                }
+                out
+            }),
+            _ => None,
+        };
+        if let Some(mut args) = parsed {
+            if matches!(name.as_str(), "addr_of_mut" | "addr_of") {
+                return args.pop().expect("one expression");
+            }
+            return self.mk(span, ExprKind::Macro { path, args: MacroArgs::Parsed(args) });
+        }
+        let mut idents = Vec::new();
+        collect_idents(tokens, &mut idents, 0);
+        self.mk(span, ExprKind::Macro { path, args: MacroArgs::Opaque(idents) })
+    }
+
+    /// `format!("{name}")` captures `name`: add it as a path expression so it counts as a use.
+    fn format_captures(&mut self, es: &[syn::Expr], out: &mut Vec<Expr>) {
+        for e in es {
+            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = e {
+                let span = self.sp(s.span());
+                for name in format_string_captures(&s.value()) {
+                    let p = self.mk(span, ExprKind::Path(vec![name]));
+                    out.push(p);
+                }
+            }
+        }
+    }
+}
+
+fn field_name(f: &syn::Field, index: usize) -> String {
+    f.ident.as_ref().map_or_else(|| index.to_string(), ident_str)
+}
+
+fn path_span(l: &Lowerer, p: &syn::Path) -> Span {
+    let first = p.leading_colon.map(|c| c.spans[0]).or_else(|| p.segments.first().map(|s| s.ident.span()));
+    let last = p.segments.last().map(|s| s.ident.span());
+    match (first, last) {
+        (Some(a), Some(b)) => Lowerer::join(l.sp(a), l.sp(b)),
+        _ => Span::new(l.file, 0, 0),
+    }
+}
+
+fn delim_span(d: &syn::MacroDelimiter) -> PmSpan {
+    match d {
+        syn::MacroDelimiter::Paren(p) => p.span.join(),
+        syn::MacroDelimiter::Brace(b) => b.span.join(),
+        syn::MacroDelimiter::Bracket(b) => b.span.join(),
+    }
+}
+
+struct FirstToken(Option<PmSpan>);
+
+impl<'ast> Visit<'ast> for FirstToken {
+    fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
+        if self.0.is_none() {
+            self.0 = Some(i.span());
+        }
+    }
+    fn visit_lit(&mut self, l: &'ast syn::Lit) {
+        if self.0.is_none() {
+            self.0 = Some(l.span());
+        }
+    }
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        // Only the first token matters; do not recurse far into deep trees.
+        if self.0.is_none() {
+            match e {
+                syn::Expr::Paren(p) => self.0 = Some(p.paren_token.span.open()),
+                syn::Expr::Block(b) => self.0 = Some(b.block.brace_token.span.open()),
+                syn::Expr::Array(a) => self.0 = Some(a.bracket_token.span.open()),
+                syn::Expr::Tuple(t) => self.0 = Some(t.paren_token.span.open()),
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+    }
+}
+
+fn use_tree(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseEntry>) {
+    match t {
+        syn::UseTree::Path(p) => {
+            prefix.push(ident_str(&p.ident));
+            use_tree(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = ident_str(&n.ident);
+            if name == "self" {
+                if let Some(last) = prefix.last() {
+                    out.push(UseEntry { path: prefix.clone(), alias: last.clone() });
+                }
+            } else {
+                let mut path = prefix.clone();
+                path.push(name.clone());
+                out.push(UseEntry { path, alias: name });
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            let name = ident_str(&r.ident);
+            if name != "self" {
+                path.push(name);
+            }
+            out.push(UseEntry { path, alias: ident_str(&r.rename) });
+        }
+        syn::UseTree::Glob(_) => out.push(UseEntry { path: prefix.clone(), alias: "*".into() }),
+        syn::UseTree::Group(g) => g.items.iter().for_each(|i| use_tree(i, prefix, out)),
+    }
+}
+
+fn is_format_macro(n: &str) -> bool {
+    matches!(
+        n,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "format_args"
+            | "write"
+            | "writeln"
+            | "panic"
+            | "unreachable"
+            | "todo"
+            | "unimplemented"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "trace"
+            | "debug"
+            | "info"
+            | "warn"
+            | "error"
+            | "bail"
+            | "anyhow"
+            | "ensure"
+    )
+}
+
+fn is_expr_list_macro(n: &str) -> bool {
+    is_format_macro(n) || matches!(n, "dbg" | "join" | "try_join")
+}
+
+fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
+    Ok(Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?.into_iter().collect())
+}
+
+fn parse_first_expr(input: ParseStream<'_>) -> syn::Result<syn::Expr> {
+    let e: syn::Expr = input.parse()?;
+    let _: TokenStream = input.parse()?;
+    Ok(e)
+}
+
+fn parse_vec_args(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
+    if input.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first: syn::Expr = input.parse()?;
+    if input.peek(Token![;]) {
+        let _: Token![;] = input.parse()?;
+        let n: syn::Expr = input.parse()?;
+        return Ok(vec![first, n]);
+    }
+    let mut out = vec![first];
+    while input.peek(Token![,]) {
+        let _: Token![,] = input.parse()?;
+        if input.is_empty() {
+            break;
+        }
+        out.push(input.parse()?);
+    }
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens in vec!"));
+    }
+    Ok(out)
+}
+
+/// `tokio::select! { biased; pat = fut (, if cond)? => handler, ... else => handler }`:
+/// the futures, conditions and handlers as expressions (patterns are not bound here).
+fn parse_select(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
+    let mut out = Vec::new();
+    if input.peek(syn::Ident) && input.fork().parse::<syn::Ident>()? == "biased" {
+        let _: syn::Ident = input.parse()?;
+        let _: Token![;] = input.parse()?;
+    }
+    while !input.is_empty() {
+        if input.peek(Token![else]) {
+            let _: Token![else] = input.parse()?;
+        } else {
+            let _pat = syn::Pat::parse_single(input)?;
+            let _: Token![=] = input.parse()?;
+            out.push(input.call(syn::Expr::parse_without_eager_brace)?);
+            if input.peek(Token![,]) && input.peek2(Token![if]) {
+                let _: Token![,] = input.parse()?;
+                let _: Token![if] = input.parse()?;
+                out.push(input.call(syn::Expr::parse_without_eager_brace)?);
+            }
+        }
+        let _: Token![=>] = input.parse()?;
+        out.push(input.parse()?);
+        if input.peek(Token![,]) {
+            let _: Token![,] = input.parse()?;
+        }
+    }
+    Ok(out)
+}
+
+/// `lazy_static! { [pub] static ref NAME: Ty = expr; ... }` and
+/// `thread_local! { [pub] static NAME: Ty = [const] { expr } | expr; ... }`.
+fn parse_static_decls(input: ParseStream<'_>) -> syn::Result<Vec<(proc_macro2::Ident, syn::Type, syn::Expr)>> {
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        let _attrs = input.call(syn::Attribute::parse_outer)?;
+        let _vis: syn::Visibility = input.parse()?;
+        let _: Token![static] = input.parse()?;
+        if input.peek(Token![ref]) {
+            let _: Token![ref] = input.parse()?;
+        }
+        let ident: proc_macro2::Ident = input.parse()?;
+        let _: Token![:] = input.parse()?;
+        let ty: syn::Type = input.parse()?;
+        let _: Token![=] = input.parse()?;
+        if input.peek(Token![const]) && input.peek2(syn::token::Brace) {
+            let _: Token![const] = input.parse()?;
+        }
+        let init: syn::Expr = input.parse()?;
+        out.push((ident, ty, init));
+        if input.peek(Token![;]) {
+            let _: Token![;] = input.parse()?;
+        }
+    }
+    Ok(out)
+}
+
+fn collect_idents(ts: TokenStream, out: &mut Vec<String>, depth: u32) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for tt in ts {
+        match tt {
+            TokenTree::Ident(i) => out.push(ident_str(&i)),
+            TokenTree::Group(g) => collect_idents(g.stream(), out, depth + 1),
+            TokenTree::Literal(l) => {
+                // Format strings of unknown macros (`log!`-likes) capture names too.
+                let s = l.to_string();
+                if s.starts_with('"') {
+                    out.extend(format_string_captures(&s));
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
+}
+
+/// Names captured by a format string: `{name}`, `{name:?}`, `{name:>width$}`.
+fn format_string_captures(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'{' {
+            if b.get(i + 1) == Some(&b'{') {
+                i += 2;
+                continue;
+            }
+            let start = i + 1;
+            let mut k = start;
+            while k < b.len() && (b[k].is_ascii_alphanumeric() || b[k] == b'_') {
+                k += 1;
+            }
+            if k > start && !b[start].is_ascii_digit() && matches!(b.get(k), Some(b'}' | b':')) {
+                out.push(s[start..k].to_owned());
+            }
+            i = k;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_captures() {
+        assert_eq!(format_string_captures("a {x} {{y}} {z:?} {0} {w:>5}"), vec!["x", "z", "w"]);
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_after_bom() {
+        let src = "\u{feff}fn f() { let x = 1; }";
+        let ir = parse_and_lower(0, src).unwrap();
+        let ItemKind::Fn(f) = &ir.items[0].kind else { panic!() };
+        assert_eq!(&src[f.name_span.range()], "f");
+        let Some(Stmt::Let { pat, .. }) = f.body.as_ref().unwrap().stmts.first() else { panic!() };
+        let Pat::Ident { span, .. } = pat else { panic!() };
+        assert_eq!(&src[span.range()], "x");
+    }
+
+    #[test]
+    fn known_macros_are_parsed_unknown_are_opaque() {
+        let src = "fn f() { assert_eq!(m.len(), 1); vec![a; n]; my_macro!(m => k); println!(\"{m:?}\"); }";
+        let ir = parse_and_lower(0, src).unwrap();
+        let ItemKind::Fn(f) = &ir.items[0].kind else { panic!() };
+        let kinds: Vec<_> = f
+            .body
+            .as_ref()
+            .unwrap()
+            .stmts
+            .iter()
+            .map(|s| match s {
+                Stmt::Expr { expr: Expr { kind: ExprKind::Macro { args, .. }, .. }, .. } => match args {
+                    MacroArgs::Parsed(a) => format!("parsed {}", a.len()),
+                    MacroArgs::Opaque(ids) => format!("opaque {}", ids.join(",")),
+                },
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(kinds, vec!["parsed 2", "parsed 2", "opaque m,k", "parsed 2"]);
+    }
+
+    #[test]
+    fn lazy_static_and_thread_local_become_statics() {
+        let src = "lazy_static! { static ref M: Mutex<HashMap<u8, u8>> = Mutex::new(HashMap::new()); }\n\
+                   thread_local! { static C: RefCell<HashMap<u8, u8>> = RefCell::new(HashMap::new()); }";
+        let ir = parse_and_lower(0, src).unwrap();
+        let kinds: Vec<_> = ir
+            .items
+            .iter()
+            .flat_map(|i| match &i.kind {
+                ItemKind::Mod { items: Some(items), .. } => items.clone(),
+                _ => vec![],
+            })
+            .map(|i| match i.kind {
+                ItemKind::Static { name, kind, .. } => (name, kind),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(kinds, vec![("M".into(), StaticKind::LazyStatic), ("C".into(), StaticKind::ThreadLocal)]);
+    }
+
+    #[test]
+    fn deep_nesting_is_truncated_not_overflowed() {
+        let depth = 2000;
+        let src = format!("fn f() {{ let x = {}1{}; }}", "{".repeat(depth), "}".repeat(depth));
+        let src2 = format!("fn g() {{ {}1{} }}", "-".repeat(depth), "");
+        let r = std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(move || (parse_and_lower(0, &src).map(|f| f.truncated), parse_and_lower(0, &src2).map(|f| f.truncated)))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(r.0, Ok(true));
+        assert_eq!(r.1, Ok(true));
+    }
+
+    #[test]
+    fn parse_errors_carry_a_span() {
+        let (msg, span) = parse_and_lower(0, "fn f() { let = ; }").unwrap_err();
+        assert!(!msg.is_empty());
+        assert!(span.lo > 0);
+    }
+}

@@ -1,0 +1,116 @@
+//! The rules: one file per rule, registered once in [`RULES`].
+
+pub mod helpers;
+mod lost_map_writes;
+mod map_mutated_in_spawn;
+mod unsynchronized_map_write;
+
+use crate::diagnostic::Level;
+use crate::model::Model;
+use crate::rules::helpers::Reporter;
+
+/// Whether and how a rule offers fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixAvailability {
+    None,
+    Sometimes,
+    Always,
+}
+
+/// A rule's metadata and documentation.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub name: &'static str,
+    pub default_level: Level,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// The full documentation (markdown, clippy's sections).
+    pub docs: &'static str,
+    pub fix: FixAvailability,
+    /// The maplint version that introduced the rule.
+    pub since: &'static str,
+}
+
+/// A rule: reads the model, reports through the [`Reporter`].
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// Checks one file of the package (`file` indexes `model.files`).
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>);
+}
+
+/// Declares a rule: its doc comment becomes `RuleMeta::docs`.
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub struct $ty:ident {
+            name: $name:literal,
+            level: $level:ident,
+            summary: $summary:literal,
+            fix: $fix:ident,
+            since: $since:literal $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Default, Clone, Copy)]
+        pub struct $ty;
+
+        impl $ty {
+            pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+                name: $name,
+                default_level: $crate::diagnostic::Level::$level,
+                summary: $summary,
+                docs: concat!($($doc, "\n"),*),
+                fix: $crate::rules::FixAvailability::$fix,
+                since: $since,
+            };
+        }
+    };
+}
+pub(crate) use declare_rule;
+
+/// Every rule, in documentation order. Registration is one line here.
+pub static RULES: &[&dyn Rule] = &[
+    &unsynchronized_map_write::UnsynchronizedMapWrite,
+    &map_mutated_in_spawn::MapMutatedInSpawn,
+    &lost_map_writes::LostMapWrites,
+];
+
+/// Diagnostics the tool itself emits (not rules, but they have names and levels too).
+pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
+    RuleMeta {
+        name: "parse_error",
+        default_level: Level::Warn,
+        summary: "a file could not be parsed, so it was not analyzed",
+        docs: "A file that syn cannot parse is reported and skipped; the rest of the package is still analyzed.\n",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    },
+    RuleMeta {
+        name: "io_error",
+        default_level: Level::Deny,
+        summary: "a file could not be read or is not UTF-8, so it was not analyzed",
+        docs: "A file that cannot be read, or whose content is not valid UTF-8, is reported and skipped; the rest of the package is still analyzed.\n",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    },
+    RuleMeta {
+        name: "internal_error",
+        default_level: Level::Warn,
+        summary: "a rule panicked on this file; please report it",
+        docs: "maplint caught a panic inside a rule. The other rules still ran. Please report the file and the message.\n",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    },
+];
+
+/// Metadata of a rule or tool diagnostic by name.
+#[must_use]
+pub fn meta(name: &str) -> Option<&'static RuleMeta> {
+    RULES.iter().map(|r| r.meta()).chain(TOOL_DIAGNOSTICS.iter()).find(|m| m.name == name)
+}
+
+/// The documentation URL of a rule.
+#[must_use]
+pub fn docs_url(rule: &str) -> String {
+    format!("https://github.com/maplint/maplint/blob/main/docs/rules/{rule}.md")
+}
