@@ -125,7 +125,7 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         .into_par_iter()
         .map(|file| {
             let mut out = Vec::new();
-            if model.files[file as usize].ir.is_none() {
+            if !model.parsed[file as usize] {
                 return out;
             }
             for rule in active {

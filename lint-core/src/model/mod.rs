@@ -1,27 +1,123 @@
 //! The semantic model of one package, built once from all its files and read by every rule.
+//!
+//! - [`ir`]: the lowered syntax of each file; [`lower`]: syn → IR.
+//! - [`types`]: what a type is (map, lock, wrapper, ...); [`items`]: crate-wide items and name
+//!   resolution; [`body`]: per-function bindings, identities, writes, spawns and calls.
+//! - [`Model`]: all of it, plus the call graph and what is reachable from a spawned thread.
 
+pub mod body;
 pub mod ir;
+pub mod items;
 pub mod lower;
+pub mod types;
+
+use std::collections::{HashMap, VecDeque};
+
+use rayon::prelude::*;
 
 use crate::Edition;
+use crate::diagnostic::Span;
+use body::{BodyFacts, SpawnBody, Walker};
+use items::ItemIndex;
 
-/// One file of the package as the model sees it.
-#[derive(Debug, Default)]
-pub struct FileModel {
-    /// `None` when the file could not be read or parsed.
-    pub ir: Option<ir::FileIr>,
+/// Where spawned code comes from: the function holding the spawn call and the call's span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpawnOrigin {
+    pub fn_id: u32,
+    pub span: Span,
 }
 
 /// The package-wide model.
 #[derive(Debug)]
 pub struct Model {
     pub edition: Edition,
-    pub files: Vec<FileModel>,
+    /// Whether each file was parsed (files that failed are skipped by rules).
+    pub parsed: Vec<bool>,
+    pub items: ItemIndex,
+    /// Facts of each function body, indexed like `items.fns`.
+    pub bodies: Vec<BodyFacts>,
+    /// Functions reachable from a spawned closure or function, with one spawn that reaches them.
+    pub spawned_fns: HashMap<u32, SpawnOrigin>,
+    /// Functions of each file.
+    pub fns_by_file: Vec<Vec<u32>>,
 }
 
 impl Model {
     #[must_use]
     pub fn build(edition: Edition, files: Vec<Option<ir::FileIr>>) -> Model {
-        Model { edition, files: files.into_iter().map(|ir| FileModel { ir }).collect() }
+        let parsed = files.iter().map(Option::is_some).collect();
+        let n_files = files.len();
+        let items = ItemIndex::build(files);
+        let bodies: Vec<BodyFacts> =
+            (0..items.fns.len() as u32).into_par_iter().map(|f| Walker::analyze(&items, f)).collect();
+        let mut fns_by_file = vec![Vec::new(); n_files];
+        for (i, f) in items.fns.iter().enumerate() {
+            fns_by_file[f.file as usize].push(i as u32);
+        }
+        let spawned_fns = reachable_from_spawns(&bodies);
+        Model { edition, parsed, items, bodies, spawned_fns, fns_by_file }
+    }
+
+    /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
+    /// Returns the spawn: the innermost spawned closure around it, or a spawn that reaches the
+    /// function through calls.
+    #[must_use]
+    pub fn spawn_context(&self, fn_id: u32, closures: &[u32]) -> Option<SpawnOrigin> {
+        let body = &self.bodies[fn_id as usize];
+        for c in closures.iter().rev() {
+            if let Some(s) = body.spawns.iter().find(|s| s.body == SpawnBody::Closure(*c)) {
+                return Some(SpawnOrigin { fn_id, span: s.span });
+            }
+        }
+        self.spawned_fns.get(&fn_id).copied()
+    }
+}
+
+/// Breadth-first over the call graph from every spawn body.
+fn reachable_from_spawns(bodies: &[BodyFacts]) -> HashMap<u32, SpawnOrigin> {
+    let mut out: HashMap<u32, SpawnOrigin> = HashMap::new();
+    let mut queue = VecDeque::new();
+    for (f, body) in bodies.iter().enumerate() {
+        for s in &body.spawns {
+            let origin = SpawnOrigin { fn_id: f as u32, span: s.span };
+            match s.body {
+                SpawnBody::Fn(g) => queue.push_back((g, origin)),
+                SpawnBody::Closure(c) => {
+                    for call in body.calls.iter().filter(|call| call.closures.contains(&c)) {
+                        queue.push_back((call.callee, origin));
+                    }
+                }
+            }
+        }
+    }
+    while let Some((f, origin)) = queue.pop_front() {
+        if out.contains_key(&f) {
+            continue;
+        }
+        out.insert(f, origin);
+        for call in &bodies[f as usize].calls {
+            if !out.contains_key(&call.callee) {
+                queue.push_back((call.callee, origin));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reachability_crosses_files_and_methods() {
+        let a = "use std::thread; fn main() { let w = Worker; thread::spawn(move || w.run()); helper_main(); }\n\
+                 fn helper_main() {}";
+        let b = "pub struct Worker; impl Worker { pub fn run(&self) { step(); } } fn step() { deeper() } fn deeper() {} fn unused() {}";
+        let files = vec![Some(lower::parse_and_lower(0, a).unwrap()), Some(lower::parse_and_lower(1, b).unwrap())];
+        let m = Model::build(Edition::E2021, files);
+        let name = |id: &u32| m.items.fns[*id as usize].def.name.clone();
+        let mut reached: Vec<String> = m.spawned_fns.keys().map(name).collect();
+        reached.sort();
+        assert_eq!(reached, vec!["deeper", "run", "step"]);
     }
 }

@@ -1,0 +1,1186 @@
+//! Per-function facts: local bindings and their types, identities (`Arc` clones alias, map
+//! clones copy), every mention of a binding, map writes, spawn sites, calls, lock acquisitions.
+//!
+//! One walk per function in source order, with lexical scopes. Closures and async blocks are
+//! part of the function that contains them; each fact records the chain of closures it sits in.
+
+use std::collections::HashMap;
+
+use super::ir::{Block, Closure, Expr, ExprKind, FnDef, MacroArgs, Pat, SelfKind, Stmt, UnOp};
+use super::items::ItemIndex;
+use super::types::{SemTy, Wrap};
+use crate::diagnostic::Span;
+
+/// Methods that mutate a map.
+pub const MAP_WRITE_METHODS: &[&str] = &[
+    "insert",
+    "remove",
+    "remove_entry",
+    "entry",
+    "get_mut",
+    "clear",
+    "extend",
+    "retain",
+    "drain",
+    "append",
+    "split_off",
+    "try_insert",
+    "values_mut",
+    "iter_mut",
+    "swap_remove",
+    "shift_remove",
+    "shift_insert",
+    "insert_full",
+    "pop_first",
+    "pop_last",
+    "first_entry",
+    "last_entry",
+    "extract_if",
+    "drain_filter",
+    "get_many_mut",
+    "get_disjoint_mut",
+];
+
+/// Methods that acquire a lock.
+pub const LOCK_METHODS: &[&str] =
+    &["lock", "read", "write", "try_lock", "try_read", "try_write", "upgradable_read", "read_recursive", "blocking_lock"];
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    pub span: Span,
+    pub ty: SemTy,
+    /// Innermost closure or async block the binding is declared in.
+    pub closure: Option<u32>,
+    /// The binding whose object this one is (an `Arc`/`Rc` clone of it), transitively resolved.
+    pub identity: u32,
+    /// The place this binding refers to (`let m = &mut M;`, `let p = addr_of_mut!(M)`).
+    pub alias: Option<Place>,
+    /// Initialized as a copy (`x.clone()`) of a value holding a map; the span of the clone.
+    pub clone_of: Option<(Place, Span)>,
+    pub is_param: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Root {
+    Local(u32),
+    Static(u32),
+    SelfParam,
+}
+
+/// A memory location: a root and a field path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Place {
+    pub root: Root,
+    pub fields: Vec<String>,
+}
+
+/// How a write reaches the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Direct,
+    RefCell,
+    UnsafeCell,
+    RawPtr,
+    MakeMut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The root of a map write (`m` in `m.insert(..)`).
+    Write,
+    /// Any other use.
+    Use,
+    /// Named inside an unknown macro: the model cannot tell what happens.
+    Opaque,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub binding: u32,
+    pub span: Span,
+    pub expr: u32,
+    pub closures: Vec<u32>,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub place: Place,
+    /// The root expression of the written place (a path, `self`).
+    pub root_expr: u32,
+    /// The whole write expression and the method name span.
+    pub span: Span,
+    pub method_span: Span,
+    pub method: String,
+    pub closures: Vec<u32>,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnKind {
+    /// `std::thread::spawn`, `Builder::spawn`.
+    Thread,
+    /// A spawn on a scope handle (`thread::scope`, crossbeam, rayon scopes).
+    Scoped,
+    /// An async task (`tokio::spawn`, `spawn_blocking`, `spawn_local`, async-std).
+    Task,
+    /// `rayon::spawn`, `rayon::join`.
+    Rayon,
+    /// A closure run by a rayon parallel iterator: many threads at once.
+    Parallel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnBody {
+    Closure(u32),
+    Fn(u32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Spawn {
+    pub kind: SpawnKind,
+    /// The spawning call's path or method name.
+    pub span: Span,
+    pub body: SpawnBody,
+    /// The scope call the spawn belongs to (scoped spawns).
+    pub scope: Option<u32>,
+    /// Inside a loop or an iterator closure: runs several times.
+    pub repeated: bool,
+    pub closures: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub callee: u32,
+    pub span: Span,
+    pub closures: Vec<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClosureFacts {
+    pub span: Span,
+    pub is_move: bool,
+    /// Enclosing closures, outermost first.
+    pub parents: Vec<u32>,
+}
+
+/// Everything the model knows about one function body.
+#[derive(Debug, Default)]
+pub struct BodyFacts {
+    pub bindings: Vec<Binding>,
+    pub mentions: Vec<Mention>,
+    pub writes: Vec<Write>,
+    pub spawns: Vec<Spawn>,
+    pub calls: Vec<Call>,
+    pub closures: HashMap<u32, ClosureFacts>,
+    /// Spans of lock acquisitions (`.lock()`, `.write()`, ... on a lock).
+    pub locks: Vec<Span>,
+    /// The end of each scope call (`thread::scope(..)`) by its expression id.
+    pub scope_ends: HashMap<u32, u32>,
+    /// Expression ids of closure values bound to names (`let f = move || ..`), by binding.
+    pub closure_bindings: HashMap<u32, u32>,
+}
+
+impl BodyFacts {
+    /// Mentions of every binding that shares `b`'s identity.
+    pub fn mentions_of_object(&self, b: u32) -> impl Iterator<Item = &Mention> {
+        let id = self.bindings[b as usize].identity;
+        self.mentions.iter().filter(move |m| self.bindings[m.binding as usize].identity == id)
+    }
+
+    /// Is `b` declared outside closure `c` (so `c` captures it)?
+    #[must_use]
+    pub fn declared_outside(&self, b: u32, c: u32) -> bool {
+        let Some(decl) = self.bindings[b as usize].closure else { return true };
+        if decl == c {
+            return false;
+        }
+        // Declared in a closure nested inside `c`?
+        !self.closures.get(&decl).is_some_and(|f| f.parents.contains(&c))
+    }
+}
+
+const MAX_WALK_DEPTH: u32 = 512;
+
+/// Walks one function body.
+#[derive(Debug)]
+pub struct Walker<'a> {
+    ix: &'a ItemIndex,
+    file: u32,
+    self_ty: Option<SemTy>,
+    facts: BodyFacts,
+    scopes: Vec<Vec<(String, u32)>>,
+    closure_stack: Vec<u32>,
+    /// Loop and iterator-closure nesting; >0 means code runs repeatedly.
+    repeat: u32,
+    depth: u32,
+    /// Closure expressions that are spawn bodies (their params and kind) to mark when visited.
+    pending_spawn_closures: HashMap<u32, SpawnKind>,
+    /// Closure params typed by context (scope handles, `LocalKey::with`).
+    closure_param_tys: HashMap<u32, Vec<SemTy>>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn analyze(ix: &'a ItemIndex, fn_id: u32) -> BodyFacts {
+        let f = &ix.fns[fn_id as usize];
+        let self_ty = f.impl_id.map(|i| ix.impls[i as usize].self_ty.clone());
+        let mut w = Walker {
+            ix,
+            file: f.file,
+            self_ty,
+            facts: BodyFacts::default(),
+            scopes: vec![Vec::new()],
+            closure_stack: Vec::new(),
+            repeat: 0,
+            depth: 0,
+            pending_spawn_closures: HashMap::new(),
+            closure_param_tys: HashMap::new(),
+        };
+        w.params(&f.def);
+        if let Some(body) = &f.def.body {
+            w.block(body);
+        }
+        w.facts
+    }
+
+    fn params(&mut self, def: &FnDef) {
+        let subst: Vec<(String, SemTy)> = def.generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
+        if let Some(kind) = def.self_kind {
+            let st = self.self_ty.clone().unwrap_or_default();
+            let ty = match kind {
+                SelfKind::Value => st,
+                SelfKind::Ref => SemTy::Ref { mutable: false, inner: Box::new(st) },
+                SelfKind::RefMut => SemTy::Ref { mutable: true, inner: Box::new(st) },
+            };
+            self.bind("self", def.name_span, ty, true);
+        }
+        for p in &def.params {
+            let ty = self.ix.resolve_ty(&p.ty, self.file, &subst, self.self_ty.as_ref());
+            self.bind_pat(&p.pat, ty, true);
+        }
+    }
+
+    // ------------------------------------------------------------ bindings
+
+    fn bind(&mut self, name: &str, span: Span, ty: SemTy, is_param: bool) -> u32 {
+        let id = self.facts.bindings.len() as u32;
+        self.facts.bindings.push(Binding {
+            name: name.to_owned(),
+            span,
+            ty,
+            closure: self.closure_stack.last().copied(),
+            identity: id,
+            alias: None,
+            clone_of: None,
+            is_param,
+        });
+        self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
+        id
+    }
+
+    fn bind_pat(&mut self, pat: &Pat, ty: SemTy, is_param: bool) {
+        if let Pat::Ident { name, span, by_ref, sub: None, .. } = pat {
+            let ty = if *by_ref { SemTy::Ref { mutable: false, inner: Box::new(ty) } } else { ty };
+            self.bind(name, *span, ty, is_param);
+            return;
+        }
+        let mut names = Vec::new();
+        pat.bindings(&mut names);
+        for (n, s, _) in names {
+            self.bind(n, s, SemTy::Unknown, is_param);
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<u32> {
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, id)| *id)
+    }
+
+    fn with_scope(&mut self, f: impl FnOnce(&mut Self)) {
+        self.scopes.push(Vec::new());
+        f(self);
+        self.scopes.pop();
+    }
+
+    // ------------------------------------------------------------ walking
+
+    fn block(&mut self, b: &Block) {
+        self.with_scope(|w| {
+            for s in &b.stmts {
+                w.stmt(s);
+            }
+        });
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Let { pat, ty, init, els, .. } => {
+                if let Some(e) = init {
+                    self.expr(e);
+                }
+                if let Some(b) = els {
+                    self.block(b);
+                }
+                let declared = ty.as_ref().map(|t| self.ix.resolve_ty(t, self.file, &[], self.self_ty.as_ref()));
+                let inferred = init.as_ref().map(|e| self.ty_of(e)).unwrap_or_default();
+                let ty = match declared {
+                    Some(SemTy::Unknown) | None => inferred,
+                    Some(SemTy::Ptr { mutable, inner }) if *inner == SemTy::Unknown => {
+                        // `let p: *mut _ = &mut m;`
+                        match inferred {
+                            SemTy::Ref { inner, .. } | SemTy::Ptr { inner, .. } => SemTy::Ptr { mutable, inner },
+                            _ => SemTy::Ptr { mutable, inner },
+                        }
+                    }
+                    Some(t) => t,
+                };
+                let before = self.facts.bindings.len();
+                self.bind_pat(pat, ty, false);
+                if let (Some(e), Some(_)) = (init, pat.simple_name()) {
+                    self.link_binding(before as u32, e);
+                }
+            }
+            Stmt::Expr { expr, .. } => self.expr(expr),
+            Stmt::Item(_) => {}
+        }
+    }
+
+    /// Records identity, alias and copy facts of a simple `let x = init;`.
+    fn link_binding(&mut self, b: u32, init: &Expr) {
+        let init = peel(init);
+        if let ExprKind::Closure(_) = &init.kind {
+            self.facts.closure_bindings.insert(b, init.id);
+        }
+        // `Arc::clone(&a)`, `a.clone()` of an Arc/Rc: the same object.
+        if let Some(src) = clone_source(init) {
+            let src_ty = self.ty_of(src);
+            if let Some((place, _)) = self.place_of(src) {
+                if src_ty.is_shared_pointer() {
+                    if let Root::Local(a) = place.root
+                        && place.fields.is_empty()
+                    {
+                        self.facts.bindings[b as usize].identity = self.facts.bindings[a as usize].identity;
+                    }
+                } else if self.ix.holds_map_by_value(src_ty.autoderef(), 0)
+                    || matches!(src, Expr { kind: ExprKind::Unary { op: UnOp::Deref, .. }, .. })
+                        && self.ix.holds_map_by_value(&self.ty_of(src), 0)
+                {
+                    self.facts.bindings[b as usize].clone_of = Some((place, init.span));
+                }
+            }
+            return;
+        }
+        // References and raw pointers to a place alias it.
+        if matches!(init.kind, ExprKind::Ref { .. } | ExprKind::RawAddr { .. } | ExprKind::Unsafe(_) | ExprKind::MethodCall { .. } | ExprKind::Cast { .. })
+            && let Some((place, _)) = self.place_of(init)
+            && !matches!(place.root, Root::Local(x) if x == b)
+        {
+            let ty = &self.facts.bindings[b as usize].ty;
+            if matches!(ty, SemTy::Ref { .. } | SemTy::Ptr { .. }) {
+                self.facts.bindings[b as usize].alias = Some(place);
+            }
+        }
+    }
+
+    fn closures(&self) -> Vec<u32> {
+        self.closure_stack.clone()
+    }
+
+    fn exprs(&mut self, es: &[Expr]) {
+        for e in es {
+            self.expr(e);
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) {
+        if self.depth > MAX_WALK_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.expr_inner(e);
+        self.depth -= 1;
+    }
+
+    fn expr_inner(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Path(names) => {
+                if names.len() == 1
+                    && let Some(b) = self.lookup(&names[0])
+                {
+                    self.facts.mentions.push(Mention {
+                        binding: b,
+                        span: e.span,
+                        expr: e.id,
+                        closures: self.closures(),
+                        role: Role::Use,
+                    });
+                }
+            }
+            ExprKind::Lit => {}
+            ExprKind::Field { base, .. } => self.expr(base),
+            ExprKind::MethodCall { recv, method, args, .. } => {
+                self.method_call(e, recv, method, args);
+            }
+            ExprKind::Call { func, args } => self.call(e, func, args),
+            ExprKind::Closure(c) => self.closure(e, c),
+            ExprKind::Async { is_move, body } => {
+                let parents = self.closures();
+                self.facts.closures.insert(e.id, ClosureFacts { span: e.span, is_move: *is_move, parents });
+                self.closure_stack.push(e.id);
+                let saved = std::mem::take(&mut self.repeat);
+                self.block(body);
+                self.repeat = saved;
+                self.closure_stack.pop();
+            }
+            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
+            ExprKind::If { cond, then, els } => {
+                self.with_scope(|w| {
+                    w.expr(cond);
+                    w.block(then);
+                });
+                if let Some(e) = els {
+                    self.expr(e);
+                }
+            }
+            ExprKind::Let { pat, expr } => {
+                self.expr(expr);
+                let ty = self.ty_of(expr);
+                let _ = ty;
+                self.bind_pat(pat, SemTy::Unknown, false);
+            }
+            ExprKind::Match { scrut, arms } => {
+                self.expr(scrut);
+                for a in arms {
+                    self.with_scope(|w| {
+                        w.bind_pat(&a.pat, SemTy::Unknown, false);
+                        if let Some(g) = &a.guard {
+                            w.expr(g);
+                        }
+                        w.expr(&a.body);
+                    });
+                }
+            }
+            ExprKind::While { cond, body } => {
+                self.repeat += 1;
+                self.with_scope(|w| {
+                    w.expr(cond);
+                    w.block(body);
+                });
+                self.repeat -= 1;
+            }
+            ExprKind::Loop(b) => {
+                self.repeat += 1;
+                self.block(b);
+                self.repeat -= 1;
+            }
+            ExprKind::For { pat, iter, body } => {
+                self.expr(iter);
+                self.repeat += 1;
+                self.with_scope(|w| {
+                    w.bind_pat(pat, SemTy::Unknown, false);
+                    w.block(body);
+                });
+                self.repeat -= 1;
+            }
+            ExprKind::Assign { lhs, rhs, .. } => {
+                self.expr(rhs);
+                self.expr(lhs);
+                let lt = self.ty_of(lhs);
+                if lt.unsynchronized_map().is_some()
+                    && !lt.contains_lock()
+                    && let Some((place, via, root_expr)) = self.place_root(lhs)
+                {
+                    self.facts.writes.push(Write {
+                        place,
+                        root_expr,
+                        span: e.span,
+                        method_span: lhs.span,
+                        method: "=".into(),
+                        closures: self.closures(),
+                        via,
+                    });
+                }
+            }
+            ExprKind::Binary { lhs, rhs } | ExprKind::Index { base: lhs, index: rhs } => {
+                self.expr(lhs);
+                self.expr(rhs);
+            }
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Ref { expr, .. }
+            | ExprKind::RawAddr { expr, .. }
+            | ExprKind::Await(expr)
+            | ExprKind::Try(expr)
+            | ExprKind::Cast { expr, .. } => self.expr(expr),
+            ExprKind::Return(x) | ExprKind::Break(x) => {
+                if let Some(x) = x {
+                    self.expr(x);
+                }
+            }
+            ExprKind::Macro { args, .. } => match args {
+                MacroArgs::Parsed(es) => self.exprs(es),
+                MacroArgs::Opaque(idents) => {
+                    for i in idents {
+                        if let Some(b) = self.lookup(i) {
+                            self.facts.mentions.push(Mention {
+                                binding: b,
+                                span: e.span,
+                                expr: e.id,
+                                closures: self.closures(),
+                                role: Role::Opaque,
+                            });
+                        }
+                    }
+                }
+            },
+            ExprKind::Struct { fields, rest, .. } => {
+                for (_, f) in fields {
+                    self.expr(f);
+                }
+                if let Some(r) = rest {
+                    self.expr(r);
+                }
+            }
+            ExprKind::Other(es) => self.exprs(es),
+        }
+    }
+
+    fn closure(&mut self, e: &Expr, c: &Closure) {
+        let parents = self.closures();
+        self.facts.closures.insert(e.id, ClosureFacts { span: e.span, is_move: c.is_move, parents });
+        let spawn = self.pending_spawn_closures.remove(&e.id);
+        let saved_repeat = self.repeat;
+        if spawn.is_some() {
+            // A spawned closure runs once per spawn; repetition is the spawn's business.
+            self.repeat = 0;
+        }
+        self.closure_stack.push(e.id);
+        let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
+        self.with_scope(|w| {
+            for (i, p) in c.params.iter().enumerate() {
+                w.bind_pat(p, tys.get(i).cloned().unwrap_or_default(), true);
+            }
+            w.expr(&c.body);
+        });
+        self.closure_stack.pop();
+        self.repeat = saved_repeat;
+    }
+
+    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
+        let recv_ty = self.ty_of(recv);
+        self.expr(recv);
+        // Spawns on handles and builders.
+        let mut spawn_kind = None;
+        let mut scope = None;
+        if matches!(method, "spawn" | "spawn_scoped" | "spawn_blocking" | "spawn_local" | "spawn_fifo" | "spawn_broadcast")
+        {
+            spawn_kind = Some(if let SemTy::ScopeHandle(s) = recv_ty.autoderef() {
+                scope = Some(*s);
+                SpawnKind::Scoped
+            } else if chain_has_call(recv, &["Builder", "new"]) {
+                SpawnKind::Thread
+            } else {
+                SpawnKind::Task
+            });
+        }
+        let parallel = chain_has_par_iter(recv);
+        let recv_inner = recv_ty.autoderef().clone();
+        // Context types for closure parameters.
+        if let SemTy::Wrapper { wrap: Wrap::LocalKey, inner } = &recv_inner
+            && let Some(c) = args.first()
+        {
+            let pty = match method {
+                "with" => Some(SemTy::Ref { mutable: false, inner: inner.clone() }),
+                "with_borrow_mut" => match &**inner {
+                    SemTy::Wrapper { wrap: Wrap::RefCell, inner } => Some(SemTy::Ref { mutable: true, inner: inner.clone() }),
+                    _ => None,
+                },
+                "with_borrow" => match &**inner {
+                    SemTy::Wrapper { wrap: Wrap::RefCell, inner } => Some(SemTy::Ref { mutable: false, inner: inner.clone() }),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(t) = pty {
+                self.closure_param_tys.insert(peel(c).id, vec![t]);
+            }
+        }
+        if matches!(method, "scope" | "in_place_scope") && matches!(recv_inner, SemTy::Unknown) {
+            // `pool.scope(|s| ..)` (rayon thread pools)
+            if let Some(c) = args.first() {
+                self.closure_param_tys.insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
+            }
+        }
+        if let Some(kind) = spawn_kind {
+            let arg = if method == "spawn_scoped" { args.get(1) } else { args.first() };
+            if let Some(a) = arg {
+                self.register_spawn(kind, e, a, scope);
+            }
+        }
+        if parallel {
+            for a in args {
+                if matches!(peel(a).kind, ExprKind::Closure(_)) {
+                    self.register_spawn(SpawnKind::Parallel, e, a, None);
+                }
+            }
+        }
+        let iter_closure = !parallel && spawn_kind.is_none();
+        for a in args {
+            let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
+            if iter_closure && is_closure && is_repeating_adapter(method) {
+                self.repeat += 1;
+                self.expr(a);
+                self.repeat -= 1;
+            } else {
+                self.expr(a);
+            }
+        }
+        if LOCK_METHODS.contains(&method) && matches!(recv_inner, SemTy::Lock { .. }) {
+            self.facts.locks.push(e.span);
+        }
+        // A call to a method of this crate.
+        if let SemTy::Adt { id, .. } = &recv_inner
+            && let Some(callee) = self.ix.method(*id, method)
+        {
+            self.facts.calls.push(Call { callee, span: e.span, closures: self.closures() });
+        }
+        // A map write.
+        if MAP_WRITE_METHODS.contains(&method) && recv_inner.is_map()
+            && let Some((place, via, root_expr)) = self.place_root(recv)
+        {
+            let method_span = match &e.kind {
+                ExprKind::MethodCall { method_span, .. } => *method_span,
+                _ => e.span,
+            };
+            self.facts.writes.push(Write {
+                place,
+                root_expr,
+                span: e.span,
+                method_span,
+                method: method.to_owned(),
+                closures: self.closures(),
+                via,
+            });
+        }
+    }
+
+    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) {
+        let ExprKind::Path(names) = &func.kind else {
+            self.expr(func);
+            self.exprs(args);
+            return;
+        };
+        let local = names.len() == 1 && self.lookup(&names[0]).is_some();
+        let callee = if local { None } else { self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()) };
+        let spawn = if local || callee.is_some() { None } else { self.spawner(names) };
+        match spawn {
+            Some(Spawner::Spawn(kind)) => {
+                if let Some(a) = args.first() {
+                    self.register_spawn(kind, e, a, None);
+                }
+            }
+            Some(Spawner::Join) => {
+                for a in args.iter().take(2) {
+                    self.register_spawn(SpawnKind::Rayon, e, a, None);
+                }
+            }
+            Some(Spawner::Scope) => {
+                if let Some(c) = args.iter().find(|a| matches!(peel(a).kind, ExprKind::Closure(_))) {
+                    self.closure_param_tys.insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
+                }
+            }
+            None => {}
+        }
+        self.expr(func);
+        let iterish = names.last().is_some_and(|n| n == "for_each" || n == "map");
+        for a in args {
+            if iterish && matches!(peel(a).kind, ExprKind::Closure(_)) {
+                self.repeat += 1;
+                self.expr(a);
+                self.repeat -= 1;
+            } else {
+                self.expr(a);
+            }
+        }
+        if matches!(spawn, Some(Spawner::Scope)) {
+            self.facts.scope_ends.insert(e.id, e.span.hi);
+        }
+        if let Some(c) = callee {
+            self.facts.calls.push(Call { callee: c, span: e.span, closures: self.closures() });
+        }
+        // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
+    }
+
+    /// Classifies a called path as a spawner, through `use` imports.
+    fn spawner(&self, names: &[String]) -> Option<Spawner> {
+        let scope = &self.ix.scopes[self.file as usize];
+        let mut full: Vec<String> = match scope.uses.get(&names[0]) {
+            Some(p) => p.iter().chain(&names[1..]).cloned().collect(),
+            None => names.to_vec(),
+        };
+        if full.first().is_some_and(|f| f == "std" || f == "core") {
+            full.remove(0);
+        }
+        let last = full.last()?.as_str();
+        let parent = full.len().checked_sub(2).map(|i| full[i].as_str());
+        let root = full.first().map(String::as_str);
+        Some(match (root, parent, last) {
+            (_, Some("thread"), "spawn") if root != Some("async_std") && root != Some("smol") => {
+                Spawner::Spawn(SpawnKind::Thread)
+            }
+            (_, Some("thread" | "crossbeam" | "crossbeam_utils"), "scope") | (_, Some("rayon"), "scope" | "in_place_scope" | "scope_fifo") => {
+                Spawner::Scope
+            }
+            (Some("rayon"), _, "spawn" | "spawn_fifo" | "spawn_broadcast") => Spawner::Spawn(SpawnKind::Rayon),
+            (Some("rayon"), _, "join") => Spawner::Join,
+            (Some("tokio" | "async_std" | "smol" | "task" | "actix_rt"), _, "spawn" | "spawn_blocking" | "spawn_local") => {
+                Spawner::Spawn(SpawnKind::Task)
+            }
+            (_, Some("task"), "spawn" | "spawn_blocking" | "spawn_local") => Spawner::Spawn(SpawnKind::Task),
+            (_, Some("thread"), "spawn") => Spawner::Spawn(SpawnKind::Task),
+            _ => return None,
+        })
+    }
+
+    fn register_spawn(&mut self, kind: SpawnKind, call: &Expr, arg: &Expr, scope: Option<u32>) {
+        let arg = peel(arg);
+        let span = match &call.kind {
+            ExprKind::MethodCall { method_span, .. } => *method_span,
+            ExprKind::Call { func, .. } => func.span,
+            _ => call.span,
+        };
+        let body = match &arg.kind {
+            ExprKind::Closure(_) | ExprKind::Async { .. } => {
+                self.pending_spawn_closures.insert(arg.id, kind);
+                Some(SpawnBody::Closure(arg.id))
+            }
+            ExprKind::Path(names) => {
+                if names.len() == 1
+                    && let Some(b) = self.lookup(&names[0])
+                {
+                    self.facts.closure_bindings.get(&b).map(|c| SpawnBody::Closure(*c))
+                } else {
+                    self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()).map(SpawnBody::Fn)
+                }
+            }
+            ExprKind::Call { func, .. } => match &func.kind {
+                // `tokio::spawn(worker(state))`: the async fn runs in the task.
+                ExprKind::Path(names) => self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()).map(SpawnBody::Fn),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(body) = body {
+            self.facts.spawns.push(Spawn { kind, span, body, scope, repeated: self.repeat > 0, closures: self.closures() });
+        }
+    }
+
+    // ------------------------------------------------------------ places and types
+
+    /// The place an expression denotes, how it is reached, and its root expression.
+    fn place_root(&self, e: &Expr) -> Option<(Place, Via, u32)> {
+        let (p, via) = self.place_of(e)?;
+        Some((p, via, root_expr(e)?))
+    }
+
+    /// The place an expression denotes (through references, derefs, cell accessors, option
+    /// unwrapping and aliases), and the strongest way it was reached.
+    pub fn place_of(&self, e: &Expr) -> Option<(Place, Via)> {
+        self.place_of_depth(e, 0)
+    }
+
+    fn place_of_depth(&self, e: &Expr, depth: u32) -> Option<(Place, Via)> {
+        if depth > 64 {
+            return None;
+        }
+        let rec = |x: &Expr| self.place_of_depth(x, depth + 1);
+        let strongest = |a: Via, b: Via| if b == Via::Direct { a } else { b };
+        match &e.kind {
+            ExprKind::Path(names) if names.len() == 1 => {
+                if let Some(b) = self.lookup(&names[0]) {
+                    let bind = &self.facts.bindings[b as usize];
+                    if let Some(a) = &bind.alias {
+                        let via = if matches!(bind.ty, SemTy::Ptr { .. }) { Via::RawPtr } else { Via::Direct };
+                        return Some((a.clone(), via));
+                    }
+                    if names[0] == "self" {
+                        return Some((Place { root: Root::SelfParam, fields: Vec::new() }, Via::Direct));
+                    }
+                    return Some((Place { root: Root::Local(b), fields: Vec::new() }, Via::Direct));
+                }
+                let s = self.ix.static_by_path(self.file, names)?;
+                Some((Place { root: Root::Static(s), fields: Vec::new() }, Via::Direct))
+            }
+            ExprKind::Path(names) => {
+                let s = self.ix.static_by_path(self.file, names)?;
+                Some((Place { root: Root::Static(s), fields: Vec::new() }, Via::Direct))
+            }
+            ExprKind::Field { base, name } => {
+                let (mut p, via) = rec(base)?;
+                p.fields.push(name.clone());
+                Some((p, via))
+            }
+            ExprKind::Unary { op: UnOp::Deref, expr } => {
+                let (p, via) = rec(expr)?;
+                let through_ptr = matches!(self.ty_of(expr), SemTy::Ptr { .. });
+                Some((p, if through_ptr && via == Via::Direct { Via::RawPtr } else { via }))
+            }
+            ExprKind::Ref { expr, .. } | ExprKind::RawAddr { expr, .. } | ExprKind::Cast { expr, .. } => rec(expr),
+            ExprKind::Unsafe(b) | ExprKind::Block(b) if b.stmts.len() == 1 => rec(b.tail()?),
+            ExprKind::MethodCall { recv, method, .. } => {
+                let rt = self.ty_of(recv);
+                let via = match (method.as_str(), rt.autoderef()) {
+                    ("borrow_mut", SemTy::Wrapper { wrap: Wrap::RefCell, .. }) => Via::RefCell,
+                    ("get" | "get_mut" | "raw_get", SemTy::Wrapper { wrap: Wrap::UnsafeCell, .. }) => Via::UnsafeCell,
+                    ("as_mut" | "as_ref", SemTy::Ptr { .. }) => Via::RawPtr,
+                    (
+                        "as_mut" | "unwrap" | "expect" | "assume_init_mut" | "get_or_insert_with" | "get_or_insert_default"
+                        | "as_deref_mut" | "deref_mut" | "as_mut_ptr" | "as_ptr" | "cast_mut" | "unwrap_unchecked",
+                        _,
+                    ) => Via::Direct,
+                    _ => return None,
+                };
+                let (p, v) = rec(recv)?;
+                Some((p, strongest(v, via)))
+            }
+            ExprKind::Call { func, args } => {
+                let ExprKind::Path(names) = &func.kind else { return None };
+                let last = names.last()?.as_str();
+                let first = args.first()?;
+                match last {
+                    "make_mut" => rec(first).map(|(p, _)| (p, Via::MakeMut)),
+                    "as_mut" | "unwrap" | "from_mut" => rec(first),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The type of an expression, as far as the model can tell.
+    pub fn ty_of(&self, e: &Expr) -> SemTy {
+        self.ty_of_depth(e, 0)
+    }
+
+    fn ty_of_depth(&self, e: &Expr, depth: u32) -> SemTy {
+        if depth > 64 {
+            return SemTy::Unknown;
+        }
+        let rec = |x: &Expr| self.ty_of_depth(x, depth + 1);
+        match &e.kind {
+            ExprKind::Path(names) => {
+                if names.len() == 1
+                    && let Some(b) = self.lookup(&names[0])
+                {
+                    return self.facts.bindings[b as usize].ty.clone();
+                }
+                if let Some(s) = self.ix.static_by_path(self.file, names) {
+                    return self.ix.statics[s as usize].ty.clone();
+                }
+                if let Some(f) = self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()) {
+                    return SemTy::FnItem(f);
+                }
+                // A unit struct value (`let w = Worker;`).
+                match self.ix.resolve_type_path(self.file, names, Vec::new(), 0) {
+                    t @ SemTy::Adt { .. } => t,
+                    _ => SemTy::Unknown,
+                }
+            }
+            ExprKind::Field { base, name } => self.ix.field_ty(&rec(base), name),
+            ExprKind::MethodCall { recv, method, .. } => {
+                let rt = rec(recv);
+                let inner = rt.autoderef().clone();
+                match (method.as_str(), &inner) {
+                    ("clone" | "to_owned", _) => match rt {
+                        SemTy::Ref { inner, .. } => *inner,
+                        t => t,
+                    },
+                    ("borrow_mut", SemTy::Wrapper { wrap: Wrap::RefCell, inner }) => {
+                        SemTy::Ref { mutable: true, inner: inner.clone() }
+                    }
+                    ("borrow", SemTy::Wrapper { wrap: Wrap::RefCell, inner }) => {
+                        SemTy::Ref { mutable: false, inner: inner.clone() }
+                    }
+                    ("get" | "raw_get", SemTy::Wrapper { wrap: Wrap::UnsafeCell, inner }) => {
+                        SemTy::Ptr { mutable: true, inner: inner.clone() }
+                    }
+                    ("get_mut", SemTy::Wrapper { wrap: Wrap::UnsafeCell | Wrap::RefCell | Wrap::Cell, inner }) => {
+                        SemTy::Ref { mutable: true, inner: inner.clone() }
+                    }
+                    ("as_mut", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
+                        SemTy::wrap(Wrap::Option, SemTy::Ref { mutable: true, inner: inner.clone() })
+                    }
+                    ("as_mut", SemTy::Ptr { inner, .. }) => {
+                        SemTy::wrap(Wrap::Option, SemTy::Ref { mutable: true, inner: inner.clone() })
+                    }
+                    ("unwrap" | "expect" | "unwrap_unchecked", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
+                        (**inner).clone()
+                    }
+                    ("get_or_insert_with" | "get_or_insert_default", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
+                        SemTy::Ref { mutable: true, inner: inner.clone() }
+                    }
+                    ("assume_init_mut", SemTy::Wrapper { wrap: Wrap::MaybeUninit, inner }) => {
+                        SemTy::Ref { mutable: true, inner: inner.clone() }
+                    }
+                    ("as_mut_ptr", SemTy::Wrapper { wrap: Wrap::MaybeUninit, inner }) => {
+                        SemTy::Ptr { mutable: true, inner: inner.clone() }
+                    }
+                    ("get_or_init" | "force", SemTy::Wrapper { wrap: Wrap::OnceLock | Wrap::Lazy, inner }) => {
+                        SemTy::Ref { mutable: false, inner: inner.clone() }
+                    }
+                    (_, SemTy::Adt { id, .. }) => {
+                        self.ix.method(*id, method).map_or(SemTy::Unknown, |f| self.ix.fn_ret_ty(f))
+                    }
+                    _ => SemTy::Unknown,
+                }
+            }
+            ExprKind::Call { func, args } => self.call_ty(func, args, depth),
+            ExprKind::Ref { mutable, expr } => SemTy::Ref { mutable: *mutable, inner: Box::new(rec(expr)) },
+            ExprKind::RawAddr { mutable, expr } => SemTy::Ptr { mutable: *mutable, inner: Box::new(rec(expr)) },
+            ExprKind::Unary { op: UnOp::Deref, expr } => match rec(expr) {
+                SemTy::Ref { inner, .. }
+                | SemTy::Ptr { inner, .. }
+                | SemTy::Wrapper { wrap: Wrap::Box | Wrap::Arc | Wrap::Rc | Wrap::Lazy, inner } => *inner,
+                _ => SemTy::Unknown,
+            },
+            ExprKind::Cast { expr, ty } => match self.ix.resolve_ty(ty, self.file, &[], self.self_ty.as_ref()) {
+                SemTy::Ptr { mutable, inner } if *inner == SemTy::Unknown => match rec(expr) {
+                    SemTy::Ref { inner, .. } | SemTy::Ptr { inner, .. } => SemTy::Ptr { mutable, inner },
+                    _ => SemTy::Ptr { mutable, inner },
+                },
+                t => t,
+            },
+            ExprKind::Unsafe(b) | ExprKind::Block(b) => b.tail().map_or(SemTy::Unknown, rec),
+            ExprKind::Struct { path, .. } => self.ix.resolve_type_path(self.file, path, Vec::new(), 0),
+            ExprKind::Closure(_) => SemTy::Closure(e.id),
+            ExprKind::Macro { path, .. } if path.last().is_some_and(|p| p == "vec") => {
+                SemTy::Vec(Box::new(SemTy::Unknown))
+            }
+            _ => SemTy::Unknown,
+        }
+    }
+
+    fn call_ty(&self, func: &Expr, args: &[Expr], depth: u32) -> SemTy {
+        let ExprKind::Path(names) = &func.kind else { return SemTy::Unknown };
+        let arg_ty = |i: usize| args.get(i).map(|a| self.ty_of_depth(a, depth + 1)).unwrap_or_default();
+        if names.len() == 1 && names[0] == "Some" {
+            return SemTy::wrap(Wrap::Option, arg_ty(0));
+        }
+        if let Some(f) = self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()) {
+            return self.ix.fn_ret_ty(f);
+        }
+        if names.len() < 2 {
+            return SemTy::Unknown;
+        }
+        let (owner, ctor) = names.split_at(names.len() - 1);
+        let ctor = ctor[0].as_str();
+        let owner_ty = if owner.len() == 1 && owner[0] == "Self" {
+            self.self_ty.clone().unwrap_or_default()
+        } else {
+            self.ix.resolve_type_path(self.file, owner, Vec::new(), 0)
+        };
+        match (ctor, owner_ty) {
+            ("clone", SemTy::Wrapper { wrap: Wrap::Arc | Wrap::Rc, .. }) => match arg_ty(0) {
+                SemTy::Ref { inner, .. } => *inner,
+                t => t,
+            },
+            ("make_mut" | "get_mut", SemTy::Wrapper { wrap: Wrap::Arc | Wrap::Rc, .. }) => match arg_ty(0) {
+                SemTy::Ref { inner, .. } => match *inner {
+                    SemTy::Wrapper { inner, .. } => SemTy::Ref { mutable: true, inner },
+                    _ => SemTy::Unknown,
+                },
+                _ => SemTy::Unknown,
+            },
+            ("new" | "from", SemTy::Wrapper { wrap, .. }) if wrap != Wrap::Lazy && wrap != Wrap::OnceLock => {
+                SemTy::wrap(wrap, arg_ty(0))
+            }
+            ("new" | "from", SemTy::Lock { kind, lib, .. }) => SemTy::Lock { kind, lib, inner: Box::new(arg_ty(0)) },
+            (_, t @ (SemTy::Map(_) | SemTy::ConcurrentMap { .. })) => t,
+            (_, SemTy::Wrapper { wrap, .. }) if matches!(ctor, "default" | "new") => SemTy::wrap(wrap, SemTy::Unknown),
+            (_, t @ SemTy::Lock { .. }) if ctor == "default" => t,
+            (_, SemTy::Vec(_)) => SemTy::Vec(Box::new(SemTy::Unknown)),
+            _ => SemTy::Unknown,
+        }
+    }
+}
+
+enum Spawner {
+    Spawn(SpawnKind),
+    Join,
+    Scope,
+}
+
+/// Strips parentheses-like wrappers the IR already removed; kept for `&closure` arguments.
+fn peel(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Ref { expr, .. } => peel(expr),
+        _ => e,
+    }
+}
+
+/// `x.clone()`, `Arc::clone(&x)`, `Rc::clone(&x)`, `(*x).clone()`, `x.to_owned()`: the source.
+fn clone_source(e: &Expr) -> Option<&Expr> {
+    match &e.kind {
+        ExprKind::MethodCall { recv, method, args, .. } if args.is_empty() && (method == "clone" || method == "to_owned") => {
+            Some(recv)
+        }
+        ExprKind::Call { func, args } if args.len() == 1 => match &func.kind {
+            ExprKind::Path(names)
+                if names.len() >= 2
+                    && names.last().is_some_and(|n| n == "clone")
+                    && matches!(names[names.len() - 2].as_str(), "Arc" | "Rc" | "HashMap" | "BTreeMap" | "Clone") =>
+            {
+                Some(peel(&args[0]))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The root expression of a place expression (the path or `self` it starts from).
+fn root_expr(e: &Expr) -> Option<u32> {
+    match &e.kind {
+        ExprKind::Path(_) => Some(e.id),
+        ExprKind::Field { base: x, .. }
+        | ExprKind::Unary { expr: x, .. }
+        | ExprKind::Ref { expr: x, .. }
+        | ExprKind::RawAddr { expr: x, .. }
+        | ExprKind::Cast { expr: x, .. }
+        | ExprKind::MethodCall { recv: x, .. } => root_expr(x),
+        ExprKind::Unsafe(b) | ExprKind::Block(b) => root_expr(b.tail()?),
+        ExprKind::Call { args, .. } => root_expr(args.first()?),
+        _ => None,
+    }
+}
+
+/// Does the receiver chain contain a call `.. A::B(..)` (e.g. `thread::Builder::new()`)?
+fn chain_has_call(e: &Expr, tail: &[&str]) -> bool {
+    match &e.kind {
+        ExprKind::MethodCall { recv, .. } => chain_has_call(recv, tail),
+        ExprKind::Call { func, .. } => match &func.kind {
+            ExprKind::Path(names) => names.len() >= tail.len() && names[names.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Is this receiver chain a rayon parallel iterator?
+fn chain_has_par_iter(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::MethodCall { recv, method, .. } => {
+            matches!(
+                method.as_str(),
+                "par_iter" | "par_iter_mut" | "into_par_iter" | "par_chunks" | "par_chunks_mut" | "par_bridge" | "par_drain"
+                    | "par_windows" | "par_split" | "par_lines" | "par_bytes" | "par_chars" | "par_values" | "par_keys"
+            ) || chain_has_par_iter(recv)
+        }
+        _ => false,
+    }
+}
+
+/// Iterator adapters and consumers whose closure runs once per element.
+fn is_repeating_adapter(method: &str) -> bool {
+    matches!(
+        method,
+        "map" | "for_each" | "try_for_each" | "filter_map" | "flat_map" | "then" | "and_then" | "inspect" | "filter"
+            | "take_while" | "skip_while" | "fold" | "scan" | "map_while" | "all" | "any" | "find" | "position"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lower::parse_and_lower;
+
+    fn facts(src: &str, f: &str) -> (ItemIndex, BodyFacts) {
+        let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
+        let id = ix.fns.iter().position(|x| x.def.name == f).unwrap() as u32;
+        let b = Walker::analyze(&ix, id);
+        (ix, b)
+    }
+
+    fn binding<'a>(b: &'a BodyFacts, name: &str) -> &'a Binding {
+        b.bindings.iter().find(|x| x.name == name).unwrap()
+    }
+
+    #[test]
+    fn arc_clones_alias_map_clones_copy() {
+        let (_, b) = facts(
+            "use std::sync::{Arc, Mutex}; use std::collections::HashMap;\n\
+             fn f() { let a = Arc::new(Mutex::new(HashMap::new())); let a2 = Arc::clone(&a); let a3 = a.clone();\n\
+             let m: HashMap<u8, u8> = HashMap::new(); let m2 = m.clone(); }",
+            "f",
+        );
+        let a = binding(&b, "a");
+        assert!(a.ty.contains_lock());
+        assert_eq!(binding(&b, "a2").identity, binding(&b, "a").identity);
+        assert_eq!(binding(&b, "a3").identity, binding(&b, "a").identity);
+        let m2 = binding(&b, "m2");
+        assert_ne!(m2.identity, binding(&b, "m").identity);
+        assert!(m2.clone_of.is_some());
+    }
+
+    #[test]
+    fn writes_through_statics_cells_and_pointers() {
+        let src = "use std::collections::HashMap; use std::cell::UnsafeCell;\n\
+             static mut M: Option<HashMap<u8, u8>> = None;\n\
+             struct S { m: UnsafeCell<HashMap<u8, u8>> }\n\
+             impl S { fn put(&self) { unsafe { (*self.m.get()).insert(1, 1); } } }\n\
+             fn f() { unsafe { M.as_mut().unwrap().insert(1, 2); let r = M.as_mut().unwrap(); r.remove(&1); }\n\
+             let mut local = HashMap::new(); let p = &mut local as *mut HashMap<u8, u8>; unsafe { (*p).insert(3, 3); } }";
+        let (_, b) = facts(src, "f");
+        let roots: Vec<_> = b.writes.iter().map(|w| (w.method.as_str(), w.place.root, w.via)).collect();
+        assert_eq!(roots[0], ("insert", Root::Static(0), Via::Direct));
+        assert_eq!(roots[1], ("remove", Root::Static(0), Via::Direct));
+        assert!(matches!(roots[2], ("insert", Root::Local(_), Via::RawPtr)));
+        let (_, b) = facts(src, "put");
+        assert_eq!(b.writes.len(), 1);
+        assert_eq!(b.writes[0].place, Place { root: Root::SelfParam, fields: vec!["m".into()] });
+        assert_eq!(b.writes[0].via, Via::UnsafeCell);
+    }
+
+    #[test]
+    fn spawn_sites_are_found() {
+        let src = "use std::thread; use rayon::prelude::*;\n\
+             fn worker() {}\n\
+             fn f(v: Vec<u8>) {\n\
+               thread::spawn(move || {});\n\
+               let job = move || {}; std::thread::spawn(job);\n\
+               thread::spawn(worker);\n\
+               thread::scope(|s| { for _ in 0..2 { s.spawn(|| {}); } });\n\
+               v.par_iter().for_each(|x| {});\n\
+               tokio::spawn(async move {});\n\
+               thread::Builder::new().name(\"x\".into()).spawn(|| {}).unwrap();\n\
+               rayon::join(|| {}, || {});\n\
+             }";
+        let (_, b) = facts(src, "f");
+        let kinds: Vec<_> = b.spawns.iter().map(|s| (s.kind, s.repeated, s.scope.is_some())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (SpawnKind::Thread, false, false),
+                (SpawnKind::Thread, false, false),
+                (SpawnKind::Thread, false, false),
+                (SpawnKind::Scoped, true, true),
+                (SpawnKind::Parallel, false, false),
+                (SpawnKind::Task, false, false),
+                (SpawnKind::Thread, false, false),
+                (SpawnKind::Rayon, false, false),
+                (SpawnKind::Rayon, false, false),
+            ]
+        );
+        assert!(matches!(b.spawns[2].body, SpawnBody::Fn(_)));
+    }
+
+    #[test]
+    fn shadowing_and_closure_params_are_scoped() {
+        let src = "use std::collections::HashMap;\n\
+             fn f() { let m = HashMap::new(); let g = |m: u8| m; { let m = 1; m; } m; }";
+        let (_, b) = facts(src, "f");
+        let outer = b.bindings.iter().position(|x| x.name == "m").unwrap() as u32;
+        let uses: Vec<_> = b.mentions.iter().filter(|m| m.binding == outer).collect();
+        assert_eq!(uses.len(), 1);
+        assert!(b.declared_outside(outer, *b.closures.keys().next().unwrap()));
+    }
+}

@@ -1,0 +1,514 @@
+//! Crate-wide item facts: structs, aliases, statics, functions and impls from every file, and
+//! name resolution through `use` renames, globs and `crate::` paths.
+
+use std::collections::HashMap;
+
+use super::ir::{Block, FileIr, FnDef, Generics, Item, ItemKind, StaticKind, Stmt, Ty, TyPath};
+use super::types::{SemTy, Wrap, is_known_crate, known_type};
+use crate::diagnostic::Span;
+
+/// Imports of one file.
+#[derive(Debug, Default)]
+pub struct FileScope {
+    /// Local name → full path.
+    pub uses: HashMap<String, Vec<String>>,
+    /// Glob-imported paths (`use dashmap::*` → `["dashmap"]`).
+    pub globs: Vec<Vec<String>>,
+}
+
+#[derive(Debug)]
+pub struct AdtDef {
+    pub name: String,
+    pub file: u32,
+    pub generics: Vec<String>,
+    pub fields: Vec<(String, Ty)>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct AliasDef {
+    pub name: String,
+    pub file: u32,
+    pub generics: Vec<String>,
+    pub ty: Ty,
+}
+
+#[derive(Debug)]
+pub struct StaticDef {
+    pub name: String,
+    pub file: u32,
+    pub kind: StaticKind,
+    pub ty: SemTy,
+    pub span: Span,
+    pub name_span: Span,
+}
+
+#[derive(Debug)]
+pub struct ImplDef {
+    pub file: u32,
+    pub self_ty: SemTy,
+    pub generics: Vec<String>,
+    /// Last segment of the implemented trait (`Sync`), if any.
+    pub trait_name: Option<String>,
+    pub is_unsafe: bool,
+    /// The `unsafe impl ... for T` header.
+    pub span: Span,
+    pub fns: Vec<u32>,
+}
+
+#[derive(Debug)]
+pub struct FnInfo {
+    pub def: FnDef,
+    pub file: u32,
+    pub impl_id: Option<u32>,
+}
+
+/// What a name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Def {
+    Adt(u32),
+    Alias(u32),
+    Static(u32),
+    Fn(u32),
+}
+
+/// All item facts of the package.
+#[derive(Debug, Default)]
+pub struct ItemIndex {
+    pub scopes: Vec<FileScope>,
+    pub adts: Vec<AdtDef>,
+    pub aliases: Vec<AliasDef>,
+    pub statics: Vec<StaticDef>,
+    pub impls: Vec<ImplDef>,
+    pub fns: Vec<FnInfo>,
+    names: HashMap<String, Vec<(u32, Def)>>,
+    /// (adt id, method name) → fn ids.
+    methods: HashMap<(u32, String), Vec<u32>>,
+    /// Raw static types, resolved after all items are known.
+    static_tys: Vec<Ty>,
+    impl_tys: Vec<(Ty, Generics)>,
+}
+
+const MAX_RESOLVE_DEPTH: u32 = 32;
+
+fn generic_names(g: &Generics) -> Vec<String> {
+    g.params.iter().map(|(n, _)| n.clone()).collect()
+}
+
+impl ItemIndex {
+    pub fn build(files: Vec<Option<FileIr>>) -> ItemIndex {
+        let mut ix = ItemIndex::default();
+        for (f, ir) in files.into_iter().enumerate() {
+            ix.scopes.push(FileScope::default());
+            if let Some(ir) = ir {
+                ix.collect(f as u32, ir.items);
+            }
+        }
+        ix.resolve_deferred();
+        ix
+    }
+
+    fn define(&mut self, name: &str, file: u32, def: Def) {
+        self.names.entry(name.to_owned()).or_default().push((file, def));
+    }
+
+    fn collect(&mut self, file: u32, items: Vec<Item>) {
+        for item in items {
+            match item.kind {
+                ItemKind::Use(entries) => {
+                    let scope = &mut self.scopes[file as usize];
+                    for e in entries {
+                        if e.alias == "*" {
+                            scope.globs.push(e.path);
+                        } else if e.alias != "_" {
+                            scope.uses.insert(e.alias, e.path);
+                        }
+                    }
+                }
+                ItemKind::Struct { name, generics, fields } => {
+                    let id = self.adts.len() as u32;
+                    let fields = fields.into_iter().map(|f| (f.name, f.ty)).collect();
+                    self.adts.push(AdtDef { name: name.clone(), file, generics: generic_names(&generics), fields, span: item.name_span });
+                    self.define(&name, file, Def::Adt(id));
+                }
+                ItemKind::Enum { name, generics, .. } => {
+                    let id = self.adts.len() as u32;
+                    self.adts.push(AdtDef {
+                        name: name.clone(),
+                        file,
+                        generics: generic_names(&generics),
+                        fields: Vec::new(),
+                        span: item.name_span,
+                    });
+                    self.define(&name, file, Def::Adt(id));
+                }
+                ItemKind::TypeAlias { name, generics, ty } => {
+                    let id = self.aliases.len() as u32;
+                    self.aliases.push(AliasDef { name: name.clone(), file, generics: generic_names(&generics), ty });
+                    self.define(&name, file, Def::Alias(id));
+                }
+                ItemKind::Static { name, kind, ty, .. } => {
+                    let id = self.statics.len() as u32;
+                    self.statics.push(StaticDef {
+                        name: name.clone(),
+                        file,
+                        kind,
+                        ty: SemTy::Unknown,
+                        span: item.span,
+                        name_span: item.name_span,
+                    });
+                    self.static_tys.push(ty);
+                    self.define(&name, file, Def::Static(id));
+                }
+                ItemKind::Const { .. } | ItemKind::Trait { .. } => {}
+                ItemKind::Fn(def) => {
+                    let nested = nested_items(def.body.as_ref());
+                    let id = self.fns.len() as u32;
+                    self.define(&def.name, file, Def::Fn(id));
+                    self.fns.push(FnInfo { def, file, impl_id: None });
+                    self.collect(file, nested);
+                }
+                ItemKind::Impl { generics, self_ty, trait_path, is_unsafe, fns } => {
+                    let impl_id = self.impls.len() as u32;
+                    let mut ids = Vec::new();
+                    let mut nested = Vec::new();
+                    for def in fns {
+                        nested.extend(nested_items(def.body.as_ref()));
+                        ids.push(self.fns.len() as u32);
+                        self.fns.push(FnInfo { def, file, impl_id: Some(impl_id) });
+                    }
+                    self.impls.push(ImplDef {
+                        file,
+                        self_ty: SemTy::Unknown,
+                        generics: generic_names(&generics),
+                        trait_name: trait_path.as_ref().and_then(TyPath::last).map(|s| s.name.clone()),
+                        is_unsafe,
+                        span: item.span,
+                        fns: ids,
+                    });
+                    self.impl_tys.push((self_ty, generics));
+                    self.collect(file, nested);
+                }
+                ItemKind::Mod { items: Some(items), .. } => self.collect(file, items),
+                ItemKind::Mod { items: None, .. } => {}
+            }
+        }
+    }
+
+    fn resolve_deferred(&mut self) {
+        let tys = std::mem::take(&mut self.static_tys);
+        for (i, ty) in tys.iter().enumerate() {
+            let file = self.statics[i].file;
+            let mut sem = self.resolve_ty(ty, file, &[], None);
+            if self.statics[i].kind == StaticKind::ThreadLocal {
+                sem = SemTy::wrap(Wrap::LocalKey, sem);
+            }
+            self.statics[i].ty = sem;
+        }
+        let impl_tys = std::mem::take(&mut self.impl_tys);
+        for (i, (ty, generics)) in impl_tys.iter().enumerate() {
+            let subst: Vec<(String, SemTy)> =
+                generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
+            let sem = self.resolve_ty(ty, self.impls[i].file, &subst, None);
+            if let SemTy::Adt { id, .. } = sem {
+                for &f in &self.impls[i].fns {
+                    self.methods.entry((id, self.fns[f as usize].def.name.clone())).or_default().push(f);
+                }
+            }
+            self.impls[i].self_ty = sem;
+        }
+    }
+
+    // ------------------------------------------------------------ name resolution
+
+    /// Expands a written path through the file's imports. Returns the full path and whether it
+    /// is known to be crate-local.
+    fn expand(&self, file: u32, names: &[String]) -> (Vec<String>, bool) {
+        let Some(first) = names.first() else { return (Vec::new(), false) };
+        let scope = &self.scopes[file as usize];
+        let mut full: Vec<String> = match scope.uses.get(first) {
+            Some(p) if !matches!(first.as_str(), "crate" | "self" | "super" | "Self") => {
+                p.iter().chain(&names[1..]).cloned().collect()
+            }
+            _ => names.to_vec(),
+        };
+        let mut local = false;
+        while matches!(full.first().map(String::as_str), Some("crate" | "self" | "super")) {
+            full.remove(0);
+            local = true;
+        }
+        if !local && full.len() == 1 && !scope.uses.contains_key(&full[0]) && !self.names.contains_key(&full[0]) {
+            // A glob import of a known crate can bring a well-known name in.
+            for g in &scope.globs {
+                if g.first().is_some_and(|c| crate_provides(c, &full[0])) {
+                    let mut p = g.clone();
+                    p.push(full[0].clone());
+                    let refs: Vec<&str> = p.iter().map(String::as_str).collect();
+                    if known_type(&refs, Vec::new()).is_some() {
+                        return (p, false);
+                    }
+                }
+            }
+        }
+        (full, local)
+    }
+
+    /// A crate-local definition by its last path segment: the one in `file` if any, else the
+    /// only one in the package.
+    fn local_def(&self, file: u32, name: &str, want: fn(Def) -> bool) -> Option<Def> {
+        let defs = self.names.get(name)?;
+        let mut it = defs.iter().filter(|(_, d)| want(*d));
+        if let Some((_, d)) = defs.iter().find(|(f, d)| *f == file && want(*d)) {
+            return Some(*d);
+        }
+        let first = it.next()?;
+        if it.next().is_some() { None } else { Some(first.1) }
+    }
+
+    /// Resolves a written type in the context of a file.
+    pub fn resolve_ty(&self, ty: &Ty, file: u32, subst: &[(String, SemTy)], self_ty: Option<&SemTy>) -> SemTy {
+        self.resolve_ty_depth(ty, file, subst, self_ty, 0)
+    }
+
+    fn resolve_ty_depth(
+        &self,
+        ty: &Ty,
+        file: u32,
+        subst: &[(String, SemTy)],
+        self_ty: Option<&SemTy>,
+        depth: u32,
+    ) -> SemTy {
+        if depth > MAX_RESOLVE_DEPTH {
+            return SemTy::Unknown;
+        }
+        let rec = |t: &Ty| self.resolve_ty_depth(t, file, subst, self_ty, depth + 1);
+        match ty {
+            Ty::Path(p) => {
+                let args: Vec<SemTy> = p.last().map(|s| s.args.iter().map(rec).collect()).unwrap_or_default();
+                let names: Vec<String> = p.segments.iter().map(|s| s.name.clone()).collect();
+                if names.len() == 1 {
+                    if let Some((_, t)) = subst.iter().find(|(n, _)| *n == names[0]) {
+                        return t.clone();
+                    }
+                    if names[0] == "Self" {
+                        return self_ty.cloned().unwrap_or_default();
+                    }
+                }
+                self.resolve_type_path(file, &names, args, depth)
+            }
+            Ty::Ref { mutable, inner } => SemTy::Ref { mutable: *mutable, inner: Box::new(rec(inner)) },
+            Ty::Ptr { mutable, inner } => SemTy::Ptr { mutable: *mutable, inner: Box::new(rec(inner)) },
+            Ty::Tuple(ts) => SemTy::Tuple(ts.iter().map(rec).collect()),
+            Ty::Array(t) | Ty::Slice(t) => SemTy::Vec(Box::new(rec(t))),
+            _ => SemTy::Unknown,
+        }
+    }
+
+    /// Resolves a type path (with already-resolved arguments of its last segment).
+    pub fn resolve_type_path(&self, file: u32, names: &[String], args: Vec<SemTy>, depth: u32) -> SemTy {
+        let (full, local) = self.expand(file, names);
+        let Some(last) = full.last() else { return SemTy::Unknown };
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        let known_external = !local && full.len() > 1 && is_known_crate(&full[0]);
+        if known_external {
+            return known_type(&refs, args).unwrap_or_default();
+        }
+        let want: fn(Def) -> bool = |d| matches!(d, Def::Adt(_) | Def::Alias(_));
+        match self.local_def(file, last, want) {
+            Some(Def::Adt(id)) => SemTy::Adt { id, args },
+            Some(Def::Alias(id)) => {
+                let a = &self.aliases[id as usize];
+                let subst: Vec<(String, SemTy)> = a
+                    .generics
+                    .iter()
+                    .cloned()
+                    .zip(args.into_iter().chain(std::iter::repeat(SemTy::Unknown)))
+                    .collect();
+                self.resolve_ty_depth(&a.ty, a.file, &subst, None, depth + 1)
+            }
+            _ if local || (full.len() > 1 && !is_known_crate(&full[0]) && names.len() == full.len()) => {
+                // A path into a module we could not resolve: a bare well-known name still counts
+                // when the user wrote exactly that name.
+                if full.len() == 1 { known_type(&refs, args).unwrap_or_default() } else { SemTy::Unknown }
+            }
+            _ => known_type(&refs, args).unwrap_or_default(),
+        }
+    }
+
+    /// A static by a written path.
+    #[must_use]
+    pub fn static_by_path(&self, file: u32, names: &[String]) -> Option<u32> {
+        let (full, _) = self.expand(file, names);
+        match self.local_def(file, full.last()?, |d| matches!(d, Def::Static(_)))? {
+            Def::Static(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// A free function by a written path, or a method for `Type::method` / `Self::method`.
+    #[must_use]
+    pub fn fn_by_path(&self, file: u32, names: &[String], self_ty: Option<&SemTy>) -> Option<u32> {
+        if names.len() >= 2 {
+            let owner = &names[..names.len() - 1];
+            let method = &names[names.len() - 1];
+            let ty = if owner.len() == 1 && owner[0] == "Self" {
+                self_ty.cloned().unwrap_or_default()
+            } else {
+                self.resolve_type_path(file, owner, Vec::new(), 0)
+            };
+            if let SemTy::Adt { id, .. } = ty {
+                return self.method(id, method);
+            }
+        }
+        let (full, _) = self.expand(file, names);
+        match self.local_def(file, full.last()?, |d| matches!(d, Def::Fn(_)))? {
+            Def::Fn(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The method `name` of a crate-local type, when exactly one impl defines it.
+    #[must_use]
+    pub fn method(&self, adt: u32, name: &str) -> Option<u32> {
+        match self.methods.get(&(adt, name.to_owned()))?.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// The type of a field of a value of type `ty` (auto-deref through references and pointers).
+    #[must_use]
+    pub fn field_ty(&self, ty: &SemTy, field: &str) -> SemTy {
+        match ty.autoderef() {
+            SemTy::Adt { id, args } => {
+                let adt = &self.adts[*id as usize];
+                let Some((_, fty)) = adt.fields.iter().find(|(n, _)| n == field) else { return SemTy::Unknown };
+                let subst: Vec<(String, SemTy)> = adt
+                    .generics
+                    .iter()
+                    .cloned()
+                    .zip(args.iter().cloned().chain(std::iter::repeat(SemTy::Unknown)))
+                    .collect();
+                self.resolve_ty(fty, adt.file, &subst, None)
+            }
+            SemTy::Wrapper { wrap: Wrap::Lazy, inner } => self.field_ty(inner, field),
+            SemTy::Tuple(ts) => field.parse::<usize>().ok().and_then(|i| ts.get(i).cloned()).unwrap_or_default(),
+            _ => SemTy::Unknown,
+        }
+    }
+
+    /// Does a value of this type hold a plain map by value (so `.clone()` copies the map)?
+    #[must_use]
+    pub fn holds_map_by_value(&self, ty: &SemTy, depth: u32) -> bool {
+        if depth > 4 {
+            return false;
+        }
+        match ty {
+            SemTy::Map(_) => true,
+            SemTy::Wrapper { wrap: Wrap::Option | Wrap::Box, inner } => self.holds_map_by_value(inner, depth + 1),
+            SemTy::Adt { id, .. } => {
+                let adt = &self.adts[*id as usize];
+                adt.fields.iter().any(|(n, _)| self.holds_map_by_value(&self.field_ty(ty, n), depth + 1))
+            }
+            _ => false,
+        }
+    }
+
+    /// The declared return type of a function, resolved in its own file (`Self` = its impl type).
+    #[must_use]
+    pub fn fn_ret_ty(&self, id: u32) -> SemTy {
+        let f = &self.fns[id as usize];
+        let self_ty = f.impl_id.map(|i| self.impls[i as usize].self_ty.clone());
+        let subst: Vec<(String, SemTy)> = f.def.generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
+        f.def.ret.as_ref().map_or(SemTy::Tuple(Vec::new()), |t| self.resolve_ty(t, f.file, &subst, self_ty.as_ref()))
+    }
+}
+
+/// Does a glob import of this known crate bring this well-known name into scope?
+fn crate_provides(krate: &str, name: &str) -> bool {
+    match krate {
+        "std" | "core" | "alloc" => !matches!(name, "DashMap" | "DashSet" | "IndexMap" | "FxHashMap" | "AHashMap"),
+        "dashmap" => matches!(name, "DashMap" | "DashSet"),
+        "parking_lot" | "spin" | "async_lock" => matches!(name, "Mutex" | "RwLock" | "FairMutex"),
+        "tokio" | "futures" | "futures_util" | "async_std" => matches!(name, "Mutex" | "RwLock"),
+        "hashbrown" | "papaya" | "scc" | "flurry" => name == "HashMap",
+        "indexmap" => name == "IndexMap",
+        "rustc_hash" | "fxhash" => name == "FxHashMap",
+        "ahash" => name == "AHashMap",
+        "once_cell" => matches!(name, "Lazy" | "OnceCell"),
+        _ => false,
+    }
+}
+
+/// Items declared inside a function body (nested `fn`s, `struct`s, statics, `use`s).
+fn nested_items(body: Option<&Block>) -> Vec<Item> {
+    let mut out = Vec::new();
+    if let Some(b) = body {
+        for s in &b.stmts {
+            if let Stmt::Item(i) = s {
+                out.push((**i).clone());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lower::parse_and_lower;
+    use crate::model::types::{LockKind, LockLib, MapKind};
+
+    fn index(srcs: &[&str]) -> ItemIndex {
+        ItemIndex::build(srcs.iter().enumerate().map(|(i, s)| Some(parse_and_lower(i as u32, s).unwrap())).collect())
+    }
+
+    fn static_ty(ix: &ItemIndex, name: &str) -> SemTy {
+        ix.statics.iter().find(|s| s.name == name).unwrap().ty.clone()
+    }
+
+    #[test]
+    fn renames_aliases_and_fields_resolve() {
+        let ix = index(&[
+            "use std::collections::HashMap as Map;\n\
+             use parking_lot::RwLock;\n\
+             pub type Cache<V> = std::sync::Arc<RwLock<Map<String, V>>>;\n\
+             static A: Cache<u8> = todo!();",
+            "use crate::Cache;\n\
+             struct Registry { peers: Cache<u32>, hits: Vec<u8> }\n\
+             static R: Registry = todo!();",
+        ]);
+        let SemTy::Wrapper { wrap: Wrap::Arc, inner } = static_ty(&ix, "A") else { panic!("{:?}", static_ty(&ix, "A")) };
+        let SemTy::Lock { kind: LockKind::RwLock, lib: LockLib::ParkingLot, inner } = *inner else { panic!() };
+        assert_eq!(*inner, SemTy::Map(MapKind::HashMap));
+        let r = static_ty(&ix, "R");
+        assert!(ix.field_ty(&r, "peers").contains_lock());
+        assert_eq!(ix.field_ty(&r, "hits"), SemTy::Vec(Box::new(SemTy::Unknown)));
+    }
+
+    #[test]
+    fn external_namesakes_are_not_std_maps() {
+        let ix = index(&["use papaya::HashMap;\nuse dashmap::*;\nstatic P: HashMap<u8, u8> = todo!();\nstatic D: DashMap<u8, u8> = todo!();\nstruct Mutex;\nstatic M: Mutex = Mutex;"]);
+        assert_eq!(static_ty(&ix, "P"), SemTy::ConcurrentMap { guarded: false });
+        assert_eq!(static_ty(&ix, "D"), SemTy::ConcurrentMap { guarded: true });
+        assert!(matches!(static_ty(&ix, "M"), SemTy::Adt { .. }));
+    }
+
+    #[test]
+    fn struct_holding_a_map_by_value() {
+        let ix = index(&["use std::collections::BTreeMap;\nstruct Cfg { routes: BTreeMap<u8, u8> }\nstruct Shared { m: std::sync::Arc<std::sync::Mutex<BTreeMap<u8,u8>>> }\nstatic C: Cfg = todo!();\nstatic S: Shared = todo!();"]);
+        assert!(ix.holds_map_by_value(&static_ty(&ix, "C"), 0));
+        assert!(!ix.holds_map_by_value(&static_ty(&ix, "S"), 0));
+    }
+
+    #[test]
+    fn methods_and_functions_resolve() {
+        let ix = index(&["struct S; impl S { fn get(&self) -> Self { S } } fn free() {} mod m { pub fn free2() {} }"]);
+        let SemTy::Adt { id, .. } = ix.resolve_type_path(0, &["S".into()], vec![], 0) else { panic!() };
+        let g = ix.method(id, "get").unwrap();
+        assert!(matches!(ix.fn_ret_ty(g), SemTy::Adt { .. }));
+        assert!(ix.fn_by_path(0, &["free".into()], None).is_some());
+        assert!(ix.fn_by_path(0, &["m".into(), "free2".into()], None).is_some());
+        assert!(ix.fn_by_path(0, &["S".into(), "get".into()], None).is_some());
+    }
+}
