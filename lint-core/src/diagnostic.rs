@@ -52,7 +52,11 @@ pub struct Span {
 impl Span {
     #[must_use]
     pub fn new(file: u32, lo: u32, hi: u32) -> Span {
-        Span { file, lo, hi: hi.max(lo) }
+        Span {
+            file,
+            lo,
+            hi: hi.max(lo),
+        }
     }
 
     #[must_use]

@@ -62,7 +62,11 @@ fn load(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<FileI
                     settings,
                     i,
                     None,
-                    format!("`{}` is not valid UTF-8 (invalid byte at offset {})", f.name, e.valid_up_to()),
+                    format!(
+                        "`{}` is not valid UTF-8 (invalid byte at offset {})",
+                        f.name,
+                        e.valid_up_to()
+                    ),
                 );
                 return (SourceFile::new(&f.name, ""), None, Some(d));
             }
@@ -73,7 +77,13 @@ fn load(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<FileI
     match lowered {
         Ok(Ok(ir)) => (source, Some(ir), None),
         Ok(Err((msg, span))) => {
-            let d = tool_diag("parse_error", settings, i, Some(span), format!("cannot parse this file: {msg}"));
+            let d = tool_diag(
+                "parse_error",
+                settings,
+                i,
+                Some(span),
+                format!("cannot parse this file: {msg}"),
+            );
             (source, None, Some(d))
         }
         Err(panic) => {
@@ -97,8 +107,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[&dyn Rule]) -> Analysis {
-    let loaded: Vec<_> =
-        pkg.files.par_iter().enumerate().map(|(i, f)| load(i as u32, f, settings)).collect();
+    let loaded: Vec<_> = pkg
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| load(i as u32, f, settings))
+        .collect();
     let mut files = Vec::with_capacity(loaded.len());
     let mut irs = Vec::with_capacity(loaded.len());
     let mut diagnostics = Vec::new();
@@ -116,7 +130,11 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
                 settings,
                 0,
                 None,
-                format!("internal error while building the model of `{}`: {}", pkg.name, panic_message(&*panic)),
+                format!(
+                    "internal error while building the model of `{}`: {}",
+                    pkg.name,
+                    panic_message(&*panic)
+                ),
             ));
             return finish(files, diagnostics);
         }
@@ -135,7 +153,12 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
                     continue;
                 }
                 let mut found = Vec::new();
-                let mut reporter = Reporter { meta, level, file, out: &mut found };
+                let mut reporter = Reporter {
+                    meta,
+                    level,
+                    file,
+                    out: &mut found,
+                };
                 let r = catch_unwind(AssertUnwindSafe(|| rule.check(&model, file, &mut reporter)));
                 match r {
                     Ok(()) => out.extend(found),
@@ -198,7 +221,10 @@ mod tests {
     }
 
     fn input(name: &str, content: Result<&[u8], &str>) -> InputFile {
-        InputFile { name: name.into(), content: content.map(<[u8]>::to_vec).map_err(str::to_owned) }
+        InputFile {
+            name: name.into(),
+            content: content.map(<[u8]>::to_vec).map_err(str::to_owned),
+        }
     }
 
     #[test]
@@ -227,6 +253,10 @@ mod tests {
             ]
         );
         let internal = &a.diagnostics[0];
-        assert!(internal.message.contains("`panics`") && internal.message.contains("a.rs") && internal.message.contains("boom"));
+        assert!(
+            internal.message.contains("`panics`")
+                && internal.message.contains("a.rs")
+                && internal.message.contains("boom")
+        );
     }
 }

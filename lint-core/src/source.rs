@@ -21,14 +21,27 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
-        SourceFile { name: name.into(), text, line_starts }
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// Number of lines (a trailing newline does not start a new line).
     #[must_use]
     pub fn line_count(&self) -> usize {
-        if self.text.ends_with('\n') { self.line_starts.len() - 1 } else { self.line_starts.len() }
+        if self.text.ends_with('\n') {
+            self.line_starts.len() - 1
+        } else {
+            self.line_starts.len()
+        }
     }
 
     /// 0-based line index of a byte offset (clamped to the file).
@@ -66,7 +79,10 @@ impl SourceFile {
         }
         let line = self.line_index(byte);
         let start = self.line_start(line);
-        LineCol { line: line + 1, column: self.text[start..byte].chars().count() + 1 }
+        LineCol {
+            line: line + 1,
+            column: self.text[start..byte].chars().count() + 1,
+        }
     }
 
     /// Byte offset of a 1-based line and 0-based character column (as proc-macro2 reports them).
@@ -77,7 +93,9 @@ impl SourceFile {
         }
         let start = self.line_start(line - 1);
         let rest = &self.text[start..];
-        rest.char_indices().nth(char_column).map_or(self.text.len(), |(i, _)| start + i)
+        rest.char_indices()
+            .nth(char_column)
+            .map_or(self.text.len(), |(i, _)| start + i)
     }
 }
 

@@ -42,8 +42,17 @@ pub const MAP_WRITE_METHODS: &[&str] = &[
 ];
 
 /// Methods that acquire a lock.
-pub const LOCK_METHODS: &[&str] =
-    &["lock", "read", "write", "try_lock", "try_read", "try_write", "upgradable_read", "read_recursive", "blocking_lock"];
+pub const LOCK_METHODS: &[&str] = &[
+    "lock",
+    "read",
+    "write",
+    "try_lock",
+    "try_read",
+    "try_write",
+    "upgradable_read",
+    "read_recursive",
+    "blocking_lock",
+];
 
 #[derive(Debug, Clone)]
 pub struct Binding {
@@ -54,10 +63,13 @@ pub struct Binding {
     pub closure: Option<u32>,
     /// The binding whose object this one is (an `Arc`/`Rc` clone of it), transitively resolved.
     pub identity: u32,
-    /// The place this binding refers to (`let m = &mut M;`, `let p = addr_of_mut!(M)`).
-    pub alias: Option<Place>,
+    /// The place this binding refers to (`let m = &mut M;`, `let p = addr_of_mut!(M)`), and how
+    /// it was reached.
+    pub alias: Option<(Place, Via)>,
     /// Initialized as a copy (`x.clone()`) of a value holding a map; the span of the clone.
     pub clone_of: Option<(Place, Span)>,
+    /// Initialized as a clone of an `Arc`/`Rc` (the same object, shared); the span of the clone.
+    pub shared_clone: Option<Span>,
     pub is_param: bool,
 }
 
@@ -145,8 +157,10 @@ pub struct Spawn {
     pub body: SpawnBody,
     /// The scope call the spawn belongs to (scoped spawns).
     pub scope: Option<u32>,
-    /// Inside a loop or an iterator closure: runs several times.
+    /// Inside a loop or an iterator closure: runs several times. Bindings declared after this
+    /// offset are fresh in each iteration; those declared before it are shared by all of them.
     pub repeated: bool,
+    pub repeated_from: u32,
     pub closures: Vec<u32>,
 }
 
@@ -174,7 +188,7 @@ pub struct BodyFacts {
     pub spawns: Vec<Spawn>,
     pub calls: Vec<Call>,
     pub closures: HashMap<u32, ClosureFacts>,
-    /// Spans of lock acquisitions (`.lock()`, `.write()`, ... on a lock).
+    /// Spans of lock acquisitions and of calls that may synchronize by hand (compare-and-swap).
     pub locks: Vec<Span>,
     /// The end of each scope call (`thread::scope(..)`) by its expression id.
     pub scope_ends: HashMap<u32, u32>,
@@ -186,13 +200,17 @@ impl BodyFacts {
     /// Mentions of every binding that shares `b`'s identity.
     pub fn mentions_of_object(&self, b: u32) -> impl Iterator<Item = &Mention> {
         let id = self.bindings[b as usize].identity;
-        self.mentions.iter().filter(move |m| self.bindings[m.binding as usize].identity == id)
+        self.mentions
+            .iter()
+            .filter(move |m| self.bindings[m.binding as usize].identity == id)
     }
 
     /// Is `b` declared outside closure `c` (so `c` captures it)?
     #[must_use]
     pub fn declared_outside(&self, b: u32, c: u32) -> bool {
-        let Some(decl) = self.bindings[b as usize].closure else { return true };
+        let Some(decl) = self.bindings[b as usize].closure else {
+            return true;
+        };
         if decl == c {
             return false;
         }
@@ -212,8 +230,8 @@ pub struct Walker<'a> {
     facts: BodyFacts,
     scopes: Vec<Vec<(String, u32)>>,
     closure_stack: Vec<u32>,
-    /// Loop and iterator-closure nesting; >0 means code runs repeatedly.
-    repeat: u32,
+    /// Start offsets of the enclosing loops and iterator closures (code there runs repeatedly).
+    repeat: Vec<u32>,
     depth: u32,
     /// Closure expressions that are spawn bodies (their params and kind) to mark when visited.
     pending_spawn_closures: HashMap<u32, SpawnKind>,
@@ -232,7 +250,7 @@ impl<'a> Walker<'a> {
             facts: BodyFacts::default(),
             scopes: vec![Vec::new()],
             closure_stack: Vec::new(),
-            repeat: 0,
+            repeat: Vec::new(),
             depth: 0,
             pending_spawn_closures: HashMap::new(),
             closure_param_tys: HashMap::new(),
@@ -241,17 +259,34 @@ impl<'a> Walker<'a> {
         if let Some(body) = &f.def.body {
             w.block(body);
         }
+        let write_roots: std::collections::HashSet<u32> = w.facts.writes.iter().map(|x| x.root_expr).collect();
+        for m in &mut w.facts.mentions {
+            if m.role == Role::Use && write_roots.contains(&m.expr) {
+                m.role = Role::Write;
+            }
+        }
         w.facts
     }
 
     fn params(&mut self, def: &FnDef) {
-        let subst: Vec<(String, SemTy)> = def.generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
+        let subst: Vec<(String, SemTy)> = def
+            .generics
+            .params
+            .iter()
+            .map(|(n, _)| (n.clone(), SemTy::Unknown))
+            .collect();
         if let Some(kind) = def.self_kind {
             let st = self.self_ty.clone().unwrap_or_default();
             let ty = match kind {
                 SelfKind::Value => st,
-                SelfKind::Ref => SemTy::Ref { mutable: false, inner: Box::new(st) },
-                SelfKind::RefMut => SemTy::Ref { mutable: true, inner: Box::new(st) },
+                SelfKind::Ref => SemTy::Ref {
+                    mutable: false,
+                    inner: Box::new(st),
+                },
+                SelfKind::RefMut => SemTy::Ref {
+                    mutable: true,
+                    inner: Box::new(st),
+                },
             };
             self.bind("self", def.name_span, ty, true);
         }
@@ -273,6 +308,7 @@ impl<'a> Walker<'a> {
             identity: id,
             alias: None,
             clone_of: None,
+            shared_clone: None,
             is_param,
         });
         self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
@@ -280,8 +316,22 @@ impl<'a> Walker<'a> {
     }
 
     fn bind_pat(&mut self, pat: &Pat, ty: SemTy, is_param: bool) {
-        if let Pat::Ident { name, span, by_ref, sub: None, .. } = pat {
-            let ty = if *by_ref { SemTy::Ref { mutable: false, inner: Box::new(ty) } } else { ty };
+        if let Pat::Ident {
+            name,
+            span,
+            by_ref,
+            sub: None,
+            ..
+        } = pat
+        {
+            let ty = if *by_ref {
+                SemTy::Ref {
+                    mutable: false,
+                    inner: Box::new(ty),
+                }
+            } else {
+                ty
+            };
             self.bind(name, *span, ty, is_param);
             return;
         }
@@ -293,7 +343,12 @@ impl<'a> Walker<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<u32> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, id)| *id)
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
     }
 
     fn with_scope(&mut self, f: impl FnOnce(&mut Self)) {
@@ -321,7 +376,9 @@ impl<'a> Walker<'a> {
                 if let Some(b) = els {
                     self.block(b);
                 }
-                let declared = ty.as_ref().map(|t| self.ix.resolve_ty(t, self.file, &[], self.self_ty.as_ref()));
+                let declared = ty
+                    .as_ref()
+                    .map(|t| self.ix.resolve_ty(t, self.file, &[], self.self_ty.as_ref()));
                 let inferred = init.as_ref().map(|e| self.ty_of(e)).unwrap_or_default();
                 let ty = match declared {
                     Some(SemTy::Unknown) | None => inferred,
@@ -334,10 +391,15 @@ impl<'a> Walker<'a> {
                     }
                     Some(t) => t,
                 };
+                // Link facts are computed before the new name shadows anything it refers to.
+                let link = init
+                    .as_ref()
+                    .filter(|_| pat.simple_name().is_some())
+                    .map(|e| self.link_info(e, &ty));
                 let before = self.facts.bindings.len();
                 self.bind_pat(pat, ty, false);
-                if let (Some(e), Some(_)) = (init, pat.simple_name()) {
-                    self.link_binding(before as u32, e);
+                if let Some(link) = link {
+                    self.apply_link(before as u32, link);
                 }
             }
             Stmt::Expr { expr, .. } => self.expr(expr),
@@ -345,41 +407,56 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Records identity, alias and copy facts of a simple `let x = init;`.
-    fn link_binding(&mut self, b: u32, init: &Expr) {
+    /// Identity, alias and copy facts of a simple `let x = init;` (`ty`: the new binding's type).
+    fn link_info(&self, init: &Expr, ty: &SemTy) -> Link {
         let init = peel(init);
+        let mut link = Link::default();
         if let ExprKind::Closure(_) = &init.kind {
-            self.facts.closure_bindings.insert(b, init.id);
+            link.closure = Some(init.id);
         }
         // `Arc::clone(&a)`, `a.clone()` of an Arc/Rc: the same object.
         if let Some(src) = clone_source(init) {
             let src_ty = self.ty_of(src);
             if let Some((place, _)) = self.place_of(src) {
                 if src_ty.is_shared_pointer() {
+                    link.shared_clone = Some(init.span);
                     if let Root::Local(a) = place.root
                         && place.fields.is_empty()
                     {
-                        self.facts.bindings[b as usize].identity = self.facts.bindings[a as usize].identity;
+                        link.identity = Some(self.facts.bindings[a as usize].identity);
                     }
-                } else if self.ix.holds_map_by_value(src_ty.autoderef(), 0)
-                    || matches!(src, Expr { kind: ExprKind::Unary { op: UnOp::Deref, .. }, .. })
-                        && self.ix.holds_map_by_value(&self.ty_of(src), 0)
-                {
-                    self.facts.bindings[b as usize].clone_of = Some((place, init.span));
+                } else if self.ix.holds_map_by_value(src_ty.autoderef(), 0) {
+                    link.clone_of = Some((place, init.span));
                 }
             }
-            return;
+            return link;
         }
         // References and raw pointers to a place alias it.
-        if matches!(init.kind, ExprKind::Ref { .. } | ExprKind::RawAddr { .. } | ExprKind::Unsafe(_) | ExprKind::MethodCall { .. } | ExprKind::Cast { .. })
-            && let Some((place, _)) = self.place_of(init)
-            && !matches!(place.root, Root::Local(x) if x == b)
+        if matches!(
+            init.kind,
+            ExprKind::Ref { .. }
+                | ExprKind::RawAddr { .. }
+                | ExprKind::Unsafe(_)
+                | ExprKind::MethodCall { .. }
+                | ExprKind::Cast { .. }
+        ) && matches!(ty, SemTy::Ref { .. } | SemTy::Ptr { .. })
         {
-            let ty = &self.facts.bindings[b as usize].ty;
-            if matches!(ty, SemTy::Ref { .. } | SemTy::Ptr { .. }) {
-                self.facts.bindings[b as usize].alias = Some(place);
-            }
+            link.alias = self.place_of(init);
         }
+        link
+    }
+
+    fn apply_link(&mut self, b: u32, link: Link) {
+        if let Some(c) = link.closure {
+            self.facts.closure_bindings.insert(b, c);
+        }
+        let bind = &mut self.facts.bindings[b as usize];
+        if let Some(id) = link.identity {
+            bind.identity = id;
+        }
+        bind.shared_clone = link.shared_clone;
+        bind.clone_of = link.clone_of;
+        bind.alias = link.alias;
     }
 
     fn closures(&self) -> Vec<u32> {
@@ -425,7 +502,14 @@ impl<'a> Walker<'a> {
             ExprKind::Closure(c) => self.closure(e, c),
             ExprKind::Async { is_move, body } => {
                 let parents = self.closures();
-                self.facts.closures.insert(e.id, ClosureFacts { span: e.span, is_move: *is_move, parents });
+                self.facts.closures.insert(
+                    e.id,
+                    ClosureFacts {
+                        span: e.span,
+                        is_move: *is_move,
+                        parents,
+                    },
+                );
                 self.closure_stack.push(e.id);
                 let saved = std::mem::take(&mut self.repeat);
                 self.block(body);
@@ -461,26 +545,26 @@ impl<'a> Walker<'a> {
                 }
             }
             ExprKind::While { cond, body } => {
-                self.repeat += 1;
+                self.repeat.push(e.span.lo);
                 self.with_scope(|w| {
                     w.expr(cond);
                     w.block(body);
                 });
-                self.repeat -= 1;
+                self.repeat.pop();
             }
             ExprKind::Loop(b) => {
-                self.repeat += 1;
+                self.repeat.push(e.span.lo);
                 self.block(b);
-                self.repeat -= 1;
+                self.repeat.pop();
             }
             ExprKind::For { pat, iter, body } => {
                 self.expr(iter);
-                self.repeat += 1;
+                self.repeat.push(e.span.lo);
                 self.with_scope(|w| {
                     w.bind_pat(pat, SemTy::Unknown, false);
                     w.block(body);
                 });
-                self.repeat -= 1;
+                self.repeat.pop();
             }
             ExprKind::Assign { lhs, rhs, .. } => {
                 self.expr(rhs);
@@ -546,13 +630,21 @@ impl<'a> Walker<'a> {
 
     fn closure(&mut self, e: &Expr, c: &Closure) {
         let parents = self.closures();
-        self.facts.closures.insert(e.id, ClosureFacts { span: e.span, is_move: c.is_move, parents });
+        self.facts.closures.insert(
+            e.id,
+            ClosureFacts {
+                span: e.span,
+                is_move: c.is_move,
+                parents,
+            },
+        );
         let spawn = self.pending_spawn_closures.remove(&e.id);
-        let saved_repeat = self.repeat;
-        if spawn.is_some() {
+        let saved_repeat = if spawn.is_some() {
             // A spawned closure runs once per spawn; repetition is the spawn's business.
-            self.repeat = 0;
-        }
+            std::mem::take(&mut self.repeat)
+        } else {
+            self.repeat.clone()
+        };
         self.closure_stack.push(e.id);
         let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
         self.with_scope(|w| {
@@ -571,8 +663,10 @@ impl<'a> Walker<'a> {
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;
-        if matches!(method, "spawn" | "spawn_scoped" | "spawn_blocking" | "spawn_local" | "spawn_fifo" | "spawn_broadcast")
-        {
+        if matches!(
+            method,
+            "spawn" | "spawn_scoped" | "spawn_blocking" | "spawn_local" | "spawn_fifo" | "spawn_broadcast"
+        ) {
             spawn_kind = Some(if let SemTy::ScopeHandle(s) = recv_ty.autoderef() {
                 scope = Some(*s);
                 SpawnKind::Scoped
@@ -585,17 +679,35 @@ impl<'a> Walker<'a> {
         let parallel = chain_has_par_iter(recv);
         let recv_inner = recv_ty.autoderef().clone();
         // Context types for closure parameters.
-        if let SemTy::Wrapper { wrap: Wrap::LocalKey, inner } = &recv_inner
+        if let SemTy::Wrapper {
+            wrap: Wrap::LocalKey,
+            inner,
+        } = &recv_inner
             && let Some(c) = args.first()
         {
             let pty = match method {
-                "with" => Some(SemTy::Ref { mutable: false, inner: inner.clone() }),
+                "with" => Some(SemTy::Ref {
+                    mutable: false,
+                    inner: inner.clone(),
+                }),
                 "with_borrow_mut" => match &**inner {
-                    SemTy::Wrapper { wrap: Wrap::RefCell, inner } => Some(SemTy::Ref { mutable: true, inner: inner.clone() }),
+                    SemTy::Wrapper {
+                        wrap: Wrap::RefCell,
+                        inner,
+                    } => Some(SemTy::Ref {
+                        mutable: true,
+                        inner: inner.clone(),
+                    }),
                     _ => None,
                 },
                 "with_borrow" => match &**inner {
-                    SemTy::Wrapper { wrap: Wrap::RefCell, inner } => Some(SemTy::Ref { mutable: false, inner: inner.clone() }),
+                    SemTy::Wrapper {
+                        wrap: Wrap::RefCell,
+                        inner,
+                    } => Some(SemTy::Ref {
+                        mutable: false,
+                        inner: inner.clone(),
+                    }),
                     _ => None,
                 },
                 _ => None,
@@ -607,11 +719,16 @@ impl<'a> Walker<'a> {
         if matches!(method, "scope" | "in_place_scope") && matches!(recv_inner, SemTy::Unknown) {
             // `pool.scope(|s| ..)` (rayon thread pools)
             if let Some(c) = args.first() {
-                self.closure_param_tys.insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
+                self.closure_param_tys
+                    .insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
             }
         }
         if let Some(kind) = spawn_kind {
-            let arg = if method == "spawn_scoped" { args.get(1) } else { args.first() };
+            let arg = if method == "spawn_scoped" {
+                args.get(1)
+            } else {
+                args.first()
+            };
             if let Some(a) = arg {
                 self.register_spawn(kind, e, a, scope);
             }
@@ -627,24 +744,34 @@ impl<'a> Walker<'a> {
         for a in args {
             let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
             if iter_closure && is_closure && is_repeating_adapter(method) {
-                self.repeat += 1;
+                self.repeat.push(a.span.lo);
                 self.expr(a);
-                self.repeat -= 1;
+                self.repeat.pop();
             } else {
                 self.expr(a);
             }
         }
-        if LOCK_METHODS.contains(&method) && matches!(recv_inner, SemTy::Lock { .. }) {
+        // Lock acquisitions, and anything that may be hand-rolled synchronization (a lock-named
+        // call on a value of unknown type, a compare-and-swap).
+        if (LOCK_METHODS.contains(&method) && matches!(recv_inner, SemTy::Lock { .. } | SemTy::Unknown))
+            || method.starts_with("compare_exchange")
+            || method == "compare_and_swap"
+        {
             self.facts.locks.push(e.span);
         }
         // A call to a method of this crate.
         if let SemTy::Adt { id, .. } = &recv_inner
             && let Some(callee) = self.ix.method(*id, method)
         {
-            self.facts.calls.push(Call { callee, span: e.span, closures: self.closures() });
+            self.facts.calls.push(Call {
+                callee,
+                span: e.span,
+                closures: self.closures(),
+            });
         }
         // A map write.
-        if MAP_WRITE_METHODS.contains(&method) && recv_inner.is_map()
+        if MAP_WRITE_METHODS.contains(&method)
+            && recv_inner.is_map()
             && let Some((place, via, root_expr)) = self.place_root(recv)
         {
             let method_span = match &e.kind {
@@ -670,8 +797,16 @@ impl<'a> Walker<'a> {
             return;
         };
         let local = names.len() == 1 && self.lookup(&names[0]).is_some();
-        let callee = if local { None } else { self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()) };
-        let spawn = if local || callee.is_some() { None } else { self.spawner(names) };
+        let callee = if local {
+            None
+        } else {
+            self.ix.fn_by_path(self.file, names, self.self_ty.as_ref())
+        };
+        let spawn = if local || callee.is_some() {
+            None
+        } else {
+            self.spawner(names)
+        };
         match spawn {
             Some(Spawner::Spawn(kind)) => {
                 if let Some(a) = args.first() {
@@ -685,7 +820,8 @@ impl<'a> Walker<'a> {
             }
             Some(Spawner::Scope) => {
                 if let Some(c) = args.iter().find(|a| matches!(peel(a).kind, ExprKind::Closure(_))) {
-                    self.closure_param_tys.insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
+                    self.closure_param_tys
+                        .insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
                 }
             }
             None => {}
@@ -694,9 +830,9 @@ impl<'a> Walker<'a> {
         let iterish = names.last().is_some_and(|n| n == "for_each" || n == "map");
         for a in args {
             if iterish && matches!(peel(a).kind, ExprKind::Closure(_)) {
-                self.repeat += 1;
+                self.repeat.push(a.span.lo);
                 self.expr(a);
-                self.repeat -= 1;
+                self.repeat.pop();
             } else {
                 self.expr(a);
             }
@@ -705,7 +841,11 @@ impl<'a> Walker<'a> {
             self.facts.scope_ends.insert(e.id, e.span.hi);
         }
         if let Some(c) = callee {
-            self.facts.calls.push(Call { callee: c, span: e.span, closures: self.closures() });
+            self.facts.calls.push(Call {
+                callee: c,
+                span: e.span,
+                closures: self.closures(),
+            });
         }
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
     }
@@ -727,14 +867,15 @@ impl<'a> Walker<'a> {
             (_, Some("thread"), "spawn") if root != Some("async_std") && root != Some("smol") => {
                 Spawner::Spawn(SpawnKind::Thread)
             }
-            (_, Some("thread" | "crossbeam" | "crossbeam_utils"), "scope") | (_, Some("rayon"), "scope" | "in_place_scope" | "scope_fifo") => {
-                Spawner::Scope
-            }
+            (_, Some("thread" | "crossbeam" | "crossbeam_utils"), "scope")
+            | (_, Some("rayon"), "scope" | "in_place_scope" | "scope_fifo") => Spawner::Scope,
             (Some("rayon"), _, "spawn" | "spawn_fifo" | "spawn_broadcast") => Spawner::Spawn(SpawnKind::Rayon),
             (Some("rayon"), _, "join") => Spawner::Join,
-            (Some("tokio" | "async_std" | "smol" | "task" | "actix_rt"), _, "spawn" | "spawn_blocking" | "spawn_local") => {
-                Spawner::Spawn(SpawnKind::Task)
-            }
+            (
+                Some("tokio" | "async_std" | "smol" | "task" | "actix_rt"),
+                _,
+                "spawn" | "spawn_blocking" | "spawn_local",
+            ) => Spawner::Spawn(SpawnKind::Task),
             (_, Some("task"), "spawn" | "spawn_blocking" | "spawn_local") => Spawner::Spawn(SpawnKind::Task),
             (_, Some("thread"), "spawn") => Spawner::Spawn(SpawnKind::Task),
             _ => return None,
@@ -759,18 +900,32 @@ impl<'a> Walker<'a> {
                 {
                     self.facts.closure_bindings.get(&b).map(|c| SpawnBody::Closure(*c))
                 } else {
-                    self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()).map(SpawnBody::Fn)
+                    self.ix
+                        .fn_by_path(self.file, names, self.self_ty.as_ref())
+                        .map(SpawnBody::Fn)
                 }
             }
             ExprKind::Call { func, .. } => match &func.kind {
                 // `tokio::spawn(worker(state))`: the async fn runs in the task.
-                ExprKind::Path(names) => self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()).map(SpawnBody::Fn),
+                ExprKind::Path(names) => self
+                    .ix
+                    .fn_by_path(self.file, names, self.self_ty.as_ref())
+                    .map(SpawnBody::Fn),
                 _ => None,
             },
             _ => None,
         };
         if let Some(body) = body {
-            self.facts.spawns.push(Spawn { kind, span, body, scope, repeated: self.repeat > 0, closures: self.closures() });
+            let repeated_from = self.repeat.last().copied().unwrap_or(u32::MAX);
+            self.facts.spawns.push(Spawn {
+                kind,
+                span,
+                body,
+                scope,
+                repeated: !self.repeat.is_empty(),
+                repeated_from,
+                closures: self.closures(),
+            });
         }
     }
 
@@ -798,21 +953,49 @@ impl<'a> Walker<'a> {
             ExprKind::Path(names) if names.len() == 1 => {
                 if let Some(b) = self.lookup(&names[0]) {
                     let bind = &self.facts.bindings[b as usize];
-                    if let Some(a) = &bind.alias {
-                        let via = if matches!(bind.ty, SemTy::Ptr { .. }) { Via::RawPtr } else { Via::Direct };
+                    if let Some((a, via)) = &bind.alias {
+                        let via = if matches!(bind.ty, SemTy::Ptr { .. }) && *via == Via::Direct {
+                            Via::RawPtr
+                        } else {
+                            *via
+                        };
                         return Some((a.clone(), via));
                     }
                     if names[0] == "self" {
-                        return Some((Place { root: Root::SelfParam, fields: Vec::new() }, Via::Direct));
+                        return Some((
+                            Place {
+                                root: Root::SelfParam,
+                                fields: Vec::new(),
+                            },
+                            Via::Direct,
+                        ));
                     }
-                    return Some((Place { root: Root::Local(b), fields: Vec::new() }, Via::Direct));
+                    return Some((
+                        Place {
+                            root: Root::Local(b),
+                            fields: Vec::new(),
+                        },
+                        Via::Direct,
+                    ));
                 }
                 let s = self.ix.static_by_path(self.file, names)?;
-                Some((Place { root: Root::Static(s), fields: Vec::new() }, Via::Direct))
+                Some((
+                    Place {
+                        root: Root::Static(s),
+                        fields: Vec::new(),
+                    },
+                    Via::Direct,
+                ))
             }
             ExprKind::Path(names) => {
                 let s = self.ix.static_by_path(self.file, names)?;
-                Some((Place { root: Root::Static(s), fields: Vec::new() }, Via::Direct))
+                Some((
+                    Place {
+                        root: Root::Static(s),
+                        fields: Vec::new(),
+                    },
+                    Via::Direct,
+                ))
             }
             ExprKind::Field { base, name } => {
                 let (mut p, via) = rec(base)?;
@@ -822,19 +1005,46 @@ impl<'a> Walker<'a> {
             ExprKind::Unary { op: UnOp::Deref, expr } => {
                 let (p, via) = rec(expr)?;
                 let through_ptr = matches!(self.ty_of(expr), SemTy::Ptr { .. });
-                Some((p, if through_ptr && via == Via::Direct { Via::RawPtr } else { via }))
+                Some((
+                    p,
+                    if through_ptr && via == Via::Direct {
+                        Via::RawPtr
+                    } else {
+                        via
+                    },
+                ))
             }
             ExprKind::Ref { expr, .. } | ExprKind::RawAddr { expr, .. } | ExprKind::Cast { expr, .. } => rec(expr),
             ExprKind::Unsafe(b) | ExprKind::Block(b) if b.stmts.len() == 1 => rec(b.tail()?),
             ExprKind::MethodCall { recv, method, .. } => {
                 let rt = self.ty_of(recv);
                 let via = match (method.as_str(), rt.autoderef()) {
-                    ("borrow_mut", SemTy::Wrapper { wrap: Wrap::RefCell, .. }) => Via::RefCell,
-                    ("get" | "get_mut" | "raw_get", SemTy::Wrapper { wrap: Wrap::UnsafeCell, .. }) => Via::UnsafeCell,
+                    (
+                        "borrow_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::RefCell, ..
+                        },
+                    ) => Via::RefCell,
+                    (
+                        "get" | "get_mut" | "raw_get",
+                        SemTy::Wrapper {
+                            wrap: Wrap::UnsafeCell, ..
+                        },
+                    ) => Via::UnsafeCell,
                     ("as_mut" | "as_ref", SemTy::Ptr { .. }) => Via::RawPtr,
                     (
-                        "as_mut" | "unwrap" | "expect" | "assume_init_mut" | "get_or_insert_with" | "get_or_insert_default"
-                        | "as_deref_mut" | "deref_mut" | "as_mut_ptr" | "as_ptr" | "cast_mut" | "unwrap_unchecked",
+                        "as_mut"
+                        | "unwrap"
+                        | "expect"
+                        | "assume_init_mut"
+                        | "get_or_insert_with"
+                        | "get_or_insert_default"
+                        | "as_deref_mut"
+                        | "deref_mut"
+                        | "as_mut_ptr"
+                        | "as_ptr"
+                        | "cast_mut"
+                        | "unwrap_unchecked",
                         _,
                     ) => Via::Direct,
                     _ => return None,
@@ -894,52 +1104,136 @@ impl<'a> Walker<'a> {
                         SemTy::Ref { inner, .. } => *inner,
                         t => t,
                     },
-                    ("borrow_mut", SemTy::Wrapper { wrap: Wrap::RefCell, inner }) => {
-                        SemTy::Ref { mutable: true, inner: inner.clone() }
-                    }
-                    ("borrow", SemTy::Wrapper { wrap: Wrap::RefCell, inner }) => {
-                        SemTy::Ref { mutable: false, inner: inner.clone() }
-                    }
-                    ("get" | "raw_get", SemTy::Wrapper { wrap: Wrap::UnsafeCell, inner }) => {
-                        SemTy::Ptr { mutable: true, inner: inner.clone() }
-                    }
-                    ("get_mut", SemTy::Wrapper { wrap: Wrap::UnsafeCell | Wrap::RefCell | Wrap::Cell, inner }) => {
-                        SemTy::Ref { mutable: true, inner: inner.clone() }
-                    }
-                    ("as_mut", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
-                        SemTy::wrap(Wrap::Option, SemTy::Ref { mutable: true, inner: inner.clone() })
-                    }
-                    ("as_mut", SemTy::Ptr { inner, .. }) => {
-                        SemTy::wrap(Wrap::Option, SemTy::Ref { mutable: true, inner: inner.clone() })
-                    }
-                    ("unwrap" | "expect" | "unwrap_unchecked", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
-                        (**inner).clone()
-                    }
-                    ("get_or_insert_with" | "get_or_insert_default", SemTy::Wrapper { wrap: Wrap::Option, inner }) => {
-                        SemTy::Ref { mutable: true, inner: inner.clone() }
-                    }
-                    ("assume_init_mut", SemTy::Wrapper { wrap: Wrap::MaybeUninit, inner }) => {
-                        SemTy::Ref { mutable: true, inner: inner.clone() }
-                    }
-                    ("as_mut_ptr", SemTy::Wrapper { wrap: Wrap::MaybeUninit, inner }) => {
-                        SemTy::Ptr { mutable: true, inner: inner.clone() }
-                    }
-                    ("get_or_init" | "force", SemTy::Wrapper { wrap: Wrap::OnceLock | Wrap::Lazy, inner }) => {
-                        SemTy::Ref { mutable: false, inner: inner.clone() }
-                    }
-                    (_, SemTy::Adt { id, .. }) => {
-                        self.ix.method(*id, method).map_or(SemTy::Unknown, |f| self.ix.fn_ret_ty(f))
-                    }
+                    (
+                        "borrow_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::RefCell,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "borrow",
+                        SemTy::Wrapper {
+                            wrap: Wrap::RefCell,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: false,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "get" | "raw_get",
+                        SemTy::Wrapper {
+                            wrap: Wrap::UnsafeCell,
+                            inner,
+                        },
+                    ) => SemTy::Ptr {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "get_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::UnsafeCell | Wrap::RefCell | Wrap::Cell,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "as_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::Option,
+                            inner,
+                        },
+                    ) => SemTy::wrap(
+                        Wrap::Option,
+                        SemTy::Ref {
+                            mutable: true,
+                            inner: inner.clone(),
+                        },
+                    ),
+                    ("as_mut", SemTy::Ptr { inner, .. }) => SemTy::wrap(
+                        Wrap::Option,
+                        SemTy::Ref {
+                            mutable: true,
+                            inner: inner.clone(),
+                        },
+                    ),
+                    (
+                        "unwrap" | "expect" | "unwrap_unchecked",
+                        SemTy::Wrapper {
+                            wrap: Wrap::Option,
+                            inner,
+                        },
+                    ) => (**inner).clone(),
+                    (
+                        "get_or_insert_with" | "get_or_insert_default",
+                        SemTy::Wrapper {
+                            wrap: Wrap::Option,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "assume_init_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::MaybeUninit,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "as_mut_ptr",
+                        SemTy::Wrapper {
+                            wrap: Wrap::MaybeUninit,
+                            inner,
+                        },
+                    ) => SemTy::Ptr {
+                        mutable: true,
+                        inner: inner.clone(),
+                    },
+                    (
+                        "get_or_init" | "force",
+                        SemTy::Wrapper {
+                            wrap: Wrap::OnceLock | Wrap::Lazy,
+                            inner,
+                        },
+                    ) => SemTy::Ref {
+                        mutable: false,
+                        inner: inner.clone(),
+                    },
+                    (_, SemTy::Adt { id, .. }) => self
+                        .ix
+                        .method(*id, method)
+                        .map_or(SemTy::Unknown, |f| self.ix.fn_ret_ty(f)),
                     _ => SemTy::Unknown,
                 }
             }
             ExprKind::Call { func, args } => self.call_ty(func, args, depth),
-            ExprKind::Ref { mutable, expr } => SemTy::Ref { mutable: *mutable, inner: Box::new(rec(expr)) },
-            ExprKind::RawAddr { mutable, expr } => SemTy::Ptr { mutable: *mutable, inner: Box::new(rec(expr)) },
+            ExprKind::Ref { mutable, expr } => SemTy::Ref {
+                mutable: *mutable,
+                inner: Box::new(rec(expr)),
+            },
+            ExprKind::RawAddr { mutable, expr } => SemTy::Ptr {
+                mutable: *mutable,
+                inner: Box::new(rec(expr)),
+            },
             ExprKind::Unary { op: UnOp::Deref, expr } => match rec(expr) {
                 SemTy::Ref { inner, .. }
                 | SemTy::Ptr { inner, .. }
-                | SemTy::Wrapper { wrap: Wrap::Box | Wrap::Arc | Wrap::Rc | Wrap::Lazy, inner } => *inner,
+                | SemTy::Wrapper {
+                    wrap: Wrap::Box | Wrap::Arc | Wrap::Rc | Wrap::Lazy,
+                    inner,
+                } => *inner,
                 _ => SemTy::Unknown,
             },
             ExprKind::Cast { expr, ty } => match self.ix.resolve_ty(ty, self.file, &[], self.self_ty.as_ref()) {
@@ -960,13 +1254,19 @@ impl<'a> Walker<'a> {
     }
 
     fn call_ty(&self, func: &Expr, args: &[Expr], depth: u32) -> SemTy {
-        let ExprKind::Path(names) = &func.kind else { return SemTy::Unknown };
+        let ExprKind::Path(names) = &func.kind else {
+            return SemTy::Unknown;
+        };
         let arg_ty = |i: usize| args.get(i).map(|a| self.ty_of_depth(a, depth + 1)).unwrap_or_default();
         if names.len() == 1 && names[0] == "Some" {
             return SemTy::wrap(Wrap::Option, arg_ty(0));
         }
         if let Some(f) = self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()) {
             return self.ix.fn_ret_ty(f);
+        }
+        // A tuple struct constructor (`SendPtr(p)`).
+        if let t @ SemTy::Adt { .. } = self.ix.resolve_type_path(self.file, names, Vec::new(), 0) {
+            return t;
         }
         if names.len() < 2 {
             return SemTy::Unknown;
@@ -979,11 +1279,23 @@ impl<'a> Walker<'a> {
             self.ix.resolve_type_path(self.file, owner, Vec::new(), 0)
         };
         match (ctor, owner_ty) {
-            ("clone", SemTy::Wrapper { wrap: Wrap::Arc | Wrap::Rc, .. }) => match arg_ty(0) {
+            (
+                "clone",
+                SemTy::Wrapper {
+                    wrap: Wrap::Arc | Wrap::Rc,
+                    ..
+                },
+            ) => match arg_ty(0) {
                 SemTy::Ref { inner, .. } => *inner,
                 t => t,
             },
-            ("make_mut" | "get_mut", SemTy::Wrapper { wrap: Wrap::Arc | Wrap::Rc, .. }) => match arg_ty(0) {
+            (
+                "make_mut" | "get_mut",
+                SemTy::Wrapper {
+                    wrap: Wrap::Arc | Wrap::Rc,
+                    ..
+                },
+            ) => match arg_ty(0) {
                 SemTy::Ref { inner, .. } => match *inner {
                     SemTy::Wrapper { inner, .. } => SemTy::Ref { mutable: true, inner },
                     _ => SemTy::Unknown,
@@ -993,7 +1305,11 @@ impl<'a> Walker<'a> {
             ("new" | "from", SemTy::Wrapper { wrap, .. }) if wrap != Wrap::Lazy && wrap != Wrap::OnceLock => {
                 SemTy::wrap(wrap, arg_ty(0))
             }
-            ("new" | "from", SemTy::Lock { kind, lib, .. }) => SemTy::Lock { kind, lib, inner: Box::new(arg_ty(0)) },
+            ("new" | "from", SemTy::Lock { kind, lib, .. }) => SemTy::Lock {
+                kind,
+                lib,
+                inner: Box::new(arg_ty(0)),
+            },
             (_, t @ (SemTy::Map(_) | SemTy::ConcurrentMap { .. })) => t,
             (_, SemTy::Wrapper { wrap, .. }) if matches!(ctor, "default" | "new") => SemTy::wrap(wrap, SemTy::Unknown),
             (_, t @ SemTy::Lock { .. }) if ctor == "default" => t,
@@ -1001,6 +1317,15 @@ impl<'a> Walker<'a> {
             _ => SemTy::Unknown,
         }
     }
+}
+
+#[derive(Default)]
+struct Link {
+    closure: Option<u32>,
+    identity: Option<u32>,
+    shared_clone: Option<Span>,
+    clone_of: Option<(Place, Span)>,
+    alias: Option<(Place, Via)>,
 }
 
 enum Spawner {
@@ -1020,14 +1345,19 @@ fn peel(e: &Expr) -> &Expr {
 /// `x.clone()`, `Arc::clone(&x)`, `Rc::clone(&x)`, `(*x).clone()`, `x.to_owned()`: the source.
 fn clone_source(e: &Expr) -> Option<&Expr> {
     match &e.kind {
-        ExprKind::MethodCall { recv, method, args, .. } if args.is_empty() && (method == "clone" || method == "to_owned") => {
+        ExprKind::MethodCall { recv, method, args, .. }
+            if args.is_empty() && (method == "clone" || method == "to_owned") =>
+        {
             Some(recv)
         }
         ExprKind::Call { func, args } if args.len() == 1 => match &func.kind {
             ExprKind::Path(names)
                 if names.len() >= 2
                     && names.last().is_some_and(|n| n == "clone")
-                    && matches!(names[names.len() - 2].as_str(), "Arc" | "Rc" | "HashMap" | "BTreeMap" | "Clone") =>
+                    && matches!(
+                        names[names.len() - 2].as_str(),
+                        "Arc" | "Rc" | "HashMap" | "BTreeMap" | "Clone"
+                    ) =>
             {
                 Some(peel(&args[0]))
             }
@@ -1058,7 +1388,9 @@ fn chain_has_call(e: &Expr, tail: &[&str]) -> bool {
     match &e.kind {
         ExprKind::MethodCall { recv, .. } => chain_has_call(recv, tail),
         ExprKind::Call { func, .. } => match &func.kind {
-            ExprKind::Path(names) => names.len() >= tail.len() && names[names.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b),
+            ExprKind::Path(names) => {
+                names.len() >= tail.len() && names[names.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
+            }
             _ => false,
         },
         _ => false,
@@ -1071,8 +1403,20 @@ fn chain_has_par_iter(e: &Expr) -> bool {
         ExprKind::MethodCall { recv, method, .. } => {
             matches!(
                 method.as_str(),
-                "par_iter" | "par_iter_mut" | "into_par_iter" | "par_chunks" | "par_chunks_mut" | "par_bridge" | "par_drain"
-                    | "par_windows" | "par_split" | "par_lines" | "par_bytes" | "par_chars" | "par_values" | "par_keys"
+                "par_iter"
+                    | "par_iter_mut"
+                    | "into_par_iter"
+                    | "par_chunks"
+                    | "par_chunks_mut"
+                    | "par_bridge"
+                    | "par_drain"
+                    | "par_windows"
+                    | "par_split"
+                    | "par_lines"
+                    | "par_bytes"
+                    | "par_chars"
+                    | "par_values"
+                    | "par_keys"
             ) || chain_has_par_iter(recv)
         }
         _ => false,
@@ -1083,8 +1427,24 @@ fn chain_has_par_iter(e: &Expr) -> bool {
 fn is_repeating_adapter(method: &str) -> bool {
     matches!(
         method,
-        "map" | "for_each" | "try_for_each" | "filter_map" | "flat_map" | "then" | "and_then" | "inspect" | "filter"
-            | "take_while" | "skip_while" | "fold" | "scan" | "map_while" | "all" | "any" | "find" | "position"
+        "map"
+            | "for_each"
+            | "try_for_each"
+            | "filter_map"
+            | "flat_map"
+            | "then"
+            | "and_then"
+            | "inspect"
+            | "filter"
+            | "take_while"
+            | "skip_while"
+            | "fold"
+            | "scan"
+            | "map_while"
+            | "all"
+            | "any"
+            | "find"
+            | "position"
     )
 }
 
@@ -1130,13 +1490,23 @@ mod tests {
              fn f() { unsafe { M.as_mut().unwrap().insert(1, 2); let r = M.as_mut().unwrap(); r.remove(&1); }\n\
              let mut local = HashMap::new(); let p = &mut local as *mut HashMap<u8, u8>; unsafe { (*p).insert(3, 3); } }";
         let (_, b) = facts(src, "f");
-        let roots: Vec<_> = b.writes.iter().map(|w| (w.method.as_str(), w.place.root, w.via)).collect();
+        let roots: Vec<_> = b
+            .writes
+            .iter()
+            .map(|w| (w.method.as_str(), w.place.root, w.via))
+            .collect();
         assert_eq!(roots[0], ("insert", Root::Static(0), Via::Direct));
         assert_eq!(roots[1], ("remove", Root::Static(0), Via::Direct));
         assert!(matches!(roots[2], ("insert", Root::Local(_), Via::RawPtr)));
         let (_, b) = facts(src, "put");
         assert_eq!(b.writes.len(), 1);
-        assert_eq!(b.writes[0].place, Place { root: Root::SelfParam, fields: vec!["m".into()] });
+        assert_eq!(
+            b.writes[0].place,
+            Place {
+                root: Root::SelfParam,
+                fields: vec!["m".into()]
+            }
+        );
         assert_eq!(b.writes[0].via, Via::UnsafeCell);
     }
 
@@ -1155,7 +1525,11 @@ mod tests {
                rayon::join(|| {}, || {});\n\
              }";
         let (_, b) = facts(src, "f");
-        let kinds: Vec<_> = b.spawns.iter().map(|s| (s.kind, s.repeated, s.scope.is_some())).collect();
+        let kinds: Vec<_> = b
+            .spawns
+            .iter()
+            .map(|s| (s.kind, s.repeated, s.scope.is_some()))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -1182,5 +1556,31 @@ mod tests {
         let uses: Vec<_> = b.mentions.iter().filter(|m| m.binding == outer).collect();
         assert_eq!(uses.len(), 1);
         assert!(b.declared_outside(outer, *b.closures.keys().next().unwrap()));
+    }
+}
+
+#[cfg(test)]
+mod resolution_tests {
+    use super::*;
+    use crate::model::lower::parse_and_lower;
+
+    #[test]
+    fn std_paths_do_not_resolve_to_local_namesakes() {
+        let src = "use std::sync::Arc; use std::collections::HashMap; use std::thread;\n\
+            pub fn make_mut(shared: Arc<HashMap<String, u32>>) { let mut mine = Arc::clone(&shared);\n\
+            thread::spawn(move || { Arc::make_mut(&mut mine).insert(\"x\".into(), 1); }); }";
+        let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
+        let b = Walker::analyze(&ix, 0);
+        assert!(
+            b.bindings
+                .iter()
+                .find(|x| x.name == "mine")
+                .unwrap()
+                .shared_clone
+                .is_some()
+        );
+        assert_eq!(b.writes.len(), 1, "{:?}", b.writes);
+        assert_eq!(b.writes[0].via, Via::MakeMut);
+        assert!(b.calls.is_empty(), "`Arc::make_mut` is not the local `make_mut`");
     }
 }

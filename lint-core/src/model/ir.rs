@@ -12,8 +12,14 @@ pub type ExprId = u32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
     Path(TyPath),
-    Ref { mutable: bool, inner: Box<Ty> },
-    Ptr { mutable: bool, inner: Box<Ty> },
+    Ref {
+        mutable: bool,
+        inner: Box<Ty>,
+    },
+    Ptr {
+        mutable: bool,
+        inner: Box<Ty>,
+    },
     Tuple(Vec<Ty>),
     Array(Box<Ty>),
     Slice(Box<Ty>),
@@ -84,6 +90,7 @@ pub struct FnDef {
     pub ret: Option<Ty>,
     pub body: Option<Block>,
     pub is_async: bool,
+    pub is_unsafe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,16 +114,49 @@ pub struct UseEntry {
 #[derive(Debug, Clone)]
 pub enum ItemKind {
     Use(Vec<UseEntry>),
-    Struct { name: String, generics: Generics, fields: Vec<Field> },
-    Enum { name: String, generics: Generics, variants: Vec<(String, Vec<Field>)> },
-    TypeAlias { name: String, generics: Generics, ty: Ty },
-    Static { name: String, kind: StaticKind, ty: Ty, init: Option<Expr> },
-    Const { name: String, ty: Ty, init: Option<Expr> },
+    Struct {
+        name: String,
+        generics: Generics,
+        fields: Vec<Field>,
+    },
+    Enum {
+        name: String,
+        generics: Generics,
+        variants: Vec<(String, Vec<Field>)>,
+    },
+    TypeAlias {
+        name: String,
+        generics: Generics,
+        ty: Ty,
+    },
+    Static {
+        name: String,
+        kind: StaticKind,
+        ty: Ty,
+        init: Option<Expr>,
+    },
+    Const {
+        name: String,
+        ty: Ty,
+        init: Option<Expr>,
+    },
     Fn(FnDef),
-    Impl { generics: Generics, self_ty: Ty, trait_path: Option<TyPath>, is_unsafe: bool, fns: Vec<FnDef> },
-    Trait { name: String, fns: Vec<FnDef> },
+    Impl {
+        generics: Generics,
+        self_ty: Ty,
+        trait_path: Option<TyPath>,
+        is_unsafe: bool,
+        fns: Vec<FnDef>,
+    },
+    Trait {
+        name: String,
+        fns: Vec<FnDef>,
+    },
     /// An inline module, or `mod name;` (no items) whose file is found by path.
-    Mod { name: String, items: Option<Vec<Item>> },
+    Mod {
+        name: String,
+        items: Option<Vec<Item>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -146,14 +186,29 @@ impl Block {
 
 #[derive(Debug, Clone)]
 pub enum Stmt {
-    Let { pat: Pat, ty: Option<Ty>, init: Option<Expr>, els: Option<Block>, span: Span },
-    Expr { expr: Expr, semi: bool },
+    Let {
+        pat: Pat,
+        ty: Option<Ty>,
+        init: Option<Expr>,
+        els: Option<Block>,
+        span: Span,
+    },
+    Expr {
+        expr: Expr,
+        semi: bool,
+    },
     Item(Box<Item>),
 }
 
 #[derive(Debug, Clone)]
 pub enum Pat {
-    Ident { name: String, by_ref: bool, mutable: bool, span: Span, sub: Option<Box<Pat>> },
+    Ident {
+        name: String,
+        by_ref: bool,
+        mutable: bool,
+        span: Span,
+        sub: Option<Box<Pat>>,
+    },
     /// Tuple, tuple-struct, struct, slice and or-patterns: the sub-patterns.
     Compound(Vec<Pat>),
     Ref(Box<Pat>),
@@ -166,7 +221,13 @@ impl Pat {
     /// All names bound by the pattern with their spans, in order.
     pub fn bindings<'a>(&'a self, out: &mut Vec<(&'a str, Span, bool)>) {
         match self {
-            Pat::Ident { name, span, sub, by_ref, .. } => {
+            Pat::Ident {
+                name,
+                span,
+                sub,
+                by_ref,
+                ..
+            } => {
                 out.push((name, *span, *by_ref));
                 if let Some(s) = sub {
                     s.bindings(out);
@@ -230,33 +291,94 @@ pub struct Expr {
 pub enum ExprKind {
     Path(Vec<String>),
     Lit,
-    Field { base: Box<Expr>, name: String },
-    MethodCall { recv: Box<Expr>, method: String, method_span: Span, turbofish: Vec<Ty>, args: Vec<Expr> },
-    Call { func: Box<Expr>, args: Vec<Expr> },
+    Field {
+        base: Box<Expr>,
+        name: String,
+    },
+    MethodCall {
+        recv: Box<Expr>,
+        method: String,
+        method_span: Span,
+        turbofish: Vec<Ty>,
+        args: Vec<Expr>,
+    },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+    },
     Closure(Box<Closure>),
     Block(Block),
     Unsafe(Block),
-    Async { is_move: bool, body: Block },
-    If { cond: Box<Expr>, then: Block, els: Option<Box<Expr>> },
+    Async {
+        is_move: bool,
+        body: Block,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        els: Option<Box<Expr>>,
+    },
     /// `let PAT = EXPR` inside an `if`/`while` condition.
-    Let { pat: Pat, expr: Box<Expr> },
-    Match { scrut: Box<Expr>, arms: Vec<Arm> },
-    While { cond: Box<Expr>, body: Block },
+    Let {
+        pat: Pat,
+        expr: Box<Expr>,
+    },
+    Match {
+        scrut: Box<Expr>,
+        arms: Vec<Arm>,
+    },
+    While {
+        cond: Box<Expr>,
+        body: Block,
+    },
     Loop(Block),
-    For { pat: Pat, iter: Box<Expr>, body: Block },
-    Assign { lhs: Box<Expr>, rhs: Box<Expr>, compound: bool },
-    Binary { lhs: Box<Expr>, rhs: Box<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Ref { mutable: bool, expr: Box<Expr> },
-    RawAddr { mutable: bool, expr: Box<Expr> },
+    For {
+        pat: Pat,
+        iter: Box<Expr>,
+        body: Block,
+    },
+    Assign {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        compound: bool,
+    },
+    Binary {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Ref {
+        mutable: bool,
+        expr: Box<Expr>,
+    },
+    RawAddr {
+        mutable: bool,
+        expr: Box<Expr>,
+    },
     Await(Box<Expr>),
     Try(Box<Expr>),
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Cast { expr: Box<Expr>, ty: Ty },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Cast {
+        expr: Box<Expr>,
+        ty: Ty,
+    },
     Return(Option<Box<Expr>>),
     Break(Option<Box<Expr>>),
-    Macro { path: Vec<String>, args: MacroArgs },
-    Struct { path: Vec<String>, fields: Vec<(String, Expr)>, rest: Option<Box<Expr>> },
+    Macro {
+        path: Vec<String>,
+        args: MacroArgs,
+    },
+    Struct {
+        path: Vec<String>,
+        fields: Vec<(String, Expr)>,
+        rest: Option<Box<Expr>>,
+    },
     /// Tuples, arrays, ranges, `continue`, anything else: the sub-expressions only.
     Other(Vec<Expr>),
 }

@@ -128,7 +128,13 @@ impl ItemIndex {
                 ItemKind::Struct { name, generics, fields } => {
                     let id = self.adts.len() as u32;
                     let fields = fields.into_iter().map(|f| (f.name, f.ty)).collect();
-                    self.adts.push(AdtDef { name: name.clone(), file, generics: generic_names(&generics), fields, span: item.name_span });
+                    self.adts.push(AdtDef {
+                        name: name.clone(),
+                        file,
+                        generics: generic_names(&generics),
+                        fields,
+                        span: item.name_span,
+                    });
                     self.define(&name, file, Def::Adt(id));
                 }
                 ItemKind::Enum { name, generics, .. } => {
@@ -144,7 +150,12 @@ impl ItemIndex {
                 }
                 ItemKind::TypeAlias { name, generics, ty } => {
                     let id = self.aliases.len() as u32;
-                    self.aliases.push(AliasDef { name: name.clone(), file, generics: generic_names(&generics), ty });
+                    self.aliases.push(AliasDef {
+                        name: name.clone(),
+                        file,
+                        generics: generic_names(&generics),
+                        ty,
+                    });
                     self.define(&name, file, Def::Alias(id));
                 }
                 ItemKind::Static { name, kind, ty, .. } => {
@@ -165,17 +176,31 @@ impl ItemIndex {
                     let nested = nested_items(def.body.as_ref());
                     let id = self.fns.len() as u32;
                     self.define(&def.name, file, Def::Fn(id));
-                    self.fns.push(FnInfo { def, file, impl_id: None });
+                    self.fns.push(FnInfo {
+                        def,
+                        file,
+                        impl_id: None,
+                    });
                     self.collect(file, nested);
                 }
-                ItemKind::Impl { generics, self_ty, trait_path, is_unsafe, fns } => {
+                ItemKind::Impl {
+                    generics,
+                    self_ty,
+                    trait_path,
+                    is_unsafe,
+                    fns,
+                } => {
                     let impl_id = self.impls.len() as u32;
                     let mut ids = Vec::new();
                     let mut nested = Vec::new();
                     for def in fns {
                         nested.extend(nested_items(def.body.as_ref()));
                         ids.push(self.fns.len() as u32);
-                        self.fns.push(FnInfo { def, file, impl_id: Some(impl_id) });
+                        self.fns.push(FnInfo {
+                            def,
+                            file,
+                            impl_id: Some(impl_id),
+                        });
                     }
                     self.impls.push(ImplDef {
                         file,
@@ -207,12 +232,18 @@ impl ItemIndex {
         }
         let impl_tys = std::mem::take(&mut self.impl_tys);
         for (i, (ty, generics)) in impl_tys.iter().enumerate() {
-            let subst: Vec<(String, SemTy)> =
-                generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
+            let subst: Vec<(String, SemTy)> = generics
+                .params
+                .iter()
+                .map(|(n, _)| (n.clone(), SemTy::Unknown))
+                .collect();
             let sem = self.resolve_ty(ty, self.impls[i].file, &subst, None);
             if let SemTy::Adt { id, .. } = sem {
                 for &f in &self.impls[i].fns {
-                    self.methods.entry((id, self.fns[f as usize].def.name.clone())).or_default().push(f);
+                    self.methods
+                        .entry((id, self.fns[f as usize].def.name.clone()))
+                        .or_default()
+                        .push(f);
                 }
             }
             self.impls[i].self_ty = sem;
@@ -224,7 +255,9 @@ impl ItemIndex {
     /// Expands a written path through the file's imports. Returns the full path and whether it
     /// is known to be crate-local.
     fn expand(&self, file: u32, names: &[String]) -> (Vec<String>, bool) {
-        let Some(first) = names.first() else { return (Vec::new(), false) };
+        let Some(first) = names.first() else {
+            return (Vec::new(), false);
+        };
         let scope = &self.scopes[file as usize];
         let mut full: Vec<String> = match scope.uses.get(first) {
             Some(p) if !matches!(first.as_str(), "crate" | "self" | "super" | "Self") => {
@@ -296,8 +329,14 @@ impl ItemIndex {
                 }
                 self.resolve_type_path(file, &names, args, depth)
             }
-            Ty::Ref { mutable, inner } => SemTy::Ref { mutable: *mutable, inner: Box::new(rec(inner)) },
-            Ty::Ptr { mutable, inner } => SemTy::Ptr { mutable: *mutable, inner: Box::new(rec(inner)) },
+            Ty::Ref { mutable, inner } => SemTy::Ref {
+                mutable: *mutable,
+                inner: Box::new(rec(inner)),
+            },
+            Ty::Ptr { mutable, inner } => SemTy::Ptr {
+                mutable: *mutable,
+                inner: Box::new(rec(inner)),
+            },
             Ty::Tuple(ts) => SemTy::Tuple(ts.iter().map(rec).collect()),
             Ty::Array(t) | Ty::Slice(t) => SemTy::Vec(Box::new(rec(t))),
             _ => SemTy::Unknown,
@@ -329,7 +368,11 @@ impl ItemIndex {
             _ if local || (full.len() > 1 && !is_known_crate(&full[0]) && names.len() == full.len()) => {
                 // A path into a module we could not resolve: a bare well-known name still counts
                 // when the user wrote exactly that name.
-                if full.len() == 1 { known_type(&refs, args).unwrap_or_default() } else { SemTy::Unknown }
+                if full.len() == 1 {
+                    known_type(&refs, args).unwrap_or_default()
+                } else {
+                    SemTy::Unknown
+                }
             }
             _ => known_type(&refs, args).unwrap_or_default(),
         }
@@ -356,11 +399,17 @@ impl ItemIndex {
             } else {
                 self.resolve_type_path(file, owner, Vec::new(), 0)
             };
-            if let SemTy::Adt { id, .. } = ty {
-                return self.method(id, method);
+            match ty {
+                SemTy::Adt { id, .. } => return self.method(id, method),
+                // `Arc::make_mut`, `HashMap::new`: an associated fn of a known type.
+                SemTy::Unknown => {}
+                _ => return None,
             }
         }
-        let (full, _) = self.expand(file, names);
+        let (full, local) = self.expand(file, names);
+        if !local && full.len() > 1 && is_known_crate(&full[0]) {
+            return None;
+        }
         match self.local_def(file, full.last()?, |d| matches!(d, Def::Fn(_)))? {
             Def::Fn(id) => Some(id),
             _ => None,
@@ -382,7 +431,9 @@ impl ItemIndex {
         match ty.autoderef() {
             SemTy::Adt { id, args } => {
                 let adt = &self.adts[*id as usize];
-                let Some((_, fty)) = adt.fields.iter().find(|(n, _)| n == field) else { return SemTy::Unknown };
+                let Some((_, fty)) = adt.fields.iter().find(|(n, _)| n == field) else {
+                    return SemTy::Unknown;
+                };
                 let subst: Vec<(String, SemTy)> = adt
                     .generics
                     .iter()
@@ -391,8 +442,15 @@ impl ItemIndex {
                     .collect();
                 self.resolve_ty(fty, adt.file, &subst, None)
             }
-            SemTy::Wrapper { wrap: Wrap::Lazy, inner } => self.field_ty(inner, field),
-            SemTy::Tuple(ts) => field.parse::<usize>().ok().and_then(|i| ts.get(i).cloned()).unwrap_or_default(),
+            SemTy::Wrapper {
+                wrap: Wrap::Lazy,
+                inner,
+            } => self.field_ty(inner, field),
+            SemTy::Tuple(ts) => field
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| ts.get(i).cloned())
+                .unwrap_or_default(),
             _ => SemTy::Unknown,
         }
     }
@@ -405,10 +463,15 @@ impl ItemIndex {
         }
         match ty {
             SemTy::Map(_) => true,
-            SemTy::Wrapper { wrap: Wrap::Option | Wrap::Box, inner } => self.holds_map_by_value(inner, depth + 1),
+            SemTy::Wrapper {
+                wrap: Wrap::Option | Wrap::Box,
+                inner,
+            } => self.holds_map_by_value(inner, depth + 1),
             SemTy::Adt { id, .. } => {
                 let adt = &self.adts[*id as usize];
-                adt.fields.iter().any(|(n, _)| self.holds_map_by_value(&self.field_ty(ty, n), depth + 1))
+                adt.fields
+                    .iter()
+                    .any(|(n, _)| self.holds_map_by_value(&self.field_ty(ty, n), depth + 1))
             }
             _ => false,
         }
@@ -419,8 +482,16 @@ impl ItemIndex {
     pub fn fn_ret_ty(&self, id: u32) -> SemTy {
         let f = &self.fns[id as usize];
         let self_ty = f.impl_id.map(|i| self.impls[i as usize].self_ty.clone());
-        let subst: Vec<(String, SemTy)> = f.def.generics.params.iter().map(|(n, _)| (n.clone(), SemTy::Unknown)).collect();
-        f.def.ret.as_ref().map_or(SemTy::Tuple(Vec::new()), |t| self.resolve_ty(t, f.file, &subst, self_ty.as_ref()))
+        let subst: Vec<(String, SemTy)> = f
+            .def
+            .generics
+            .params
+            .iter()
+            .map(|(n, _)| (n.clone(), SemTy::Unknown))
+            .collect();
+        f.def.ret.as_ref().map_or(SemTy::Tuple(Vec::new()), |t| {
+            self.resolve_ty(t, f.file, &subst, self_ty.as_ref())
+        })
     }
 }
 
@@ -460,7 +531,12 @@ mod tests {
     use crate::model::types::{LockKind, LockLib, MapKind};
 
     fn index(srcs: &[&str]) -> ItemIndex {
-        ItemIndex::build(srcs.iter().enumerate().map(|(i, s)| Some(parse_and_lower(i as u32, s).unwrap())).collect())
+        ItemIndex::build(
+            srcs.iter()
+                .enumerate()
+                .map(|(i, s)| Some(parse_and_lower(i as u32, s).unwrap()))
+                .collect(),
+        )
     }
 
     fn static_ty(ix: &ItemIndex, name: &str) -> SemTy {
@@ -478,8 +554,17 @@ mod tests {
              struct Registry { peers: Cache<u32>, hits: Vec<u8> }\n\
              static R: Registry = todo!();",
         ]);
-        let SemTy::Wrapper { wrap: Wrap::Arc, inner } = static_ty(&ix, "A") else { panic!("{:?}", static_ty(&ix, "A")) };
-        let SemTy::Lock { kind: LockKind::RwLock, lib: LockLib::ParkingLot, inner } = *inner else { panic!() };
+        let SemTy::Wrapper { wrap: Wrap::Arc, inner } = static_ty(&ix, "A") else {
+            panic!("{:?}", static_ty(&ix, "A"))
+        };
+        let SemTy::Lock {
+            kind: LockKind::RwLock,
+            lib: LockLib::ParkingLot,
+            inner,
+        } = *inner
+        else {
+            panic!()
+        };
         assert_eq!(*inner, SemTy::Map(MapKind::HashMap));
         let r = static_ty(&ix, "R");
         assert!(ix.field_ty(&r, "peers").contains_lock());
@@ -488,7 +573,9 @@ mod tests {
 
     #[test]
     fn external_namesakes_are_not_std_maps() {
-        let ix = index(&["use papaya::HashMap;\nuse dashmap::*;\nstatic P: HashMap<u8, u8> = todo!();\nstatic D: DashMap<u8, u8> = todo!();\nstruct Mutex;\nstatic M: Mutex = Mutex;"]);
+        let ix = index(&[
+            "use papaya::HashMap;\nuse dashmap::*;\nstatic P: HashMap<u8, u8> = todo!();\nstatic D: DashMap<u8, u8> = todo!();\nstruct Mutex;\nstatic M: Mutex = Mutex;",
+        ]);
         assert_eq!(static_ty(&ix, "P"), SemTy::ConcurrentMap { guarded: false });
         assert_eq!(static_ty(&ix, "D"), SemTy::ConcurrentMap { guarded: true });
         assert!(matches!(static_ty(&ix, "M"), SemTy::Adt { .. }));
@@ -496,7 +583,9 @@ mod tests {
 
     #[test]
     fn struct_holding_a_map_by_value() {
-        let ix = index(&["use std::collections::BTreeMap;\nstruct Cfg { routes: BTreeMap<u8, u8> }\nstruct Shared { m: std::sync::Arc<std::sync::Mutex<BTreeMap<u8,u8>>> }\nstatic C: Cfg = todo!();\nstatic S: Shared = todo!();"]);
+        let ix = index(&[
+            "use std::collections::BTreeMap;\nstruct Cfg { routes: BTreeMap<u8, u8> }\nstruct Shared { m: std::sync::Arc<std::sync::Mutex<BTreeMap<u8,u8>>> }\nstatic C: Cfg = todo!();\nstatic S: Shared = todo!();",
+        ]);
         assert!(ix.holds_map_by_value(&static_ty(&ix, "C"), 0));
         assert!(!ix.holds_map_by_value(&static_ty(&ix, "S"), 0));
     }
@@ -504,7 +593,9 @@ mod tests {
     #[test]
     fn methods_and_functions_resolve() {
         let ix = index(&["struct S; impl S { fn get(&self) -> Self { S } } fn free() {} mod m { pub fn free2() {} }"]);
-        let SemTy::Adt { id, .. } = ix.resolve_type_path(0, &["S".into()], vec![], 0) else { panic!() };
+        let SemTy::Adt { id, .. } = ix.resolve_type_path(0, &["S".into()], vec![], 0) else {
+            panic!()
+        };
         let g = ix.method(id, "get").unwrap();
         assert!(matches!(ix.fn_ret_ty(g), SemTy::Adt { .. }));
         assert!(ix.fn_by_path(0, &["free".into()], None).is_some());

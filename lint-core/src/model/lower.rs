@@ -8,8 +8,8 @@ use syn::spanned::Spanned;
 use syn::{Token, visit::Visit};
 
 use super::ir::{
-    Arm, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param,
-    Pat, SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
+    Arm, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param, Pat,
+    SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
 };
 use crate::diagnostic::Span;
 
@@ -32,13 +32,26 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
     let parsed = syn::parse_str::<syn::File>(content);
     let result = match parsed {
         Ok(f) => {
-            let mut l = Lowerer { file, base, next_id: 0, depth: 0, truncated: false };
+            let mut l = Lowerer {
+                file,
+                base,
+                next_id: 0,
+                depth: 0,
+                truncated: false,
+            };
             let items = l.items(&f.items);
-            Ok(FileIr { items, expr_count: l.next_id, truncated: l.truncated })
+            Ok(FileIr {
+                items,
+                expr_count: l.next_id,
+                truncated: l.truncated,
+            })
         }
         Err(e) => {
             let r = e.span().byte_range();
-            Err((e.to_string(), Span::new(file, (base + r.start) as u32, (base + r.end) as u32)))
+            Err((
+                e.to_string(),
+                Span::new(file, (base + r.start) as u32, (base + r.end) as u32),
+            ))
         }
     };
     // proc-macro2 keeps every parsed file in a thread-local source map; free it.
@@ -70,7 +83,11 @@ impl Lowerer {
     }
 
     fn join(a: Span, b: Span) -> Span {
-        Span { file: a.file, lo: a.lo.min(b.lo), hi: a.hi.max(b.hi) }
+        Span {
+            file: a.file,
+            lo: a.lo.min(b.lo),
+            hi: a.hi.max(b.hi),
+        }
     }
 
     fn id(&mut self) -> u32 {
@@ -79,7 +96,11 @@ impl Lowerer {
     }
 
     fn mk(&mut self, span: Span, kind: ExprKind) -> Expr {
-        Expr { id: self.id(), span, kind }
+        Expr {
+            id: self.id(),
+            span,
+            kind,
+        }
     }
 
     // ---------------------------------------------------------------- items
@@ -99,25 +120,48 @@ impl Lowerer {
                 let fields = self.fields(&s.fields);
                 let span = self.sp(s.struct_token.span);
                 (
-                    ItemKind::Struct { name: ident_str(&s.ident), generics: self.generics(&s.generics), fields },
+                    ItemKind::Struct {
+                        name: ident_str(&s.ident),
+                        generics: self.generics(&s.generics),
+                        fields,
+                    },
                     span,
                     self.sp(s.ident.span()),
                 )
             }
             syn::Item::Union(s) => {
-                let fields =
-                    s.fields.named.iter().map(|f| Field { name: field_name(f, 0), ty: self.ty(&f.ty) }).collect();
+                let fields = s
+                    .fields
+                    .named
+                    .iter()
+                    .map(|f| Field {
+                        name: field_name(f, 0),
+                        ty: self.ty(&f.ty),
+                    })
+                    .collect();
                 let span = self.sp(s.union_token.span);
                 (
-                    ItemKind::Struct { name: ident_str(&s.ident), generics: self.generics(&s.generics), fields },
+                    ItemKind::Struct {
+                        name: ident_str(&s.ident),
+                        generics: self.generics(&s.generics),
+                        fields,
+                    },
                     span,
                     self.sp(s.ident.span()),
                 )
             }
             syn::Item::Enum(e) => {
-                let variants = e.variants.iter().map(|v| (ident_str(&v.ident), self.fields(&v.fields))).collect();
+                let variants = e
+                    .variants
+                    .iter()
+                    .map(|v| (ident_str(&v.ident), self.fields(&v.fields)))
+                    .collect();
                 (
-                    ItemKind::Enum { name: ident_str(&e.ident), generics: self.generics(&e.generics), variants },
+                    ItemKind::Enum {
+                        name: ident_str(&e.ident),
+                        generics: self.generics(&e.generics),
+                        variants,
+                    },
                     self.sp(e.enum_token.span),
                     self.sp(e.ident.span()),
                 )
@@ -139,7 +183,12 @@ impl Lowerer {
                 };
                 let init = Some(self.expr(&s.expr));
                 (
-                    ItemKind::Static { name: ident_str(&s.ident), kind, ty: self.ty(&s.ty), init },
+                    ItemKind::Static {
+                        name: ident_str(&s.ident),
+                        kind,
+                        ty: self.ty(&s.ty),
+                        init,
+                    },
                     self.sp(s.static_token.span),
                     self.sp(s.ident.span()),
                 )
@@ -147,7 +196,11 @@ impl Lowerer {
             syn::Item::Const(c) => {
                 let init = Some(self.expr(&c.expr));
                 (
-                    ItemKind::Const { name: ident_str(&c.ident), ty: self.ty(&c.ty), init },
+                    ItemKind::Const {
+                        name: ident_str(&c.ident),
+                        ty: self.ty(&c.ty),
+                        init,
+                    },
                     self.sp(c.const_token.span),
                     self.sp(c.ident.span()),
                 )
@@ -191,11 +244,25 @@ impl Lowerer {
                         _ => None,
                     })
                     .collect();
-                (ItemKind::Trait { name: ident_str(&t.ident), fns }, self.sp(t.trait_token.span), self.sp(t.ident.span()))
+                (
+                    ItemKind::Trait {
+                        name: ident_str(&t.ident),
+                        fns,
+                    },
+                    self.sp(t.trait_token.span),
+                    self.sp(t.ident.span()),
+                )
             }
             syn::Item::Mod(m) => {
                 let items = m.content.as_ref().map(|(_, items)| self.items(items));
-                (ItemKind::Mod { name: ident_str(&m.ident), items }, self.sp(m.mod_token.span), self.sp(m.ident.span()))
+                (
+                    ItemKind::Mod {
+                        name: ident_str(&m.ident),
+                        items,
+                    },
+                    self.sp(m.mod_token.span),
+                    self.sp(m.ident.span()),
+                )
             }
             syn::Item::Macro(m) => return self.item_macro(&m.mac),
             _ => return None,
@@ -218,18 +285,37 @@ impl Lowerer {
             .map(|(ident, ty, init)| {
                 let init = Some(self.expr(&init));
                 Item {
-                    kind: ItemKind::Static { name: ident_str(&ident), kind, ty: self.ty(&ty), init },
+                    kind: ItemKind::Static {
+                        name: ident_str(&ident),
+                        kind,
+                        ty: self.ty(&ty),
+                        init,
+                    },
                     span,
                     name_span: self.sp(ident.span()),
                 }
             })
             .collect();
         // An anonymous module whose items are visible in the enclosing scope.
-        Some(Item { kind: ItemKind::Mod { name: String::new(), items: Some(items) }, span, name_span: span })
+        Some(Item {
+            kind: ItemKind::Mod {
+                name: String::new(),
+                items: Some(items),
+            },
+            span,
+            name_span: span,
+        })
     }
 
     fn fields(&mut self, fields: &syn::Fields) -> Vec<Field> {
-        fields.iter().enumerate().map(|(i, f)| Field { name: field_name(f, i), ty: self.ty(&f.ty) }).collect()
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Field {
+                name: field_name(f, i),
+                ty: self.ty(&f.ty),
+            })
+            .collect()
     }
 
     fn generics(&mut self, g: &syn::Generics) -> Generics {
@@ -281,7 +367,10 @@ impl Lowerer {
                         },
                     });
                 }
-                syn::FnArg::Typed(pt) => params.push(Param { pat: self.pat(&pt.pat), ty: self.ty(&pt.ty) }),
+                syn::FnArg::Typed(pt) => params.push(Param {
+                    pat: self.pat(&pt.pat),
+                    ty: self.ty(&pt.ty),
+                }),
             }
         }
         let ret = match &sig.output {
@@ -290,7 +379,9 @@ impl Lowerer {
         };
         let name_span = self.sp(sig.ident.span());
         let body = body.map(|b| self.block(b));
-        let span = body.as_ref().map_or(name_span, |b| Self::join(self.sp(sig.fn_token.span), b.span));
+        let span = body
+            .as_ref()
+            .map_or(name_span, |b| Self::join(self.sp(sig.fn_token.span), b.span));
         FnDef {
             name: ident_str(&sig.ident),
             span,
@@ -301,6 +392,7 @@ impl Lowerer {
             ret,
             body,
             is_async: sig.asyncness.is_some(),
+            is_unsafe: sig.unsafety.is_some(),
         }
     }
 
@@ -322,7 +414,10 @@ impl Lowerer {
                         .collect(),
                     _ => Vec::new(),
                 };
-                TySeg { name: ident_str(&s.ident), args }
+                TySeg {
+                    name: ident_str(&s.ident),
+                    args,
+                }
             })
             .collect();
         TyPath { segments }
@@ -336,8 +431,14 @@ impl Lowerer {
         self.depth += 1;
         let r = match t {
             syn::Type::Path(p) if p.qself.is_none() => Ty::Path(self.ty_path(&p.path)),
-            syn::Type::Reference(r) => Ty::Ref { mutable: r.mutability.is_some(), inner: Box::new(self.ty(&r.elem)) },
-            syn::Type::Ptr(p) => Ty::Ptr { mutable: p.mutability.is_some(), inner: Box::new(self.ty(&p.elem)) },
+            syn::Type::Reference(r) => Ty::Ref {
+                mutable: r.mutability.is_some(),
+                inner: Box::new(self.ty(&r.elem)),
+            },
+            syn::Type::Ptr(p) => Ty::Ptr {
+                mutable: p.mutability.is_some(),
+                inner: Box::new(self.ty(&p.elem)),
+            },
             syn::Type::Tuple(t) => Ty::Tuple(t.elems.iter().map(|e| self.ty(e)).collect()),
             syn::Type::Array(a) => Ty::Array(Box::new(self.ty(&a.elem))),
             syn::Type::Slice(s) => Ty::Slice(Box::new(self.ty(&s.elem))),
@@ -412,17 +513,32 @@ impl Lowerer {
                     let e = self.expr(e);
                     match e.kind {
                         ExprKind::Block(b) => b,
-                        _ => Block { span: e.span, stmts: vec![Stmt::Expr { expr: e, semi: false }] },
+                        _ => Block {
+                            span: e.span,
+                            stmts: vec![Stmt::Expr { expr: e, semi: false }],
+                        },
                     }
                 });
                 let span = Self::join(self.sp(l.let_token.span), self.sp(l.semi_token.span));
-                Stmt::Let { pat, ty, init, els, span }
+                Stmt::Let {
+                    pat,
+                    ty,
+                    init,
+                    els,
+                    span,
+                }
             }
             syn::Stmt::Item(i) => Stmt::Item(Box::new(self.item(i)?)),
-            syn::Stmt::Expr(e, semi) => Stmt::Expr { expr: self.expr(e), semi: semi.is_some() },
+            syn::Stmt::Expr(e, semi) => Stmt::Expr {
+                expr: self.expr(e),
+                semi: semi.is_some(),
+            },
             syn::Stmt::Macro(m) => {
                 let expr = self.mac(&m.mac);
-                Stmt::Expr { expr, semi: m.semi_token.is_some() }
+                Stmt::Expr {
+                    expr,
+                    semi: m.semi_token.is_some(),
+                }
             }
         })
     }
@@ -494,7 +610,16 @@ impl Lowerer {
                     .unwrap_or_default();
                 let method_span = self.sp(m.method.span());
                 let span = j(recv.span, self.sp(m.paren_token.span.join()));
-                self.mk(span, ExprKind::MethodCall { recv, method: ident_str(&m.method), method_span, turbofish, args })
+                self.mk(
+                    span,
+                    ExprKind::MethodCall {
+                        recv,
+                        method: ident_str(&m.method),
+                        method_span,
+                        turbofish,
+                        args,
+                    },
+                )
             }
             E::Call(c) => {
                 let func = self.boxed(&c.func);
@@ -512,8 +637,12 @@ impl Lowerer {
                 if let Some(a) = c.asyncness {
                     span = j(self.sp(a.span), span);
                 }
-                let closure =
-                    Closure { is_move: c.capture.is_some(), is_async: c.asyncness.is_some(), params, body };
+                let closure = Closure {
+                    is_move: c.capture.is_some(),
+                    is_async: c.asyncness.is_some(),
+                    params,
+                    body,
+                };
                 self.mk(span, ExprKind::Closure(Box::new(closure)))
             }
             E::Block(b) => {
@@ -528,7 +657,13 @@ impl Lowerer {
             E::Async(a) => {
                 let body = self.block(&a.block);
                 let span = j(self.sp(a.async_token.span), body.span);
-                self.mk(span, ExprKind::Async { is_move: a.capture.is_some(), body })
+                self.mk(
+                    span,
+                    ExprKind::Async {
+                        is_move: a.capture.is_some(),
+                        body,
+                    },
+                )
             }
             E::TryBlock(t) => {
                 let block = self.block(&t.block);
@@ -589,7 +724,14 @@ impl Lowerer {
             E::Assign(a) => {
                 let lhs = self.boxed(&a.left);
                 let rhs = self.boxed(&a.right);
-                self.mk(j(lhs.span, rhs.span), ExprKind::Assign { lhs, rhs, compound: false })
+                self.mk(
+                    j(lhs.span, rhs.span),
+                    ExprKind::Assign {
+                        lhs,
+                        rhs,
+                        compound: false,
+                    },
+                )
             }
             E::Binary(b) => {
                 let lhs = self.boxed(&b.left);
@@ -609,7 +751,14 @@ impl Lowerer {
                         | syn::BinOp::ShrAssign(_)
                 );
                 if compound {
-                    self.mk(span, ExprKind::Assign { lhs, rhs, compound: true })
+                    self.mk(
+                        span,
+                        ExprKind::Assign {
+                            lhs,
+                            rhs,
+                            compound: true,
+                        },
+                    )
                 } else {
                     self.mk(span, ExprKind::Binary { lhs, rhs })
                 }
@@ -628,7 +777,13 @@ impl Lowerer {
             E::Reference(r) => {
                 let expr = self.boxed(&r.expr);
                 let span = j(self.sp(r.and_token.span), expr.span);
-                self.mk(span, ExprKind::Ref { mutable: r.mutability.is_some(), expr })
+                self.mk(
+                    span,
+                    ExprKind::Ref {
+                        mutable: r.mutability.is_some(),
+                        expr,
+                    },
+                )
             }
             E::RawAddr(r) => {
                 let expr = self.boxed(&r.expr);
@@ -691,7 +846,14 @@ impl Lowerer {
                     .collect();
                 let rest = s.rest.as_ref().map(|r| self.boxed(r));
                 let span = j(path_span(self, &s.path), self.sp(s.brace_token.span.join()));
-                self.mk(span, ExprKind::Struct { path: path_names(&s.path), fields, rest })
+                self.mk(
+                    span,
+                    ExprKind::Struct {
+                        path: path_names(&s.path),
+                        fields,
+                        rest,
+                    },
+                )
             }
             E::Tuple(t) => {
                 let elems = self.exprs(&t.elems);
@@ -709,8 +871,7 @@ impl Lowerer {
                 self.mk(span, ExprKind::Other(elems))
             }
             E::Range(r) => {
-                let elems: Vec<Expr> =
-                    r.start.iter().chain(r.end.iter()).map(|e| self.expr(e)).collect();
+                let elems: Vec<Expr> = r.start.iter().chain(r.end.iter()).map(|e| self.expr(e)).collect();
                 let span = elems
                     .iter()
                     .map(|e| e.span)
@@ -744,12 +905,19 @@ impl Lowerer {
         let parsed: Option<Vec<Expr>> = match name.as_str() {
             "addr_of_mut" | "addr_of" => syn::parse2::<syn::Expr>(tokens.clone()).ok().map(|e| {
                 let inner = self.boxed(&e);
-                vec![self.mk(span, ExprKind::RawAddr { mutable: name == "addr_of_mut", expr: inner })]
+                vec![self.mk(
+                    span,
+                    ExprKind::RawAddr {
+                        mutable: name == "addr_of_mut",
+                        expr: inner,
+                    },
+                )]
             }),
             "vec" => parse_vec_args.parse2(tokens.clone()).ok().map(|es| self.exprs(&es)),
-            "matches" | "assert_matches" | "debug_assert_matches" => {
-                parse_first_expr.parse2(tokens.clone()).ok().map(|e| vec![self.expr(&e)])
-            }
+            "matches" | "assert_matches" | "debug_assert_matches" => parse_first_expr
+                .parse2(tokens.clone())
+                .ok()
+                .map(|e| vec![self.expr(&e)]),
             "select" => parse_select.parse2(tokens.clone()).ok().map(|es| self.exprs(&es)),
             n if is_expr_list_macro(n) => parse_expr_list.parse2(tokens.clone()).ok().map(|es| {
                 let mut out = self.exprs(&es);
@@ -764,17 +932,32 @@ impl Lowerer {
             if matches!(name.as_str(), "addr_of_mut" | "addr_of") {
                 return args.pop().expect("one expression");
             }
-            return self.mk(span, ExprKind::Macro { path, args: MacroArgs::Parsed(args) });
+            return self.mk(
+                span,
+                ExprKind::Macro {
+                    path,
+                    args: MacroArgs::Parsed(args),
+                },
+            );
         }
         let mut idents = Vec::new();
         collect_idents(tokens, &mut idents, 0);
-        self.mk(span, ExprKind::Macro { path, args: MacroArgs::Opaque(idents) })
+        self.mk(
+            span,
+            ExprKind::Macro {
+                path,
+                args: MacroArgs::Opaque(idents),
+            },
+        )
     }
 
     /// `format!("{name}")` captures `name`: add it as a path expression so it counts as a use.
     fn format_captures(&mut self, es: &[syn::Expr], out: &mut Vec<Expr>) {
         for e in es {
-            if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = e {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s), ..
+            }) = e
+            {
                 let span = self.sp(s.span());
                 for name in format_string_captures(&s.value()) {
                     let p = self.mk(span, ExprKind::Path(vec![name]));
@@ -790,7 +973,10 @@ fn field_name(f: &syn::Field, index: usize) -> String {
 }
 
 fn path_span(l: &Lowerer, p: &syn::Path) -> Span {
-    let first = p.leading_colon.map(|c| c.spans[0]).or_else(|| p.segments.first().map(|s| s.ident.span()));
+    let first = p
+        .leading_colon
+        .map(|c| c.spans[0])
+        .or_else(|| p.segments.first().map(|s| s.ident.span()));
     let last = p.segments.last().map(|s| s.ident.span());
     match (first, last) {
         (Some(a), Some(b)) => Lowerer::join(l.sp(a), l.sp(b)),
@@ -844,7 +1030,10 @@ fn use_tree(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseEntry>)
             let name = ident_str(&n.ident);
             if name == "self" {
                 if let Some(last) = prefix.last() {
-                    out.push(UseEntry { path: prefix.clone(), alias: last.clone() });
+                    out.push(UseEntry {
+                        path: prefix.clone(),
+                        alias: last.clone(),
+                    });
                 }
             } else {
                 let mut path = prefix.clone();
@@ -858,9 +1047,15 @@ fn use_tree(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseEntry>)
             if name != "self" {
                 path.push(name);
             }
-            out.push(UseEntry { path, alias: ident_str(&r.rename) });
+            out.push(UseEntry {
+                path,
+                alias: ident_str(&r.rename),
+            });
         }
-        syn::UseTree::Glob(_) => out.push(UseEntry { path: prefix.clone(), alias: "*".into() }),
+        syn::UseTree::Glob(_) => out.push(UseEntry {
+            path: prefix.clone(),
+            alias: "*".into(),
+        }),
         syn::UseTree::Group(g) => g.items.iter().for_each(|i| use_tree(i, prefix, out)),
     }
 }
@@ -902,7 +1097,9 @@ fn is_expr_list_macro(n: &str) -> bool {
 }
 
 fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
-    Ok(Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?.into_iter().collect())
+    Ok(Punctuated::<syn::Expr, Token![,]>::parse_terminated(input)?
+        .into_iter()
+        .collect())
 }
 
 fn parse_first_expr(input: ParseStream<'_>) -> syn::Result<syn::Expr> {
@@ -1045,7 +1242,10 @@ mod tests {
 
     #[test]
     fn format_captures() {
-        assert_eq!(format_string_captures("a {x} {{y}} {z:?} {0} {w:>5}"), vec!["x", "z", "w"]);
+        assert_eq!(
+            format_string_captures("a {x} {{y}} {z:?} {0} {w:>5}"),
+            vec!["x", "z", "w"]
+        );
     }
 
     #[test]
@@ -1054,7 +1254,9 @@ mod tests {
         let ir = parse_and_lower(0, src).unwrap();
         let ItemKind::Fn(f) = &ir.items[0].kind else { panic!() };
         assert_eq!(&src[f.name_span.range()], "f");
-        let Some(Stmt::Let { pat, .. }) = f.body.as_ref().unwrap().stmts.first() else { panic!() };
+        let Some(Stmt::Let { pat, .. }) = f.body.as_ref().unwrap().stmts.first() else {
+            panic!()
+        };
         let Pat::Ident { span, .. } = pat else { panic!() };
         assert_eq!(&src[span.range()], "x");
     }
@@ -1071,7 +1273,14 @@ mod tests {
             .stmts
             .iter()
             .map(|s| match s {
-                Stmt::Expr { expr: Expr { kind: ExprKind::Macro { args, .. }, .. }, .. } => match args {
+                Stmt::Expr {
+                    expr:
+                        Expr {
+                            kind: ExprKind::Macro { args, .. },
+                            ..
+                        },
+                    ..
+                } => match args {
                     MacroArgs::Parsed(a) => format!("parsed {}", a.len()),
                     MacroArgs::Opaque(ids) => format!("opaque {}", ids.join(",")),
                 },
@@ -1098,7 +1307,13 @@ mod tests {
                 _ => panic!(),
             })
             .collect();
-        assert_eq!(kinds, vec![("M".into(), StaticKind::LazyStatic), ("C".into(), StaticKind::ThreadLocal)]);
+        assert_eq!(
+            kinds,
+            vec![
+                ("M".into(), StaticKind::LazyStatic),
+                ("C".into(), StaticKind::ThreadLocal)
+            ]
+        );
     }
 
     #[test]
@@ -1108,7 +1323,12 @@ mod tests {
         let src2 = format!("fn g() {{ {}1{} }}", "-".repeat(depth), "");
         let r = std::thread::Builder::new()
             .stack_size(256 << 20)
-            .spawn(move || (parse_and_lower(0, &src).map(|f| f.truncated), parse_and_lower(0, &src2).map(|f| f.truncated)))
+            .spawn(move || {
+                (
+                    parse_and_lower(0, &src).map(|f| f.truncated),
+                    parse_and_lower(0, &src2).map(|f| f.truncated),
+                )
+            })
             .unwrap()
             .join()
             .unwrap();

@@ -48,14 +48,23 @@ impl Model {
         let parsed = files.iter().map(Option::is_some).collect();
         let n_files = files.len();
         let items = ItemIndex::build(files);
-        let bodies: Vec<BodyFacts> =
-            (0..items.fns.len() as u32).into_par_iter().map(|f| Walker::analyze(&items, f)).collect();
+        let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
+            .into_par_iter()
+            .map(|f| Walker::analyze(&items, f))
+            .collect();
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);
         }
         let spawned_fns = reachable_from_spawns(&bodies);
-        Model { edition, parsed, items, bodies, spawned_fns, fns_by_file }
+        Model {
+            edition,
+            parsed,
+            items,
+            bodies,
+            spawned_fns,
+            fns_by_file,
+        }
     }
 
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
@@ -79,7 +88,10 @@ fn reachable_from_spawns(bodies: &[BodyFacts]) -> HashMap<u32, SpawnOrigin> {
     let mut queue = VecDeque::new();
     for (f, body) in bodies.iter().enumerate() {
         for s in &body.spawns {
-            let origin = SpawnOrigin { fn_id: f as u32, span: s.span };
+            let origin = SpawnOrigin {
+                fn_id: f as u32,
+                span: s.span,
+            };
             match s.body {
                 SpawnBody::Fn(g) => queue.push_back((g, origin)),
                 SpawnBody::Closure(c) => {
@@ -113,7 +125,10 @@ mod tests {
         let a = "use std::thread; fn main() { let w = Worker; thread::spawn(move || w.run()); helper_main(); }\n\
                  fn helper_main() {}";
         let b = "pub struct Worker; impl Worker { pub fn run(&self) { step(); } } fn step() { deeper() } fn deeper() {} fn unused() {}";
-        let files = vec![Some(lower::parse_and_lower(0, a).unwrap()), Some(lower::parse_and_lower(1, b).unwrap())];
+        let files = vec![
+            Some(lower::parse_and_lower(0, a).unwrap()),
+            Some(lower::parse_and_lower(1, b).unwrap()),
+        ];
         let m = Model::build(Edition::E2021, files);
         let name = |id: &u32| m.items.fns[*id as usize].def.name.clone();
         let mut reached: Vec<String> = m.spawned_fns.keys().map(name).collect();

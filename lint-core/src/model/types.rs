@@ -53,13 +53,31 @@ pub enum Wrap {
 pub enum SemTy {
     Map(MapKind),
     /// A concurrent map; `guarded` when its API hands out guards (DashMap).
-    ConcurrentMap { guarded: bool },
-    Lock { kind: LockKind, lib: LockLib, inner: Box<SemTy> },
-    Wrapper { wrap: Wrap, inner: Box<SemTy> },
-    Ref { mutable: bool, inner: Box<SemTy> },
-    Ptr { mutable: bool, inner: Box<SemTy> },
+    ConcurrentMap {
+        guarded: bool,
+    },
+    Lock {
+        kind: LockKind,
+        lib: LockLib,
+        inner: Box<SemTy>,
+    },
+    Wrapper {
+        wrap: Wrap,
+        inner: Box<SemTy>,
+    },
+    Ref {
+        mutable: bool,
+        inner: Box<SemTy>,
+    },
+    Ptr {
+        mutable: bool,
+        inner: Box<SemTy>,
+    },
     /// A struct or enum of this package (index into `Model::adts`), with type arguments.
-    Adt { id: u32, args: Vec<SemTy> },
+    Adt {
+        id: u32,
+        args: Vec<SemTy>,
+    },
     Vec(Box<SemTy>),
     Tuple(Vec<SemTy>),
     /// A closure value (the closure expression's id, in the same function).
@@ -74,16 +92,21 @@ pub enum SemTy {
 
 impl SemTy {
     pub fn wrap(wrap: Wrap, inner: SemTy) -> SemTy {
-        SemTy::Wrapper { wrap, inner: Box::new(inner) }
+        SemTy::Wrapper {
+            wrap,
+            inner: Box::new(inner),
+        }
     }
 
     /// Strips references, `Box`, `Arc`, `Rc` (what method-call auto-deref goes through).
     #[must_use]
     pub fn autoderef(&self) -> &SemTy {
         match self {
-            SemTy::Ref { inner, .. } | SemTy::Wrapper { wrap: Wrap::Box | Wrap::Arc | Wrap::Rc, inner } => {
-                inner.autoderef()
-            }
+            SemTy::Ref { inner, .. }
+            | SemTy::Wrapper {
+                wrap: Wrap::Box | Wrap::Arc | Wrap::Rc,
+                inner,
+            } => inner.autoderef(),
             other => other,
         }
     }
@@ -111,9 +134,7 @@ impl SemTy {
     pub fn contains_lock(&self) -> bool {
         match self {
             SemTy::Lock { .. } | SemTy::ConcurrentMap { .. } => true,
-            SemTy::Wrapper { inner, .. } | SemTy::Ref { inner, .. } | SemTy::Ptr { inner, .. } => {
-                inner.contains_lock()
-            }
+            SemTy::Wrapper { inner, .. } | SemTy::Ref { inner, .. } | SemTy::Ptr { inner, .. } => inner.contains_lock(),
             _ => false,
         }
     }
@@ -122,7 +143,10 @@ impl SemTy {
     #[must_use]
     pub fn is_shared_pointer(&self) -> bool {
         match self {
-            SemTy::Wrapper { wrap: Wrap::Arc | Wrap::Rc, .. } => true,
+            SemTy::Wrapper {
+                wrap: Wrap::Arc | Wrap::Rc,
+                ..
+            } => true,
             SemTy::Ref { inner, .. } => inner.is_shared_pointer(),
             _ => false,
         }
@@ -136,7 +160,10 @@ pub fn known_type(path: &[&str], args: Vec<SemTy>) -> Option<SemTy> {
     let last = *path.last()?;
     let root = if path.len() > 1 { path[0] } else { "" };
     let first_arg = |args: Vec<SemTy>| args.into_iter().next().unwrap_or_default();
-    let external = matches!(root, "papaya" | "scc" | "flurry" | "evmap" | "moka" | "chashmap" | "concurrent_map");
+    let external = matches!(
+        root,
+        "papaya" | "scc" | "flurry" | "evmap" | "moka" | "chashmap" | "concurrent_map"
+    );
     Some(match last {
         "HashMap" | "HashbrownMap" if external => SemTy::ConcurrentMap { guarded: false },
         "HashMap" | "FxHashMap" | "AHashMap" | "FnvHashMap" | "HashbrownMap" => SemTy::Map(MapKind::HashMap),
@@ -156,8 +183,16 @@ pub fn known_type(path: &[&str], args: Vec<SemTy>) -> Option<SemTy> {
                 "futures" | "futures_util" => LockLib::Futures,
                 _ => LockLib::Unknown,
             };
-            let kind = if last == "RwLock" { LockKind::RwLock } else { LockKind::Mutex };
-            SemTy::Lock { kind, lib, inner: Box::new(first_arg(args)) }
+            let kind = if last == "RwLock" {
+                LockKind::RwLock
+            } else {
+                LockKind::Mutex
+            };
+            SemTy::Lock {
+                kind,
+                lib,
+                inner: Box::new(first_arg(args)),
+            }
         }
         "Vec" | "VecDeque" => SemTy::Vec(Box::new(first_arg(args))),
         _ => {
@@ -228,8 +263,14 @@ mod tests {
     #[test]
     fn classification() {
         assert_eq!(known_type(&["HashMap"], vec![]), Some(SemTy::Map(MapKind::HashMap)));
-        assert_eq!(known_type(&["papaya", "HashMap"], vec![]), Some(SemTy::ConcurrentMap { guarded: false }));
-        assert_eq!(known_type(&["dashmap", "DashMap"], vec![]), Some(SemTy::ConcurrentMap { guarded: true }));
+        assert_eq!(
+            known_type(&["papaya", "HashMap"], vec![]),
+            Some(SemTy::ConcurrentMap { guarded: false })
+        );
+        assert_eq!(
+            known_type(&["dashmap", "DashMap"], vec![]),
+            Some(SemTy::ConcurrentMap { guarded: true })
+        );
         let m = known_type(&["parking_lot", "Mutex"], vec![SemTy::Map(MapKind::BTreeMap)]).unwrap();
         assert!(m.contains_lock());
         assert_eq!(m.unsynchronized_map(), None);

@@ -45,12 +45,19 @@ impl Finding<'_, '_> {
     }
 
     pub fn label(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.diag.labels.push(Label { span, message: label.into() });
+        self.diag.labels.push(Label {
+            span,
+            message: label.into(),
+        });
         self
     }
 
     pub fn help(mut self, message: impl Into<String>) -> Self {
-        self.diag.helps.push(Help { message: message.into(), edits: Vec::new(), applicability: None });
+        self.diag.helps.push(Help {
+            message: message.into(),
+            edits: Vec::new(),
+            applicability: None,
+        });
         self
     }
 
@@ -62,4 +69,89 @@ impl Finding<'_, '_> {
     pub fn emit(self) {
         self.reporter.out.push(self.diag);
     }
+}
+
+use crate::model::Model;
+use crate::model::body::{BodyFacts, Place, Root, Spawn, SpawnBody, SpawnKind, Write};
+
+/// How a place reads in a message: `M`, `self.cache`, `state.routes`.
+#[must_use]
+pub fn place_name(model: &Model, body: &BodyFacts, place: &Place) -> String {
+    let mut s = match place.root {
+        Root::Local(b) => body.bindings[b as usize].name.clone(),
+        Root::Static(st) => model.items.statics[st as usize].name.clone(),
+        Root::SelfParam => "self".to_owned(),
+    };
+    for f in &place.fields {
+        s.push('.');
+        s.push_str(f);
+    }
+    s
+}
+
+/// The span to underline for a write: from the receiver to the method name (`m.insert`).
+#[must_use]
+pub fn write_span(w: &Write) -> Span {
+    Span::new(w.span.file, w.span.lo, w.method_span.hi.max(w.span.lo))
+}
+
+/// The innermost spawned closure around a position, if any, with its spawn.
+#[must_use]
+pub fn enclosing_spawn<'b>(body: &'b BodyFacts, closures: &[u32]) -> Option<(u32, &'b Spawn)> {
+    closures.iter().rev().find_map(|c| {
+        body.spawns
+            .iter()
+            .find(|s| s.body == SpawnBody::Closure(*c))
+            .map(|s| (*c, s))
+    })
+}
+
+/// Words for what a spawn starts.
+#[must_use]
+pub fn spawn_noun(kind: SpawnKind) -> &'static str {
+    match kind {
+        SpawnKind::Thread | SpawnKind::Scoped | SpawnKind::Rayon => "a spawned thread",
+        SpawnKind::Task => "a spawned task",
+        SpawnKind::Parallel => "a rayon parallel iterator closure",
+    }
+}
+
+/// Is the object bound to `b` also used concurrently with the spawned closure `c` (spawned by
+/// `spawn`)? Returns the span of such a use (or of the spawn itself when the closure runs on
+/// several threads at once).
+#[must_use]
+pub fn concurrent_use(body: &BodyFacts, b: u32, c: u32, spawn: &Spawn) -> Option<Span> {
+    if spawn.kind == SpawnKind::Parallel {
+        return Some(spawn.span);
+    }
+    // Spawned once per iteration: shared only when declared before the loop.
+    let object = body.bindings[body.bindings[b as usize].identity as usize].span.lo;
+    if spawn.repeated && object < spawn.repeated_from {
+        return Some(spawn.span);
+    }
+    let closure_span = body.closures.get(&c)?.span;
+    let start = closure_span.hi.max(spawn.span.lo);
+    let scope_end = spawn
+        .scope
+        .and_then(|s| body.scope_ends.get(&s).copied())
+        .unwrap_or(u32::MAX);
+    let inside = |m: &crate::model::body::Mention, cl: u32| m.closures.contains(&cl);
+    for m in body.mentions_of_object(b) {
+        if m.role == crate::model::body::Role::Opaque || inside(m, c) {
+            continue;
+        }
+        // Another spawned closure that captures the same object.
+        if let Some((other, other_spawn)) = enclosing_spawn(body, &m.closures)
+            && other != c
+            && body.declared_outside(m.binding, other)
+            && (spawn.scope.is_none() || other_spawn.scope == spawn.scope)
+        {
+            return Some(m.span);
+        }
+        // The spawning code keeps using it while the thread runs.
+        if m.span.lo > start && m.span.lo < scope_end && enclosing_spawn(body, &m.closures).is_none() {
+            return Some(m.span);
+        }
+    }
+    None
 }

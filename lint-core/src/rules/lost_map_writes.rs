@@ -1,14 +1,49 @@
 use crate::model::Model;
-use crate::rules::helpers::Reporter;
+use crate::model::body::{BodyFacts, Role, Root, SpawnBody, Via};
+use crate::rules::helpers::{Reporter, place_name, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it does
-    /// TODO
+    /// Finds a map that is copied (`.clone()` of a map or of a struct holding one by value, or
+    /// `Arc::make_mut` on a shared `Arc<map>`) and whose copy is then mutated inside a spawned
+    /// `move` closure without ever leaving it: it is not returned through `join()`, not sent
+    /// on a channel, not stored anywhere, not even read after the write.
+    ///
+    /// ## Why is this bad?
+    /// The thread's inserts go to a private copy that is dropped when the thread ends. Nobody
+    /// else ever sees them: a cache that never warms, a registry that stays empty. It compiles
+    /// and runs without a sound.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let cache: HashMap<String, Page> = HashMap::new();
+    /// for url in urls {
+    ///     let mut cache = cache.clone();
+    ///     thread::spawn(move || {
+    ///         cache.insert(url.clone(), fetch(&url));
+    ///     });
+    /// }
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let cache = Arc::new(maplint_maps::ShardedMap::new());
+    /// for url in urls {
+    ///     let cache = Arc::clone(&cache);
+    ///     thread::spawn(move || {
+    ///         cache.insert(url.clone(), fetch(&url));
+    ///     });
+    /// }
+    /// ```
+    ///
+    /// ## Known problems
+    /// - Only copies bound to a local name are followed.
+    /// - Any read of the copy after the write (even one that does not let the data escape)
+    ///   keeps the lint silent.
     pub struct LostMapWrites {
         name: "lost_map_writes",
-        level: Deny,
-        summary: "TODO",
+        level: Warn,
+        summary: "writes go to a copy of a map that never leaves the spawned thread",
         fix: None,
         since: "0.1.0",
     }
@@ -19,5 +54,73 @@ impl Rule for LostMapWrites {
         &Self::META
     }
 
-    fn check(&self, _model: &Model, _file: u32, _out: &mut Reporter<'_>) {}
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            for (b, binding) in body.bindings.iter().enumerate() {
+                let b = b as u32;
+                let (source, copy_span) = if let Some((src, span)) = &binding.clone_of {
+                    (Some(src), *span)
+                } else if let Some(span) = binding.shared_clone {
+                    (None, span)
+                } else {
+                    continue;
+                };
+                for spawn in &body.spawns {
+                    let SpawnBody::Closure(c) = spawn.body else { continue };
+                    let Some(closure) = body.closures.get(&c) else { continue };
+                    let captured = body.declared_outside(b, c);
+                    // A copy made inside the thread from something the closure captured.
+                    let copied_inside = !captured
+                        && binding.closure.is_some_and(|d| d == c)
+                        && source.is_some_and(|p| matches!(p.root, Root::Local(r) if body.declared_outside(r, c)));
+                    if !(captured && closure.is_move) && !copied_inside {
+                        continue;
+                    }
+                    let writes_in = |via_ok: fn(Via) -> bool| {
+                        body.writes
+                            .iter()
+                            .find(|w| w.place.root == Root::Local(b) && w.closures.contains(&c) && via_ok(w.via))
+                    };
+                    let first = if source.is_some() {
+                        writes_in(|v| matches!(v, Via::Direct | Via::RefCell))
+                    } else {
+                        writes_in(|v| v == Via::MakeMut)
+                    };
+                    let Some(first) = first else { continue };
+                    if escapes_after(body, b, first.span.lo) {
+                        continue;
+                    }
+                    let name = &binding.name;
+                    let what = source.map_or_else(
+                        || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
+                        |p| format!("a copy of `{}`", place_name(model, body, p)),
+                    );
+                    out.report(
+                        write_span(first),
+                        format!("writes to `{name}` are lost: it is {what} that never leaves the spawned thread"),
+                    )
+                    .primary_label("this write is never seen outside the thread")
+                    .label(copy_span, "the map is copied here")
+                    .label(spawn.span, "the copy moves into this thread and is dropped when it ends")
+                    .help("share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)")
+                    .note("`Arc<maplint_maps::ShardedMap>` is cheap to clone into every thread and all of them write the same map")
+                    .emit();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Is the object read, returned, passed on or named in an unknown macro after `pos`?
+fn escapes_after(body: &BodyFacts, b: u32, pos: u32) -> bool {
+    body.mentions
+        .iter()
+        .any(|m| m.binding == b && m.span.lo > pos && m.role != Role::Write)
+        || body
+            .bindings
+            .iter()
+            .enumerate()
+            .any(|(i, other)| i as u32 != b && other.alias.as_ref().is_some_and(|(a, _)| a.root == Root::Local(b)))
 }

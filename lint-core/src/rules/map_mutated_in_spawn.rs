@@ -1,14 +1,50 @@
+use std::collections::HashSet;
+
 use crate::model::Model;
-use crate::rules::helpers::Reporter;
+use crate::model::body::{Root, SpawnKind, Via};
+use crate::rules::helpers::{Reporter, concurrent_use, enclosing_spawn, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it does
-    /// TODO
+    /// Finds a plain map (not behind a lock, not a concurrent map), or a `RefCell`/`Rc<RefCell>`
+    /// around one, that is mutated inside a closure handed to a thread or task spawner while
+    /// the same map is used elsewhere at the same time: by the spawning code after the spawn,
+    /// by another spawned closure, or by many threads at once (a rayon parallel iterator, a
+    /// spawn inside a loop).
+    ///
+    /// ## Why is this bad?
+    /// rustc rejects this code (E0373, E0382, E0499, or `Rc`/`RefCell` not being `Send`/`Sync`),
+    /// but its errors talk about borrows and lifetimes. The fix is always the same: give the
+    /// threads one synchronized map, or let each thread build its own and merge them. This lint
+    /// says so in the editor and in pre-commit, before a build.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let mut counts = HashMap::new();
+    /// words.par_iter().for_each(|w| {
+    ///     *counts.entry(w.clone()).or_insert(0) += 1;
+    /// });
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let counts = words
+    ///     .par_iter()
+    ///     .fold(HashMap::new, |mut m, w| { *m.entry(w.clone()).or_insert(0) += 1; m })
+    ///     .reduce(HashMap::new, |mut a, b| { for (k, v) in b { *a.entry(k).or_insert(0) += v; } a });
+    /// ```
+    /// or share an `Arc<maplint_maps::ShardedMap<String, usize>>` and call
+    /// `get_or_insert_with(w.clone(), || 0, |n| *n += 1)` from every thread.
+    ///
+    /// ## Known problems
+    /// - Only local bindings are followed; a map reached through a struct field of a captured
+    ///   value is not checked.
+    /// - A single scoped thread that is the only user of the map until the scope ends is
+    ///   correct and not reported; a use inside an unknown macro is not counted as a use.
     pub struct MapMutatedInSpawn {
         name: "map_mutated_in_spawn",
         level: Deny,
-        summary: "TODO",
+        summary: "a plain map is mutated in a spawned closure while other code uses it",
         fix: None,
         since: "0.1.0",
     }
@@ -19,5 +55,63 @@ impl Rule for MapMutatedInSpawn {
         &Self::META
     }
 
-    fn check(&self, _model: &Model, _file: u32, _out: &mut Reporter<'_>) {}
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let mut reported = HashSet::new();
+            for w in &body.writes {
+                let Root::Local(b) = w.place.root else { continue };
+                if !matches!(w.via, Via::Direct | Via::RefCell) {
+                    continue;
+                }
+                let binding = &body.bindings[b as usize];
+                if binding.ty.contains_lock() || binding.ty.unsynchronized_map().is_none() {
+                    continue;
+                }
+                let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
+                    continue;
+                };
+                if !body.declared_outside(b, c) || !reported.insert((binding.identity, c)) {
+                    continue;
+                }
+                let Some(other) = concurrent_use(body, b, c, spawn) else {
+                    continue;
+                };
+                let name = &binding.name;
+                let (message, help) = if spawn.kind == SpawnKind::Parallel {
+                    (
+                        format!("`{name}` is mutated from many threads at once inside a rayon parallel iterator"),
+                        "build the map with `collect()`, or `fold` + `reduce`, instead of inserting from the closure",
+                    )
+                } else if spawn.repeated && other == spawn.span {
+                    (
+                        format!(
+                            "`{name}` is mutated inside {} that is started several times",
+                            spawn_noun(spawn.kind)
+                        ),
+                        "share one `Arc<Mutex<HashMap<..>>>` between the threads, or let each thread build its own map and merge the results after `join()`",
+                    )
+                } else {
+                    (
+                        format!(
+                            "`{name}` is mutated inside {} while other code still uses it",
+                            spawn_noun(spawn.kind)
+                        ),
+                        "share one `Arc<Mutex<HashMap<..>>>` between the threads, or move the map into the thread and get it back from `join()`",
+                    )
+                };
+                let mut finding = out
+                    .report(write_span(w), message)
+                    .primary_label(format!("`{name}` is written here"))
+                    .label(spawn.span, "spawned here");
+                if other != spawn.span {
+                    finding = finding.label(other, format!("`{name}` is also used here while the spawned code runs"));
+                }
+                finding
+                    .help(help)
+                    .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
+                    .emit();
+            }
+        }
+    }
 }

@@ -106,7 +106,11 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
 /// Metadata of a rule or tool diagnostic by name.
 #[must_use]
 pub fn meta(name: &str) -> Option<&'static RuleMeta> {
-    RULES.iter().map(|r| r.meta()).chain(TOOL_DIAGNOSTICS.iter()).find(|m| m.name == name)
+    RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(TOOL_DIAGNOSTICS.iter())
+        .find(|m| m.name == name)
 }
 
 /// The documentation URL of a rule.

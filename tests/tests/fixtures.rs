@@ -1,0 +1,175 @@
+//! Data-driven rule tests: every `fixtures/rules/<rule>/*.rs` is analyzed alone and its
+//! findings must equal its inline `//~ rule_name` annotations exactly (a missing and an extra
+//! finding both fail). `pass_*.rs` files must produce nothing.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lint_core::{Edition, InputFile, PackageSources, Settings, analyze};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn rule_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(workspace_root().join("fixtures/rules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn fixture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `(line, rule)` pairs from `//~ rule_a, rule_b` annotations.
+fn expectations(text: &str) -> BTreeSet<(usize, String)> {
+    let mut out = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(pos) = line.find("//~") {
+            for name in line[pos + 3..].split([',', ' ']).filter(|s| !s.is_empty()) {
+                out.insert((i + 1, name.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// An optional `// edition:2024` header selects the edition; default 2021.
+fn edition_of(text: &str) -> Edition {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("// edition:"))
+        .and_then(Edition::parse)
+        .unwrap_or(Edition::E2021)
+}
+
+fn findings(path: &Path) -> (BTreeSet<(usize, String)>, Vec<String>) {
+    let text = fs::read_to_string(path).unwrap();
+    let name = path.strip_prefix(workspace_root()).unwrap().display().to_string();
+    let pkg = PackageSources {
+        name: "fixture".into(),
+        edition: edition_of(&text),
+        files: vec![InputFile {
+            name,
+            content: Ok(text.into_bytes()),
+        }],
+    };
+    let analysis = analyze(&pkg, &Settings::default());
+    let file = &analysis.files[0];
+    let mut got = BTreeSet::new();
+    let mut messages = Vec::new();
+    for d in &analysis.diagnostics {
+        let line = d.primary.map_or(0, |s| file.line_col(s.lo as usize).line);
+        got.insert((line, d.rule.clone()));
+        messages.push(d.message.clone());
+        messages.extend(d.helps.iter().map(|h| h.message.clone()));
+        messages.extend(d.labels.iter().map(|l| l.message.clone()));
+        messages.extend(d.primary_label.clone());
+    }
+    (got, messages)
+}
+
+#[test]
+fn fixtures_match_their_annotations() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in rule_dirs() {
+        let rule = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            lint_core::rules::meta(&rule).is_some(),
+            "fixtures/rules/{rule} is not a registered rule"
+        );
+        for path in fixture_files(&dir) {
+            checked += 1;
+            let text = fs::read_to_string(&path).unwrap();
+            let expected = expectations(&text);
+            let is_pass = path.file_name().unwrap().to_str().unwrap().starts_with("pass_");
+            if is_pass && !expected.is_empty() {
+                failures.push(format!(
+                    "{}: pass_ fixtures must not carry //~ annotations",
+                    path.display()
+                ));
+            }
+            let (got, _) = findings(&path);
+            if got != expected {
+                let missing: Vec<_> = expected.difference(&got).collect();
+                let extra: Vec<_> = got.difference(&expected).collect();
+                failures.push(format!(
+                    "{}:\n  missing: {missing:?}\n  unexpected: {extra:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(checked > 0, "no fixtures found");
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_rule_has_fixtures_with_more_near_misses_than_hits() {
+    for rule in lint_core::rules::RULES {
+        let name = rule.meta().name;
+        let dir = workspace_root().join("fixtures/rules").join(name);
+        let files = fixture_files(&dir);
+        let pass = files
+            .iter()
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("pass_"))
+            .count();
+        let hits = files.len() - pass;
+        assert!(hits > 0, "{name}: no firing fixture");
+        assert!(pass >= hits, "{name}: {pass} near-miss fixtures, {hits} firing ones");
+    }
+}
+
+#[test]
+fn messages_are_lowercase_without_trailing_period() {
+    for dir in rule_dirs() {
+        for path in fixture_files(&dir) {
+            for m in findings(&path).1 {
+                let first = m.chars().next().unwrap();
+                assert!(
+                    !first.is_uppercase(),
+                    "{}: message starts uppercase: {m}",
+                    path.display()
+                );
+                assert!(!m.ends_with('.'), "{}: message ends with a period: {m}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn rule_docs_have_the_clippy_sections() {
+    for rule in lint_core::rules::RULES {
+        let m = rule.meta();
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "Use instead:",
+            "## Known problems",
+        ] {
+            assert!(m.docs.contains(section), "{}: docs lack `{section}`", m.name);
+        }
+        assert!(
+            !m.summary.is_empty() && !m.summary.ends_with('.'),
+            "{}: bad summary",
+            m.name
+        );
+    }
+}
