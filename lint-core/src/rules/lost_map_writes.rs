@@ -94,7 +94,10 @@ impl Rule for LostMapWrites {
                     let name = &binding.name;
                     let what = source.map_or_else(
                         || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
-                        |p| format!("a copy of `{}`", place_name(model, body, p)),
+                        |p| {
+                            let src = place_name(model, body, p);
+                            if src == *name { format!("a copy of the outer `{src}`") } else { format!("a copy of `{src}`") }
+                        },
                     );
                     out.report(
                         write_span(first),

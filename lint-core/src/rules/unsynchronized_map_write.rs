@@ -108,11 +108,11 @@ fn check_static(model: &Model, f: u32, body: &BodyFacts, w: &Write, s: u32, out:
     let where_ = if in_closure {
         "inside a spawned closure".to_owned()
     } else {
-        format!("in `{fn_name}`, which runs on a spawned thread")
+        format!("in `{fn_name}`, which runs on spawned threads")
     };
     out.report(
         write_span(w),
-        format!("`static mut {}` is written {where_} without synchronization", st.name),
+        format!("`static mut {}` is written without synchronization {where_}", st.name),
     )
     .primary_label(format!("unsynchronized write to `{name}`"))
     .label(
