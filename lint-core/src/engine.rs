@@ -259,4 +259,26 @@ mod tests {
                 && internal.message.contains("boom")
         );
     }
+
+    #[test]
+    fn ten_thousand_levels_of_nesting_do_not_overflow() {
+        let depth = 10_000;
+        let parens = format!("fn f() -> i32 {{ {}1{} }}", "(".repeat(depth), ")".repeat(depth));
+        let blocks = format!("fn g() {{ {}{} }}", "{ ".repeat(depth), "} ".repeat(depth));
+        let unary = format!("fn h() -> i32 {{ {}1 }}", "-".repeat(depth));
+        let calls = format!("fn k() {{ {}x{} }}", "f(".repeat(depth), ")".repeat(depth));
+        let pkg = PackageSources {
+            name: "deep".into(),
+            edition: crate::Edition::E2021,
+            files: [parens, blocks, unary, calls]
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| InputFile { name: format!("{i}.rs"), content: Ok(t.into_bytes()) })
+                .collect(),
+        };
+        let a = analyze(&pkg, &Settings::default());
+        // Either analyzed or reported; never a crash.
+        assert!(a.diagnostics.iter().all(|d| d.rule == "parse_error"), "{:?}", a.diagnostics);
+        assert_eq!(a.files.len(), 4);
+    }
 }

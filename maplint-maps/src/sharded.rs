@@ -1,0 +1,486 @@
+//! [`ShardedMap`]: power-of-two cache-padded shards, each a `RwLock<HashTable>`, key hashed once.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::mem;
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+
+use crate::reentry;
+use crate::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, read, write};
+
+const NAME: &str = "ShardedMap";
+
+/// The most shards a map gets; `with_shards` clamps to it.
+const MAX_SHARDS: usize = 1 << 16;
+
+/// One shard on its own pair of cache lines (adjacent-line prefetch pulls lines in pairs on
+/// x86-64), so that threads working on different shards never share a lock's cache line.
+#[repr(align(128))]
+struct Shard<K, V> {
+    table: RwLock<HashTable<(K, V)>>,
+}
+
+/// A concurrent hash map split into independently locked shards: Go's "sharded map", without
+/// the guard.
+///
+/// A key is hashed once; the hash picks the shard (from the bits just below the top seven, which
+/// hashbrown keeps for its control bytes) and is reused for the lookup inside that shard. Every
+/// operation on one key locks exactly one shard, for exactly as long as the call lasts; no guard
+/// is ever handed out, and calling the same map from inside one of its closures panics instead
+/// of deadlocking (see the [crate docs](crate#re-entrancy-panics-it-never-deadlocks)).
+///
+/// Whole-map operations ([`len`](Self::len), [`for_each`](Self::for_each),
+/// [`retain`](Self::retain), [`clear`](Self::clear), [`snapshot`](Self::snapshot)) visit the
+/// shards one at a time: each shard is seen in a consistent state, but the map as a whole is not
+/// frozen while they run. Use [`SnapshotMap`](crate::SnapshotMap) when readers need one
+/// consistent view.
+///
+/// ```
+/// use maplint_maps::ShardedMap;
+/// use std::thread;
+///
+/// let hits = ShardedMap::new();
+/// thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| {
+///             for page in ["/", "/about", "/"] {
+///                 hits.get_or_insert_with(page, || 0, |n| *n += 1);
+///             }
+///         });
+///     }
+/// });
+/// assert_eq!(hits.get("/"), Some(8));
+/// ```
+pub struct ShardedMap<K, V, S = RandomState> {
+    shards: Box<[Shard<K, V>]>,
+    /// `64 - log2(shards.len())`; 64 for a single shard.
+    shift: u32,
+    hasher: S,
+}
+
+/// The default shard count: four per core rounded up to a power of two, and at least 32.
+fn default_shards() -> usize {
+    static SHARDS: OnceLock<usize> = OnceLock::new();
+    *SHARDS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        (cores * 4).next_power_of_two().clamp(32, MAX_SHARDS)
+    })
+}
+
+impl<K, V> ShardedMap<K, V, RandomState> {
+    /// Creates an empty map with the default hasher and the default shard count (four per core,
+    /// at least 32).
+    ///
+    /// ```
+    /// let map: maplint_maps::ShardedMap<u32, String> = maplint_maps::ShardedMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_hasher(RandomState::new())
+    }
+
+    /// Creates an empty map with `shards` shards, rounded up to a power of two (0 counts as 1,
+    /// and at most 65 536).
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::with_shards(100);
+    /// assert_eq!(map.shard_count(), 128);
+    /// map.insert(1, 1);
+    /// assert_eq!(map.get(&1), Some(1));
+    /// ```
+    #[must_use]
+    pub fn with_shards(shards: usize) -> Self {
+        Self::with_shards_and_hasher(shards, RandomState::new())
+    }
+}
+
+impl<K, V, S> ShardedMap<K, V, S> {
+    /// Creates an empty map that hashes keys with `hasher`, with the default shard count.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::ShardedMap<u32, u32> =
+    ///     maplint_maps::ShardedMap::with_hasher(RandomState::new());
+    /// map.insert(1, 2);
+    /// assert_eq!(map.get(&1), Some(2));
+    /// ```
+    #[must_use]
+    pub fn with_hasher(hasher: S) -> Self {
+        Self::with_shards_and_hasher(default_shards(), hasher)
+    }
+
+    /// Creates an empty map with `shards` shards (rounded as in
+    /// [`with_shards`](ShardedMap::with_shards)) that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::ShardedMap<u32, u32> =
+    ///     maplint_maps::ShardedMap::with_shards_and_hasher(8, RandomState::new());
+    /// assert_eq!(map.shard_count(), 8);
+    /// ```
+    #[must_use]
+    pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
+        let count = shards.clamp(1, MAX_SHARDS).next_power_of_two();
+        let shards = (0..count)
+            .map(|_| Shard {
+                table: RwLock::new(HashTable::new()),
+            })
+            .collect();
+        Self {
+            shards,
+            shift: 64 - count.trailing_zeros(),
+            hasher,
+        }
+    }
+
+    /// Returns the number of shards (a power of two).
+    ///
+    /// ```
+    /// assert!(maplint_maps::ShardedMap::<u8, u8>::new().shard_count().is_power_of_two());
+    /// ```
+    #[must_use]
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    #[inline]
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
+    /// The shard for `hash`: the bits just below hashbrown's 7-bit tag.
+    #[inline]
+    fn shard(&self, hash: u64) -> &RwLock<HashTable<(K, V)>> {
+        let index = (hash << 7).checked_shr(self.shift).unwrap_or(0) as usize;
+        &self.shards[index].table
+    }
+}
+
+impl<K, V, S> ShardedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    #[inline]
+    fn read_shard<Q>(&self, key: &Q) -> (u64, RwLockReadGuard<'_, HashTable<(K, V)>>)
+    where
+        Q: Hash + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        (hash, read(self.shard(hash)))
+    }
+
+    #[inline]
+    fn write_shard<Q>(&self, key: &Q) -> (u64, RwLockWriteGuard<'_, HashTable<(K, V)>>)
+    where
+        Q: Hash + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        (hash, write(self.shard(hash)))
+    }
+
+    /// Inserts `value` under `key`, returning the value it replaced.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// assert_eq!(map.insert("k", 1), None);
+    /// assert_eq!(map.insert("k", 2), Some(1));
+    /// ```
+    pub fn insert(&self, key: K, value: V) -> Option<V> {
+        reentry::check(self.id(), NAME, "insert");
+        let (hash, mut table) = self.write_shard(&key);
+        match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
+            Entry::Vacant(entry) => {
+                entry.insert((key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, returning its value if it was present.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert("k", 1);
+    /// assert_eq!(map.remove("k"), Some(1));
+    /// assert_eq!(map.remove("k"), None);
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), NAME, "remove");
+        let (hash, mut table) = self.write_shard(key);
+        let entry = table.find_entry(hash, |(k, _)| k.borrow() == key).ok()?;
+        Some(entry.remove().0.1)
+    }
+
+    /// Returns a clone of the value under `key`. Nothing stays locked after it returns.
+    ///
+    /// To read without cloning, use [`with`](Self::with).
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert(String::from("k"), vec![1, 2]);
+    /// assert_eq!(map.get("k"), Some(vec![1, 2]));
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        reentry::check(self.id(), NAME, "get");
+        let (hash, table) = self.read_shard(key);
+        table.find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v.clone())
+    }
+
+    /// Returns whether `key` is present.
+    ///
+    /// The answer may be stale as soon as it returns: to act on it atomically use
+    /// [`try_insert`](Self::try_insert) or [`get_or_insert_with`](Self::get_or_insert_with).
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert(1, ());
+    /// assert!(map.contains_key(&1));
+    /// assert!(!map.contains_key(&2));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), NAME, "contains_key");
+        let (hash, table) = self.read_shard(key);
+        table.find(hash, |(k, _)| k.borrow() == key).is_some()
+    }
+
+    /// Returns the number of entries, summed shard by shard.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert(1, 1);
+    /// map.insert(2, 2);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        reentry::check(self.id(), NAME, "len");
+        self.shards.iter().map(|shard| read(&shard.table).len()).sum()
+    }
+
+    /// Returns whether every shard is empty.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::<u8, u8>::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        reentry::check(self.id(), NAME, "is_empty");
+        self.shards.iter().all(|shard| read(&shard.table).is_empty())
+    }
+
+    /// Runs `f` on the value under `key` (or `None`) while holding that shard's read lock, and
+    /// returns what `f` returns. Use it to read without cloning.
+    ///
+    /// `f` must not call this map (that panics); return what you need and act afterwards.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert("k", String::from("hello"));
+    /// let len = map.with("k", |v| v.map_or(0, String::len));
+    /// assert_eq!(len, 5);
+    /// ```
+    pub fn with<Q, R>(&self, key: &Q, f: impl FnOnce(Option<&V>) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, "with");
+        let (hash, table) = self.read_shard(key);
+        f(table.find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v))
+    }
+
+    /// Runs `f` on the value under `key` while holding that shard's write lock; returns `None`,
+    /// without calling `f`, if the key is absent.
+    ///
+    /// If `f` panics, the value keeps whatever changes `f` made before panicking and the map
+    /// stays usable.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert("hits", 1);
+    /// assert_eq!(map.update("hits", |n| { *n += 1; *n }), Some(2));
+    /// assert_eq!(map.update("misses", |n| *n += 1), None);
+    /// ```
+    pub fn update<Q, R>(&self, key: &Q, f: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, "update");
+        let (hash, mut table) = self.write_shard(key);
+        table.find_mut(hash, |(k, _)| k.borrow() == key).map(|(_, v)| f(v))
+    }
+
+    /// Atomically finds the value under `key`, inserting `init()` if it is absent, and runs `f`
+    /// on it, all under one shard write lock.
+    ///
+    /// If `init` panics nothing is inserted.
+    ///
+    /// ```
+    /// let counters = maplint_maps::ShardedMap::new();
+    /// for word in ["a", "b", "a"] {
+    ///     counters.get_or_insert_with(word, || 0, |n| *n += 1);
+    /// }
+    /// assert_eq!(counters.get("a"), Some(2));
+    /// ```
+    pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, "get_or_insert_with");
+        let (hash, mut table) = self.write_shard(&key);
+        let entry = match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let value = init();
+                entry.insert((key, value)).into_mut()
+            }
+        };
+        f(&mut entry.1)
+    }
+
+    /// Inserts `value` only if `key` is absent, atomically. If the key is present the map is
+    /// unchanged and the key and value are handed back.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// assert_eq!(map.try_insert("k", 1), Ok(()));
+    /// assert_eq!(map.try_insert("k", 2), Err(("k", 2)));
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    pub fn try_insert(&self, key: K, value: V) -> Result<(), (K, V)> {
+        reentry::check(self.id(), NAME, "try_insert");
+        let (hash, mut table) = self.write_shard(&key);
+        match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            Entry::Occupied(_) => Err((key, value)),
+            Entry::Vacant(entry) => {
+                entry.insert((key, value));
+                Ok(())
+            }
+        }
+    }
+
+    /// Keeps only the entries for which `f` returns `true`, one shard (write lock) at a time.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// for i in 0..10 {
+    ///     map.insert(i, i * 10);
+    /// }
+    /// map.retain(|k, v| {
+    ///     *v += 1;
+    ///     k % 2 == 0
+    /// });
+    /// assert_eq!(map.len(), 5);
+    /// assert_eq!(map.get(&4), Some(41));
+    /// ```
+    pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
+        let _frame = reentry::enter(self.id(), NAME, "retain");
+        for shard in &self.shards {
+            write(&shard.table).retain(|(k, v)| f(k, v));
+        }
+    }
+
+    /// Removes every entry, one shard at a time.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert(1, 1);
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        reentry::check(self.id(), NAME, "clear");
+        for shard in &self.shards {
+            write(&shard.table).clear();
+        }
+    }
+
+    /// Calls `f` on every entry, in no particular order, one shard (read lock) at a time.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("b", 2);
+    /// let mut sum = 0;
+    /// map.for_each(|_, v| sum += v);
+    /// assert_eq!(sum, 3);
+    /// ```
+    pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
+        let _frame = reentry::enter(self.id(), NAME, "for_each");
+        for shard in &self.shards {
+            for (k, v) in read(&shard.table).iter() {
+                f(k, v);
+            }
+        }
+    }
+
+    /// Returns a copy of the whole map, taken one shard at a time.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::new();
+    /// map.insert("a", 1);
+    /// let copy = map.snapshot();
+    /// map.insert("b", 2);
+    /// assert_eq!(copy.len(), 1);
+    /// ```
+    pub fn snapshot(&self) -> HashMap<K, V>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        reentry::check(self.id(), NAME, "snapshot");
+        let mut out = HashMap::new();
+        for shard in &self.shards {
+            let table = read(&shard.table);
+            out.reserve(table.len());
+            out.extend(table.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        out
+    }
+}
+
+impl<K, V, S: Default> Default for ShardedMap<K, V, S> {
+    /// Creates an empty map with the default hasher and shard count.
+    ///
+    /// ```
+    /// let map: maplint_maps::ShardedMap<u8, u8> = Default::default();
+    /// assert!(map.is_empty());
+    /// ```
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, S> fmt::Debug for ShardedMap<K, V, S>
+where
+    K: fmt::Debug,
+    V: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let _frame = reentry::enter(self.id(), NAME, "fmt");
+        let mut out = f.debug_map();
+        for shard in &self.shards {
+            out.entries(read(&shard.table).iter().map(|(k, v)| (k, v)));
+        }
+        out.finish()
+    }
+}

@@ -1,0 +1,427 @@
+//! [`SnapshotMap`]: lock-free reads of an immutable snapshot; serialized copy-on-write writers.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+
+use crate::reentry;
+use crate::sync::{Arc, Mutex, SnapCell, lock};
+
+const NAME: &str = "SnapshotMap";
+
+/// A read-mostly map: readers load an immutable snapshot without taking any lock, writers copy
+/// the map, change the copy and publish it. Go's `atomic.Value` holding a map (the read-mostly
+/// role of `sync.Map`), without the lost update.
+///
+/// - **Reads** ([`get`](Self::get), [`with`](Self::with), [`contains_key`](Self::contains_key),
+///   [`len`](Self::len), [`for_each`](Self::for_each), [`load`](Self::load)) never block and
+///   never wait for a writer; each sees one complete published version.
+/// - **Writes** are serialized by a writer lock and copy the whole map (O(n) per write), so two
+///   concurrent writers can never both start from the same version and lose one update, as a
+///   hand-written load/clone/store does.
+/// - **A write whose closure panics publishes nothing**: the map keeps its previous version.
+///
+/// Use it when writes are rare (configuration, routing tables, feature flags); for maps that
+/// are written often use [`ShardedMap`](crate::ShardedMap). Calling the same map from inside one
+/// of its closures panics (see the [crate docs](crate#re-entrancy-panics-it-never-deadlocks)).
+///
+/// ```
+/// use maplint_maps::SnapshotMap;
+///
+/// let routes = SnapshotMap::new();
+/// routes.insert("/", "index");
+/// let before = routes.load(); // a consistent view that never changes
+/// routes.insert("/about", "about");
+/// assert_eq!(before.len(), 1);
+/// assert_eq!(routes.len(), 2);
+/// ```
+pub struct SnapshotMap<K, V, S = RandomState> {
+    current: SnapCell<HashMap<K, V, S>>,
+    writer: Mutex<()>,
+}
+
+impl<K, V> SnapshotMap<K, V, RandomState> {
+    /// Creates an empty map with the default hasher.
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<u32, String> = maplint_maps::SnapshotMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_hasher(RandomState::new())
+    }
+}
+
+impl<K, V, S> SnapshotMap<K, V, S> {
+    /// Creates an empty map that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::SnapshotMap<u32, u32> =
+    ///     maplint_maps::SnapshotMap::with_hasher(RandomState::new());
+    /// map.insert(1, 2);
+    /// assert_eq!(map.get(&1), Some(2));
+    /// ```
+    #[must_use]
+    pub fn with_hasher(hasher: S) -> Self {
+        Self {
+            current: SnapCell::new(HashMap::with_hasher(hasher)),
+            writer: Mutex::new(()),
+        }
+    }
+
+    #[inline]
+    fn id(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
+    /// Returns the current version of the whole map. It is an immutable, consistent view: later
+    /// writes publish new versions and never change this one.
+    ///
+    /// Keep it for as long as you need one consistent view; for single lookups prefer
+    /// [`get`](Self::get) or [`with`](Self::with), which do not touch the reference count.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("b", 2);
+    /// let view = map.load();
+    /// map.clear();
+    /// assert_eq!(view.values().sum::<i32>(), 3);
+    /// ```
+    pub fn load(&self) -> Arc<HashMap<K, V, S>> {
+        reentry::check(self.id(), NAME, "load");
+        self.current.load_full()
+    }
+}
+
+impl<K, V, S> SnapshotMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Returns a clone of the value under `key`, read from the current snapshot without locking.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert(String::from("k"), vec![1, 2]);
+    /// assert_eq!(map.get("k"), Some(vec![1, 2]));
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        reentry::check(self.id(), NAME, "get");
+        self.current.with(|map| map.get(key).cloned())
+    }
+
+    /// Returns whether `key` is present in the current snapshot.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert(1, ());
+    /// assert!(map.contains_key(&1));
+    /// assert!(!map.contains_key(&2));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), NAME, "contains_key");
+        self.current.with(|map| map.contains_key(key))
+    }
+
+    /// Returns the number of entries in the current snapshot.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert(1, 1);
+    /// map.insert(2, 2);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        reentry::check(self.id(), NAME, "len");
+        self.current.with(HashMap::len)
+    }
+
+    /// Returns whether the current snapshot has no entries.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::<u8, u8>::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        reentry::check(self.id(), NAME, "is_empty");
+        self.current.with(HashMap::is_empty)
+    }
+
+    /// Runs `f` on the value under `key` (or `None`) in the current snapshot, without locking.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("k", String::from("hello"));
+    /// let len = map.with("k", |v| v.map_or(0, String::len));
+    /// assert_eq!(len, 5);
+    /// ```
+    pub fn with<Q, R>(&self, key: &Q, f: impl FnOnce(Option<&V>) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, "with");
+        self.current.with(|map| f(map.get(key)))
+    }
+
+    /// Calls `f` on every entry of the current snapshot, in no particular order, without
+    /// locking: `f` sees one consistent version, and writers are not held up.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("b", 2);
+    /// let mut sum = 0;
+    /// map.for_each(|_, v| sum += v);
+    /// assert_eq!(sum, 3);
+    /// ```
+    pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
+        let _frame = reentry::enter(self.id(), NAME, "for_each");
+        self.current.with(|map| {
+            for (k, v) in map {
+                f(k, v);
+            }
+        });
+    }
+
+    /// Returns a copy of the current snapshot as a plain `HashMap`.
+    ///
+    /// [`load`](SnapshotMap::load) gives the same consistent view without copying.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("a", 1);
+    /// let copy = map.snapshot();
+    /// map.insert("b", 2);
+    /// assert_eq!(copy.len(), 1);
+    /// ```
+    pub fn snapshot(&self) -> HashMap<K, V>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        reentry::check(self.id(), NAME, "snapshot");
+        self.current
+            .with(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+}
+
+impl<K, V, S> SnapshotMap<K, V, S>
+where
+    K: Eq + Hash + Clone,
+    V: Clone,
+    S: BuildHasher + Clone,
+{
+    /// Runs `change` on a private copy of the current version, under the writer lock, and
+    /// publishes the copy if `change` says so (first tuple element). A panic in `change` drops
+    /// the copy: nothing is published.
+    fn write<R>(&self, change: impl FnOnce(&mut HashMap<K, V, S>) -> (bool, R)) -> R {
+        let _writer = lock(&self.writer);
+        let mut next = HashMap::clone(&self.current.load_full());
+        let (publish, result) = change(&mut next);
+        if publish {
+            self.current.store(Arc::new(next));
+        }
+        result
+    }
+
+    /// Runs `decide` on the current version under the writer lock; only when it asks for a
+    /// change (returns `Err`) is the map copied and `change` applied. Saves the copy for writes
+    /// that turn out to be no-ops.
+    fn write_if<T, R>(
+        &self,
+        decide: impl FnOnce(&HashMap<K, V, S>) -> Result<R, T>,
+        change: impl FnOnce(&mut HashMap<K, V, S>, T) -> R,
+    ) -> R {
+        let _writer = lock(&self.writer);
+        let current = self.current.load_full();
+        match decide(&current) {
+            Ok(unchanged) => unchanged,
+            Err(token) => {
+                let mut next = HashMap::clone(&current);
+                drop(current);
+                let result = change(&mut next, token);
+                self.current.store(Arc::new(next));
+                result
+            }
+        }
+    }
+
+    /// Inserts `value` under `key`, returning the value it replaced. Copies the map.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// assert_eq!(map.insert("k", 1), None);
+    /// assert_eq!(map.insert("k", 2), Some(1));
+    /// ```
+    pub fn insert(&self, key: K, value: V) -> Option<V> {
+        reentry::check(self.id(), NAME, "insert");
+        self.write(|map| (true, map.insert(key, value)))
+    }
+
+    /// Removes `key`, returning its value if it was present. Copies the map only if the key is
+    /// present.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("k", 1);
+    /// assert_eq!(map.remove("k"), Some(1));
+    /// assert_eq!(map.remove("k"), None);
+    /// ```
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), NAME, "remove");
+        self.write_if(
+            |map| if map.contains_key(key) { Err(()) } else { Ok(None) },
+            |map, ()| map.remove(key),
+        )
+    }
+
+    /// Runs `f` on a copy of the value under `key` and publishes the result; returns `None`,
+    /// without calling `f` or copying, if the key is absent. If `f` panics nothing changes.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert("hits", 1);
+    /// assert_eq!(map.update("hits", |n| { *n += 1; *n }), Some(2));
+    /// assert_eq!(map.update("misses", |n| *n += 1), None);
+    /// ```
+    pub fn update<Q, R>(&self, key: &Q, f: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, "update");
+        self.write_if(
+            |map| if map.contains_key(key) { Err(()) } else { Ok(None) },
+            |map, ()| map.get_mut(key).map(f),
+        )
+    }
+
+    /// Atomically finds the value under `key`, inserting `init()` if it is absent, runs `f` on
+    /// it and publishes the result (writers are serialized, so no other writer can slip in
+    /// between). Always copies the map, since `f` may change the value; to only read, use
+    /// [`with`](Self::with). If `init` or `f` panics nothing changes.
+    ///
+    /// ```
+    /// let counters = maplint_maps::SnapshotMap::new();
+    /// for word in ["a", "b", "a"] {
+    ///     counters.get_or_insert_with(word, || 0, |n| *n += 1);
+    /// }
+    /// assert_eq!(counters.get("a"), Some(2));
+    /// ```
+    pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, "get_or_insert_with");
+        self.write(|map| {
+            let value = match map.entry(key) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(init()),
+            };
+            (true, f(value))
+        })
+    }
+
+    /// Inserts `value` only if `key` is absent, atomically; copies the map only then. If the key
+    /// is present the map is unchanged and the key and value are handed back.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// assert_eq!(map.try_insert("k", 1), Ok(()));
+    /// assert_eq!(map.try_insert("k", 2), Err(("k", 2)));
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    pub fn try_insert(&self, key: K, value: V) -> Result<(), (K, V)> {
+        reentry::check(self.id(), NAME, "try_insert");
+        self.write_if(
+            |map| {
+                if map.contains_key(&key) {
+                    Ok(Err((key, value)))
+                } else {
+                    Err((key, value))
+                }
+            },
+            |map, (key, value)| {
+                map.insert(key, value);
+                Ok(())
+            },
+        )
+    }
+
+    /// Keeps only the entries for which `f` returns `true`, publishing the result as one new
+    /// version. If `f` panics nothing changes.
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// for i in 0..10 {
+    ///     map.insert(i, i * 10);
+    /// }
+    /// map.retain(|k, v| {
+    ///     *v += 1;
+    ///     k % 2 == 0
+    /// });
+    /// assert_eq!(map.len(), 5);
+    /// assert_eq!(map.get(&4), Some(41));
+    /// ```
+    pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
+        let _frame = reentry::enter(self.id(), NAME, "retain");
+        self.write(|map| {
+            map.retain(f);
+            (true, ())
+        });
+    }
+
+    /// Publishes an empty version (without copying anything).
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::new();
+    /// map.insert(1, 1);
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        reentry::check(self.id(), NAME, "clear");
+        let _writer = lock(&self.writer);
+        let hasher = self.current.with(|map| map.hasher().clone());
+        self.current.store(Arc::new(HashMap::with_hasher(hasher)));
+    }
+}
+
+impl<K, V, S: Default> Default for SnapshotMap<K, V, S> {
+    /// Creates an empty map with the default hasher.
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<u8, u8> = Default::default();
+    /// assert!(map.is_empty());
+    /// ```
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, S> fmt::Debug for SnapshotMap<K, V, S>
+where
+    K: fmt::Debug,
+    V: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let _frame = reentry::enter(self.id(), NAME, "fmt");
+        self.current.with(|map| f.debug_map().entries(map.iter()).finish())
+    }
+}

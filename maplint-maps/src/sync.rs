@@ -1,0 +1,83 @@
+//! The synchronization primitives the maps are built on, swapped for loom's under `--cfg loom`.
+//!
+//! Every lock is taken through [`read`], [`write`] or [`lock`], which ignore poisoning: a panic
+//! in a user closure cannot leave a map in a state that breaks its invariants (see the crate
+//! docs), so a poisoned lock carries no information worth turning into a second panic.
+
+use std::sync::PoisonError;
+
+#[cfg(all(test, loom))]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Takes a read lock, ignoring poisoning.
+#[inline]
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes a write lock, ignoring poisoning.
+#[inline]
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Locks a mutex, ignoring poisoning.
+#[inline]
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An atomically replaceable `Arc<T>` whose readers never lock: `arc_swap::ArcSwap`.
+#[cfg(not(all(test, loom)))]
+pub(crate) struct SnapCell<T>(arc_swap::ArcSwap<T>);
+
+#[cfg(not(all(test, loom)))]
+impl<T> SnapCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(arc_swap::ArcSwap::from_pointee(value))
+    }
+
+    /// Runs `f` on the current value without taking a lock and without touching the reference
+    /// count (arc-swap's borrowed `load`).
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.0.load())
+    }
+
+    #[inline]
+    pub(crate) fn load_full(&self) -> Arc<T> {
+        self.0.load_full()
+    }
+
+    #[inline]
+    pub(crate) fn store(&self, value: Arc<T>) {
+        self.0.store(value);
+    }
+}
+
+/// Loom stand-in for the arc-swap cell: the pointer swap is modelled as a short read or write
+/// lock around an `Arc`, which loom can see; user code never runs while it is held.
+#[cfg(all(test, loom))]
+pub(crate) struct SnapCell<T>(RwLock<Arc<T>>);
+
+#[cfg(all(test, loom))]
+impl<T> SnapCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(RwLock::new(Arc::new(value)))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        let current = self.load_full();
+        f(&current)
+    }
+
+    pub(crate) fn load_full(&self) -> Arc<T> {
+        Arc::clone(&read(&self.0))
+    }
+
+    pub(crate) fn store(&self, value: Arc<T>) {
+        *write(&self.0) = value;
+    }
+}
