@@ -31,6 +31,41 @@ pub struct RuleMeta {
     pub since: &'static str,
 }
 
+impl RuleMeta {
+    /// The documentation as markdown (the doc comment without its one-space indent).
+    #[must_use]
+    pub fn docs_markdown(&self) -> String {
+        let mut out = String::new();
+        for line in self.docs.lines() {
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            // Rule examples are fragments: `ignore` keeps rustdoc from compiling them, but a
+            // markdown page only needs the language.
+            out.push_str(if line == "```rust,ignore" { "```rust" } else { line });
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The rule's documentation page (`docs/rules/<name>.md`).
+    #[must_use]
+    pub fn docs_page(&self) -> String {
+        let fix = match self.fix {
+            FixAvailability::None => "none",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "always",
+        };
+        format!(
+            "# `{}`\n\n{}\n\nDefault level: `{}` · Since: {} · Fix: {}\n\n{}",
+            self.name,
+            self.summary,
+            self.default_level.as_str(),
+            self.since,
+            fix,
+            self.docs_markdown()
+        )
+    }
+}
+
 /// A rule: reads the model, reports through the [`Reporter`].
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
