@@ -273,12 +273,19 @@ mod tests {
             files: [parens, blocks, unary, calls]
                 .into_iter()
                 .enumerate()
-                .map(|(i, t)| InputFile { name: format!("{i}.rs"), content: Ok(t.into_bytes()) })
+                .map(|(i, t)| InputFile {
+                    name: format!("{i}.rs"),
+                    content: Ok(t.into_bytes()),
+                })
                 .collect(),
         };
         let a = analyze(&pkg, &Settings::default());
         // Either analyzed or reported; never a crash.
-        assert!(a.diagnostics.iter().all(|d| d.rule == "parse_error"), "{:?}", a.diagnostics);
+        assert!(
+            a.diagnostics.iter().all(|d| d.rule == "parse_error"),
+            "{:?}",
+            a.diagnostics
+        );
         assert_eq!(a.files.len(), 4);
     }
 }

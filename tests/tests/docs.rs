@@ -6,7 +6,10 @@ use std::path::Path;
 
 #[test]
 fn rule_pages_are_up_to_date() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("docs/rules");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("docs/rules");
     let bless = std::env::var_os("MAPLINT_BLESS").is_some();
     let mut stale = Vec::new();
     let mut expected_files = Vec::new();
@@ -24,7 +27,14 @@ fn rule_pages_are_up_to_date() {
     }
     for entry in fs::read_dir(&root).unwrap() {
         let p = entry.unwrap().path();
-        assert!(expected_files.contains(&p), "{} documents no rule; delete it", p.display());
+        assert!(
+            expected_files.contains(&p),
+            "{} documents no rule; delete it",
+            p.display()
+        );
     }
-    assert!(stale.is_empty(), "stale rule docs (run with MAPLINT_BLESS=1): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale rule docs (run with MAPLINT_BLESS=1): {stale:?}"
+    );
 }

@@ -103,6 +103,8 @@ pub enum Role {
     Write,
     /// Any other use.
     Use,
+    /// Inside a formatting or assertion macro (`println!`, `assert_eq!`, `info!`): only observed.
+    Log,
     /// Named inside an unknown macro: the model cannot tell what happens.
     Opaque,
 }
@@ -110,6 +112,8 @@ pub enum Role {
 #[derive(Debug, Clone)]
 pub struct Mention {
     pub binding: u32,
+    /// Fields accessed right after the name (`db.by_id` → `["by_id"]`).
+    pub fields: Vec<String>,
     pub span: Span,
     pub expr: u32,
     pub closures: Vec<u32>,
@@ -237,9 +241,12 @@ pub struct Walker<'a> {
     pending_spawn_closures: HashMap<u32, SpawnKind>,
     /// Closure params typed by context (scope handles, `LocalKey::with`).
     closure_param_tys: HashMap<u32, Vec<SemTy>>,
+    /// Nesting of formatting macros around the current expression.
+    log_depth: u32,
 }
 
 impl<'a> Walker<'a> {
+    #[must_use]
     pub fn analyze(ix: &'a ItemIndex, fn_id: u32) -> BodyFacts {
         let f = &ix.fns[fn_id as usize];
         let self_ty = f.impl_id.map(|i| ix.impls[i as usize].self_ty.clone());
@@ -254,6 +261,7 @@ impl<'a> Walker<'a> {
             depth: 0,
             pending_spawn_closures: HashMap::new(),
             closure_param_tys: HashMap::new(),
+            log_depth: 0,
         };
         w.params(&f.def);
         if let Some(body) = &f.def.body {
@@ -261,7 +269,7 @@ impl<'a> Walker<'a> {
         }
         let write_roots: std::collections::HashSet<u32> = w.facts.writes.iter().map(|x| x.root_expr).collect();
         for m in &mut w.facts.mentions {
-            if m.role == Role::Use && write_roots.contains(&m.expr) {
+            if matches!(m.role, Role::Use | Role::Log) && write_roots.contains(&m.expr) {
                 m.role = Role::Write;
             }
         }
@@ -339,6 +347,54 @@ impl<'a> Walker<'a> {
         pat.bindings(&mut names);
         for (n, s, _) in names {
             self.bind(n, s, SemTy::Unknown, is_param);
+        }
+    }
+
+    /// Binds a pattern matched against a value of type `ty` at `place` (`if let`, `match`):
+    /// `Some(x)` of an `Option<&mut Map>`, `Some(ref mut x)` of an `Option<Map>` and plain
+    /// names bind references that alias the scrutinee's place.
+    fn bind_scrutinee_pat(&mut self, pat: &Pat, ty: SemTy, place: Option<(Place, Via)>) {
+        match pat {
+            Pat::Ident {
+                name,
+                span,
+                by_ref,
+                sub: None,
+                ..
+            } => {
+                let ty = if *by_ref {
+                    SemTy::Ref {
+                        mutable: true,
+                        inner: Box::new(ty),
+                    }
+                } else {
+                    ty
+                };
+                let aliases = matches!(ty, SemTy::Ref { .. } | SemTy::Ptr { .. });
+                let b = self.bind(name, *span, ty, false);
+                if aliases {
+                    self.facts.bindings[b as usize].alias = place;
+                }
+            }
+            Pat::Variant { name, elems } if elems.len() == 1 && matches!(name.as_str(), "Some" | "Ok") => {
+                let inner = match ty {
+                    SemTy::Wrapper {
+                        wrap: Wrap::Option,
+                        inner,
+                    } => *inner,
+                    // Match ergonomics: `&mut Option<T>` binds `&mut T`.
+                    SemTy::Ref { mutable, inner } => match *inner {
+                        SemTy::Wrapper {
+                            wrap: Wrap::Option,
+                            inner,
+                        } => SemTy::Ref { mutable, inner },
+                        _ => SemTy::Unknown,
+                    },
+                    _ => SemTy::Unknown,
+                };
+                self.bind_scrutinee_pat(&elems[0], inner, place);
+            }
+            other => self.bind_pat(other, SemTy::Unknown, false),
         }
     }
 
@@ -431,6 +487,22 @@ impl<'a> Walker<'a> {
             }
             return link;
         }
+        // `let p = p;` (often to make a closure capture a whole value): the same object.
+        if let ExprKind::Path(names) = &init.kind
+            && names.len() == 1
+            && let Some(src) = self.lookup(&names[0])
+        {
+            let bind = &self.facts.bindings[src as usize];
+            link.identity = Some(bind.identity);
+            link.alias = Some(bind.alias.clone().unwrap_or((
+                Place {
+                    root: Root::Local(src),
+                    fields: Vec::new(),
+                },
+                Via::Direct,
+            )));
+            return link;
+        }
         // References and raw pointers to a place alias it.
         if matches!(
             init.kind,
@@ -484,17 +556,28 @@ impl<'a> Walker<'a> {
                 if names.len() == 1
                     && let Some(b) = self.lookup(&names[0])
                 {
-                    self.facts.mentions.push(Mention {
-                        binding: b,
-                        span: e.span,
-                        expr: e.id,
-                        closures: self.closures(),
-                        role: Role::Use,
-                    });
+                    self.mention(b, Vec::new(), e);
                 }
             }
             ExprKind::Lit => {}
-            ExprKind::Field { base, .. } => self.expr(base),
+            ExprKind::Field { .. } => {
+                // `a.b.c`: one mention of `a` with fields `[b, c]`.
+                let mut fields = Vec::new();
+                let mut cur = e;
+                while let ExprKind::Field { base, name } = &cur.kind {
+                    fields.push(name.clone());
+                    cur = base;
+                }
+                fields.reverse();
+                match &cur.kind {
+                    ExprKind::Path(names) if names.len() == 1 => {
+                        if let Some(b) = self.lookup(&names[0]) {
+                            self.mention(b, fields, cur);
+                        }
+                    }
+                    _ => self.expr(cur),
+                }
+            }
             ExprKind::MethodCall { recv, method, args, .. } => {
                 self.method_call(e, recv, method, args);
             }
@@ -529,14 +612,16 @@ impl<'a> Walker<'a> {
             ExprKind::Let { pat, expr } => {
                 self.expr(expr);
                 let ty = self.ty_of(expr);
-                let _ = ty;
-                self.bind_pat(pat, SemTy::Unknown, false);
+                let place = self.place_of(expr);
+                self.bind_scrutinee_pat(pat, ty, place);
             }
             ExprKind::Match { scrut, arms } => {
                 self.expr(scrut);
+                let ty = self.ty_of(scrut);
+                let place = self.place_of(scrut);
                 for a in arms {
                     self.with_scope(|w| {
-                        w.bind_pat(&a.pat, SemTy::Unknown, false);
+                        w.bind_scrutinee_pat(&a.pat, ty.clone(), place.clone());
                         if let Some(g) = &a.guard {
                             w.expr(g);
                         }
@@ -600,13 +685,19 @@ impl<'a> Walker<'a> {
                     self.expr(x);
                 }
             }
-            ExprKind::Macro { args, .. } => match args {
-                MacroArgs::Parsed(es) => self.exprs(es),
+            ExprKind::Macro { args, path } => match args {
+                MacroArgs::Parsed(es) => {
+                    let logs = path.last().is_some_and(|n| super::lower::is_format_macro(n));
+                    self.log_depth += u32::from(logs);
+                    self.exprs(es);
+                    self.log_depth -= u32::from(logs);
+                }
                 MacroArgs::Opaque(idents) => {
                     for i in idents {
                         if let Some(b) = self.lookup(i) {
                             self.facts.mentions.push(Mention {
                                 binding: b,
+                                fields: Vec::new(),
                                 span: e.span,
                                 expr: e.id,
                                 closures: self.closures(),
@@ -626,6 +717,18 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Other(es) => self.exprs(es),
         }
+    }
+
+    fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr) {
+        let role = if self.log_depth > 0 { Role::Log } else { Role::Use };
+        self.facts.mentions.push(Mention {
+            binding,
+            fields,
+            span: e.span,
+            expr: e.id,
+            closures: self.closures(),
+            role,
+        });
     }
 
     fn closure(&mut self, e: &Expr, c: &Closure) {
@@ -814,8 +917,9 @@ impl<'a> Walker<'a> {
                 }
             }
             Some(Spawner::Join) => {
+                // Both closures finish before `join` returns: it is a scope of its own.
                 for a in args.iter().take(2) {
-                    self.register_spawn(SpawnKind::Rayon, e, a, None);
+                    self.register_spawn(SpawnKind::Rayon, e, a, Some(e.id));
                 }
             }
             Some(Spawner::Scope) => {
@@ -837,7 +941,7 @@ impl<'a> Walker<'a> {
                 self.expr(a);
             }
         }
-        if matches!(spawn, Some(Spawner::Scope)) {
+        if matches!(spawn, Some(Spawner::Scope | Spawner::Join)) {
             self.facts.scope_ends.insert(e.id, e.span.hi);
         }
         if let Some(c) = callee {
@@ -939,6 +1043,7 @@ impl<'a> Walker<'a> {
 
     /// The place an expression denotes (through references, derefs, cell accessors, option
     /// unwrapping and aliases), and the strongest way it was reached.
+    #[must_use]
     pub fn place_of(&self, e: &Expr) -> Option<(Place, Via)> {
         self.place_of_depth(e, 0)
     }
@@ -1067,6 +1172,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The type of an expression, as far as the model can tell.
+    #[must_use]
     pub fn ty_of(&self, e: &Expr) -> SemTy {
         self.ty_of_depth(e, 0)
     }
@@ -1311,6 +1417,8 @@ impl<'a> Walker<'a> {
                 inner: Box::new(arg_ty(0)),
             },
             (_, t @ (SemTy::Map(_) | SemTy::ConcurrentMap { .. })) => t,
+            // `#[derive(Default)]` and other constructors the model cannot see the body of.
+            ("default", t @ SemTy::Adt { .. }) => t,
             (_, SemTy::Wrapper { wrap, .. }) if matches!(ctor, "default" | "new") => SemTy::wrap(wrap, SemTy::Unknown),
             (_, t @ SemTy::Lock { .. }) if ctor == "default" => t,
             (_, SemTy::Vec(_)) => SemTy::Vec(Box::new(SemTy::Unknown)),
@@ -1540,8 +1648,8 @@ mod tests {
                 (SpawnKind::Parallel, false, false),
                 (SpawnKind::Task, false, false),
                 (SpawnKind::Thread, false, false),
-                (SpawnKind::Rayon, false, false),
-                (SpawnKind::Rayon, false, false),
+                (SpawnKind::Rayon, false, true),
+                (SpawnKind::Rayon, false, true),
             ]
         );
         assert!(matches!(b.spawns[2].body, SpawnBody::Fn(_)));

@@ -209,7 +209,12 @@ pub enum Pat {
         span: Span,
         sub: Option<Box<Pat>>,
     },
-    /// Tuple, tuple-struct, struct, slice and or-patterns: the sub-patterns.
+    /// A tuple-struct pattern (`Some(x)`, `Ok(v)`): the last path segment and sub-patterns.
+    Variant {
+        name: String,
+        elems: Vec<Pat>,
+    },
+    /// Tuple, struct, slice and or-patterns: the sub-patterns.
     Compound(Vec<Pat>),
     Ref(Box<Pat>),
     /// A path pattern or literal: binds nothing.
@@ -233,7 +238,7 @@ impl Pat {
                     s.bindings(out);
                 }
             }
-            Pat::Compound(ps) => ps.iter().for_each(|p| p.bindings(out)),
+            Pat::Compound(ps) | Pat::Variant { elems: ps, .. } => ps.iter().for_each(|p| p.bindings(out)),
             Pat::Ref(p) => p.bindings(out),
             Pat::Other | Pat::Wild => {}
         }

@@ -96,6 +96,7 @@ fn generic_names(g: &Generics) -> Vec<String> {
 }
 
 impl ItemIndex {
+    #[must_use]
     pub fn build(files: Vec<Option<FileIr>>) -> ItemIndex {
         let mut ix = ItemIndex::default();
         for (f, ir) in files.into_iter().enumerate() {
@@ -299,6 +300,7 @@ impl ItemIndex {
     }
 
     /// Resolves a written type in the context of a file.
+    #[must_use]
     pub fn resolve_ty(&self, ty: &Ty, file: u32, subst: &[(String, SemTy)], self_ty: Option<&SemTy>) -> SemTy {
         self.resolve_ty_depth(ty, file, subst, self_ty, 0)
     }

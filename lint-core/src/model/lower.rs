@@ -479,7 +479,10 @@ impl Lowerer {
                 sub: i.subpat.as_ref().map(|(_, s)| Box::new(self.pat(s))),
             },
             syn::Pat::Tuple(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
-            syn::Pat::TupleStruct(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::TupleStruct(t) => Pat::Variant {
+                name: t.path.segments.last().map(|s| ident_str(&s.ident)).unwrap_or_default(),
+                elems: t.elems.iter().map(|e| self.pat(e)).collect(),
+            },
             syn::Pat::Struct(s) => Pat::Compound(s.fields.iter().map(|f| self.pat(&f.pat)).collect()),
             syn::Pat::Slice(s) => Pat::Compound(s.elems.iter().map(|e| self.pat(e)).collect()),
             syn::Pat::Or(o) => Pat::Compound(o.cases.iter().map(|e| self.pat(e)).collect()),
@@ -1060,7 +1063,8 @@ fn use_tree(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseEntry>)
     }
 }
 
-fn is_format_macro(n: &str) -> bool {
+/// Macros that format their arguments (or assert on them): uses inside only observe values.
+pub(crate) fn is_format_macro(n: &str) -> bool {
     matches!(
         n,
         "println"

@@ -52,7 +52,7 @@ pub enum Wrap {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum SemTy {
     Map(MapKind),
-    /// A concurrent map; `guarded` when its API hands out guards (DashMap).
+    /// A concurrent map; `guarded` when its API hands out guards (`DashMap`).
     ConcurrentMap {
         guarded: bool,
     },
@@ -91,6 +91,7 @@ pub enum SemTy {
 }
 
 impl SemTy {
+    #[must_use]
     pub fn wrap(wrap: Wrap, inner: SemTy) -> SemTy {
         SemTy::Wrapper {
             wrap,

@@ -106,6 +106,20 @@ pub fn enclosing_spawn<'b>(body: &'b BodyFacts, closures: &[u32]) -> Option<(u32
     })
 }
 
+/// The binding a place starts from (`self` is a binding too).
+#[must_use]
+pub fn root_binding(body: &BodyFacts, place: &Place) -> Option<u32> {
+    match place.root {
+        Root::Local(b) => Some(b),
+        Root::SelfParam => body
+            .bindings
+            .iter()
+            .position(|x| x.name == "self" && x.is_param)
+            .map(|i| i as u32),
+        Root::Static(_) => None,
+    }
+}
+
 /// Words for what a spawn starts.
 #[must_use]
 pub fn spawn_noun(kind: SpawnKind) -> &'static str {
@@ -116,11 +130,11 @@ pub fn spawn_noun(kind: SpawnKind) -> &'static str {
     }
 }
 
-/// Is the object bound to `b` also used concurrently with the spawned closure `c` (spawned by
-/// `spawn`)? Returns the span of such a use (or of the spawn itself when the closure runs on
-/// several threads at once).
+/// Is the object bound to `b` (the part at `fields`) also used concurrently with the spawned
+/// closure `c` (spawned by `spawn`)? Returns the span of such a use (or of the spawn itself when
+/// the closure runs on several threads at once).
 #[must_use]
-pub fn concurrent_use(body: &BodyFacts, b: u32, c: u32, spawn: &Spawn) -> Option<Span> {
+pub fn concurrent_use(body: &BodyFacts, b: u32, fields: &[String], c: u32, spawn: &Spawn) -> Option<Span> {
     if spawn.kind == SpawnKind::Parallel {
         return Some(spawn.span);
     }
@@ -138,6 +152,11 @@ pub fn concurrent_use(body: &BodyFacts, b: u32, c: u32, spawn: &Spawn) -> Option
     let inside = |m: &crate::model::body::Mention, cl: u32| m.closures.contains(&cl);
     for m in body.mentions_of_object(b) {
         if m.role == crate::model::body::Role::Opaque || inside(m, c) {
+            continue;
+        }
+        // A use of another field is not a use of this map.
+        let n = m.fields.len().min(fields.len());
+        if m.fields[..n] != fields[..n] {
             continue;
         }
         // Another spawned closure that captures the same object.

@@ -74,7 +74,7 @@ impl Rule for LostMapWrites {
                     let copied_inside = !captured
                         && binding.closure.is_some_and(|d| d == c)
                         && source.is_some_and(|p| matches!(p.root, Root::Local(r) if body.declared_outside(r, c)));
-                    if !(captured && closure.is_move) && !copied_inside {
+                    if !(copied_inside || captured && closure.is_move) {
                         continue;
                     }
                     let writes_in = |via_ok: fn(Via) -> bool| {
@@ -96,7 +96,11 @@ impl Rule for LostMapWrites {
                         || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
                         |p| {
                             let src = place_name(model, body, p);
-                            if src == *name { format!("a copy of the outer `{src}`") } else { format!("a copy of `{src}`") }
+                            if src == *name {
+                                format!("a copy of the outer `{src}`")
+                            } else {
+                                format!("a copy of `{src}`")
+                            }
                         },
                     );
                     out.report(
@@ -116,14 +120,17 @@ impl Rule for LostMapWrites {
     }
 }
 
-/// Is the object read, returned, passed on or named in an unknown macro after `pos`?
+/// Is the copy returned, passed on, stored or named in an unknown macro after `pos` (directly
+/// or through a binding that aliases it)? Writes and mentions in formatting macros only observe.
 fn escapes_after(body: &BodyFacts, b: u32, pos: u32) -> bool {
+    let aliases_b = |x: u32| {
+        x == b
+            || body.bindings[x as usize]
+                .alias
+                .as_ref()
+                .is_some_and(|(a, _)| a.root == Root::Local(b))
+    };
     body.mentions
         .iter()
-        .any(|m| m.binding == b && m.span.lo > pos && m.role != Role::Write)
-        || body
-            .bindings
-            .iter()
-            .enumerate()
-            .any(|(i, other)| i as u32 != b && other.alias.as_ref().is_some_and(|(a, _)| a.root == Root::Local(b)))
+        .any(|m| aliases_b(m.binding) && m.span.lo > pos && matches!(m.role, Role::Use | Role::Opaque))
 }

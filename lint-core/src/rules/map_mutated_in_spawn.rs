@@ -1,8 +1,10 @@
 use std::collections::HashSet;
 
 use crate::model::Model;
-use crate::model::body::{Root, SpawnKind, Via};
-use crate::rules::helpers::{Reporter, concurrent_use, enclosing_spawn, spawn_noun, write_span};
+use crate::model::body::{SpawnKind, Via};
+use crate::rules::helpers::{
+    Reporter, concurrent_use, enclosing_spawn, place_name, root_binding, spawn_noun, write_span,
+};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -37,8 +39,8 @@ declare_rule! {
     /// `get_or_insert_with(w.clone(), || 0, |n| *n += 1)` from every thread.
     ///
     /// ## Known problems
-    /// - Only local bindings are followed; a map reached through a struct field of a captured
-    ///   value is not checked.
+    /// - Maps are followed through local bindings, `self` and their fields; a map reached
+    ///   through a method call (`self.maps()`) or an index (`maps[i]`) is not.
     /// - A single scoped thread that is the only user of the map until the scope ends is
     ///   correct and not reported; a use inside an unknown macro is not counted as a use.
     pub struct MapMutatedInSpawn {
@@ -60,24 +62,23 @@ impl Rule for MapMutatedInSpawn {
             let body = &model.bodies[f as usize];
             let mut reported = HashSet::new();
             for w in &body.writes {
-                let Root::Local(b) = w.place.root else { continue };
                 if !matches!(w.via, Via::Direct | Via::RefCell) {
                     continue;
                 }
-                let binding = &body.bindings[b as usize];
-                if binding.ty.contains_lock() || binding.ty.unsynchronized_map().is_none() {
+                let Some(b) = root_binding(body, &w.place) else {
                     continue;
-                }
+                };
+                let binding = &body.bindings[b as usize];
                 let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
                     continue;
                 };
-                if !body.declared_outside(b, c) || !reported.insert((binding.identity, c)) {
+                if !body.declared_outside(b, c) || !reported.insert((binding.identity, w.place.fields.clone(), c)) {
                     continue;
                 }
-                let Some(other) = concurrent_use(body, b, c, spawn) else {
+                let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
                     continue;
                 };
-                let name = &binding.name;
+                let name = &place_name(model, body, &w.place);
                 let (message, help) = if spawn.kind == SpawnKind::Parallel {
                     (
                         format!("`{name}` is mutated from many threads at once inside a rayon parallel iterator"),

@@ -174,7 +174,7 @@ fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &m
     if !body.declared_outside(b, c) {
         return;
     }
-    let Some(other) = concurrent_use(body, b, c, spawn) else {
+    let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
         return;
     };
     let name = place_name(model, body, &w.place);

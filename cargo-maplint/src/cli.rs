@@ -1,0 +1,443 @@
+//! The command line: cargo's conventions (`cargo maplint ...`, `-p`, `--workspace`,
+//! `--message-format`, `--color`) plus maplint's own `-A/-W/-D RULE`, `--edition` and paths.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use lint_core::{Edition, Level, Settings};
+
+const AFTER_HELP: &str = "\
+Without paths, the packages are found with `cargo metadata --no-deps --offline` (never a build):
+the package in the current directory, or the default members of the workspace at its root.
+With paths, files are linted alone and directories are searched for packages (folders with a
+Cargo.toml that has [package]) without calling cargo.
+
+Cargo's target, feature and build flags (--all-targets, --lib, --bins, --bin, --examples,
+--example, --tests, --test, --benches, --bench, --target, --all-features, --no-default-features,
+-F/--features, --config, --target-dir, -Z, -j, --release, --profile, --frozen, --locked,
+--offline, --keep-going) are accepted and ignored: every .rs file of a selected package is read,
+nothing is built, no build script or proc macro runs.
+
+Exit status: 0 no deny-level findings, 1 deny-level findings, 2 usage error, cargo metadata
+failure, missing path or unreadable file.";
+
+/// Finds deadlocks and races on maps shared between threads.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-maplint",
+    bin_name = "cargo maplint",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
+#[allow(clippy::struct_excessive_bools)] // cargo's flags are booleans; they are parsed, not combined.
+pub struct Cli {
+    /// Files or directories to lint instead of the cargo workspace.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH", help_heading = "Package Selection")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Package to lint (name, name@version or a package ID spec; globs allowed).
+    #[arg(short, long = "package", value_name = "SPEC", help_heading = "Package Selection")]
+    pub package: Vec<String>,
+
+    /// Lint all packages in the workspace.
+    #[arg(long, alias = "all", help_heading = "Package Selection")]
+    pub workspace: bool,
+
+    /// Exclude packages from the selection.
+    #[arg(long, value_name = "SPEC", help_heading = "Package Selection")]
+    pub exclude: Vec<String>,
+
+    /// Edition of files linted outside a package.
+    #[arg(long, value_name = "YEAR", value_parser = ["2015", "2018", "2021", "2024"])]
+    pub edition: Option<String>,
+
+    /// Set a rule to allow (`maplint::RULE`, `RULE` or `warnings`).
+    #[arg(short = 'A', long = "allow", value_name = "RULE", help_heading = "Rule Levels")]
+    pub allow: Vec<String>,
+
+    /// Set a rule to warn.
+    #[arg(short = 'W', long = "warn", value_name = "RULE", help_heading = "Rule Levels")]
+    pub warn: Vec<String>,
+
+    /// Set a rule to deny (error; exit status 1).
+    #[arg(short = 'D', long = "deny", value_name = "RULE", help_heading = "Rule Levels")]
+    pub deny: Vec<String>,
+
+    /// Output format: human, short, json, json-diagnostic-short, json-diagnostic-rendered-ansi,
+    /// json-render-diagnostics (repeatable, comma-separated).
+    #[arg(long, value_name = "FMT", value_delimiter = ',', help_heading = "Output")]
+    pub message_format: Vec<String>,
+
+    /// Coloring of human output on stderr.
+    #[arg(long, value_name = "WHEN", value_enum, help_heading = "Output")]
+    pub color: Option<ColorChoice>,
+
+    /// Exit with status 0 even when deny-level findings are reported.
+    #[arg(long, help_heading = "Output")]
+    pub exit_zero: bool,
+
+    /// Use verbose output (shows backtraces of internal errors).
+    #[arg(short, long, action = ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// Do not print the summary line.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub ignored: Ignored,
+}
+
+/// Flags cargo and rust-analyzer pass that a syntax-only linter accepts and ignores.
+#[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // parsed and dropped
+pub struct Ignored {
+    #[arg(long, hide = true)]
+    keep_going: bool,
+    #[arg(long, hide = true)]
+    all_targets: bool,
+    #[arg(long, hide = true)]
+    lib: bool,
+    #[arg(long, hide = true)]
+    bins: bool,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "NAME")]
+    bin: Vec<String>,
+    #[arg(long, hide = true)]
+    examples: bool,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "NAME")]
+    example: Vec<String>,
+    #[arg(long, hide = true)]
+    tests: bool,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "NAME")]
+    test: Vec<String>,
+    #[arg(long, hide = true)]
+    benches: bool,
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "NAME")]
+    bench: Vec<String>,
+    #[arg(long, hide = true, value_name = "TRIPLE")]
+    target: Vec<String>,
+    #[arg(long, hide = true)]
+    all_features: bool,
+    #[arg(long, hide = true)]
+    no_default_features: bool,
+    #[arg(short = 'F', long, hide = true, value_name = "FEATURES")]
+    features: Vec<String>,
+    #[arg(long, hide = true, value_name = "KEY=VALUE|PATH")]
+    config: Vec<String>,
+    #[arg(long, hide = true, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    #[arg(short = 'Z', hide = true, value_name = "FLAG")]
+    unstable: Vec<String>,
+    #[arg(short = 'j', long, hide = true, value_name = "N", allow_hyphen_values = true)]
+    jobs: Option<String>,
+    #[arg(long, hide = true)]
+    release: bool,
+    #[arg(long, hide = true, value_name = "NAME")]
+    profile: Option<String>,
+    #[arg(long, hide = true)]
+    frozen: bool,
+    #[arg(long, hide = true)]
+    locked: bool,
+    #[arg(long, hide = true)]
+    offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// rustc-style frames on stderr.
+    Human,
+    /// `path:line:col: level[code]: message` on stderr.
+    Short,
+    /// cargo `compiler-message` lines on stdout.
+    Json(JsonRendered),
+    /// `json-render-diagnostics`: findings rendered on stderr, only `build-finished` on stdout.
+    JsonRenderDiagnostics,
+}
+
+/// What the `rendered` field of a JSON message holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonRendered {
+    Plain,
+    Ansi,
+    Short,
+}
+
+/// The validated command line.
+#[derive(Debug)]
+pub struct Options {
+    pub cli: Cli,
+    pub format: Format,
+    /// The human format is short (`--message-format short`, or `json-diagnostic-short` with
+    /// `json-render-diagnostics`).
+    pub short: bool,
+    pub color: bool,
+    pub settings: Settings,
+    pub edition: Option<Edition>,
+}
+
+/// A command-line error: printed as `error: ...`, exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+/// Parses the process arguments. `Err` carries clap's own error (help, version, usage).
+pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Result<Options, UsageError>, clap::Error> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    // `cargo maplint ARGS` runs `cargo-maplint maplint ARGS`; accept both forms.
+    if args.get(1).is_some_and(|a| a == "maplint") {
+        args.remove(1);
+    }
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok(validate(cli, &matches))
+}
+
+fn validate(cli: Cli, matches: &clap::ArgMatches) -> Result<Options, UsageError> {
+    let (format, short, ansi) = message_format(&cli.message_format)?;
+    let color = match cli.color.map_or_else(env_color, Ok)? {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        }
+    } || ansi && format == Format::JsonRenderDiagnostics;
+    let settings = levels(&cli, matches)?;
+    let edition = cli.edition.as_deref().and_then(Edition::parse);
+    if !cli.paths.is_empty() && (cli.manifest_path.is_some() || cli.workspace || !cli.package.is_empty()) {
+        return Err(UsageError(
+            "paths cannot be combined with --manifest-path, --workspace or --package".to_owned(),
+        ));
+    }
+    Ok(Options {
+        cli,
+        format,
+        short,
+        color,
+        settings,
+        edition,
+    })
+}
+
+fn env_color() -> Result<ColorChoice, UsageError> {
+    match std::env::var("CARGO_TERM_COLOR") {
+        Ok(v) if !v.is_empty() => ColorChoice::from_str(&v, true).map_err(|_| {
+            UsageError(format!(
+                "invalid CARGO_TERM_COLOR `{v}`: expected `auto`, `always` or `never`"
+            ))
+        }),
+        _ => Ok(ColorChoice::Auto),
+    }
+}
+
+/// Cargo's `--message-format` rules: `human`, `short` and `json` conflict; the `json-*`
+/// modifiers imply `json`.
+fn message_format(values: &[String]) -> Result<(Format, bool, bool), UsageError> {
+    let mut base: Option<&str> = None;
+    let (mut short, mut ansi, mut render) = (false, false, false);
+    for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let kind = match v {
+            "human" | "short" | "json" => v,
+            "json-diagnostic-short" => {
+                short = true;
+                "json"
+            }
+            "json-diagnostic-rendered-ansi" => {
+                ansi = true;
+                "json"
+            }
+            "json-render-diagnostics" => {
+                render = true;
+                "json"
+            }
+            other => {
+                return Err(UsageError(format!(
+                    "invalid message format `{other}`: expected one of human, short, json, \
+                     json-diagnostic-short, json-diagnostic-rendered-ansi, json-render-diagnostics"
+                )));
+            }
+        };
+        match base {
+            Some(b) if b != kind => {
+                return Err(UsageError(format!(
+                    "cannot specify two kinds of message formats (`{b}` and `{kind}`)"
+                )));
+            }
+            _ => base = Some(kind),
+        }
+    }
+    Ok(match base.unwrap_or("human") {
+        "short" => (Format::Short, true, false),
+        "json" if render => (Format::JsonRenderDiagnostics, short, ansi),
+        "json" => {
+            let rendered = if short {
+                JsonRendered::Short
+            } else if ansi {
+                JsonRendered::Ansi
+            } else {
+                JsonRendered::Plain
+            };
+            (Format::Json(rendered), short, ansi)
+        }
+        _ => (Format::Human, false, false),
+    })
+}
+
+/// Every name `-A/-W/-D` accepts.
+pub fn rule_names() -> Vec<&'static str> {
+    lint_core::rules::RULES
+        .iter()
+        .map(|r| r.meta().name)
+        .chain(lint_core::rules::TOOL_DIAGNOSTICS.iter().map(|m| m.name))
+        .collect()
+}
+
+/// Applies `-A/-W/-D` in command-line order (the last one for a rule wins, as in rustc).
+fn levels(cli: &Cli, matches: &clap::ArgMatches) -> Result<Settings, UsageError> {
+    let mut ordered: Vec<(usize, Level, &str)> = Vec::new();
+    for (id, level, values) in [
+        ("allow", Level::Allow, &cli.allow),
+        ("warn", Level::Warn, &cli.warn),
+        ("deny", Level::Deny, &cli.deny),
+    ] {
+        let indices = matches
+            .indices_of(id)
+            .map(Iterator::collect::<Vec<_>>)
+            .unwrap_or_default();
+        for (i, v) in values.iter().enumerate() {
+            ordered.push((indices.get(i).copied().unwrap_or(usize::MAX), level, v));
+        }
+    }
+    ordered.sort_by_key(|&(i, ..)| i);
+    let mut levels: BTreeMap<String, Level> = BTreeMap::new();
+    let names = rule_names();
+    for (_, level, raw) in ordered {
+        let name = raw.trim();
+        let name = name.strip_prefix("maplint::").unwrap_or(name);
+        if name == "warnings" {
+            // rustc's `-D warnings`: every rule currently at warn level takes the new level.
+            for n in &names {
+                let current = levels
+                    .get(*n)
+                    .copied()
+                    .or_else(|| lint_core::rules::meta(n).map(|m| m.default_level));
+                if current == Some(Level::Warn) {
+                    levels.insert((*n).to_owned(), level);
+                }
+            }
+        } else if lint_core::rules::meta(name).is_some() {
+            levels.insert(name.to_owned(), level);
+        } else {
+            return Err(UsageError(format!(
+                "unknown rule `{raw}`\n\nvalid rules: {}, warnings\n(each may be written with the `maplint::` prefix)",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(Settings { levels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, UsageError> {
+        parse_args(args.iter().map(OsString::from)).expect("clap accepts the arguments")
+    }
+
+    #[test]
+    fn cargo_form_and_direct_form() {
+        let o = parse(&["cargo-maplint", "maplint", "-p", "a"]).ok().unwrap();
+        assert_eq!(o.cli.package, ["a"]);
+        let o = parse(&["cargo-maplint", "-p", "a"]).ok().unwrap();
+        assert_eq!(o.cli.package, ["a"]);
+    }
+
+    #[test]
+    fn rust_analyzer_flags_are_accepted() {
+        let o = parse(&[
+            "cargo-maplint",
+            "maplint",
+            "--workspace",
+            "--message-format=json-diagnostic-rendered-ansi",
+            "--manifest-path",
+            "x/Cargo.toml",
+            "-Zscript",
+            "--keep-going",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--all-targets",
+            "--no-default-features",
+            "--features",
+            "a b",
+            "--config",
+            "c.toml",
+            "--target-dir",
+            "t",
+            "--bin",
+            "b",
+            "--lib",
+            "--bins",
+            "--examples",
+            "--locked",
+            "-v",
+        ])
+        .ok()
+        .unwrap();
+        assert_eq!(o.format, Format::Json(JsonRendered::Ansi));
+        assert!(o.cli.workspace);
+    }
+
+    #[test]
+    fn levels_follow_command_line_order() {
+        let o = parse(&[
+            "cargo-maplint",
+            "-D",
+            "maplint::parse_error",
+            "-A",
+            "parse_error",
+            "-W",
+            "io_error",
+        ])
+        .ok()
+        .unwrap();
+        assert_eq!(o.settings.levels.get("parse_error"), Some(&Level::Allow));
+        assert_eq!(o.settings.levels.get("io_error"), Some(&Level::Warn));
+        let o = parse(&["cargo-maplint", "-D", "warnings"]).ok().unwrap();
+        assert_eq!(o.settings.levels.get("parse_error"), Some(&Level::Deny));
+        assert!(parse(&["cargo-maplint", "-D", "nope"]).is_err());
+    }
+
+    #[test]
+    fn message_formats() {
+        assert_eq!(message_format(&["short".into()]).ok().unwrap().0, Format::Short);
+        assert_eq!(
+            message_format(&["json".into(), "json-diagnostic-short".into()])
+                .ok()
+                .unwrap()
+                .0,
+            Format::Json(JsonRendered::Short)
+        );
+        assert_eq!(
+            message_format(&["json-render-diagnostics".into()]).ok().unwrap().0,
+            Format::JsonRenderDiagnostics
+        );
+        assert!(message_format(&["human".into(), "json".into()]).is_err());
+        assert!(message_format(&["xml".into()]).is_err());
+    }
+}

@@ -1,0 +1,478 @@
+//! End-to-end tests of the `cargo-maplint` binary against fixtures/projects/.
+//!
+//! The binary belongs to another package, so `CARGO_BIN_EXE_*` is not available here: the
+//! first test to need it runs `cargo build -p cargo-maplint` into this test's own target
+//! directory (a no-op when it is fresh). Set `MAPLINT_BIN` to use a prebuilt binary instead.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::DiagnosticLevel;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn project(name: &str) -> PathBuf {
+    repo_root().join("fixtures/projects").join(name)
+}
+
+fn bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("MAPLINT_BIN") {
+            return PathBuf::from(p);
+        }
+        // target/<profile>/deps/cli-<hash>: build into the same target directory and profile.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+        let target_dir = profile_dir.parent().expect("target directory");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "cargo-maplint",
+                "--profile",
+                profile,
+                "--target-dir",
+            ])
+            .arg(target_dir)
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p cargo-maplint failed");
+        profile_dir.join(format!("cargo-maplint{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CARGO_TERM_COLOR")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run cargo-maplint");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Parses a JSON stream with `cargo_metadata` as rust-analyzer does: every line must be a
+/// message, the last one `build-finished`.
+fn messages(run: &Run) -> (Vec<cargo_metadata::CompilerMessage>, bool) {
+    let mut found = Vec::new();
+    let mut finished = None;
+    for line in run.stdout.lines() {
+        assert!(finished.is_none(), "output after build-finished: {line}");
+        let msg: Message = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        match msg {
+            Message::CompilerMessage(m) => found.push(m),
+            Message::BuildFinished(f) => finished = Some(f.success),
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+    (found, finished.expect("build-finished is the last line"))
+}
+
+fn edition(e: cargo_metadata::Edition) -> String {
+    serde_json::to_value(e).unwrap().as_str().unwrap().to_owned()
+}
+
+/// (target name, target edition, primary file) of each message.
+fn summary(found: &[cargo_metadata::CompilerMessage]) -> Vec<(String, String, String)> {
+    found
+        .iter()
+        .map(|m| {
+            let name = m.target.name.clone();
+            let file = m
+                .message
+                .spans
+                .iter()
+                .find(|s| s.is_primary)
+                .map(|s| s.file_name.clone())
+                .unwrap_or_default();
+            (name, edition(m.target.edition), file)
+        })
+        .collect()
+}
+
+fn short_files(run: &Run) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .filter(|l| l.contains("[maplint::"))
+        .map(|l| l.split(':').next().unwrap())
+        .collect()
+}
+
+/// A temporary copy of `bad_input` plus generated files: one that is not UTF-8, and one with
+/// a deeply nested expression (not committed: it is large).
+fn bad_input() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = project("bad_input");
+    for rel in ["Cargo.toml", "src/lib.rs", "src/broken.rs"] {
+        let to = tmp.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), to).unwrap();
+    }
+    std::fs::write(tmp.path().join("src/latin1.rs"), b"// caf\xe9\nfn f() {}\n").unwrap();
+    let depth = 3000;
+    let deep = format!(
+        "pub fn deep() -> u32 {{ {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    std::fs::write(tmp.path().join("src/deep.rs"), deep).unwrap();
+    tmp
+}
+
+#[test]
+fn json_stream_parses_as_cargo_messages() {
+    let ws = project("ws_editions");
+    let run = run_in(&ws, &["maplint", "--message-format=json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (found, success) = messages(&run);
+    assert!(success);
+    assert_eq!(
+        summary(&found),
+        [
+            ("inherits".into(), "2021".into(), "inherits/src/unparsable.rs".into()),
+            ("new".into(), "2024".into(), "new/src/unparsable.rs".into()),
+            ("old".into(), "2018".into(), "old/src/unparsable.rs".into()),
+        ]
+    );
+    for m in &found {
+        let d = &m.message;
+        assert_eq!(d.code.as_ref().unwrap().code, "maplint::parse_error");
+        assert_eq!(d.level, DiagnosticLevel::Warning);
+        let span = &d.spans[0];
+        assert!(span.is_primary);
+        assert_eq!((span.line_start, span.column_start), (3, 16));
+        assert_eq!(span.text[0].text, "pub fn broken( {");
+        assert!(
+            d.rendered
+                .as_deref()
+                .unwrap()
+                .starts_with("warning[maplint::parse_error]: ")
+        );
+        assert!(!d.rendered.as_deref().unwrap().contains('\x1b'));
+        assert!(
+            d.children
+                .iter()
+                .any(|c| c.message.contains("for further information visit"))
+        );
+        // cargo's own package ID (short form: each directory is named like its package).
+        let version = if m.target.name == "new" { "0.2.0" } else { "0.1.0" };
+        let dir = ws.join(&m.target.name);
+        assert_eq!(m.package_id.repr, format!("path+file://{}#{version}", dir.display()));
+    }
+    // The exact key order cargo and rustc use.
+    let first = run.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with(r#"{"reason":"compiler-message","package_id":"#),
+        "{first}"
+    );
+    assert!(
+        first.contains(r#""message":{"$message_type":"diagnostic","message":"#),
+        "{first}"
+    );
+}
+
+#[test]
+fn rust_analyzer_invocation() {
+    let ws = project("ws_editions");
+    let manifest = ws.join("Cargo.toml");
+    for spec in [
+        format!("path+file://{}#new@0.2.0", ws.join("new").display()),
+        format!("path+file://{}#0.2.0", ws.join("new").display()),
+    ] {
+        let run = run_in(
+            &ws,
+            &[
+                "maplint",
+                "-p",
+                &spec,
+                "--message-format=json-diagnostic-rendered-ansi",
+                "--manifest-path",
+                manifest.to_str().unwrap(),
+                "--keep-going",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+                "--all-targets",
+                "--no-default-features",
+                "--features",
+                "a b",
+                "--config",
+                "build.jobs=1",
+                "--target-dir",
+                "/nonexistent",
+                "-Zscript",
+                "--locked",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let (found, _) = messages(&run);
+        assert_eq!(
+            summary(&found),
+            [("new".into(), "2024".into(), "new/src/unparsable.rs".into())]
+        );
+        assert!(found[0].message.rendered.as_deref().unwrap().contains("\x1b["));
+        assert_eq!(found[0].target.name, "new");
+    }
+}
+
+#[test]
+fn package_selection() {
+    let ws = project("ws_editions");
+    let short = ["--message-format", "short"];
+    let run = run_in(&ws, &[&["-p", "old"], &short[..]].concat());
+    assert_eq!(short_files(&run), ["old/src/unparsable.rs"]);
+    let run = run_in(&ws, &[&["-p", "old@0.1", "-p", "inherits"], &short[..]].concat());
+    assert_eq!(
+        short_files(&run),
+        ["inherits/src/unparsable.rs", "old/src/unparsable.rs"]
+    );
+    let run = run_in(&ws, &[&["--workspace", "--exclude", "old"], &short[..]].concat());
+    assert_eq!(
+        short_files(&run),
+        ["inherits/src/unparsable.rs", "new/src/unparsable.rs"]
+    );
+    let run = run_in(&ws, &[&["--all", "--exclude", "n*"], &short[..]].concat());
+    assert_eq!(
+        short_files(&run),
+        ["inherits/src/unparsable.rs", "old/src/unparsable.rs"]
+    );
+    // Inside a member, the default is that member (paths stay relative to the workspace root).
+    let run = run_in(&ws.join("new/src"), &short);
+    assert_eq!(short_files(&run), ["new/src/unparsable.rs"]);
+    let run = run_in(&ws, &["-p", "missing"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("`missing` did not match any packages"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn manifest_path_from_elsewhere() {
+    let manifest = project("ws_editions").join("old/Cargo.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let run = run_in(
+        tmp.path(),
+        &["--manifest-path", manifest.to_str().unwrap(), "--message-format=short"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(short_files(&run), ["old/src/unparsable.rs"]);
+    let run = run_in(tmp.path(), &["--manifest-path", "/nonexistent/Cargo.toml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with("error: `cargo metadata` failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn human_and_short_formats() {
+    let ws = project("ws_editions");
+    let run = run_in(&ws, &["-p", "old", "--color", "never"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.is_empty());
+    let expected = "\
+warning[maplint::parse_error]: cannot parse this file: ";
+    assert!(run.stderr.starts_with(expected), "{}", run.stderr);
+    for part in [
+        "  --> old/src/unparsable.rs:3:16\n",
+        "3 | pub fn broken( {\n",
+        "  |                ^\n",
+        "  = note: for further information visit https://",
+        "maplint: 0 errors, 1 warning in 1 file (2 files checked)\n",
+    ] {
+        assert!(run.stderr.contains(part), "missing {part:?} in\n{}", run.stderr);
+    }
+    let run = run_in(&ws, &["-p", "old", "--message-format", "short"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(lines[0].starts_with("old/src/unparsable.rs:3:16: warning[maplint::parse_error]: cannot parse"));
+    let run = run_in(&ws, &["-p", "old", "--color", "always"]);
+    assert!(run.stderr.contains("\x1b["));
+    let run = run_in(&ws, &["-p", "old", "-q"]);
+    assert!(!run.stderr.contains("maplint: "));
+    // cargo's json-render-diagnostics: rendered findings on stderr, only build-finished on stdout.
+    let run = run_in(&ws, &["-p", "old", "--message-format=json-render-diagnostics"]);
+    assert_eq!(run.stdout, "{\"reason\":\"build-finished\",\"success\":true}\n");
+    assert!(run.stderr.contains("--> old/src/unparsable.rs:3:16"));
+}
+
+#[test]
+fn exit_status_and_levels() {
+    let ws = project("ws_editions");
+    let run = run_in(&ws, &["-p", "old", "-D", "parse_error"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.starts_with("error[maplint::parse_error]"), "{}", run.stderr);
+    let run = run_in(
+        &ws,
+        &["-p", "old", "--deny", "maplint::parse_error", "--message-format=json"],
+    );
+    assert_eq!(run.code, 1);
+    let (found, success) = messages(&run);
+    assert!(!success);
+    assert_eq!(found[0].message.level, DiagnosticLevel::Error);
+    assert_eq!(run_in(&ws, &["-p", "old", "-D", "warnings"]).code, 1);
+    assert_eq!(run_in(&ws, &["-p", "old", "-D", "parse_error", "--exit-zero"]).code, 0);
+    // The last flag for a rule wins.
+    let run = run_in(&ws, &["-p", "old", "-D", "parse_error", "-A", "maplint::parse_error"]);
+    assert_eq!(run.code, 0);
+    assert!(!run.stderr.contains("[maplint::"), "{}", run.stderr);
+    let run = run_in(&ws, &["-D", "no_such_rule"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown rule `no_such_rule`") && run.stderr.contains("parse_error"),
+        "{}",
+        run.stderr
+    );
+    let run = run_in(&ws, &["--message-format", "human,json"]);
+    assert_eq!(run.code, 2);
+    let run = run_in(&ws, &["--no-such-flag"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn bad_input_is_reported_and_the_run_completes() {
+    let tmp = bad_input();
+    let run = run_in(tmp.path(), &["--message-format=json"]);
+    assert_eq!(run.code, 2, "io_error exits with 2\n{}", run.stderr);
+    let (found, success) = messages(&run);
+    assert!(!success);
+    let rules: BTreeMap<String, (String, usize)> = found
+        .iter()
+        .map(|m| {
+            let file = m.message.spans.first().map(|s| s.file_name.clone()).unwrap_or_default();
+            (
+                m.message.code.as_ref().unwrap().code.clone(),
+                (file, m.message.spans.len()),
+            )
+        })
+        .collect();
+    assert_eq!(rules["maplint::parse_error"], ("src/broken.rs".to_owned(), 1));
+    // No text, so no span; the message names the file.
+    assert_eq!(rules["maplint::io_error"].1, 0);
+    assert_eq!(
+        found.len(),
+        2,
+        "{:#?}",
+        found.iter().map(|m| &m.message.message).collect::<Vec<_>>()
+    );
+    let io = found.iter().find(|m| m.message.spans.is_empty()).unwrap();
+    assert!(io.message.message.contains("src/latin1.rs"));
+
+    let run = run_in(tmp.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("error[maplint::io_error]: `src/latin1.rs` is not valid UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(4 files checked)"), "{}", run.stderr);
+}
+
+#[test]
+fn paths_mode_finds_packages_and_loose_files() {
+    let root = repo_root();
+    let run = run_in(
+        &root,
+        &[
+            "fixtures/projects/paths_mode",
+            "--edition",
+            "2015",
+            "--message-format=json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (found, _) = messages(&run);
+    assert_eq!(
+        summary(&found),
+        [
+            (
+                "pkg_b".into(),
+                "2024".into(),
+                "fixtures/projects/paths_mode/nested/pkg_b/src/main.rs".into()
+            ),
+            (
+                "pkg_a".into(),
+                "2018".into(),
+                "fixtures/projects/paths_mode/pkg_a/src/lib.rs".into()
+            ),
+            (
+                "loose".into(),
+                "2015".into(),
+                "fixtures/projects/paths_mode/scripts/loose.rs".into()
+            ),
+        ]
+    );
+    let pkg_a = &found[1];
+    let dir = root.join("fixtures/projects/paths_mode/pkg_a");
+    assert_eq!(
+        pkg_a.package_id.repr,
+        format!("path+file://{}#pkg_a@1.2.3", dir.display())
+    );
+    assert_eq!(pkg_a.target.src_path.as_std_path(), dir.join("src/lib.rs"));
+
+    // One file alone, with its edition.
+    let run = run_in(
+        &root.join("fixtures/projects/paths_mode"),
+        &["scripts/loose.rs", "--edition", "2018", "--message-format=short"],
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(short_files(&run), ["scripts/loose.rs"]);
+    assert!(run.stderr.contains("(1 file checked)"), "{}", run.stderr);
+    let run = run_in(
+        &root.join("fixtures/projects/paths_mode"),
+        &["scripts/loose.rs", "--message-format=json"],
+    );
+    assert_eq!(summary(&messages(&run).0)[0].1, "2021");
+
+    let run = run_in(&root, &["fixtures/projects/no_such_dir"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no_such_dir"), "{}", run.stderr);
+}
+
+#[test]
+fn help_under_cargo_and_directly() {
+    let tmp = std::env::temp_dir();
+    for args in [&["maplint", "--help"][..], &["--help"][..]] {
+        let run = run_in(&tmp, args);
+        assert_eq!(run.code, 0);
+        assert!(
+            run.stdout.contains("Usage: cargo maplint [OPTIONS] [PATH]..."),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("--message-format"));
+    }
+    let run = run_in(&tmp, &["maplint", "--version"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("cargo-maplint "), "{}", run.stdout);
+}
