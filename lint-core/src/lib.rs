@@ -17,7 +17,7 @@ pub mod source;
 mod engine;
 
 pub use diagnostic::{Applicability, Diagnostic, Edit, Help, Label, Level, Span};
-pub use engine::analyze;
+pub use engine::{analyze, in_pool};
 pub use settings::Settings;
 pub use source::{LineCol, SourceFile};
 

@@ -1,82 +1,20 @@
 //! End-to-end tests of the `cargo-maplint` binary against fixtures/projects/.
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_*` is not available here: the
-//! first test to need it runs `cargo build -p cargo-maplint` into this test's own target
+//! first test to need it (see `maplint_tests::bin`) runs `cargo build -p cargo-maplint` into this test's own target
 //! directory (a no-op when it is fresh). Set `MAPLINT_BIN` to use a prebuilt binary instead.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
-use cargo_metadata::Message;
-use cargo_metadata::diagnostic::DiagnosticLevel;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
-}
+use maplint_tests::{Run, repo_root, run_in};
 
 fn project(name: &str) -> PathBuf {
     repo_root().join("fixtures/projects").join(name)
 }
 
-fn bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("MAPLINT_BIN") {
-            return PathBuf::from(p);
-        }
-        // target/<profile>/deps/cli-<hash>: build into the same target directory and profile.
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "cargo-maplint",
-                "--profile",
-                profile,
-                "--target-dir",
-            ])
-            .arg(target_dir)
-            .current_dir(repo_root())
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p cargo-maplint failed");
-        profile_dir.join(format!("cargo-maplint{}", std::env::consts::EXE_SUFFIX))
-    })
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CARGO_TERM_COLOR")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run cargo-maplint");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
-}
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::DiagnosticLevel;
 
 /// Parses a JSON stream with `cargo_metadata` as rust-analyzer does: every line must be a
 /// message, the last one `build-finished`.
@@ -475,4 +413,54 @@ fn help_under_cargo_and_directly() {
     let run = run_in(&tmp, &["maplint", "--version"]);
     assert_eq!(run.code, 0);
     assert!(run.stdout.starts_with("cargo-maplint "), "{}", run.stdout);
+}
+
+/// The demo's findings through the JSON stream, as an editor reads them: every rule, secondary
+/// spans for the other half of each finding, help and note children, and the docs link.
+#[test]
+fn demo_findings_in_json() {
+    let run = run_in(&project("demo"), &["--message-format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let (found, success) = messages(&run);
+    assert!(!success);
+    let mut got: Vec<(String, String, usize)> = found
+        .iter()
+        .map(|m| {
+            let primary = m.message.spans.iter().find(|s| s.is_primary).expect("primary span");
+            (
+                m.message.code.as_ref().unwrap().code.clone(),
+                primary.file_name.clone(),
+                primary.line_start,
+            )
+        })
+        .collect();
+    got.sort();
+    let expect = |c: &str, f: &str, l: usize| (format!("maplint::{c}"), f.to_owned(), l);
+    assert_eq!(
+        got,
+        vec![
+            expect("lost_map_writes", "src/cache.rs", 55),
+            expect("map_mutated_in_spawn", "src/pool.rs", 23),
+            expect("unsynchronized_map_write", "src/cache.rs", 30),
+            expect("unsynchronized_map_write", "src/metrics.rs", 21),
+            expect("unsynchronized_map_write", "src/pool.rs", 67),
+        ]
+    );
+    for m in &found {
+        let d = &m.message;
+        assert!(
+            d.spans.iter().any(|s| !s.is_primary && s.label.is_some()),
+            "no secondary label: {}",
+            d.message
+        );
+        assert!(
+            d.children.iter().any(|c| c.message.contains("maplint_maps::")),
+            "no maplint-maps note"
+        );
+        assert!(
+            d.children.iter().any(|c| c.message.contains("docs/rules/")),
+            "no docs link"
+        );
+        assert!(d.rendered.as_deref().is_some_and(|r| r.contains(&d.message)));
+    }
 }

@@ -1,6 +1,7 @@
 //! `docs/rules/<rule>.md` are generated from the rules' doc comments; this test fails when they
 //! are stale. Regenerate with `MAPLINT_BLESS=1 cargo test -p maplint-tests --test docs`.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -37,4 +38,39 @@ fn rule_pages_are_up_to_date() {
         stale.is_empty(),
         "stale rule docs (run with MAPLINT_BLESS=1): {stale:?}"
     );
+}
+
+/// The rules table in README.md between the `rules-table` markers.
+#[test]
+fn readme_rules_table_is_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("README.md");
+    let readme = fs::read_to_string(&path).unwrap();
+    let start = readme.find("<!-- rules-table:start").expect("start marker");
+    let body_start = start + readme[start..].find("-->\n").expect("end of start marker") + 4;
+    let end = readme.find("<!-- rules-table:end -->").expect("end marker");
+    let mut table = String::from("| rule | default | what it finds |\n|---|---|---|\n");
+    for rule in lint_core::rules::RULES {
+        let m = rule.meta();
+        writeln!(
+            table,
+            "| [`{0}`](docs/rules/{0}.md) | {1} | {2} |",
+            m.name,
+            m.default_level.as_str(),
+            m.summary
+        )
+        .unwrap();
+    }
+    if std::env::var_os("MAPLINT_BLESS").is_some() {
+        let updated = format!("{}{}{}", &readme[..body_start], table, &readme[end..]);
+        fs::write(&path, updated).unwrap();
+    } else {
+        assert_eq!(
+            &readme[body_start..end],
+            table,
+            "README rules table is stale (run with MAPLINT_BLESS=1)"
+        );
+    }
 }

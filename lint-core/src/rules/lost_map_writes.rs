@@ -1,5 +1,5 @@
 use crate::model::Model;
-use crate::model::body::{BodyFacts, Role, Root, SpawnBody, Via};
+use crate::model::body::{BodyFacts, Role, Root, SpawnBody, SpawnKind, Via};
 use crate::rules::helpers::{Reporter, place_name, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -92,6 +92,11 @@ impl Rule for LostMapWrites {
                         continue;
                     }
                     let name = &binding.name;
+                    let unit = if spawn.kind == SpawnKind::Task {
+                        "task"
+                    } else {
+                        "thread"
+                    };
                     let what = source.map_or_else(
                         || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
                         |p| {
@@ -105,11 +110,11 @@ impl Rule for LostMapWrites {
                     );
                     out.report(
                         write_span(first),
-                        format!("writes to `{name}` are lost: it is {what} that never leaves the spawned thread"),
+                        format!("writes to `{name}` are lost: it is {what} that never leaves the spawned {unit}"),
                     )
-                    .primary_label("this write is never seen outside the thread")
+                    .primary_label(format!("this write is never seen outside the {unit}"))
                     .label(copy_span, "the map is copied here")
-                    .label(spawn.span, "the copy moves into this thread and is dropped when it ends")
+                    .label(spawn.span, format!("the copy moves into this {unit} and is dropped when it ends"))
                     .help("share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)")
                     .note("`Arc<maplint_maps::ShardedMap>` is cheap to clone into every thread and all of them write the same map")
                     .emit();
