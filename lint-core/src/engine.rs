@@ -127,7 +127,8 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         irs.push(ir);
         diagnostics.extend(diag);
     }
-    let model = catch_unwind(AssertUnwindSafe(|| Model::build(pkg.edition, irs)));
+    let texts: Vec<String> = files.iter().map(|f: &SourceFile| f.text.clone()).collect();
+    let model = catch_unwind(AssertUnwindSafe(|| Model::build(pkg.edition, irs, texts)));
     let model = match model {
         Ok(m) => m,
         Err(panic) => {

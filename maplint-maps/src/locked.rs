@@ -6,7 +6,7 @@ use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-use crate::reentry;
+use crate::reentry::{self, Method};
 use crate::sync::{RwLock, read, write};
 
 const NAME: &str = "LockedMap";
@@ -183,7 +183,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "with");
+        let _frame = reentry::enter(self.id(), NAME, Method::With);
         f(read(&self.inner).get(key))
     }
 
@@ -204,7 +204,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "update");
+        let _frame = reentry::enter(self.id(), NAME, Method::Update);
         write(&self.inner).get_mut(key).map(f)
     }
 
@@ -221,7 +221,7 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, "get_or_insert_with");
+        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
         let mut map = write(&self.inner);
         let value = match map.entry(key) {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -264,7 +264,7 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, "retain");
+        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
         write(&self.inner).retain(f);
     }
 
@@ -293,7 +293,7 @@ where
     /// assert_eq!(sum, 3);
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, "for_each");
+        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
         for (key, value) in read(&self.inner).iter() {
             f(key, value);
         }
@@ -336,7 +336,7 @@ where
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, "fmt");
+        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
         f.debug_map().entries(read(&self.inner).iter()).finish()
     }
 }

@@ -1,14 +1,17 @@
 //! Same-thread re-entrancy detection, shared by the three maps.
 //!
 //! While a map runs a user closure (`with`, `update`, `get_or_insert_with`, `retain`,
-//! `for_each`), it records its address in a small thread-local stack. Every public method first
-//! checks that stack and panics if its own map is on it: the call could only deadlock on the
-//! map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
+//! `for_each`, `fmt`), it records its address in a small thread-local stack. Every public method
+//! first checks that stack and panics if its own map is on it: the call could only deadlock on
+//! the map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
 //!
-//! Cost: on the fast path (no closure of any map running on this thread) the check is one load
-//! of a `const`-initialised thread-local `Cell` and a compare against zero. Running a closure
-//! adds one store into the stack and two stores of the depth. The slow path, a call made while
-//! some closure is running, scans at most [`SLOTS`] entries and is `#[cold]`.
+//! Cost: all of the record is one `const`-initialised thread-local without a destructor, so
+//! every access is a plain load or store at a fixed offset from the thread pointer. On the fast
+//! path (no closure of any map running on this thread) the check is one load of the depth and a
+//! compare against zero. Running a closure then stores the map's address and a one-byte method
+//! tag into slot 0 and sets the depth to 1; the [`Frame`] stores the depth back when it is
+//! dropped. Everything else (a call made while some closure is running: the scan of at most
+//! [`SLOTS`] entries, recording a nested frame, the panic) is out of line and `#[cold]`.
 //!
 //! Calls nested deeper than [`SLOTS`] distinct maps are not recorded beyond that depth (the
 //! inner ones are not checked), which no real program reaches.
@@ -19,20 +22,60 @@ use std::marker::PhantomData;
 /// How many nested closures (of distinct maps) are remembered per thread.
 const SLOTS: usize = 16;
 
-type Slot = Cell<(usize, &'static str)>;
+/// The methods that run a user closure, recorded as one byte per frame (cheaper to store than a
+/// `&str`) and named only in the panic message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Method {
+    With,
+    Update,
+    GetOrInsertWith,
+    Retain,
+    ForEach,
+    Fmt,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Self::With => "with",
+            Self::Update => "update",
+            Self::GetOrInsertWith => "get_or_insert_with",
+            Self::Retain => "retain",
+            Self::ForEach => "for_each",
+            Self::Fmt => "fmt",
+        }
+    }
+}
+
+/// This thread's record of running map closures.
+struct Record {
+    /// Number of map closures currently running on this thread.
+    depth: Cell<usize>,
+    /// Address of each map whose closure is running, innermost last.
+    ids: [Cell<usize>; SLOTS],
+    /// The method running each of those closures.
+    methods: [Cell<Method>; SLOTS],
+}
+
+impl Record {
+    const fn new() -> Self {
+        Self {
+            depth: Cell::new(0),
+            ids: [const { Cell::new(0) }; SLOTS],
+            methods: [const { Cell::new(Method::With) }; SLOTS],
+        }
+    }
+}
 
 #[cfg(not(all(test, loom)))]
 std::thread_local! {
-    /// Number of map closures currently running on this thread.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-    /// Address and method name of each map whose closure is running, innermost last.
-    static ACTIVE: [Slot; SLOTS] = const { [const { Cell::new((0, "")) }; SLOTS] };
+    static RECORD: Record = const { Record::new() };
 }
 
 #[cfg(all(test, loom))]
 loom::thread_local! {
-    static DEPTH: Cell<usize> = Cell::new(0);
-    static ACTIVE: [Slot; SLOTS] = [const { Cell::new((0, "")) }; SLOTS];
+    static RECORD: Record = Record::new();
 }
 
 /// Panics if the map at `id` is running a closure on this thread.
@@ -43,7 +86,7 @@ pub(crate) fn check(id: usize, map: &'static str, method: &'static str) {
     if cfg!(maplint_maps_no_reentry_check) {
         return;
     }
-    let depth = DEPTH.with(Cell::get);
+    let depth = RECORD.with(|record| record.depth.get());
     if depth != 0 {
         check_slow(depth, id, map, method);
     }
@@ -51,39 +94,61 @@ pub(crate) fn check(id: usize, map: &'static str, method: &'static str) {
 
 /// Checks like [`check`], then records that the map at `id` runs a closure until the returned
 /// [`Frame`] is dropped (also when the closure panics).
+#[cfg(not(maplint_maps_no_reentry_check))]
 #[inline]
-pub(crate) fn enter(id: usize, map: &'static str, method: &'static str) -> Frame {
-    if cfg!(maplint_maps_no_reentry_check) {
-        return Frame {
-            depth: usize::MAX,
-            _not_send: PhantomData,
-        };
-    }
-    let depth = DEPTH.with(Cell::get);
+pub(crate) fn enter(id: usize, map: &'static str, method: Method) -> Frame {
+    let depth = RECORD.with(|record| {
+        let depth = record.depth.get();
+        if depth == 0 {
+            record.ids[0].set(id);
+            record.methods[0].set(method);
+            record.depth.set(1);
+        }
+        depth
+    });
     if depth != 0 {
-        check_slow(depth, id, map, method);
+        enter_slow(depth, id, map, method);
     }
-    if depth < SLOTS {
-        ACTIVE.with(|active| active[depth].set((id, method)));
-    }
-    DEPTH.with(|d| d.set(depth + 1));
     Frame {
         depth,
         _not_send: PhantomData,
     }
 }
 
+/// The re-entrancy check compiled out (benchmark comparison only): nothing is recorded.
+#[cfg(maplint_maps_no_reentry_check)]
+#[inline]
+pub(crate) fn enter(_id: usize, _map: &'static str, _method: Method) -> Frame {
+    Frame { _not_send: PhantomData }
+}
+
+/// [`enter`] while some closure is already running on this thread: check, then push.
+#[cfg(not(maplint_maps_no_reentry_check))]
+#[cold]
+#[inline(never)]
+fn enter_slow(depth: usize, id: usize, map: &'static str, method: Method) {
+    check_slow(depth, id, map, method.name());
+    RECORD.with(|record| {
+        if depth < SLOTS {
+            record.ids[depth].set(id);
+            record.methods[depth].set(method);
+        }
+        record.depth.set(depth + 1);
+    });
+}
+
 #[cold]
 #[inline(never)]
 fn check_slow(depth: usize, id: usize, map: &'static str, method: &'static str) {
-    let outer = ACTIVE.with(|active| {
-        active[..depth.min(SLOTS)]
+    let outer = RECORD.with(|record| {
+        let active = depth.min(SLOTS);
+        let slot = record.ids[..active]
             .iter()
-            .map(Cell::get)
-            .find(|&(active_id, _)| active_id == id)
+            .position(|active_id| active_id.get() == id)?;
+        Some(record.methods[slot].get())
     });
-    if let Some((_, outer_method)) = outer {
-        reentry_panic(map, method, outer_method);
+    if let Some(outer) = outer {
+        reentry_panic(map, method, outer.name());
     }
 }
 
@@ -100,16 +165,17 @@ fn reentry_panic(map: &'static str, method: &'static str, outer: &'static str) -
 /// Marks a running map closure; dropping it (normally or while unwinding) unmarks it.
 #[must_use]
 pub(crate) struct Frame {
+    /// The depth to restore: this frame's slot index.
+    #[cfg(not(maplint_maps_no_reentry_check))]
     depth: usize,
     /// The record lives in this thread's storage, so the frame must stay on this thread.
     _not_send: PhantomData<*const ()>,
 }
 
+#[cfg(not(maplint_maps_no_reentry_check))]
 impl Drop for Frame {
     #[inline]
     fn drop(&mut self) {
-        if self.depth != usize::MAX {
-            DEPTH.with(|d| d.set(self.depth));
-        }
+        RECORD.with(|record| record.depth.set(self.depth));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::reentry;
+use crate::reentry::{self, Method};
 use crate::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, read, write};
 
 const NAME: &str = "ShardedMap";
@@ -59,7 +59,8 @@ struct Shard<K, V> {
 /// ```
 pub struct ShardedMap<K, V, S = RandomState> {
     shards: Box<[Shard<K, V>]>,
-    /// `64 - log2(shards.len())`; 64 for a single shard.
+    /// `63 - log2(shards.len())`: 63 for a single shard, so that the shift in
+    /// [`shard`](Self::shard) is always below 64 and needs no overflow branch.
     shift: u32,
     hasher: S,
 }
@@ -135,7 +136,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             .collect();
         Self {
             shards,
-            shift: 64 - count.trailing_zeros(),
+            shift: 63 - count.trailing_zeros(),
             hasher,
         }
     }
@@ -158,7 +159,9 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// The shard for `hash`: the bits just below hashbrown's 7-bit tag.
     #[inline]
     fn shard(&self, hash: u64) -> &RwLock<HashTable<(K, V)>> {
-        let index = (hash << 7).checked_shr(self.shift).unwrap_or(0) as usize;
+        // The top `log2(len)` bits of `hash << 7`, computed as `((hash << 7) >> 1) >> shift`:
+        // the first shift clears the top bit, so a single shard (`shift` 63) gets index 0.
+        let index = (((hash << 7) >> 1) >> self.shift) as usize;
         &self.shards[index].table
     }
 }
@@ -305,7 +308,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "with");
+        let _frame = reentry::enter(self.id(), NAME, Method::With);
         let (hash, table) = self.read_shard(key);
         f(table.find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v))
     }
@@ -327,7 +330,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "update");
+        let _frame = reentry::enter(self.id(), NAME, Method::Update);
         let (hash, mut table) = self.write_shard(key);
         table.find_mut(hash, |(k, _)| k.borrow() == key).map(|(_, v)| f(v))
     }
@@ -345,7 +348,7 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, "get_or_insert_with");
+        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
         let (hash, mut table) = self.write_shard(&key);
         let entry = match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -393,7 +396,7 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, "retain");
+        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
         for shard in &self.shards {
             write(&shard.table).retain(|(k, v)| f(k, v));
         }
@@ -425,7 +428,7 @@ where
     /// assert_eq!(sum, 3);
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, "for_each");
+        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
         for shard in &self.shards {
             for (k, v) in read(&shard.table).iter() {
                 f(k, v);
@@ -476,7 +479,7 @@ where
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, "fmt");
+        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
         let mut out = f.debug_map();
         for shard in &self.shards {
             out.entries(read(&shard.table).iter().map(|(k, v)| (k, v)));

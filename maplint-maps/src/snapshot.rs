@@ -6,7 +6,7 @@ use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-use crate::reentry;
+use crate::reentry::{self, Method};
 use crate::sync::{Arc, Mutex, SnapCell, lock};
 
 const NAME: &str = "SnapshotMap";
@@ -174,7 +174,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "with");
+        let _frame = reentry::enter(self.id(), NAME, Method::With);
         self.current.with(|map| f(map.get(key)))
     }
 
@@ -190,7 +190,7 @@ where
     /// assert_eq!(sum, 3);
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, "for_each");
+        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
         self.current.with(|map| {
             for (k, v) in map {
                 f(k, v);
@@ -308,7 +308,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, "update");
+        let _frame = reentry::enter(self.id(), NAME, Method::Update);
         self.write_if(
             |map| if map.contains_key(key) { Err(()) } else { Ok(None) },
             |map, ()| map.get_mut(key).map(f),
@@ -328,7 +328,7 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, "get_or_insert_with");
+        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
         self.write(|map| {
             let value = match map.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),
@@ -380,7 +380,7 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, "retain");
+        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
         self.write(|map| {
             map.retain(f);
             (true, ())
@@ -421,7 +421,7 @@ where
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, "fmt");
+        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
         self.current.with(|map| f.debug_map().entries(map.iter()).finish())
     }
 }

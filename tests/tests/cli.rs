@@ -440,11 +440,40 @@ fn demo_findings_in_json() {
         got,
         vec![
             expect("lost_map_writes", "src/cache.rs", 55),
+            expect("map_borrow_conflict", "src/sessions.rs", 56),
+            expect("map_check_then_act", "src/peers.rs", 48),
+            expect("map_guard_across_await", "src/sessions.rs", 35),
+            expect("map_lock_order_inversion", "src/peers.rs", 55),
+            expect("map_lock_order_inversion", "src/peers.rs", 64),
+            expect("map_lock_reentry", "src/peers.rs", 23),
+            expect("map_lock_upgrade", "src/peers.rs", 40),
             expect("map_mutated_in_spawn", "src/pool.rs", 23),
+            expect("sharded_map_reentry", "src/sessions.rs", 20),
             expect("unsynchronized_map_write", "src/cache.rs", 30),
             expect("unsynchronized_map_write", "src/metrics.rs", 21),
             expect("unsynchronized_map_write", "src/pool.rs", 67),
         ]
+    );
+    // The check-then-act finding carries a quick fix in a `help` child.
+    let cta = found
+        .iter()
+        .find(|m| m.message.code.as_ref().unwrap().code == "maplint::map_check_then_act")
+        .unwrap();
+    let fix = cta
+        .message
+        .children
+        .iter()
+        .flat_map(|c| &c.spans)
+        .find(|s| s.suggested_replacement.is_some())
+        .expect("a suggested replacement");
+    // The value is not a plain path or literal: lazily evaluated, and left to the user to apply.
+    assert_eq!(
+        fix.suggested_replacement.as_deref(),
+        Some("self.peers.lock().unwrap().entry(id).or_insert_with(|| Peer { addr, score: 0 });")
+    );
+    assert_eq!(
+        fix.suggestion_applicability,
+        Some(cargo_metadata::diagnostic::Applicability::MaybeIncorrect)
     );
     for m in &found {
         let d = &m.message;
@@ -453,9 +482,15 @@ fn demo_findings_in_json() {
             "no secondary label: {}",
             d.message
         );
-        assert!(
+        let code = &d.code.as_ref().unwrap().code;
+        let points_to_maps = !matches!(
+            code.as_str(),
+            "maplint::map_borrow_conflict" | "maplint::map_lock_order_inversion"
+        );
+        assert_eq!(
             d.children.iter().any(|c| c.message.contains("maplint_maps::")),
-            "no maplint-maps note"
+            points_to_maps,
+            "maplint-maps note: {code}"
         );
         assert!(
             d.children.iter().any(|c| c.message.contains("docs/rules/")),

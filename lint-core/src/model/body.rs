@@ -68,8 +68,10 @@ pub struct Binding {
     pub alias: Option<(Place, Via)>,
     /// Initialized as a copy (`x.clone()`) of a value holding a map; the span of the clone.
     pub clone_of: Option<(Place, Span)>,
-    /// Initialized as a clone of an `Arc`/`Rc` (the same object, shared); the span of the clone.
+    /// Initialized as a clone of an `Arc`/`Rc` (the same object, shared); the span of the clone
+    /// and the cloned place.
     pub shared_clone: Option<Span>,
+    pub shared_clone_of: Option<Place>,
     pub is_param: bool,
 }
 
@@ -112,6 +114,8 @@ pub enum Role {
 #[derive(Debug, Clone)]
 pub struct Mention {
     pub binding: u32,
+    /// The value is moved here (passed by value, returned, bound again): a guard ends.
+    pub moved: bool,
     /// Fields accessed right after the name (`db.by_id` → `["by_id"]`).
     pub fields: Vec<String>,
     pub span: Span,
@@ -168,11 +172,79 @@ pub struct Spawn {
     pub closures: Vec<u32>,
 }
 
+/// What happens to the value of an expression: it decides how long a guard it holds lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Life {
+    /// A temporary, dropped at the end of the enclosing temporary scope.
+    Temp,
+    /// Moved into a call, closure or other value that ends at this offset.
+    Moved(u32),
+    /// Bound by `let` to this binding.
+    Bound(u32),
+    /// Returned from the function: the caller receives it.
+    Returned,
+}
+
+/// Placeholder for a `let` binding that does not exist yet while its initializer is walked.
+const PENDING: u32 = u32::MAX;
+
 #[derive(Debug, Clone)]
 pub struct Call {
     pub callee: u32,
     pub span: Span,
     pub closures: Vec<u32>,
+    /// The receiver's place (`self.inner` in `self.inner.helper()`), for method calls.
+    pub recv: Option<Place>,
+    /// The arguments' places, when they denote one.
+    pub args: Vec<Option<Place>>,
+    /// What happens to the returned value, and the end of its temporary scope.
+    pub life: Life,
+    pub temp_end: u32,
+}
+
+/// A lock, concurrent-map or `RefCell` operation.
+#[derive(Debug, Clone)]
+pub struct Acquisition {
+    /// The lock (the receiver's place).
+    pub lock: Place,
+    /// The receiver's type after auto-deref: a `Lock`, a guarded `ConcurrentMap`, a `RefCell`.
+    pub lock_ty: SemTy,
+    pub op: super::locks::AcqOp,
+    pub method: String,
+    pub span: Span,
+    pub method_span: Span,
+    pub closures: Vec<u32>,
+    /// What happens to the guard (for operations that return one) and its temporary scope end.
+    pub life: Life,
+    pub temp_end: u32,
+    /// The method called on the guard right away (`contains_key` in `m.lock().contains_key(k)`),
+    /// with that call's span and argument spans.
+    pub used_by: Option<(String, Span, Vec<Span>)>,
+    /// The spans of this call's own arguments.
+    pub args: Vec<Span>,
+    /// The binding of the `let` whose initializer contains this operation.
+    pub in_let: Option<u32>,
+}
+
+/// An `.await`.
+#[derive(Debug, Clone)]
+pub struct AwaitPoint {
+    pub span: Span,
+    pub closures: Vec<u32>,
+}
+
+/// An `if` (or `if let`): its condition and branches, for check-then-act patterns.
+#[derive(Debug, Clone)]
+pub struct IfFacts {
+    pub span: Span,
+    pub cond: Span,
+    pub then: Span,
+    /// The only statement of the then-block, when it has exactly one.
+    pub then_single_stmt: Option<Span>,
+    pub has_else: bool,
+    pub els: Option<Span>,
+    /// The condition tests for absence: `!..`, `..is_none()`.
+    pub negated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +270,20 @@ pub struct BodyFacts {
     pub scope_ends: HashMap<u32, u32>,
     /// Expression ids of closure values bound to names (`let f = move || ..`), by binding.
     pub closure_bindings: HashMap<u32, u32>,
+    /// Where each binding's scope ends (a let-bound guard dies there at the latest).
+    pub binding_ends: Vec<u32>,
+    /// Each parameter binding with its position (0 is `self` when there is one).
+    pub params: Vec<(u32, usize)>,
+    pub acquisitions: Vec<Acquisition>,
+    pub awaits: Vec<AwaitPoint>,
+    pub ifs: Vec<IfFacts>,
+    /// Closures that run during the call they are passed to (iterator adapters, `Option`
+    /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
+    pub sync_closures: std::collections::HashSet<u32>,
+    /// Async blocks and async closures.
+    pub async_closures: std::collections::HashSet<u32>,
+    pub is_async: bool,
+    pub fn_end: u32,
 }
 
 impl BodyFacts {
@@ -243,18 +329,30 @@ pub struct Walker<'a> {
     closure_param_tys: HashMap<u32, Vec<SemTy>>,
     /// Nesting of formatting macros around the current expression.
     log_depth: u32,
+    edition: crate::Edition,
+    /// End of the current temporary scope (statement, scrutinee, condition, block).
+    temp_end: u32,
+    /// Bindings declared in each open scope (their scope end is set when it closes).
+    scope_bindings: Vec<Vec<u32>>,
+    /// Inside a `let` initializer (`Some(PENDING)` until the binding exists).
+    in_let: Option<u32>,
 }
 
 impl<'a> Walker<'a> {
     #[must_use]
-    pub fn analyze(ix: &'a ItemIndex, fn_id: u32) -> BodyFacts {
+    pub fn analyze(ix: &'a ItemIndex, fn_id: u32, edition: crate::Edition) -> BodyFacts {
         let f = &ix.fns[fn_id as usize];
         let self_ty = f.impl_id.map(|i| ix.impls[i as usize].self_ty.clone());
+        let fn_end = f.def.body.as_ref().map_or(f.def.span.hi, |b| b.span.hi);
         let mut w = Walker {
             ix,
             file: f.file,
             self_ty,
-            facts: BodyFacts::default(),
+            facts: BodyFacts {
+                is_async: f.def.is_async,
+                fn_end,
+                ..BodyFacts::default()
+            },
             scopes: vec![Vec::new()],
             closure_stack: Vec::new(),
             repeat: Vec::new(),
@@ -262,10 +360,19 @@ impl<'a> Walker<'a> {
             pending_spawn_closures: HashMap::new(),
             closure_param_tys: HashMap::new(),
             log_depth: 0,
+            edition,
+            temp_end: fn_end,
+            scope_bindings: vec![Vec::new()],
+            in_let: None,
         };
         w.params(&f.def);
         if let Some(body) = &f.def.body {
-            w.block(body);
+            w.block_value(body, Life::Returned);
+        }
+        for end in &mut w.facts.binding_ends {
+            if *end == u32::MAX {
+                *end = fn_end;
+            }
         }
         let write_roots: std::collections::HashSet<u32> = w.facts.writes.iter().map(|x| x.root_expr).collect();
         for m in &mut w.facts.mentions {
@@ -296,11 +403,17 @@ impl<'a> Walker<'a> {
                     inner: Box::new(st),
                 },
             };
-            self.bind("self", def.name_span, ty, true);
+            let b = self.bind("self", def.name_span, ty, true);
+            self.facts.params.push((b, 0));
         }
-        for p in &def.params {
+        let offset = usize::from(def.self_kind.is_some());
+        for (i, p) in def.params.iter().enumerate() {
             let ty = self.ix.resolve_ty(&p.ty, self.file, &subst, self.self_ty.as_ref());
+            let before = self.facts.bindings.len() as u32;
             self.bind_pat(&p.pat, ty, true);
+            if p.pat.simple_name().is_some() {
+                self.facts.params.push((before, i + offset));
+            }
         }
     }
 
@@ -317,9 +430,12 @@ impl<'a> Walker<'a> {
             alias: None,
             clone_of: None,
             shared_clone: None,
+            shared_clone_of: None,
             is_param,
         });
         self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
+        self.scope_bindings.last_mut().expect("scope").push(id);
+        self.facts.binding_ends.push(u32::MAX);
         id
     }
 
@@ -407,27 +523,71 @@ impl<'a> Walker<'a> {
             .map(|(_, id)| *id)
     }
 
-    fn with_scope(&mut self, f: impl FnOnce(&mut Self)) {
+    /// Runs `f` in a new lexical scope that ends at offset `end`.
+    fn with_scope(&mut self, end: u32, f: impl FnOnce(&mut Self)) {
         self.scopes.push(Vec::new());
+        self.scope_bindings.push(Vec::new());
         f(self);
         self.scopes.pop();
+        for b in self.scope_bindings.pop().unwrap_or_default() {
+            self.facts.binding_ends[b as usize] = end;
+        }
+    }
+
+    /// Runs `f` with the temporary scope ending at `end`.
+    fn with_temp_end(&mut self, end: u32, f: impl FnOnce(&mut Self)) {
+        let saved = std::mem::replace(&mut self.temp_end, end);
+        f(self);
+        self.temp_end = saved;
     }
 
     // ------------------------------------------------------------ walking
 
     fn block(&mut self, b: &Block) {
-        self.with_scope(|w| {
-            for s in &b.stmts {
-                w.stmt(s);
+        self.block_value(b, Life::Temp);
+    }
+
+    /// A block whose value has `life`. Its tail's temporaries outlive the block up to edition
+    /// 2021 (they belong to the enclosing temporary scope) and die with it from 2024 on.
+    fn block_value(&mut self, b: &Block, life: Life) {
+        self.with_scope(b.span.hi, |w| {
+            let n = b.stmts.len();
+            for (i, s) in b.stmts.iter().enumerate() {
+                match s {
+                    Stmt::Expr { expr, semi: false } if i + 1 == n => {
+                        let end = if w.edition <= crate::Edition::E2021 {
+                            w.temp_end
+                        } else {
+                            b.span.hi
+                        };
+                        w.with_temp_end(end, |w| w.expr_as(expr, life));
+                    }
+                    _ => w.stmt(s),
+                }
             }
         });
     }
 
     fn stmt(&mut self, s: &Stmt) {
         match s {
-            Stmt::Let { pat, ty, init, els, .. } => {
+            Stmt::Let {
+                pat,
+                ty,
+                init,
+                els,
+                span,
+            } => {
+                let acq_before = self.facts.acquisitions.len();
+                let calls_before = self.facts.calls.len();
                 if let Some(e) = init {
-                    self.expr(e);
+                    let life = if matches!(pat, Pat::Wild) {
+                        Life::Temp
+                    } else {
+                        Life::Bound(PENDING)
+                    };
+                    let saved = self.in_let.replace(PENDING);
+                    self.with_temp_end(span.hi, |w| w.expr_as(e, life));
+                    self.in_let = saved;
                 }
                 if let Some(b) = els {
                     self.block(b);
@@ -457,8 +617,28 @@ impl<'a> Walker<'a> {
                 if let Some(link) = link {
                     self.apply_link(before as u32, link);
                 }
+                // Guards produced by the initializer now belong to the new binding.
+                let bound = if self.facts.bindings.len() > before {
+                    Life::Bound(before as u32)
+                } else {
+                    Life::Temp
+                };
+                let let_binding = (self.facts.bindings.len() > before).then_some(before as u32);
+                for a in &mut self.facts.acquisitions[acq_before..] {
+                    if a.life == Life::Bound(PENDING) {
+                        a.life = bound;
+                    }
+                    if a.in_let == Some(PENDING) {
+                        a.in_let = let_binding;
+                    }
+                }
+                for c in &mut self.facts.calls[calls_before..] {
+                    if c.life == Life::Bound(PENDING) {
+                        c.life = bound;
+                    }
+                }
             }
-            Stmt::Expr { expr, .. } => self.expr(expr),
+            Stmt::Expr { expr, .. } => self.with_temp_end(expr.span.hi, |w| w.expr(expr)),
             Stmt::Item(_) => {}
         }
     }
@@ -476,6 +656,7 @@ impl<'a> Walker<'a> {
             if let Some((place, _)) = self.place_of(src) {
                 if src_ty.is_shared_pointer() {
                     link.shared_clone = Some(init.span);
+                    link.shared_clone_of = Some(place.clone());
                     if let Root::Local(a) = place.root
                         && place.fields.is_empty()
                     {
@@ -527,6 +708,7 @@ impl<'a> Walker<'a> {
             bind.identity = id;
         }
         bind.shared_clone = link.shared_clone;
+        bind.shared_clone_of = link.shared_clone_of;
         bind.clone_of = link.clone_of;
         bind.alias = link.alias;
     }
@@ -542,21 +724,27 @@ impl<'a> Walker<'a> {
     }
 
     fn expr(&mut self, e: &Expr) {
+        self.expr_as(e, Life::Temp);
+    }
+
+    /// Walks an expression whose value has `life`.
+    fn expr_as(&mut self, e: &Expr, life: Life) {
         if self.depth > MAX_WALK_DEPTH {
             return;
         }
         self.depth += 1;
-        self.expr_inner(e);
+        self.expr_inner(e, life);
         self.depth -= 1;
     }
 
-    fn expr_inner(&mut self, e: &Expr) {
+    fn expr_inner(&mut self, e: &Expr, life: Life) {
+        let moved = !matches!(life, Life::Temp);
         match &e.kind {
             ExprKind::Path(names) => {
                 if names.len() == 1
                     && let Some(b) = self.lookup(&names[0])
                 {
-                    self.mention(b, Vec::new(), e);
+                    self.mention(b, Vec::new(), e, moved);
                 }
             }
             ExprKind::Lit => {}
@@ -572,16 +760,16 @@ impl<'a> Walker<'a> {
                 match &cur.kind {
                     ExprKind::Path(names) if names.len() == 1 => {
                         if let Some(b) = self.lookup(&names[0]) {
-                            self.mention(b, fields, cur);
+                            self.mention(b, fields, cur, false);
                         }
                     }
                     _ => self.expr(cur),
                 }
             }
             ExprKind::MethodCall { recv, method, args, .. } => {
-                self.method_call(e, recv, method, args);
+                self.method_call(e, recv, method, args, life);
             }
-            ExprKind::Call { func, args } => self.call(e, func, args),
+            ExprKind::Call { func, args } => self.call(e, func, args, life),
             ExprKind::Closure(c) => self.closure(e, c),
             ExprKind::Async { is_move, body } => {
                 let parents = self.closures();
@@ -593,20 +781,44 @@ impl<'a> Walker<'a> {
                         parents,
                     },
                 );
+                self.facts.async_closures.insert(e.id);
                 self.closure_stack.push(e.id);
                 let saved = std::mem::take(&mut self.repeat);
-                self.block(body);
+                self.with_temp_end(body.span.hi, |w| w.block_value(body, Life::Moved(e.span.hi)));
                 self.repeat = saved;
                 self.closure_stack.pop();
             }
-            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
+            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block_value(b, life),
             ExprKind::If { cond, then, els } => {
-                self.with_scope(|w| {
-                    w.expr(cond);
-                    w.block(then);
+                let is_let = contains_let(cond);
+                // `if let` scrutinee temporaries live through the then-block, and through the
+                // else-block too up to edition 2021; a plain condition's die before the block.
+                let cond_end = if !is_let {
+                    cond.span.hi
+                } else if els.is_some() && self.edition <= crate::Edition::E2021 {
+                    e.span.hi
+                } else {
+                    then.span.hi
+                };
+                self.facts.ifs.push(IfFacts {
+                    span: e.span,
+                    cond: cond.span,
+                    then: then.span,
+                    then_single_stmt: match then.stmts.as_slice() {
+                        [Stmt::Expr { expr, .. }] => Some(expr.span),
+                        _ => None,
+                    },
+                    has_else: els.is_some(),
+                    els: els.as_ref().map(|x| x.span),
+                    negated: matches!(&cond.kind, ExprKind::Unary { op: UnOp::Not, .. })
+                        || matches!(&cond.kind, ExprKind::MethodCall { method, .. } if method == "is_none"),
                 });
-                if let Some(e) = els {
-                    self.expr(e);
+                self.with_scope(then.span.hi, |w| {
+                    w.with_temp_end(cond_end, |w| w.expr(cond));
+                    w.block_value(then, life);
+                });
+                if let Some(x) = els {
+                    self.expr_as(x, life);
                 }
             }
             ExprKind::Let { pat, expr } => {
@@ -616,23 +828,25 @@ impl<'a> Walker<'a> {
                 self.bind_scrutinee_pat(pat, ty, place);
             }
             ExprKind::Match { scrut, arms } => {
-                self.expr(scrut);
+                // Scrutinee temporaries live until the end of the `match`, in every edition.
+                self.with_temp_end(e.span.hi, |w| w.expr(scrut));
                 let ty = self.ty_of(scrut);
                 let place = self.place_of(scrut);
                 for a in arms {
-                    self.with_scope(|w| {
+                    self.with_scope(a.body.span.hi, |w| {
                         w.bind_scrutinee_pat(&a.pat, ty.clone(), place.clone());
                         if let Some(g) = &a.guard {
-                            w.expr(g);
+                            w.with_temp_end(g.span.hi, |w| w.expr(g));
                         }
-                        w.expr(&a.body);
+                        w.with_temp_end(a.body.span.hi, |w| w.expr_as(&a.body, life));
                     });
                 }
             }
             ExprKind::While { cond, body } => {
+                let cond_end = if contains_let(cond) { e.span.hi } else { cond.span.hi };
                 self.repeat.push(e.span.lo);
-                self.with_scope(|w| {
-                    w.expr(cond);
+                self.with_scope(e.span.hi, |w| {
+                    w.with_temp_end(cond_end, |w| w.expr(cond));
                     w.block(body);
                 });
                 self.repeat.pop();
@@ -643,16 +857,18 @@ impl<'a> Walker<'a> {
                 self.repeat.pop();
             }
             ExprKind::For { pat, iter, body } => {
-                self.expr(iter);
+                // The iterator expression's temporaries live for the whole loop.
+                self.with_temp_end(e.span.hi, |w| w.expr(iter));
                 self.repeat.push(e.span.lo);
-                self.with_scope(|w| {
+                self.with_scope(body.span.hi, |w| {
                     w.bind_pat(pat, SemTy::Unknown, false);
                     w.block(body);
                 });
                 self.repeat.pop();
             }
             ExprKind::Assign { lhs, rhs, .. } => {
-                self.expr(rhs);
+                let end = self.temp_end;
+                self.expr_as(rhs, Life::Moved(end));
                 self.expr(lhs);
                 let lt = self.ty_of(lhs);
                 if lt.unsynchronized_map().is_some()
@@ -677,12 +893,30 @@ impl<'a> Walker<'a> {
             ExprKind::Unary { expr, .. }
             | ExprKind::Ref { expr, .. }
             | ExprKind::RawAddr { expr, .. }
-            | ExprKind::Await(expr)
-            | ExprKind::Try(expr)
             | ExprKind::Cast { expr, .. } => self.expr(expr),
-            ExprKind::Return(x) | ExprKind::Break(x) => {
+            // `?` and `.await` pass the value through (`m.lock().await` is the guard).
+            ExprKind::Try(expr) => self.expr_as(expr, life),
+            ExprKind::Await(expr) => {
+                self.expr_as(expr, life);
+                self.facts.awaits.push(AwaitPoint {
+                    span: e.span,
+                    closures: self.closures(),
+                });
+            }
+            ExprKind::Return(x) => {
                 if let Some(x) = x {
-                    self.expr(x);
+                    let life = if self.closure_stack.is_empty() {
+                        Life::Returned
+                    } else {
+                        Life::Moved(self.temp_end)
+                    };
+                    self.expr_as(x, life);
+                }
+            }
+            ExprKind::Break(x) => {
+                if let Some(x) = x {
+                    let end = self.temp_end;
+                    self.expr_as(x, Life::Moved(end));
                 }
             }
             ExprKind::Macro { args, path } => match args {
@@ -697,6 +931,7 @@ impl<'a> Walker<'a> {
                         if let Some(b) = self.lookup(i) {
                             self.facts.mentions.push(Mention {
                                 binding: b,
+                                moved: true,
                                 fields: Vec::new(),
                                 span: e.span,
                                 expr: e.id,
@@ -708,8 +943,9 @@ impl<'a> Walker<'a> {
                 }
             },
             ExprKind::Struct { fields, rest, .. } => {
+                let end = self.temp_end;
                 for (_, f) in fields {
-                    self.expr(f);
+                    self.expr_as(f, Life::Moved(end));
                 }
                 if let Some(r) = rest {
                     self.expr(r);
@@ -719,10 +955,11 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr) {
+    fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr, moved: bool) {
         let role = if self.log_depth > 0 { Role::Log } else { Role::Use };
         self.facts.mentions.push(Mention {
             binding,
+            moved,
             fields,
             span: e.span,
             expr: e.id,
@@ -748,21 +985,36 @@ impl<'a> Walker<'a> {
         } else {
             self.repeat.clone()
         };
+        if c.is_async {
+            self.facts.async_closures.insert(e.id);
+        }
         self.closure_stack.push(e.id);
+        let saved_let = self.in_let.take();
         let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
-        self.with_scope(|w| {
+        let body_end = c.body.span.hi;
+        self.with_scope(body_end, |w| {
             for (i, p) in c.params.iter().enumerate() {
                 w.bind_pat(p, tys.get(i).cloned().unwrap_or_default(), true);
             }
-            w.expr(&c.body);
+            w.with_temp_end(body_end, |w| w.expr_as(&c.body, Life::Moved(e.span.hi)));
         });
         self.closure_stack.pop();
+        self.in_let = saved_let;
         self.repeat = saved_repeat;
     }
 
-    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
+    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr], life: Life) {
         let recv_ty = self.ty_of(recv);
-        self.expr(recv);
+        // The receiver's value: passed through (`lock().unwrap()`), consumed by the call
+        // (`get(k).map(|r| ..)`), or borrowed as a temporary (`lock().unwrap().insert(..)`).
+        let recv_life = if PASS_THROUGH_METHODS.contains(&method) {
+            life
+        } else if CONSUMING_METHODS.contains(&method) {
+            Life::Moved(e.span.hi)
+        } else {
+            Life::Temp
+        };
+        self.expr_as(recv, recv_life);
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;
@@ -844,15 +1096,49 @@ impl<'a> Walker<'a> {
             }
         }
         let iter_closure = !parallel && spawn_kind.is_none();
+        let arg_life = Life::Moved(e.span.hi);
         for a in args {
             let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
+            if is_closure && spawn_kind.is_none() && !parallel && SYNC_CLOSURE_METHODS.contains(&method) {
+                self.facts.sync_closures.insert(peel(a).id);
+            }
             if iter_closure && is_closure && is_repeating_adapter(method) {
                 self.repeat.push(a.span.lo);
-                self.expr(a);
+                self.expr_as(a, arg_life);
                 self.repeat.pop();
             } else {
-                self.expr(a);
+                self.expr_as(a, arg_life);
             }
+        }
+        if let Some(op) = super::locks::classify(&recv_inner, method)
+            && let Some((place, _)) = self.place_of(recv)
+        {
+            let method_span = match &e.kind {
+                ExprKind::MethodCall { method_span, .. } => *method_span,
+                _ => e.span,
+            };
+            self.facts.acquisitions.push(Acquisition {
+                lock: place,
+                lock_ty: recv_inner.clone(),
+                op,
+                method: method.to_owned(),
+                span: e.span,
+                method_span,
+                closures: self.closures(),
+                life,
+                temp_end: self.temp_end,
+                used_by: None,
+                args: args.iter().map(|x| x.span).collect(),
+                in_let: self.in_let,
+            });
+        }
+        // `m.lock().unwrap().contains_key(&k)`: remember what the guard was used for.
+        if !PASS_THROUGH_METHODS.contains(&method)
+            && let Some(acq_span) = guard_source(recv)
+            && let Some(a) = self.facts.acquisitions.iter_mut().rev().find(|a| a.span == acq_span)
+            && a.used_by.is_none()
+        {
+            a.used_by = Some((method.to_owned(), e.span, args.iter().map(|x| x.span).collect()));
         }
         // Lock acquisitions, and anything that may be hand-rolled synchronization (a lock-named
         // call on a value of unknown type, a compare-and-swap).
@@ -866,10 +1152,16 @@ impl<'a> Walker<'a> {
         if let SemTy::Adt { id, .. } = &recv_inner
             && let Some(callee) = self.ix.method(*id, method)
         {
+            let recv_place = self.place_of(recv).map(|(p, _)| p);
+            let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
             self.facts.calls.push(Call {
                 callee,
                 span: e.span,
                 closures: self.closures(),
+                recv: recv_place,
+                args,
+                life,
+                temp_end: self.temp_end,
             });
         }
         // A map write.
@@ -893,10 +1185,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) {
+    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr], life: Life) {
+        let arg_life = Life::Moved(e.span.hi);
         let ExprKind::Path(names) = &func.kind else {
             self.expr(func);
-            self.exprs(args);
+            for a in args {
+                self.expr_as(a, arg_life);
+            }
             return;
         };
         let local = names.len() == 1 && self.lookup(&names[0]).is_some();
@@ -926,6 +1221,8 @@ impl<'a> Walker<'a> {
                 if let Some(c) = args.iter().find(|a| matches!(peel(a).kind, ExprKind::Closure(_))) {
                     self.closure_param_tys
                         .insert(peel(c).id, vec![SemTy::ScopeHandle(e.id)]);
+                    // The scope's own closure runs on this thread, before `scope` returns.
+                    self.facts.sync_closures.insert(peel(c).id);
                 }
             }
             None => {}
@@ -935,20 +1232,25 @@ impl<'a> Walker<'a> {
         for a in args {
             if iterish && matches!(peel(a).kind, ExprKind::Closure(_)) {
                 self.repeat.push(a.span.lo);
-                self.expr(a);
+                self.expr_as(a, arg_life);
                 self.repeat.pop();
             } else {
-                self.expr(a);
+                self.expr_as(a, arg_life);
             }
         }
         if matches!(spawn, Some(Spawner::Scope | Spawner::Join)) {
             self.facts.scope_ends.insert(e.id, e.span.hi);
         }
         if let Some(c) = callee {
+            let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
             self.facts.calls.push(Call {
                 callee: c,
                 span: e.span,
                 closures: self.closures(),
+                recv: None,
+                args,
+                life,
+                temp_end: self.temp_end,
             });
         }
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
@@ -1432,6 +1734,7 @@ struct Link {
     closure: Option<u32>,
     identity: Option<u32>,
     shared_clone: Option<Span>,
+    shared_clone_of: Option<Place>,
     clone_of: Option<(Place, Span)>,
     alias: Option<(Place, Via)>,
 }
@@ -1556,6 +1859,113 @@ fn is_repeating_adapter(method: &str) -> bool {
     )
 }
 
+/// Methods that hand their receiver's value on (`lock().unwrap()` is still the guard).
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "unwrap_or_else",
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_unchecked",
+    "ok",
+    "map_err",
+    "ok_or",
+    "ok_or_else",
+    // `Entry` API: the `RefMut` returned still holds the entry's lock (`DashMap`).
+    "or_insert",
+    "or_insert_with",
+    "or_insert_with_key",
+    "or_default",
+    "and_modify",
+];
+
+/// `Option`/`Result` combinators that consume their receiver: a guard inside is dropped when
+/// the call returns (`map.get(k).map(|r| r.clone())`).
+const CONSUMING_METHODS: &[&str] = &[
+    "map",
+    "and_then",
+    "map_or",
+    "map_or_else",
+    "is_some_and",
+    "is_none_or",
+    "is_ok_and",
+    "is_err_and",
+];
+
+/// Methods whose closure argument runs during the call, on the calling thread.
+const SYNC_CLOSURE_METHODS: &[&str] = &[
+    "map",
+    "for_each",
+    "try_for_each",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "any",
+    "all",
+    "find",
+    "find_map",
+    "position",
+    "fold",
+    "try_fold",
+    "inspect",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "scan",
+    "partition",
+    "max_by_key",
+    "min_by_key",
+    "max_by",
+    "min_by",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "retain",
+    "retain_mut",
+    "and_then",
+    "map_or",
+    "map_or_else",
+    "unwrap_or_else",
+    "or_else",
+    "ok_or_else",
+    "is_some_and",
+    "is_none_or",
+    "or_insert_with",
+    "or_insert_with_key",
+    "and_modify",
+    "get_or_insert_with",
+    "get_or_init",
+    "with",
+    "with_borrow",
+    "with_borrow_mut",
+    "then",
+    "scope",
+    "in_place_scope",
+];
+
+/// Does a condition contain `let` (an `if let`/`while let`, possibly in a let chain)?
+fn contains_let(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Let { .. } => true,
+        ExprKind::Binary { lhs, rhs } => contains_let(lhs) || contains_let(rhs),
+        _ => false,
+    }
+}
+
+/// The span of the guard-producing call a receiver chain starts from
+/// (`m.lock().unwrap()` → `m.lock()`), looking through pass-through methods, `?` and `.await`.
+fn guard_source(e: &Expr) -> Option<Span> {
+    match &e.kind {
+        ExprKind::MethodCall { recv, method, .. } if PASS_THROUGH_METHODS.contains(&method.as_str()) => {
+            guard_source(recv)
+        }
+        ExprKind::MethodCall { .. } => Some(e.span),
+        ExprKind::Try(x) | ExprKind::Await(x) => guard_source(x),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1564,7 +1974,7 @@ mod tests {
     fn facts(src: &str, f: &str) -> (ItemIndex, BodyFacts) {
         let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
         let id = ix.fns.iter().position(|x| x.def.name == f).unwrap() as u32;
-        let b = Walker::analyze(&ix, id);
+        let b = Walker::analyze(&ix, id, crate::Edition::E2021);
         (ix, b)
     }
 
@@ -1678,7 +2088,7 @@ mod resolution_tests {
             pub fn make_mut(shared: Arc<HashMap<String, u32>>) { let mut mine = Arc::clone(&shared);\n\
             thread::spawn(move || { Arc::make_mut(&mut mine).insert(\"x\".into(), 1); }); }";
         let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
-        let b = Walker::analyze(&ix, 0);
+        let b = Walker::analyze(&ix, 0, crate::Edition::E2021);
         assert!(
             b.bindings
                 .iter()

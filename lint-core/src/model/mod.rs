@@ -8,6 +8,7 @@
 pub mod body;
 pub mod ir;
 pub mod items;
+pub mod locks;
 pub mod lower;
 pub mod types;
 
@@ -40,18 +41,31 @@ pub struct Model {
     pub spawned_fns: HashMap<u32, SpawnOrigin>,
     /// Functions of each file.
     pub fns_by_file: Vec<Vec<u32>>,
+    /// What calling each function does to locks.
+    pub summaries: Vec<locks::Summary>,
+    /// Lock events of each function (direct and through calls), in source order.
+    pub lock_events: Vec<Vec<locks::LockEvent>>,
+    /// Nested acquisitions of named map locks across the crate.
+    pub order_edges: Vec<locks::OrderEdge>,
+    /// The text of each file (empty for files that were not read), for rules that rewrite code.
+    pub texts: Vec<String>,
 }
 
 impl Model {
     #[must_use]
-    pub fn build(edition: Edition, files: Vec<Option<ir::FileIr>>) -> Model {
+    pub fn build(edition: Edition, files: Vec<Option<ir::FileIr>>, texts: Vec<String>) -> Model {
         let parsed = files.iter().map(Option::is_some).collect();
         let n_files = files.len();
         let items = ItemIndex::build(files);
         let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
-            .map(|f| Walker::analyze(&items, f))
+            .map(|f| Walker::analyze(&items, f, edition))
             .collect();
+        let summaries = locks::summaries(&items, &bodies);
+        let has_self = |f: u32| items.fns[f as usize].def.self_kind.is_some();
+        let lock_events: Vec<Vec<locks::LockEvent>> =
+            bodies.iter().map(|b| locks::events(b, &summaries, &has_self)).collect();
+        let order_edges = locks::order_edges(&items, &lock_events);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);
@@ -64,6 +78,10 @@ impl Model {
             bodies,
             spawned_fns,
             fns_by_file,
+            summaries,
+            lock_events,
+            order_edges,
+            texts,
         }
     }
 
@@ -129,7 +147,7 @@ mod tests {
             Some(lower::parse_and_lower(0, a).unwrap()),
             Some(lower::parse_and_lower(1, b).unwrap()),
         ];
-        let m = Model::build(Edition::E2021, files);
+        let m = Model::build(Edition::E2021, files, vec![String::new(); 2]);
         let name = |id: &u32| m.items.fns[*id as usize].def.name.clone();
         let mut reached: Vec<String> = m.spawned_fns.keys().map(name).collect();
         reached.sort();

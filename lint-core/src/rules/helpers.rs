@@ -61,6 +61,26 @@ impl Finding<'_, '_> {
         self
     }
 
+    /// A help carrying a code suggestion (rustc puts these in `help` children; editors offer
+    /// them as quick fixes, `--fix` applies machine-applicable ones).
+    pub fn suggestion(
+        mut self,
+        message: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+        applicability: crate::diagnostic::Applicability,
+    ) -> Self {
+        self.diag.helps.push(Help {
+            message: message.into(),
+            edits: vec![crate::diagnostic::Edit {
+                span,
+                replacement: replacement.into(),
+            }],
+            applicability: Some(applicability),
+        });
+        self
+    }
+
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.diag.notes.push(note.into());
         self
@@ -73,6 +93,7 @@ impl Finding<'_, '_> {
 
 use crate::model::Model;
 use crate::model::body::{BodyFacts, Place, Root, Spawn, SpawnBody, SpawnKind, Write};
+use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
 
 /// How a place reads in a message: `M`, `self.cache`, `state.routes`.
 #[must_use]
@@ -173,4 +194,73 @@ pub fn concurrent_use(body: &BodyFacts, b: u32, fields: &[String], c: u32, spawn
         }
     }
     None
+}
+
+/// 1-based line of an offset in a file of the package.
+#[must_use]
+pub fn line_of(model: &Model, span: Span) -> usize {
+    let text = &model.texts[span.file as usize];
+    let end = (span.lo as usize).min(text.len());
+    text.get(..end).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+/// The source text of a span.
+#[must_use]
+pub fn snippet(model: &Model, span: Span) -> &str {
+    model.texts[span.file as usize].get(span.range()).unwrap_or("")
+}
+
+/// Pairs `(held, taken)` of operations on the same map lock in one function: `taken` happens
+/// while the guard of `held` is alive, in the same thread and call context. `accept` decides
+/// which operation kinds the rule is about. Each `taken` is paired with its first `held` only.
+#[must_use]
+pub fn held_while_taken(
+    model: &Model,
+    fn_id: u32,
+    accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
+) -> Vec<(&LockEvent, &LockEvent)> {
+    let events = &model.lock_events[fn_id as usize];
+    let mut out = Vec::new();
+    for taken in events {
+        let held = events.iter().find(|held| {
+            held.span.lo < taken.span.lo
+                && held.lock == taken.lock
+                && held.context == taken.context
+                && held.alive_at(taken.span.lo)
+                && !std::ptr::eq(*held, taken)
+                && !taken.op.is_try()
+                && guards_a_map(&model.items, &held.lock_ty)
+                && accept(held.op, taken.op, held)
+        });
+        if let Some(h) = held {
+            out.push((h, taken));
+        }
+    }
+    out
+}
+
+/// The name of a lock for messages.
+#[must_use]
+pub fn lock_name(model: &Model, body: &BodyFacts, e: &LockEvent) -> String {
+    place_name(model, body, &e.lock)
+}
+
+/// "locked again here" or "locked again by `helper`" for events through calls.
+#[must_use]
+pub fn how_taken(model: &Model, e: &LockEvent) -> String {
+    match e.via {
+        Some((callee, _)) => format!(" by `{}`", model.items.fns[callee as usize].def.name),
+        None => String::new(),
+    }
+}
+
+/// Adds the "taken inside the callee" label of an event through a call.
+pub fn via_label<'r, 'a>(model: &Model, e: &LockEvent, f: Finding<'r, 'a>) -> Finding<'r, 'a> {
+    match e.via {
+        Some((callee, inner)) if inner != e.span => {
+            let name = &model.items.fns[callee as usize].def.name;
+            f.label(inner, format!("`{name}` takes the lock here"))
+        }
+        _ => f,
+    }
 }

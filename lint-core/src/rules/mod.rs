@@ -2,7 +2,14 @@
 
 pub mod helpers;
 mod lost_map_writes;
+mod map_borrow_conflict;
+mod map_check_then_act;
+mod map_guard_across_await;
+mod map_lock_order_inversion;
+mod map_lock_reentry;
+mod map_lock_upgrade;
 mod map_mutated_in_spawn;
+mod sharded_map_reentry;
 mod unsynchronized_map_write;
 
 use crate::diagnostic::Level;
@@ -108,6 +115,13 @@ pub static RULES: &[&dyn Rule] = &[
     &unsynchronized_map_write::UnsynchronizedMapWrite,
     &map_mutated_in_spawn::MapMutatedInSpawn,
     &lost_map_writes::LostMapWrites,
+    &map_lock_reentry::MapLockReentry,
+    &map_lock_upgrade::MapLockUpgrade,
+    &sharded_map_reentry::ShardedMapReentry,
+    &map_borrow_conflict::MapBorrowConflict,
+    &map_guard_across_await::MapGuardAcrossAwait,
+    &map_check_then_act::MapCheckThenAct,
+    &map_lock_order_inversion::MapLockOrderInversion,
 ];
 
 /// Diagnostics the tool itself emits (not rules, but they have names and levels too).

@@ -1,0 +1,96 @@
+use crate::model::Model;
+use crate::model::locks::AcqOp;
+use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::{Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a `RefCell` around a map (also `Rc<RefCell<map>>` and `thread_local!`
+    /// `RefCell<map>`) that is borrowed mutably while another borrow of it is alive:
+    /// `for (k, v) in m.borrow().iter() { m.borrow_mut().insert(..) }`, a held `Ref` followed
+    /// by `borrow_mut()`, a `RefMut` followed by `borrow()`, including through helper
+    /// functions of the same crate.
+    ///
+    /// ## Why is this bad?
+    /// `RefCell` checks borrows at run time: the second borrow panics with `BorrowMutError`
+    /// (or `BorrowError`). It is Rust's version of Go's "concurrent map iteration and map
+    /// write", and it only shows up on the path that happens to run it.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// for (id, conn) in self.conns.borrow().iter() {
+    ///     if conn.is_closed() {
+    ///         self.conns.borrow_mut().remove(id);
+    ///     }
+    /// }
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let closed: Vec<_> = self.conns.borrow().iter().filter(|(_, c)| c.is_closed()).map(|(id, _)| *id).collect();
+    /// for id in closed {
+    ///     self.conns.borrow_mut().remove(&id);
+    /// }
+    /// ```
+    /// or `self.conns.borrow_mut().retain(|_, c| !c.is_closed())`.
+    ///
+    /// ## Known problems
+    /// - `try_borrow`/`try_borrow_mut` never panic and are not reported.
+    /// - The cell is identified by its access path; a second path to the same cell is not
+    ///   recognized.
+    pub struct MapBorrowConflict {
+        name: "map_borrow_conflict",
+        level: Deny,
+        summary: "a `RefCell` map is borrowed mutably while another borrow is alive",
+        fix: None,
+        since: "0.1.0",
+    }
+}
+
+impl Rule for MapBorrowConflict {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let pairs = held_while_taken(model, f, |held, taken, _| match (held, taken) {
+                (AcqOp::Borrow { mutable: m1, .. }, AcqOp::Borrow { mutable: m2, .. }) => m1 || m2,
+                _ => false,
+            });
+            for (held, taken) in pairs {
+                let name = lock_name(model, body, held);
+                let line = line_of(model, held.span);
+                let (AcqOp::Borrow { mutable: held_mut, .. }, AcqOp::Borrow { mutable: taken_mut, .. }) =
+                    (held.op, taken.op)
+                else {
+                    continue;
+                };
+                let (what, error) = if taken_mut {
+                    ("mutably", "BorrowMutError")
+                } else {
+                    ("", "BorrowError")
+                };
+                let held_kind = if held_mut { "mutable borrow" } else { "borrow" };
+                let message = if what.is_empty() {
+                    format!(
+                        "`{name}` is borrowed{} while a {held_kind} from line {line} is still alive: this panics with `{error}`",
+                        how_taken(model, taken)
+                    )
+                } else {
+                    format!(
+                        "`{name}` is borrowed {what}{} while a {held_kind} from line {line} is still alive: this panics with `{error}`",
+                        how_taken(model, taken)
+                    )
+                };
+                let finding = out
+                    .report(taken.span, message)
+                    .primary_label(format!("panics with `{error}`"))
+                    .label(held.span, format!("the {held_kind} is taken here and is still alive"));
+                via_label(model, taken, finding)
+                    .help("collect what you need (for example the keys into a `Vec`) and end the first borrow before borrowing again")
+                    .emit();
+            }
+        }
+    }
+}

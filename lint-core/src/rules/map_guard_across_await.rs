@@ -1,0 +1,103 @@
+use crate::diagnostic::Span;
+use crate::model::Model;
+use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context, lock_lib};
+use crate::model::types::LockLib;
+use crate::rules::helpers::{Reporter, line_of, lock_name};
+use crate::rules::{Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a guard of a blocking lock around a map (std, `parking_lot` or spin `Mutex` /
+    /// `RwLock`), or a `DashMap` `Ref`/`RefMut`/`Entry`/iterator, that is alive across an
+    /// `.await` in an async fn or block.
+    ///
+    /// ## Why is this bad?
+    /// While the task is suspended it keeps the lock. Another task on the same executor thread
+    /// that takes the lock blocks the thread, so the first task can never be polled again to
+    /// release it: a deadlock, or at best a stalled executor. `DashMap` refs are `Send`, so the
+    /// compiler does not catch it, and `parking_lot` guards with `send_guard` neither.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let mut sessions = self.sessions.lock().unwrap();
+    /// let user = fetch_user(id).await;
+    /// sessions.insert(id, user);
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let user = fetch_user(id).await;
+    /// self.sessions.lock().unwrap().insert(id, user);
+    /// ```
+    /// or `maplint_maps::ShardedMap`, whose closure API cannot keep a guard across an
+    /// `.await`. Use `tokio::sync::Mutex` only when the lock must really be held across it.
+    ///
+    /// ## Known problems
+    /// - Guards of `tokio`, `async-lock` and `futures` locks are designed to be held across
+    ///   `.await` and are not reported; locks from crates the model does not know are skipped.
+    /// - A guard dropped on only some paths is treated as dropped.
+    pub struct MapGuardAcrossAwait {
+        name: "map_guard_across_await",
+        level: Warn,
+        summary: "a blocking guard of a map is held across an `.await`",
+        fix: None,
+        since: "0.1.0",
+    }
+}
+
+impl Rule for MapGuardAcrossAwait {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let events = &model.lock_events[f as usize];
+            let mut reported = Vec::new();
+            for a in &body.awaits {
+                let ctx = exec_context(body, &a.closures);
+                if !is_async_context(body, ctx) {
+                    continue;
+                }
+                // The suspension point: the `await` keyword at the end of the expression.
+                let point = a.span.hi.saturating_sub(1);
+                let Some(held) = events.iter().find(|e| {
+                    e.context == ctx
+                        && e.span.hi <= point
+                        && e.alive_at(point)
+                        && guards_a_map(&model.items, &e.lock_ty)
+                        && match e.op {
+                            AcqOp::Lock { .. } => {
+                                matches!(
+                                    lock_lib(&e.lock_ty),
+                                    Some(LockLib::Std | LockLib::ParkingLot | LockLib::Spin)
+                                )
+                            }
+                            AcqOp::Sharded { guard, .. } => guard,
+                            AcqOp::Borrow { .. } => false,
+                        }
+                }) else {
+                    continue;
+                };
+                if reported.contains(&held.span) {
+                    continue;
+                }
+                reported.push(held.span);
+                let name = lock_name(model, body, held);
+                let line = line_of(model, held.span);
+                let await_kw = Span::new(a.span.file, a.span.hi.saturating_sub(5), a.span.hi);
+                let what = if matches!(held.op, AcqOp::Sharded { .. }) {
+                    "a `DashMap` guard into"
+                } else {
+                    "a guard of"
+                };
+                out.report(await_kw, format!("{what} `{name}` from line {line} is held across this `.await`"))
+                    .primary_label("the task may be suspended here while the lock is held")
+                    .label(held.span, "the guard is taken here and is still alive at the `.await`")
+                    .help("copy what you need out of the map and drop the guard before `.await`")
+                    .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
+                    .emit();
+            }
+        }
+    }
+}

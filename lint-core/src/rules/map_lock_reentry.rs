@@ -1,0 +1,109 @@
+use crate::model::Model;
+use crate::model::locks::{AcqOp, LockMode, lock_lib};
+use crate::model::types::LockLib;
+use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::{Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a lock around a map that is acquired again on the same thread while a guard of
+    /// it is still alive: `Mutex` then `Mutex`, a write guard then anything, and two read
+    /// guards of a writer-preferring `RwLock` (std, `parking_lot` `read()`, tokio, async-lock).
+    /// The first guard can be a `let` binding, a temporary in a `match`, `if let` or
+    /// `while let` scrutinee (following the edition's temporary rules), a `for` loop's
+    /// iterator, or a guard held while calling a function of the same crate that locks the
+    /// same field (through any depth of calls).
+    ///
+    /// ## Why is this bad?
+    /// `std`, `parking_lot`, spin and async mutexes are not re-entrant: the second `lock()` waits
+    /// for the first guard, which is only dropped after it returns. The thread deadlocks (std
+    /// may also panic), with no contention needed. A read lock taken twice deadlocks as soon
+    /// as a writer queues between the two reads.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// match self.peers.lock().unwrap().get(&id) {
+    ///     Some(p) => p.touch(),
+    ///     None => { self.peers.lock().unwrap().insert(id, Peer::new()); }
+    /// }
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let mut peers = self.peers.lock().unwrap();
+    /// match peers.get(&id) {
+    ///     Some(p) => p.touch(),
+    ///     None => { peers.insert(id, Peer::new()); }
+    /// }
+    /// ```
+    /// or `maplint_maps::LockedMap::update` / `get_or_insert_with`, which run the whole
+    /// operation under one lock and panic instead of deadlocking when called re-entrantly.
+    ///
+    /// ## Known problems
+    /// - Locks are identified by their access path: the same lock reached through two
+    ///   different paths (a reference stored in another struct, a parameter that aliases
+    ///   `self`) is not recognized, and two paths are never assumed to alias.
+    /// - Calls through trait objects, closures stored in fields and generic callbacks are not
+    ///   followed; closures passed to unknown functions are assumed to run later.
+    /// - A guard dropped on only some paths (`if c { drop(g) }`) is treated as dropped.
+    /// - Locks whose type the model cannot resolve (`Mutex` from an unknown crate, generic
+    ///   wrappers) are not checked.
+    pub struct MapLockReentry {
+        name: "map_lock_reentry",
+        level: Deny,
+        summary: "a map's lock is acquired again while its guard is alive",
+        fix: None,
+        since: "0.1.0",
+    }
+}
+
+/// Does taking `second` while `first` is held deadlock on the same lock?
+fn deadlocks(first: LockMode, second: LockMode, lib: Option<LockLib>) -> bool {
+    use LockMode::{Mutex, Read, ReadRecursive, UpgradableRead, Write};
+    match (first, second) {
+        (Mutex, Mutex)
+        | (Write, Mutex | Read | Write | UpgradableRead | ReadRecursive)
+        | (UpgradableRead, UpgradableRead) => true,
+        // Writer-preferring read locks deadlock as soon as a writer waits between the reads.
+        (Read | ReadRecursive, Read) => {
+            matches!(
+                lib,
+                Some(LockLib::Std | LockLib::ParkingLot | LockLib::Tokio | LockLib::AsyncLock)
+            )
+        }
+        _ => false,
+    }
+}
+
+impl Rule for MapLockReentry {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let pairs = held_while_taken(model, f, |held, taken, h| match (held, taken) {
+                (AcqOp::Lock { mode: m1, .. }, AcqOp::Lock { mode: m2, .. }) => deadlocks(m1, m2, lock_lib(&h.lock_ty)),
+                _ => false,
+            });
+            for (held, taken) in pairs {
+                let name = lock_name(model, body, held);
+                let line = line_of(model, held.span);
+                let finding = out
+                    .report(
+                        taken.span,
+                        format!(
+                            "`{name}` is locked again{} while its guard from line {line} is still alive",
+                            how_taken(model, taken)
+                        ),
+                    )
+                    .primary_label("this waits for the guard above: the thread deadlocks")
+                    .label(held.span, "the first guard is taken here and is still alive");
+                via_label(model, taken, finding)
+                    .help("bind what you need from the first guard and drop it before locking again, or hold one guard for the whole operation")
+                    .note("`maplint_maps::LockedMap::update` and `ShardedMap::update` run the whole operation under one lock, and calling the map again from inside panics instead of deadlocking")
+                    .emit();
+            }
+        }
+    }
+}

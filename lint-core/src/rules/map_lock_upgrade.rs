@@ -1,0 +1,90 @@
+use crate::model::Model;
+use crate::model::locks::{AcqOp, LockMode};
+use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::{Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds `write()` on an `RwLock` around a map while a read guard (or an upgradable read
+    /// guard) of the same lock is alive: the classic
+    /// `if let Some(v) = m.read().get(k) { .. } else { m.write().insert(..) }` up to edition
+    /// 2021, and in any edition when the write is in the then-block, in a `match` arm on the
+    /// read, or after a `let`-bound read guard.
+    ///
+    /// ## Why is this bad?
+    /// A write lock waits until every read guard is gone, including the one this thread still
+    /// holds. It always deadlocks; no other thread is needed.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// if let Some(v) = cache.read().unwrap().get(&key) {
+    ///     return v.clone();
+    /// } else {
+    ///     cache.write().unwrap().insert(key, compute());
+    /// }
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let mut map = cache.write().unwrap();
+    /// map.entry(key).or_insert_with(compute).clone()
+    /// ```
+    /// or `maplint_maps::LockedMap::get_or_insert_with`.
+    ///
+    /// ## Known problems
+    /// - The same lock reached through two different access paths is not recognized.
+    /// - `upgradable_read` followed by `upgrade` is correct and not reported.
+    pub struct MapLockUpgrade {
+        name: "map_lock_upgrade",
+        level: Deny,
+        summary: "a map's `RwLock` is write-locked while a read guard of it is alive",
+        fix: None,
+        since: "0.1.0",
+    }
+}
+
+impl Rule for MapLockUpgrade {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let pairs = held_while_taken(model, f, |held, taken, _| {
+                matches!(
+                    (held, taken),
+                    (
+                        AcqOp::Lock {
+                            mode: LockMode::Read | LockMode::UpgradableRead | LockMode::ReadRecursive,
+                            ..
+                        },
+                        AcqOp::Lock {
+                            mode: LockMode::Write,
+                            ..
+                        }
+                    )
+                )
+            });
+            for (held, taken) in pairs {
+                let name = lock_name(model, body, held);
+                let line = line_of(model, held.span);
+                let finding = out
+                    .report(
+                        taken.span,
+                        format!(
+                            "`{name}` is write-locked{} while a read guard of it from line {line} is still alive",
+                            how_taken(model, taken)
+                        ),
+                    )
+                    .primary_label("this waits for every read guard, including the one above: deadlock")
+                    .label(held.span, "the read guard is taken here and is still alive");
+                via_label(model, taken, finding)
+                    .help(
+                        "take the write lock once and use `entry(..)` under it, or drop the read guard before writing",
+                    )
+                    .note("`maplint_maps::LockedMap::get_or_insert_with` looks up and inserts under one lock")
+                    .emit();
+            }
+        }
+    }
+}

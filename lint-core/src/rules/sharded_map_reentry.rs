@@ -1,0 +1,100 @@
+use crate::model::Model;
+use crate::model::body::BodyFacts;
+use crate::model::locks::{AcqOp, LockEvent};
+use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::{Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Finds a guard into a `DashMap` (a `Ref` from `get`, a `RefMut` from `get_mut`, an
+    /// `Entry`, an iterator) that is alive while the same thread calls a locking method on the
+    /// same map: `insert`, `remove`, `entry`, `get_mut`, `alter`, `retain`, `clear`, or `get`
+    /// while holding a `RefMut`/`Entry`, or `iter` while holding a write guard. The guard can
+    /// be a `let` binding, a scrutinee temporary (`if let Some(r) = map.get(k) { map.insert(..) }`),
+    /// a loop over `iter()`, or come from a helper of the same crate.
+    ///
+    /// ## Why is this bad?
+    /// Every `DashMap` guard holds its shard's `RwLock`. Writing to a key of the same shard
+    /// waits for that guard forever. `DashMap`'s refs are `Send`, so nothing stops it at compile
+    /// time, and whether two keys share a shard changes from run to run.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// if let Some(session) = sessions.get(&id) {
+    ///     sessions.insert(id, session.refreshed());
+    /// }
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let refreshed = sessions.get(&id).map(|s| s.refreshed());
+    /// if let Some(s) = refreshed {
+    ///     sessions.insert(id, s);
+    /// }
+    /// ```
+    /// or `maplint_maps::ShardedMap::update(&id, |s| *s = s.refreshed())`: its closure API
+    /// cannot hold a guard.
+    ///
+    /// ## Known problems
+    /// - Two reads (`get` while holding a `Ref`) are not reported, although they can deadlock
+    ///   when a writer queues on the shard between them.
+    /// - The map is identified by its access path; a second path to the same map is not
+    ///   recognized.
+    pub struct ShardedMapReentry {
+        name: "sharded_map_reentry",
+        level: Deny,
+        summary: "a `DashMap` is locked again while one of its guards is alive",
+        fix: None,
+        since: "0.1.0",
+    }
+}
+
+fn guard_name(body: &BodyFacts, e: &LockEvent) -> &'static str {
+    let method = e.acquisition.map(|i| body.acquisitions[i].method.as_str());
+    match method {
+        Some("get" | "try_get") => "a `Ref`",
+        Some("get_mut" | "try_get_mut") => "a `RefMut`",
+        Some("entry" | "try_entry") => "an `Entry`",
+        Some("iter" | "iter_mut") => "an iterator",
+        _ => "a guard",
+    }
+}
+
+impl Rule for ShardedMapReentry {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        for &f in &model.fns_by_file[file as usize] {
+            let body = &model.bodies[f as usize];
+            let pairs = held_while_taken(model, f, |held, taken, _| match (held, taken) {
+                (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
+                _ => false,
+            });
+            for (held, taken) in pairs {
+                let name = lock_name(model, body, held);
+                let line = line_of(model, held.span);
+                let guard = guard_name(body, held);
+                let finding = out
+                    .report(
+                        taken.span,
+                        format!(
+                            "`{name}` is locked again{} while {guard} from line {line} still holds its shard",
+                            how_taken(model, taken)
+                        ),
+                    )
+                    .primary_label(
+                        "this waits for the shard lock held by the guard: deadlock when the keys share a shard",
+                    )
+                    .label(
+                        held.span,
+                        format!("{guard} into `{name}` is taken here and is still alive"),
+                    );
+                via_label(model, taken, finding)
+                    .help("copy the value out first (`.map(|r| r.clone())`) or end the guard before writing to the map")
+                    .note("`maplint_maps::ShardedMap` has no guards: `update` and `get_or_insert_with` run a closure under the shard lock")
+                    .emit();
+            }
+        }
+    }
+}
