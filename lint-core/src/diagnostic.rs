@@ -133,6 +133,26 @@ impl Diagnostic {
         format!("maplint::{}", self.rule)
     }
 
+    /// A fingerprint that survives line shifts and unrelated edits: the rule, the file, the text
+    /// of the primary line (whitespace-normalized) and of the primary span. Identical findings in
+    /// one file are told apart by the caller (an occurrence counter). Hex, 16 digits (FNV-1a).
+    #[must_use]
+    pub fn fingerprint(&self, file: &crate::SourceFile) -> String {
+        let line = self
+            .primary
+            .map_or("", |p| file.line_text(file.line_index(p.lo as usize)));
+        let normalized: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let snippet = self.primary.and_then(|p| file.text.get(p.range())).unwrap_or("");
+        for part in [self.rule.as_str(), file.name.as_str(), normalized.as_str(), snippet] {
+            for b in part.bytes().chain(std::iter::once(0)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{h:016x}")
+    }
+
     /// Documentation URL of the rule.
     #[must_use]
     pub fn docs_url(&self) -> String {

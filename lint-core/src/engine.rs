@@ -10,6 +10,7 @@ use crate::model::{Model, ir::FileIr, lower};
 use crate::rules::{self, Rule, helpers::Reporter};
 use crate::settings::Settings;
 use crate::source::SourceFile;
+use crate::suppress::Suppressions;
 use crate::{Analysis, InputFile, PackageSources};
 
 /// Worker threads get a large stack: syn parses recursively and real files nest deeply.
@@ -128,7 +129,9 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         diagnostics.extend(diag);
     }
     let texts: Vec<String> = files.iter().map(|f: &SourceFile| f.text.clone()).collect();
-    let model = catch_unwind(AssertUnwindSafe(|| Model::build(pkg.edition, irs, texts)));
+    let model = catch_unwind(AssertUnwindSafe(|| {
+        Model::build_with(pkg.edition, irs, texts, &settings.types)
+    }));
     let model = match model {
         Ok(m) => m,
         Err(panic) => {
@@ -183,11 +186,64 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
                     )),
                 }
             }
+            apply_suppressions(file, &files[file as usize], settings, &mut out);
             out
         })
         .collect();
     diagnostics.extend(per_file.into_iter().flatten());
     finish(files, diagnostics)
+}
+
+/// Removes findings silenced by `// maplint: allow(..)` comments and reports directives that
+/// silence nothing or name no rule.
+fn apply_suppressions(file: u32, source: &SourceFile, settings: &Settings, out: &mut Vec<Diagnostic>) {
+    let sup = Suppressions::parse(file, &source.text);
+    if sup.allows.is_empty() && sup.malformed.is_empty() {
+        return;
+    }
+    let mut used = vec![false; sup.allows.len()];
+    out.retain(|d| {
+        let Some(primary) = d.primary else { return true };
+        let line = source.line_index(primary.lo as usize);
+        match sup.silencing(&d.rule, line) {
+            Some(i) => {
+                used[i] = true;
+                false
+            }
+            None => true,
+        }
+    });
+    for (a, used) in sup.allows.iter().zip(used) {
+        match rules::meta(&a.rule) {
+            None => out.push(tool_diag(
+                "invalid_suppression",
+                settings,
+                file,
+                Some(a.span),
+                format!("`{}` is not a maplint rule", a.rule),
+            )),
+            Some(m) if !used && settings.level(m.name, m.default_level) != Level::Allow => {
+                let scope = if a.file_wide { "in this file" } else { "here" };
+                out.push(tool_diag(
+                    "unused_suppression",
+                    settings,
+                    file,
+                    Some(a.span),
+                    format!("this suppression of `{}` silences nothing {scope}", a.rule),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for m in sup.malformed {
+        out.push(tool_diag(
+            "invalid_suppression",
+            settings,
+            file,
+            Some(m.span),
+            format!("malformed maplint directive: {}", m.message),
+        ));
+    }
 }
 
 fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>) -> Analysis {

@@ -9,10 +9,12 @@
 //! still analyzed; a panic inside a rule becomes an `internal_error` diagnostic naming the rule.
 
 pub mod diagnostic;
+pub mod fix;
 pub mod model;
 pub mod rules;
 pub mod settings;
 pub mod source;
+pub mod suppress;
 
 mod engine;
 

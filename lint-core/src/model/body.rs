@@ -1258,6 +1258,11 @@ impl<'a> Walker<'a> {
 
     /// Classifies a called path as a spawner, through `use` imports.
     fn spawner(&self, names: &[String]) -> Option<Spawner> {
+        let expanded = self.ix.expand_path(self.file, names);
+        let refs: Vec<&str> = expanded.iter().map(String::as_str).collect();
+        if self.ix.is_configured_spawner(&refs) {
+            return Some(Spawner::Spawn(SpawnKind::Thread));
+        }
         let scope = &self.ix.scopes[self.file as usize];
         let mut full: Vec<String> = match scope.uses.get(&names[0]) {
             Some(p) => p.iter().chain(&names[1..]).cloned().collect(),

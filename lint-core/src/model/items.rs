@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use super::ir::{Block, FileIr, FnDef, Generics, Item, ItemKind, StaticKind, Stmt, Ty, TyPath};
-use super::types::{SemTy, Wrap, is_known_crate, known_type};
+use super::types::{LockKind, LockLib, MapKind, SemTy, Wrap, is_known_crate, known_type};
 use crate::diagnostic::Span;
+use crate::settings::{LockTypeKind, TypeConfig};
 
 /// Imports of one file.
 #[derive(Debug, Default)]
@@ -84,6 +85,8 @@ pub struct ItemIndex {
     names: HashMap<String, Vec<(u32, Def)>>,
     /// (adt id, method name) → fn ids.
     methods: HashMap<(u32, String), Vec<u32>>,
+    /// User-configured types.
+    pub config: TypeConfig,
     /// Raw static types, resolved after all items are known.
     static_tys: Vec<Ty>,
     impl_tys: Vec<(Ty, Generics)>,
@@ -98,7 +101,16 @@ fn generic_names(g: &Generics) -> Vec<String> {
 impl ItemIndex {
     #[must_use]
     pub fn build(files: Vec<Option<FileIr>>) -> ItemIndex {
-        let mut ix = ItemIndex::default();
+        Self::build_with(files, &TypeConfig::default())
+    }
+
+    /// Builds the index with user-configured map, lock and spawner types.
+    #[must_use]
+    pub fn build_with(files: Vec<Option<FileIr>>, config: &TypeConfig) -> ItemIndex {
+        let mut ix = ItemIndex {
+            config: config.clone(),
+            ..ItemIndex::default()
+        };
         for (f, ir) in files.into_iter().enumerate() {
             ix.scopes.push(FileScope::default());
             if let Some(ir) = ir {
@@ -350,6 +362,9 @@ impl ItemIndex {
         let (full, local) = self.expand(file, names);
         let Some(last) = full.last() else { return SemTy::Unknown };
         let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        if let Some(t) = self.configured_type(&refs, &args) {
+            return t;
+        }
         let known_external = !local && full.len() > 1 && is_known_crate(&full[0]);
         if known_external {
             return known_type(&refs, args).unwrap_or_default();
@@ -378,6 +393,40 @@ impl ItemIndex {
             }
             _ => known_type(&refs, args).unwrap_or_default(),
         }
+    }
+
+    /// A user-configured map or lock type.
+    fn configured_type(&self, path: &[&str], args: &[SemTy]) -> Option<SemTy> {
+        if self.config.maps.iter().any(|c| TypeConfig::path_matches(c, path)) {
+            return Some(SemTy::Map(MapKind::Other));
+        }
+        let (_, kind) = self
+            .config
+            .locks
+            .iter()
+            .find(|(c, _)| TypeConfig::path_matches(c, path))?;
+        let kind = match kind {
+            LockTypeKind::Mutex => LockKind::Mutex,
+            LockTypeKind::RwLock => LockKind::RwLock,
+        };
+        // Blocking or not is unknown: `Unknown` keeps the lock out of rules that need to know.
+        Some(SemTy::Lock {
+            kind,
+            lib: LockLib::Unknown,
+            inner: Box::new(args.first().cloned().unwrap_or_default()),
+        })
+    }
+
+    /// Is this resolved function path a user-configured spawner?
+    #[must_use]
+    pub fn is_configured_spawner(&self, path: &[&str]) -> bool {
+        self.config.spawners.iter().any(|c| TypeConfig::path_matches(c, path))
+    }
+
+    /// Expands a written path through the file's imports (for callers outside this module).
+    #[must_use]
+    pub fn expand_path(&self, file: u32, names: &[String]) -> Vec<String> {
+        self.expand(file, names).0
     }
 
     /// A static by a written path.

@@ -54,9 +54,20 @@ pub struct Model {
 impl Model {
     #[must_use]
     pub fn build(edition: Edition, files: Vec<Option<ir::FileIr>>, texts: Vec<String>) -> Model {
+        Self::build_with(edition, files, texts, &crate::settings::TypeConfig::default())
+    }
+
+    /// Builds the model with user-configured types.
+    #[must_use]
+    pub fn build_with(
+        edition: Edition,
+        files: Vec<Option<ir::FileIr>>,
+        texts: Vec<String>,
+        config: &crate::settings::TypeConfig,
+    ) -> Model {
         let parsed = files.iter().map(Option::is_some).collect();
         let n_files = files.len();
-        let items = ItemIndex::build(files);
+        let items = ItemIndex::build_with(files, config);
         let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f, edition))

@@ -143,6 +143,22 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
     },
     RuleMeta {
+        name: "unused_suppression",
+        default_level: Level::Warn,
+        summary: "a `// maplint: allow(..)` comment silences nothing",
+        docs: "A suppression comment whose rule reports nothing on its line (or, for `allow-file`, in its file) is reported so stale suppressions get cleaned up.\n",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    },
+    RuleMeta {
+        name: "invalid_suppression",
+        default_level: Level::Warn,
+        summary: "a `// maplint:` comment names an unknown rule or cannot be read",
+        docs: "A suppression comment must read `// maplint: allow(rule_a, rule_b) -- reason` or `// maplint: allow-file(rule)` and name existing rules.\n",
+        fix: FixAvailability::None,
+        since: "0.1.0",
+    },
+    RuleMeta {
         name: "internal_error",
         default_level: Level::Warn,
         summary: "a rule panicked on this file; please report it",
