@@ -14,11 +14,10 @@ pub enum FixMode {
 impl FixMode {
     #[must_use]
     pub fn accepts(self, a: Option<Applicability>) -> bool {
-        match (self, a) {
-            (_, Some(Applicability::MachineApplicable)) => true,
-            (FixMode::Unsafe, Some(Applicability::MaybeIncorrect)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, a),
+            (_, Some(Applicability::MachineApplicable)) | (FixMode::Unsafe, Some(Applicability::MaybeIncorrect))
+        )
     }
 }
 
