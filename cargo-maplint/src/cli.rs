@@ -349,7 +349,7 @@ fn levels(cli: &Cli, matches: &clap::ArgMatches) -> Result<Settings, UsageError>
             )));
         }
     }
-    Ok(Settings { levels })
+    Ok(Settings { levels, ..Settings::default() })
 }
 
 #[cfg(test)]
