@@ -349,7 +349,10 @@ fn levels(cli: &Cli, matches: &clap::ArgMatches) -> Result<Settings, UsageError>
             )));
         }
     }
-    Ok(Settings { levels, ..Settings::default() })
+    Ok(Settings {
+        levels,
+        ..Settings::default()
+    })
 }
 
 #[cfg(test)]

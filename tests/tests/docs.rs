@@ -14,8 +14,11 @@ fn rule_pages_are_up_to_date() {
     let bless = std::env::var_os("MAPLINT_BLESS").is_some();
     let mut stale = Vec::new();
     let mut expected_files = Vec::new();
-    for rule in lint_core::rules::RULES {
-        let meta = rule.meta();
+    let metas = lint_core::rules::RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(lint_core::rules::TOOL_DIAGNOSTICS.iter());
+    for meta in metas {
         let path = root.join(format!("{}.md", meta.name));
         expected_files.push(path.clone());
         let page = meta.docs_page();

@@ -173,3 +173,83 @@ fn rule_docs_have_the_clippy_sections() {
         );
     }
 }
+
+/// Fix invariants, for every fixture: applying every suggestion (safe and unsafe) leaves a file
+/// that parses, a second analysis of the fixed file offers no new fix for the same rule, rules
+/// that declare no fixes offer none, and rules that declare fixes offer at least one somewhere.
+/// The fixed text is kept beside the fixture as `<fixture>.fixed` (bless with MAPLINT_BLESS=1).
+#[test]
+fn fixes_parse_converge_and_match_declared_availability() {
+    use lint_core::fix::{FixMode, apply, parses, suggestions_for_file};
+    use lint_core::rules::FixAvailability;
+    let bless = std::env::var_os("MAPLINT_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut offered: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for dir in rule_dirs() {
+        for path in fixture_files(&dir) {
+            let text = fs::read_to_string(&path).unwrap();
+            let analyze_text = |t: &str| {
+                analyze(
+                    &PackageSources {
+                        name: "fixture".into(),
+                        edition: edition_of(t),
+                        files: vec![InputFile {
+                            name: "f.rs".into(),
+                            content: Ok(t.as_bytes().to_vec()),
+                        }],
+                    },
+                    &Settings::default(),
+                )
+            };
+            let first = analyze_text(&text);
+            for d in first
+                .diagnostics
+                .iter()
+                .filter(|d| d.helps.iter().any(|h| !h.edits.is_empty()))
+            {
+                offered.insert(d.rule.clone());
+            }
+            let suggestions = suggestions_for_file(&first.diagnostics, 0, FixMode::Unsafe);
+            let fixed_path = path.with_extension("fixed");
+            if suggestions.is_empty() {
+                if fixed_path.exists() {
+                    failures.push(format!("{}: stale, the fixture offers no fix", fixed_path.display()));
+                }
+                continue;
+            }
+            let (fixed, _) = apply(&text, &suggestions);
+            if !parses(&fixed) {
+                failures.push(format!("{}: the fixed text does not parse", path.display()));
+            }
+            let second = analyze_text(&fixed);
+            let again = suggestions_for_file(&second.diagnostics, 0, FixMode::Unsafe);
+            if !again.is_empty() {
+                failures.push(format!(
+                    "{}: a second run still offers {} fix(es)",
+                    path.display(),
+                    again.len()
+                ));
+            }
+            if bless {
+                fs::write(&fixed_path, &fixed).unwrap();
+            } else if fs::read_to_string(&fixed_path).ok().as_deref() != Some(fixed.as_str()) {
+                failures.push(format!(
+                    "{}: differs from the fixed output (bless with MAPLINT_BLESS=1)",
+                    fixed_path.display()
+                ));
+            }
+        }
+    }
+    for rule in lint_core::rules::RULES {
+        let m = rule.meta();
+        let did = offered.contains(m.name);
+        match m.fix {
+            FixAvailability::None if did => failures.push(format!("{}: declares no fix but offered one", m.name)),
+            FixAvailability::Sometimes | FixAvailability::Always if !did => {
+                failures.push(format!("{}: declares fixes but no fixture shows one", m.name));
+            }
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

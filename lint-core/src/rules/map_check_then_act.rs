@@ -232,8 +232,10 @@ fn entry_rewrite(
     if cond.strip_prefix('!').map(str::trim) != Some(snippet(model, check_call).trim()) {
         return None;
     }
-    let key_text = snippet(model, *key).trim();
-    if snippet(model, *check_key).trim().strip_prefix('&').map(str::trim) != Some(key_text) {
+    let key_src = snippet(model, *key).trim();
+    let checked = snippet(model, *check_key).trim();
+    // `contains_key(&k)` with `insert(k, ..)` or `insert(k.clone(), ..)`: the same key.
+    if !checked.starts_with('&') || key_text(checked) != key_text(key_src) {
         return None;
     }
     let before_args = model.texts[act_call.file as usize].get(act_call.lo as usize..key.lo as usize)?;
@@ -244,12 +246,12 @@ fn entry_rewrite(
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '&' | '"' | '\'' | ' ' | '-'));
     Some(if plain {
         (
-            format!("{recv}.entry({key_text}).or_insert({value_text});"),
+            format!("{recv}.entry({key_src}).or_insert({value_text});"),
             Applicability::MachineApplicable,
         )
     } else {
         (
-            format!("{recv}.entry({key_text}).or_insert_with(|| {value_text});"),
+            format!("{recv}.entry({key_src}).or_insert_with(|| {value_text});"),
             Applicability::MaybeIncorrect,
         )
     })
