@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
-use lint_core::{Edition, Level, Settings};
+use lint_core::fix::FixMode;
+use lint_core::{Edition, Level};
 
 const AFTER_HELP: &str = "\
 Without paths, the packages are found with `cargo metadata --no-deps --offline` (never a build):
@@ -20,8 +21,13 @@ Cargo's target, feature and build flags (--all-targets, --lib, --bins, --bin, --
 --offline, --keep-going) are accepted and ignored: every .rs file of a selected package is read,
 nothing is built, no build script or proc macro runs.
 
-Exit status: 0 no deny-level findings, 1 deny-level findings, 2 usage error, cargo metadata
-failure, missing path or unreadable file.";
+`cargo maplint rules` lists the rules with their levels; `--explain RULE` prints a rule's docs.
+Configuration: [workspace.metadata.maplint] / [package.metadata.maplint] in Cargo.toml, or
+maplint.toml at the workspace root (see the README).
+
+Exit status: 0 no deny-level findings, 1 deny-level findings (or, with --diff, changes to make),
+2 usage error, bad configuration, cargo metadata failure, missing path, dirty tree for --fix or
+unreadable file.";
 
 /// Finds deadlocks and races on maps shared between threads.
 #[derive(Debug, Parser)]
@@ -92,6 +98,51 @@ pub struct Cli {
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 
+    /// Print a rule's documentation and exit.
+    #[arg(long, value_name = "RULE", help_heading = "Rules")]
+    pub explain: Option<String>,
+
+    /// Apply machine-applicable suggestions (refuses a dirty git tree, like `cargo fix`).
+    #[arg(long, help_heading = "Fixes")]
+    pub fix: bool,
+
+    /// With `--fix` or `--diff`: also apply maybe-incorrect suggestions.
+    #[arg(long, help_heading = "Fixes")]
+    pub unsafe_fixes: bool,
+
+    /// Print the changes `--fix` would make as a unified diff on stdout; write nothing.
+    #[arg(long, help_heading = "Fixes")]
+    pub diff: bool,
+
+    /// Fix even if the working directory has changes (including staged ones).
+    #[arg(long, help_heading = "Fixes")]
+    pub allow_dirty: bool,
+
+    /// Fix even if the working directory has staged changes.
+    #[arg(long, help_heading = "Fixes")]
+    pub allow_staged: bool,
+
+    /// Fix even if the files are not under git.
+    #[arg(long, help_heading = "Fixes")]
+    pub allow_no_vcs: bool,
+
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record today's findings in this baseline file and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline", help_heading = "Baseline")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// With file paths: lint the whole package each file belongs to (the pre-commit hook).
+    #[arg(long, help_heading = "Package Selection")]
+    pub whole_package: bool,
+
+    /// With `--message-format json`: first run `cargo clippy` or `cargo check` with the same
+    /// package and target flags, and merge its messages into the stream (for rust-analyzer).
+    #[arg(long, value_name = "COMMAND", value_parser = ["clippy", "check"], help_heading = "Output")]
+    pub also_run: Option<String>,
+
     #[command(flatten)]
     pub ignored: Ignored,
 }
@@ -150,6 +201,58 @@ pub struct Ignored {
     offline: bool,
 }
 
+impl Ignored {
+    /// The accepted cargo flags, as arguments for another cargo command (`--also-run`).
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (on, flag) in [
+            (self.keep_going, "--keep-going"),
+            (self.all_targets, "--all-targets"),
+            (self.lib, "--lib"),
+            (self.bins, "--bins"),
+            (self.examples, "--examples"),
+            (self.tests, "--tests"),
+            (self.benches, "--benches"),
+            (self.all_features, "--all-features"),
+            (self.no_default_features, "--no-default-features"),
+            (self.release, "--release"),
+            (self.frozen, "--frozen"),
+            (self.locked, "--locked"),
+            (self.offline, "--offline"),
+        ] {
+            if on {
+                out.push(flag.to_owned());
+            }
+        }
+        for (values, flag) in [
+            (&self.bin, "--bin"),
+            (&self.example, "--example"),
+            (&self.test, "--test"),
+            (&self.bench, "--bench"),
+            (&self.target, "--target"),
+            (&self.features, "--features"),
+            (&self.config, "--config"),
+            (&self.unstable, "-Z"),
+        ] {
+            for v in values {
+                out.push(flag.to_owned());
+                out.push(v.clone());
+            }
+        }
+        for (value, flag) in [(&self.jobs, "--jobs"), (&self.profile, "--profile")] {
+            if let Some(v) = value {
+                out.push(flag.to_owned());
+                out.push(v.clone());
+            }
+        }
+        if let Some(d) = &self.target_dir {
+            out.push("--target-dir".to_owned());
+            out.push(d.display().to_string());
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -168,6 +271,8 @@ pub enum Format {
     Json(JsonRendered),
     /// `json-render-diagnostics`: findings rendered on stderr, only `build-finished` on stdout.
     JsonRenderDiagnostics,
+    /// One SARIF 2.1.0 document on stdout.
+    Sarif,
 }
 
 /// What the `rendered` field of a JSON message holds.
@@ -187,8 +292,13 @@ pub struct Options {
     /// `json-render-diagnostics`).
     pub short: bool,
     pub color: bool,
-    pub settings: Settings,
+    /// `-A/-W/-D` in command-line order (rule names without the prefix, or `warnings`).
+    pub level_args: Vec<(Level, String)>,
     pub edition: Option<Edition>,
+    /// `cargo maplint rules`: list the rules and exit.
+    pub list_rules: bool,
+    /// `--fix`/`--diff`: which suggestions to apply.
+    pub fix: Option<FixMode>,
 }
 
 /// A command-line error: printed as `error: ...`, exit status 2.
@@ -202,9 +312,14 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Result<Opt
     if args.get(1).is_some_and(|a| a == "maplint") {
         args.remove(1);
     }
+    // `cargo maplint rules [OPTIONS]` lists the rules (a directory named `rules` is `./rules`).
+    let list_rules = args.get(1).is_some_and(|a| a == "rules");
+    if list_rules {
+        args.remove(1);
+    }
     let matches = Cli::command().try_get_matches_from(args)?;
     let cli = Cli::from_arg_matches(&matches)?;
-    Ok(validate(cli, &matches))
+    Ok(validate(cli, &matches).map(|o| Options { list_rules, ..o }))
 }
 
 fn validate(cli: Cli, matches: &clap::ArgMatches) -> Result<Options, UsageError> {
@@ -217,8 +332,24 @@ fn validate(cli: Cli, matches: &clap::ArgMatches) -> Result<Options, UsageError>
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
         }
     } || ansi && format == Format::JsonRenderDiagnostics;
-    let settings = levels(&cli, matches)?;
+    let level_args = level_args(&cli, matches)?;
     let edition = cli.edition.as_deref().and_then(Edition::parse);
+    if cli.unsafe_fixes && !(cli.fix || cli.diff) {
+        return Err(UsageError("`--unsafe-fixes` needs `--fix` or `--diff`".to_owned()));
+    }
+    let fix = (cli.fix || cli.diff).then_some(if cli.unsafe_fixes {
+        FixMode::Unsafe
+    } else {
+        FixMode::Safe
+    });
+    if cli.whole_package && cli.paths.is_empty() {
+        return Err(UsageError("`--whole-package` needs file paths".to_owned()));
+    }
+    if cli.also_run.is_some() && !matches!(format, Format::Json(_)) {
+        return Err(UsageError(
+            "`--also-run` needs `--message-format json` (or a `json-diagnostic-*` variant)".to_owned(),
+        ));
+    }
     if !cli.paths.is_empty() && (cli.manifest_path.is_some() || cli.workspace || !cli.package.is_empty()) {
         return Err(UsageError(
             "paths cannot be combined with --manifest-path, --workspace or --package".to_owned(),
@@ -229,8 +360,10 @@ fn validate(cli: Cli, matches: &clap::ArgMatches) -> Result<Options, UsageError>
         format,
         short,
         color,
-        settings,
+        level_args,
         edition,
+        list_rules: false,
+        fix,
     })
 }
 
@@ -252,7 +385,7 @@ fn message_format(values: &[String]) -> Result<(Format, bool, bool), UsageError>
     let (mut short, mut ansi, mut render) = (false, false, false);
     for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
         let kind = match v {
-            "human" | "short" | "json" => v,
+            "human" | "short" | "json" | "sarif" => v,
             "json-diagnostic-short" => {
                 short = true;
                 "json"
@@ -267,7 +400,7 @@ fn message_format(values: &[String]) -> Result<(Format, bool, bool), UsageError>
             }
             other => {
                 return Err(UsageError(format!(
-                    "invalid message format `{other}`: expected one of human, short, json, \
+                    "invalid message format `{other}`: expected one of human, short, json, sarif, \
                      json-diagnostic-short, json-diagnostic-rendered-ansi, json-render-diagnostics"
                 )));
             }
@@ -283,6 +416,7 @@ fn message_format(values: &[String]) -> Result<(Format, bool, bool), UsageError>
     }
     Ok(match base.unwrap_or("human") {
         "short" => (Format::Short, true, false),
+        "sarif" => (Format::Sarif, false, false),
         "json" if render => (Format::JsonRenderDiagnostics, short, ansi),
         "json" => {
             let rendered = if short {
@@ -307,8 +441,8 @@ pub fn rule_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// Applies `-A/-W/-D` in command-line order (the last one for a rule wins, as in rustc).
-fn levels(cli: &Cli, matches: &clap::ArgMatches) -> Result<Settings, UsageError> {
+/// Reads `-A/-W/-D` in command-line order and checks the names.
+fn level_args(cli: &Cli, matches: &clap::ArgMatches) -> Result<Vec<(Level, String)>, UsageError> {
     let mut ordered: Vec<(usize, Level, &str)> = Vec::new();
     for (id, level, values) in [
         ("allow", Level::Allow, &cli.allow),
@@ -324,35 +458,40 @@ fn levels(cli: &Cli, matches: &clap::ArgMatches) -> Result<Settings, UsageError>
         }
     }
     ordered.sort_by_key(|&(i, ..)| i);
-    let mut levels: BTreeMap<String, Level> = BTreeMap::new();
-    let names = rule_names();
+    let mut out = Vec::new();
     for (_, level, raw) in ordered {
         let name = raw.trim();
         let name = name.strip_prefix("maplint::").unwrap_or(name);
+        if name != "warnings" && lint_core::rules::meta(name).is_none() {
+            return Err(UsageError(format!(
+                "unknown rule `{raw}`\n\nvalid rules: {}, warnings\n(each may be written with the `maplint::` prefix)",
+                rule_names().join(", ")
+            )));
+        }
+        out.push((level, name.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Applies `-A/-W/-D` over `levels` (the configuration's) in order: the last one for a rule
+/// wins, as in rustc, and `warnings` changes every rule currently at warn level.
+pub fn apply_levels(levels: &mut BTreeMap<String, Level>, args: &[(Level, String)]) {
+    let names = rule_names();
+    for (level, name) in args {
         if name == "warnings" {
-            // rustc's `-D warnings`: every rule currently at warn level takes the new level.
             for n in &names {
                 let current = levels
                     .get(*n)
                     .copied()
                     .or_else(|| lint_core::rules::meta(n).map(|m| m.default_level));
                 if current == Some(Level::Warn) {
-                    levels.insert((*n).to_owned(), level);
+                    levels.insert((*n).to_owned(), *level);
                 }
             }
-        } else if lint_core::rules::meta(name).is_some() {
-            levels.insert(name.to_owned(), level);
         } else {
-            return Err(UsageError(format!(
-                "unknown rule `{raw}`\n\nvalid rules: {}, warnings\n(each may be written with the `maplint::` prefix)",
-                names.join(", ")
-            )));
+            levels.insert(name.clone(), *level);
         }
     }
-    Ok(Settings {
-        levels,
-        ..Settings::default()
-    })
 }
 
 #[cfg(test)]
@@ -419,11 +558,40 @@ mod tests {
         ])
         .ok()
         .unwrap();
-        assert_eq!(o.settings.levels.get("parse_error"), Some(&Level::Allow));
-        assert_eq!(o.settings.levels.get("io_error"), Some(&Level::Warn));
+        let levels = |o: &Options| {
+            let mut l = BTreeMap::new();
+            apply_levels(&mut l, &o.level_args);
+            l
+        };
+        assert_eq!(levels(&o).get("parse_error"), Some(&Level::Allow));
+        assert_eq!(levels(&o).get("io_error"), Some(&Level::Warn));
         let o = parse(&["cargo-maplint", "-D", "warnings"]).ok().unwrap();
-        assert_eq!(o.settings.levels.get("parse_error"), Some(&Level::Deny));
+        assert_eq!(levels(&o).get("parse_error"), Some(&Level::Deny));
+        // Configuration first, then the command line: a rule configured to warn is denied.
+        let mut l = BTreeMap::from([("map_lock_reentry".to_owned(), Level::Warn)]);
+        apply_levels(&mut l, &o.level_args);
+        assert_eq!(l.get("map_lock_reentry"), Some(&Level::Deny));
         assert!(parse(&["cargo-maplint", "-D", "nope"]).is_err());
+    }
+
+    #[test]
+    fn rules_subcommand_and_fix_flags() {
+        let o = parse(&["cargo-maplint", "maplint", "rules", "-A", "io_error"])
+            .ok()
+            .unwrap();
+        assert!(o.list_rules && o.cli.paths.is_empty());
+        let o = parse(&["cargo-maplint", "./rules"]).ok().unwrap();
+        assert!(!o.list_rules && o.cli.paths.len() == 1);
+        let o = parse(&["cargo-maplint", "--fix", "--unsafe-fixes"]).ok().unwrap();
+        assert_eq!(o.fix, Some(FixMode::Unsafe));
+        assert_eq!(
+            parse(&["cargo-maplint", "--diff"]).ok().unwrap().fix,
+            Some(FixMode::Safe)
+        );
+        assert!(parse(&["cargo-maplint", "--unsafe-fixes"]).is_err());
+        assert!(parse(&["cargo-maplint", "--also-run", "clippy"]).is_err());
+        assert!(parse(&["cargo-maplint", "--also-run", "clippy", "--message-format=json"]).is_ok());
+        assert_eq!(message_format(&["sarif".into()]).ok().unwrap().0, Format::Sarif);
     }
 
     #[test]

@@ -8,7 +8,11 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod baseline;
 mod cli;
+mod config;
+mod explain;
+mod fix;
 mod output;
 mod run;
 mod walk;

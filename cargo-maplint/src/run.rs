@@ -1,20 +1,26 @@
 //! One run: parse arguments, find the units, lint them one after another, print, exit status.
 
 use std::any::Any;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
 
+use lint_core::fix::FixMode;
 use lint_core::{Diagnostic, PackageSources, Settings};
 use rayon::prelude::*;
 
+use crate::baseline::{self, Baseline};
 use crate::cli::{self, Format, Options};
+use crate::config::{self, Config};
 use crate::output::{Printer, Rendered, Stats};
-use crate::walk;
 use crate::workspace::{self, Selection, Sources, Unit};
+use crate::{explain, fix, walk};
 
 /// Exit status: usage error, cargo metadata failure, missing path or unreadable file.
 const EXIT_ERROR: u8 = 2;
@@ -92,13 +98,117 @@ fn write_out(r: &Rendered) {
 /// How many packages are analyzed concurrently (their sources are held in memory meanwhile).
 const UNITS_IN_FLIGHT: usize = 16;
 
+/// What one unit is linted with.
+#[derive(Debug)]
+struct UnitSetup {
+    settings: Settings,
+    config: Config,
+}
+
+/// What the whole run does besides printing findings.
+#[derive(Debug, Clone, Copy)]
+struct Mode<'a> {
+    printer: Printer,
+    fix: Option<FixMode>,
+    diff: bool,
+    baseline: Option<&'a Baseline>,
+    write_baseline: bool,
+}
+
+/// What linting one unit produced.
+#[derive(Debug, Default)]
+struct UnitResult {
+    rendered: Rendered,
+    stats: Stats,
+    /// All findings, for `--write-baseline`.
+    entries: Vec<baseline::Entry>,
+    /// Baseline entries that matched a finding.
+    matched: Vec<usize>,
+    /// Display names of the files checked.
+    checked: Vec<String>,
+    fixed: usize,
+    fixed_files: usize,
+    diff: String,
+    warnings: Vec<String>,
+}
+
+/// Loads each unit's configuration (workspace level once per workspace root) and puts the
+/// command line's levels over it.
+fn setups(units: &[Unit], opts: &Options) -> Result<(Vec<UnitSetup>, Option<Config>), config::ConfigError> {
+    let mut workspaces: HashMap<PathBuf, Config> = HashMap::new();
+    let mut out = Vec::new();
+    let mut first_ws = None;
+    for u in units {
+        let config = match &u.config_root {
+            None => Config::default(),
+            Some(root) => {
+                if !workspaces.contains_key(root) {
+                    workspaces.insert(root.clone(), config::load_workspace(root)?);
+                }
+                let ws = &workspaces[root];
+                if first_ws.is_none() {
+                    first_ws = Some(ws.clone());
+                }
+                match &u.manifest_path {
+                    Some(m) => config::load_package(m, ws)?,
+                    None => ws.clone(),
+                }
+            }
+        };
+        let mut levels = config.levels.clone();
+        cli::apply_levels(&mut levels, &opts.level_args);
+        out.push(UnitSetup {
+            settings: Settings {
+                levels,
+                types: config.types.clone(),
+            },
+            config,
+        });
+    }
+    Ok((out, first_ws))
+}
+
+fn is_json(f: Format) -> bool {
+    matches!(f, Format::Json(_) | Format::JsonRenderDiagnostics)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn run(opts: &Options) -> u8 {
     let cli = &opts.cli;
+    if let Some(rule) = &cli.explain {
+        return match explain::explain(rule) {
+            Ok(page) => {
+                print!("{page}");
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_ERROR
+            }
+        };
+    }
     let printer = Printer {
         format: opts.format,
         short: opts.short,
         color: opts.color,
         quiet: cli.quiet,
+    };
+    let fail = |msg: &str| {
+        eprintln!("error: {msg}");
+        if is_json(opts.format) {
+            write_out(&Rendered {
+                stdout: format!("{}\n", crate::output::json::build_finished(false)),
+                ..Rendered::default()
+            });
+        }
+        EXIT_ERROR
     };
     let found = if cli.paths.is_empty() {
         workspace::from_cargo(&Selection {
@@ -108,92 +218,338 @@ fn run(opts: &Options) -> u8 {
             exclude: &cli.exclude,
         })
     } else {
-        workspace::from_paths(&cli.paths, opts.edition)
+        workspace::from_paths(&cli.paths, opts.edition, cli.whole_package)
     };
     let (units, warnings) = match found {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if matches!(opts.format, Format::Json(_) | Format::JsonRenderDiagnostics) {
-                write_out(&Rendered {
-                    stderr: String::new(),
-                    stdout: format!("{}\n", crate::output::json::build_finished(false)),
-                });
-            }
-            return EXIT_ERROR;
-        }
+        Err(e) => return fail(&format!("{e:#}")),
     };
+    let (setups, workspace_config) = match setups(&units, opts) {
+        Ok(v) => v,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if opts.list_rules {
+        let levels = if let [one] = setups.as_slice() {
+            one.settings.levels.clone()
+        } else {
+            let mut levels = workspace_config.map(|c| c.levels).unwrap_or_default();
+            cli::apply_levels(&mut levels, &opts.level_args);
+            levels
+        };
+        print!("{}", explain::list(&levels));
+        return 0;
+    }
+    let loaded_baseline = match cli.baseline.as_deref().map(Baseline::load).transpose() {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    if opts.fix.is_some() && !cli.diff {
+        let dirs: Vec<PathBuf> = units.iter().map(|u| u.root.clone()).collect();
+        let flags = fix::VcsFlags {
+            allow_dirty: cli.allow_dirty,
+            allow_staged: cli.allow_staged,
+            allow_no_vcs: cli.allow_no_vcs,
+        };
+        if let Err(e) = fix::check_vcs(&dirs, flags) {
+            return fail(&e);
+        }
+    }
     if !cli.quiet {
         for w in &warnings {
             eprintln!("warning: {w}");
         }
     }
+    let other_ok = match &cli.also_run {
+        Some(cmd) => also_run(cmd, opts),
+        None => true,
+    };
+    let mode = Mode {
+        printer,
+        fix: opts.fix,
+        diff: cli.diff,
+        baseline: loaded_baseline.as_ref(),
+        write_baseline: cli.write_baseline.is_some(),
+    };
     let mut stats = Stats::default();
+    let mut total = UnitResult::default();
+    let mut sarif_results = Vec::new();
     // Several packages are analyzed at once so small packages keep every core busy; results are
     // printed in order, a window at a time, so memory stays bounded.
     lint_core::in_pool(|| {
-        for window in units.chunks(UNITS_IN_FLIGHT) {
-            let results: Vec<(Rendered, Stats)> = window
+        let jobs: Vec<(&Unit, &UnitSetup)> = units.iter().zip(&setups).collect();
+        for window in jobs.chunks(UNITS_IN_FLIGHT) {
+            let results: Vec<UnitResult> = window
                 .par_iter()
-                .map(|unit| {
-                    let result = panic::catch_unwind(AssertUnwindSafe(|| lint_unit(unit, &opts.settings, printer)));
+                .map(|&(unit, setup)| {
+                    let result = panic::catch_unwind(AssertUnwindSafe(|| lint_unit(unit, setup, mode)));
                     match result {
                         Ok(v) => v,
-                        Err(p) => internal_error(unit, &opts.settings, printer, &panic_message(&*p)),
+                        Err(p) => internal_error(unit, &setup.settings, printer, &panic_message(&*p)),
                     }
                 })
                 .collect();
-            for (unit, (rendered, s)) in window.iter().zip(results) {
+            for ((unit, _), mut r) in window.iter().zip(results) {
                 if cli.verbose > 0 {
                     eprintln!("    Checking {} ({})", unit.name, unit.root.display());
                 }
-                write_out(&rendered);
-                stats.add(s);
+                if !cli.quiet {
+                    for w in &r.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                write_out(&r.rendered);
+                if !r.diff.is_empty() {
+                    print!("{}", r.diff);
+                }
+                sarif_results.append(&mut r.rendered.sarif);
+                stats.add(r.stats);
+                total.entries.append(&mut r.entries);
+                total.matched.append(&mut r.matched);
+                total.checked.append(&mut r.checked);
+                total.fixed += r.fixed;
+                total.fixed_files += r.fixed_files;
             }
         }
     });
-    write_out(&printer.finish(stats));
+    finish(
+        opts,
+        &units,
+        stats,
+        total,
+        sarif_results,
+        other_ok,
+        loaded_baseline.as_ref(),
+    )
+}
+
+/// The end of the run: the baseline written, the fix and baseline notes, the summary or the
+/// SARIF document, and the exit status.
+fn finish(
+    opts: &Options,
+    units: &[Unit],
+    stats: Stats,
+    total: UnitResult,
+    sarif_results: Vec<serde_json::Value>,
+    other_ok: bool,
+    loaded_baseline: Option<&Baseline>,
+) -> u8 {
+    let cli = &opts.cli;
+    if let Some(path) = &cli.write_baseline {
+        return match baseline::write(path, total.entries) {
+            Ok(n) => {
+                eprintln!("maplint: wrote {} to {}", plural(n, "finding"), path.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_ERROR
+            }
+        };
+    }
+    if cli.diff {
+        if !cli.quiet {
+            eprintln!(
+                "maplint: would fix {} in {}",
+                plural(total.fixed, "finding"),
+                plural(total.fixed_files, "file")
+            );
+        }
+        return u8::from(total.fixed_files > 0);
+    }
+    if opts.fix.is_some() && !cli.quiet {
+        eprintln!(
+            "maplint: fixed {} in {}",
+            plural(total.fixed, "finding"),
+            plural(total.fixed_files, "file")
+        );
+    }
+    if let Some(b) = loaded_baseline {
+        let matched: BTreeSet<usize> = total.matched.iter().copied().collect();
+        let checked: BTreeSet<String> = total.checked.into_iter().collect();
+        let stale = b.unmatched(&matched, &checked);
+        if !cli.quiet {
+            if !matched.is_empty() {
+                eprintln!(
+                    "note: {} matched the baseline and are not shown",
+                    plural(matched.len(), "finding")
+                );
+            }
+            if stale == 1 {
+                eprintln!("warning: 1 baseline entry no longer matches; rewrite with --write-baseline");
+            } else if stale > 1 {
+                eprintln!("warning: {stale} baseline entries no longer match; rewrite with --write-baseline");
+            }
+        }
+    }
+    let success = stats.errors == 0 && other_ok;
+    if opts.format == Format::Sarif {
+        let base = units
+            .first()
+            .map_or_else(|| workspace::absolute(Path::new(".")), |u| u.display_base.clone());
+        print!(
+            "{}",
+            crate::output::sarif::document(sarif_results, &base, stats.io_errors == 0)
+        );
+    }
+    write_out(&opts_printer(opts).finish(stats, success));
     if stats.io_errors > 0 {
         EXIT_ERROR
     } else {
-        u8::from(stats.errors > 0 && !cli.exit_zero)
+        u8::from(!success && !cli.exit_zero)
     }
 }
 
-/// Lists, reads (in parallel, each file once), analyzes and renders one unit. Its sources are
-/// dropped before the next unit is read.
-fn lint_unit(unit: &Unit, settings: &Settings, printer: Printer) -> (Rendered, Stats) {
-    let walked;
-    let listing = match &unit.sources {
-        Sources::Walk { skip } => {
-            walked = walk::package_files(&unit.root, skip);
-            &walked
+fn opts_printer(opts: &Options) -> Printer {
+    Printer {
+        format: opts.format,
+        short: opts.short,
+        color: opts.color,
+        quiet: opts.cli.quiet,
+    }
+}
+
+/// `--also-run clippy|check`: runs `cargo clippy`/`cargo check` with the same selection and
+/// cargo flags, forwarding its JSON lines except its `build-finished`. Returns its success.
+fn also_run(cmd: &str, opts: &Options) -> bool {
+    let cli = &opts.cli;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(&cargo);
+    c.arg(cmd)
+        .arg(format!("--message-format={}", cli.message_format.join(",")));
+    if let Some(m) = &cli.manifest_path {
+        c.arg("--manifest-path").arg(m);
+    }
+    for p in &cli.package {
+        c.arg("-p").arg(p);
+    }
+    if cli.workspace {
+        c.arg("--workspace");
+    }
+    for e in &cli.exclude {
+        c.arg("--exclude").arg(e);
+    }
+    c.args(cli.ignored.cargo_args());
+    c.stdout(Stdio::piped()).stderr(Stdio::inherit()).stdin(Stdio::null());
+    let mut child = match c.spawn() {
+        Ok(ch) => ch,
+        Err(e) => {
+            eprintln!("error: cannot run `cargo {cmd}`: {e}");
+            return false;
         }
-        Sources::Listed(l) => l,
     };
+    if let Some(out) = child.stdout.take() {
+        let mut stdout = std::io::stdout().lock();
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let finished = line.starts_with('{')
+                && serde_json::from_str::<serde_json::Value>(&line)
+                    .is_ok_and(|v| v.get("reason").and_then(|r| r.as_str()) == Some("build-finished"));
+            if !finished {
+                let _ = writeln!(stdout, "{line}");
+            }
+        }
+        let _ = stdout.flush();
+    }
+    child.wait().is_ok_and(|s| s.success())
+}
+
+/// Lists, reads (in parallel, each file once), analyzes, fixes and renders one unit. Its
+/// sources are dropped before the next unit is read.
+fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
+    let settings = &setup.settings;
+    let mut listing = match &unit.sources {
+        Sources::Walk { skip } => walk::package_files(&unit.root, skip),
+        Sources::Listed(l) => walk::Listing {
+            files: l.files.clone(),
+            errors: l.errors.clone(),
+        },
+    };
+    if !setup.config.exclude.is_empty() {
+        listing.files.retain(|p| !setup.config.excludes(p));
+        listing.errors.retain(|(p, _)| !setup.config.excludes(p));
+    }
     let paths: Vec<PathBuf> = listing
         .files
         .iter()
         .cloned()
         .chain(listing.errors.iter().map(|(p, _)| p.clone()))
         .collect();
-    let pkg = PackageSources {
+    let mut pkg = PackageSources {
         name: unit.name.clone(),
         edition: unit.edition,
-        files: walk::read_files(listing, &|p| unit.display(p)),
+        files: walk::read_files(&listing, &|p| unit.display(p)),
     };
-    let analysis = lint_core::analyze(&pkg, settings);
+    let mut analysis = lint_core::analyze(&pkg, settings);
+    let mut result = UnitResult::default();
+    if let Some(fix_mode) = mode.fix {
+        let mtimes: Vec<Option<SystemTime>> = paths
+            .iter()
+            .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .collect();
+        let originals: Vec<Vec<u8>> = pkg
+            .files
+            .iter()
+            .map(|f| f.content.as_ref().map_or_else(|_| Vec::new(), Clone::clone))
+            .collect();
+        let (fixed_analysis, outcome) = fix::fix_package(&mut pkg, analysis, settings, fix_mode);
+        analysis = fixed_analysis;
+        for &i in &outcome.rolled_back {
+            result.warnings.push(format!(
+                "the fixes for `{}` were not applied: the fixed file does not parse (please report this)",
+                pkg.files[i].name
+            ));
+        }
+        for f in &outcome.files {
+            let name = &pkg.files[f.index].name;
+            if mode.diff {
+                result.diff.push_str(&fix::unified_diff(name, &f.original, &f.fixed));
+                result.fixed_files += 1;
+            } else {
+                match fix::write_atomic(&paths[f.index], &originals[f.index], mtimes[f.index], &f.fixed) {
+                    Ok(()) => result.fixed_files += 1,
+                    Err(e) => result.warnings.push(format!("cannot write the fixes to `{name}`: {e}")),
+                }
+            }
+        }
+        result.fixed = outcome.fixed;
+        if mode.diff {
+            return result;
+        }
+    }
     drop(pkg);
-    let rendered = printer.unit(unit, &paths, &analysis);
-    (rendered, Stats::count(&analysis.diagnostics, analysis.files.len()))
+    result.checked = analysis.files.iter().map(|f| f.name.clone()).collect();
+    let mut entries = baseline::entries(&analysis);
+    if let Some(b) = mode.baseline {
+        let mut keep = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let found = b.find(e);
+            result.matched.extend(found);
+            keep.push(found.is_none());
+        }
+        let mut k = keep.iter();
+        analysis.diagnostics.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        entries.retain(|_| *k.next().unwrap_or(&true));
+    }
+    if mode.write_baseline {
+        result.stats = Stats::count(&analysis.diagnostics, analysis.files.len());
+        result.entries = entries;
+        return result;
+    }
+    let fingerprints: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{}:{}", e.fingerprint, e.occurrence))
+        .collect();
+    result.rendered = mode.printer.unit(unit, &paths, &analysis, &fingerprints);
+    result.stats = Stats::count(&analysis.diagnostics, analysis.files.len());
+    result
 }
 
 /// A panic in the CLI's own work on a unit becomes an `internal_error` finding for it.
-fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str) -> (Rendered, Stats) {
+fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str) -> UnitResult {
     let default = lint_core::rules::meta("internal_error").map_or(lint_core::Level::Warn, |m| m.default_level);
     let level = settings.level("internal_error", default);
     if level == lint_core::Level::Allow {
-        return (Rendered::default(), Stats::default());
+        return UnitResult::default();
     }
     let d = Diagnostic {
         rule: "internal_error".to_owned(),
@@ -210,6 +566,10 @@ fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str)
         files: Vec::new(),
         diagnostics: vec![d],
     };
-    let rendered = printer.unit(unit, &[], &analysis);
-    (rendered, Stats::count(&analysis.diagnostics, 0))
+    let rendered = printer.unit(unit, &[], &analysis, &[]);
+    UnitResult {
+        rendered,
+        stats: Stats::count(&analysis.diagnostics, 0),
+        ..UnitResult::default()
+    }
 }

@@ -61,6 +61,8 @@ pub struct Unit {
     pub sources: Sources,
     /// File names are shown relative to this directory when under it.
     pub display_base: PathBuf,
+    /// The workspace root whose configuration applies (`None`: a loose file, no configuration).
+    pub config_root: Option<PathBuf>,
 }
 
 impl Unit {
@@ -235,6 +237,7 @@ fn select(meta: &Metadata, sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Ve
                     skip: vec![meta.target_directory.clone()],
                 },
                 display_base: root.clone(),
+                config_root: Some(root.clone()),
             }
         })
         .collect();
@@ -343,7 +346,7 @@ fn version_matches(spec: &str, version: &str) -> bool {
 }
 
 /// Shell-style glob with `*`, `?` and `[...]` classes, as cargo accepts in `-p`.
-fn glob(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
         match p.split_first() {
             None => n.is_empty(),
@@ -616,6 +619,7 @@ fn package_unit(dir: &Path, listing: Listing, cwd: &Path, warnings: &mut Vec<Str
         targets,
         sources: Sources::Listed(listing),
         display_base: cwd.to_path_buf(),
+        config_root: Some(crate::config::workspace_root_of(dir)),
     }
 }
 
@@ -637,11 +641,18 @@ fn loose_unit(file: &Path, error: Option<String>, edition: Edition, cwd: &Path) 
         edition,
         sources: Sources::Listed(listing),
         display_base: cwd.to_path_buf(),
+        config_root: None,
     }
 }
 
 /// Units for paths given on the command line, sorted by path. Fails on a missing path.
-pub fn from_paths(paths: &[PathBuf], edition: Option<Edition>) -> anyhow::Result<(Vec<Unit>, Vec<String>)> {
+///
+/// With `whole_package`, a file inside a package stands for its whole package.
+pub fn from_paths(
+    paths: &[PathBuf],
+    edition: Option<Edition>,
+    whole_package: bool,
+) -> anyhow::Result<(Vec<Unit>, Vec<String>)> {
     let cwd = absolute(Path::new("."));
     let mut warnings = Vec::new();
     let mut units = Vec::new();
@@ -665,6 +676,14 @@ pub fn from_paths(paths: &[PathBuf], edition: Option<Edition>) -> anyhow::Result
             let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
             let listing = walk::package_files(&dir, &[]);
             units.push(package_unit(&dir, listing, &cwd, &mut warnings));
+        } else if let Some(dir) = path
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("Cargo.toml").is_file() && has_package(d))
+            .filter(|_| whole_package)
+        {
+            let listing = walk::package_files(dir, &[]);
+            units.push(package_unit(dir, listing, &cwd, &mut warnings));
         } else {
             let e = loose_edition(&path, edition, &mut warnings);
             units.push(loose_unit(&path, None, e, &cwd));
@@ -737,6 +756,7 @@ mod tests {
             ],
             sources: Sources::Walk { skip: Vec::new() },
             display_base: "/p".into(),
+            config_root: None,
         };
         let of = |p: &str| unit.target_of(Path::new(p)).map(|t| t.name.as_str());
         assert_eq!(of("/p/src/main.rs"), Some("a"));

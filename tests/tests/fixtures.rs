@@ -177,7 +177,7 @@ fn rule_docs_have_the_clippy_sections() {
 /// Fix invariants, for every fixture: applying every suggestion (safe and unsafe) leaves a file
 /// that parses, a second analysis of the fixed file offers no new fix for the same rule, rules
 /// that declare no fixes offer none, and rules that declare fixes offer at least one somewhere.
-/// The fixed text is kept beside the fixture as `<fixture>.fixed` (bless with MAPLINT_BLESS=1).
+/// The fixed text is kept beside the fixture as `<fixture>.fixed` (bless with `MAPLINT_BLESS=1`).
 #[test]
 fn fixes_parse_converge_and_match_declared_availability() {
     use lint_core::fix::{FixMode, apply, parses, suggestions_for_file};

@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ use crate::workspace::Unit;
 pub struct Rendered {
     pub stderr: String,
     pub stdout: String,
+    /// SARIF results, printed in one document at the end.
+    pub sarif: Vec<serde_json::Value>,
 }
 
 /// Counts for the summary line and the exit status.
@@ -59,12 +62,17 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// Renders every finding of one unit. `paths[i]` is the absolute path of file `i`.
-    pub fn unit(self, unit: &Unit, paths: &[PathBuf], analysis: &Analysis) -> Rendered {
+    /// Renders every finding of one unit. `paths[i]` is the absolute path of file `i`;
+    /// `fingerprints[i]` is the fingerprint of diagnostic `i` (SARIF only).
+    pub fn unit(self, unit: &Unit, paths: &[PathBuf], analysis: &Analysis, fingerprints: &[String]) -> Rendered {
         let mut out = Rendered::default();
-        for d in &analysis.diagnostics {
+        for (i, d) in analysis.diagnostics.iter().enumerate() {
             let files = &analysis.files;
             match self.format {
+                Format::Sarif => {
+                    let fp = fingerprints.get(i).map_or("", String::as_str);
+                    out.sarif.push(sarif::result(d, files, fp));
+                }
                 Format::Human | Format::Short | Format::JsonRenderDiagnostics => {
                     if self.short {
                         out.stderr.push_str(&human::render_short(d, files, self.color));
@@ -89,8 +97,9 @@ impl Printer {
         out
     }
 
-    /// What ends the run: the summary line on stderr and/or `build-finished` on stdout.
-    pub fn finish(self, stats: Stats) -> Rendered {
+    /// What ends the run: the summary line on stderr and/or `build-finished` on stdout
+    /// (`success`: no deny-level findings, and the `--also-run` command succeeded).
+    pub fn finish(self, stats: Stats, success: bool) -> Rendered {
         let mut out = Rendered::default();
         match self.format {
             Format::Human | Format::Short | Format::JsonRenderDiagnostics if !self.quiet => {
@@ -99,7 +108,7 @@ impl Printer {
             _ => {}
         }
         if matches!(self.format, Format::Json(_) | Format::JsonRenderDiagnostics) {
-            out.stdout = format!("{}\n", json::build_finished(stats.errors == 0));
+            out.stdout = format!("{}\n", json::build_finished(success));
         }
         out
     }

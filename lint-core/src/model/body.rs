@@ -229,7 +229,10 @@ pub struct Acquisition {
 /// An `.await`.
 #[derive(Debug, Clone)]
 pub struct AwaitPoint {
+    /// What to point at: the `await` keyword, or the name of an awaiting macro.
     pub span: Span,
+    /// The offset where the task is suspended (guards alive there are held across it).
+    pub point: u32,
     pub closures: Vec<u32>,
 }
 
@@ -277,6 +280,13 @@ pub struct BodyFacts {
     pub acquisitions: Vec<Acquisition>,
     pub awaits: Vec<AwaitPoint>,
     pub ifs: Vec<IfFacts>,
+    /// Code that runs when a condition found something absent: `(condition or scrutinee, body)`
+    /// for the then-block of `if !..`, the else-block of `if ..`/`if let Some(..)`, the rest of
+    /// the block after `if .. { return }`, and `None =>` match arms.
+    pub absent_branches: Vec<(Span, Span)>,
+    /// Calls of closures bound to local names (`let f = || ..; f()`): closure id, call span,
+    /// enclosing closures.
+    pub closure_calls: Vec<(u32, Span, Vec<u32>)>,
     /// Closures that run during the call they are passed to (iterator adapters, `Option`
     /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
     pub sync_closures: std::collections::HashSet<u32>,
@@ -336,6 +346,8 @@ pub struct Walker<'a> {
     scope_bindings: Vec<Vec<u32>>,
     /// Inside a `let` initializer (`Some(PENDING)` until the binding exists).
     in_let: Option<u32>,
+    /// Ends of the enclosing blocks.
+    block_ends: Vec<u32>,
 }
 
 impl<'a> Walker<'a> {
@@ -364,6 +376,7 @@ impl<'a> Walker<'a> {
             temp_end: fn_end,
             scope_bindings: vec![Vec::new()],
             in_let: None,
+            block_ends: Vec::new(),
         };
         w.params(&f.def);
         if let Some(body) = &f.def.body {
@@ -550,6 +563,7 @@ impl<'a> Walker<'a> {
     /// A block whose value has `life`. Its tail's temporaries outlive the block up to edition
     /// 2021 (they belong to the enclosing temporary scope) and die with it from 2024 on.
     fn block_value(&mut self, b: &Block, life: Life) {
+        self.block_ends.push(b.span.hi);
         self.with_scope(b.span.hi, |w| {
             let n = b.stmts.len();
             for (i, s) in b.stmts.iter().enumerate() {
@@ -566,6 +580,7 @@ impl<'a> Walker<'a> {
                 }
             }
         });
+        self.block_ends.pop();
     }
 
     fn stmt(&mut self, s: &Stmt) {
@@ -612,10 +627,30 @@ impl<'a> Walker<'a> {
                     .as_ref()
                     .filter(|_| pat.simple_name().is_some())
                     .map(|e| self.link_info(e, &ty));
+                // `let (a, b) = (x.clone(), Arc::clone(&y));`: link each element.
+                let tuple_links: Vec<Link> = match (pat, init.as_ref().map(|e| &e.kind)) {
+                    (Pat::Compound(ps), Some(ExprKind::Other(es)))
+                        if ps.len() == es.len() && ps.iter().all(|p| p.simple_name().is_some()) =>
+                    {
+                        es.iter().map(|e| self.link_info(e, &self.ty_of(e))).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let tuple_tys: Vec<SemTy> = match init.as_ref().map(|e| &e.kind) {
+                    Some(ExprKind::Other(es)) if !tuple_links.is_empty() => es.iter().map(|e| self.ty_of(e)).collect(),
+                    _ => Vec::new(),
+                };
                 let before = self.facts.bindings.len();
                 self.bind_pat(pat, ty, false);
                 if let Some(link) = link {
                     self.apply_link(before as u32, link);
+                }
+                for (i, (link, ty)) in tuple_links.into_iter().zip(tuple_tys).enumerate() {
+                    let b = (before + i) as u32;
+                    if (b as usize) < self.facts.bindings.len() {
+                        self.facts.bindings[b as usize].ty = ty;
+                        self.apply_link(b, link);
+                    }
                 }
                 // Guards produced by the initializer now belong to the new binding.
                 let bound = if self.facts.bindings.len() > before {
@@ -813,6 +848,19 @@ impl<'a> Walker<'a> {
                     negated: matches!(&cond.kind, ExprKind::Unary { op: UnOp::Not, .. })
                         || matches!(&cond.kind, ExprKind::MethodCall { method, .. } if method == "is_none"),
                 });
+                let negated = matches!(&cond.kind, ExprKind::Unary { op: UnOp::Not, .. })
+                    || matches!(&cond.kind, ExprKind::MethodCall { method, .. } if method == "is_none");
+                if negated {
+                    self.facts.absent_branches.push((cond.span, then.span));
+                } else if let Some(x) = els {
+                    self.facts.absent_branches.push((cond.span, x.span));
+                } else if diverges(then)
+                    && let Some(&end) = self.block_ends.last()
+                {
+                    self.facts
+                        .absent_branches
+                        .push((cond.span, Span::new(e.span.file, e.span.hi, end)));
+                }
                 self.with_scope(then.span.hi, |w| {
                     w.with_temp_end(cond_end, |w| w.expr(cond));
                     w.block_value(then, life);
@@ -833,6 +881,9 @@ impl<'a> Walker<'a> {
                 let ty = self.ty_of(scrut);
                 let place = self.place_of(scrut);
                 for a in arms {
+                    if matches!(&a.pat, Pat::Ident { name, sub: None, .. } if name == "None") {
+                        self.facts.absent_branches.push((scrut.span, a.body.span));
+                    }
                     self.with_scope(a.body.span.hi, |w| {
                         w.bind_scrutinee_pat(&a.pat, ty.clone(), place.clone());
                         if let Some(g) = &a.guard {
@@ -898,8 +949,10 @@ impl<'a> Walker<'a> {
             ExprKind::Try(expr) => self.expr_as(expr, life),
             ExprKind::Await(expr) => {
                 self.expr_as(expr, life);
+                let kw = Span::new(e.span.file, e.span.hi.saturating_sub(5), e.span.hi);
                 self.facts.awaits.push(AwaitPoint {
-                    span: e.span,
+                    span: kw,
+                    point: e.span.hi.saturating_sub(1),
                     closures: self.closures(),
                 });
             }
@@ -925,6 +978,22 @@ impl<'a> Walker<'a> {
                     self.log_depth += u32::from(logs);
                     self.exprs(es);
                     self.log_depth -= u32::from(logs);
+                    // `select!`/`join!` await their futures: the macro is a suspension point.
+                    if path
+                        .last()
+                        .is_some_and(|n| matches!(n.as_str(), "select" | "join" | "try_join"))
+                    {
+                        let name = Span::new(
+                            e.span.file,
+                            e.span.lo,
+                            e.span.lo + path.iter().map(|p| p.len() as u32 + 2).sum::<u32>() - 2 + 1,
+                        );
+                        self.facts.awaits.push(AwaitPoint {
+                            span: name,
+                            point: e.span.lo,
+                            closures: self.closures(),
+                        });
+                    }
                 }
                 MacroArgs::Opaque(idents) => {
                     for i in idents {
@@ -1195,6 +1264,12 @@ impl<'a> Walker<'a> {
             return;
         };
         let local = names.len() == 1 && self.lookup(&names[0]).is_some();
+        if local
+            && let Some(b) = self.lookup(&names[0])
+            && let Some(&c) = self.facts.closure_bindings.get(&b)
+        {
+            self.facts.closure_calls.push((c, e.span, self.closures()));
+        }
         let callee = if local {
             None
         } else {
@@ -1876,6 +1951,16 @@ const PASS_THROUGH_METHODS: &[&str] = &[
     "map_err",
     "ok_or",
     "ok_or_else",
+    // Iterator adapters over guards (`DashMap` iterators yield refs that hold their shard).
+    "filter",
+    "collect",
+    "take",
+    "skip",
+    "rev",
+    "peekable",
+    "enumerate",
+    "step_by",
+    "fuse",
     // `Entry` API: the `RefMut` returned still holds the entry's lock (`DashMap`).
     "or_insert",
     "or_insert_with",
@@ -1948,6 +2033,21 @@ const SYNC_CLOSURE_METHODS: &[&str] = &[
     "scope",
     "in_place_scope",
 ];
+
+/// Does a block end by leaving (`return`, `break`, `continue`, or a panicking macro)?
+fn diverges(b: &Block) -> bool {
+    match b.stmts.last() {
+        Some(Stmt::Expr { expr, .. }) => match &expr.kind {
+            // `continue` is lowered as `break` (both leave the loop body).
+            ExprKind::Return(_) | ExprKind::Break(_) => true,
+            ExprKind::Macro { path, .. } => path
+                .last()
+                .is_some_and(|n| matches!(n.as_str(), "panic" | "unreachable" | "bail" | "todo")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
 
 /// Does a condition contain `let` (an `if let`/`while let`, possibly in a let chain)?
 fn contains_let(e: &Expr) -> bool {

@@ -361,6 +361,9 @@ pub struct LockEvent {
     pub span: Span,
     /// For events through calls: the callee and the acquisition inside the call chain.
     pub via: Option<(u32, Span)>,
+    /// For events through a call of a local closure (`let f = || ..; f()`): the acquisition
+    /// inside the closure.
+    pub through_closure: Option<Span>,
     pub closures: Vec<u32>,
     pub context: Option<u32>,
     /// The guard's live range `[start, end)`, for operations that leave a guard alive.
@@ -398,9 +401,32 @@ pub fn events(body: &BodyFacts, sums: &[Summary], has_self: &dyn Fn(u32) -> bool
                 op: a.op,
                 span: call.span,
                 via: Some((call.callee, a.span)),
+                through_closure: None,
                 closures: call.closures.clone(),
                 context,
                 guard,
+                acquisition: None,
+            });
+        }
+    }
+    // Calling a local closure runs its lock operations at the call.
+    for (closure, span, closures) in &body.closure_calls {
+        let context = exec_context(body, closures);
+        for a in body
+            .acquisitions
+            .iter()
+            .filter(|a| exec_context(body, &a.closures) == Some(*closure))
+        {
+            out.push(LockEvent {
+                lock: canonical(body, &a.lock),
+                lock_ty: a.lock_ty.clone(),
+                op: a.op,
+                span: *span,
+                via: None,
+                through_closure: Some(a.span),
+                closures: closures.clone(),
+                context,
+                guard: None,
                 acquisition: None,
             });
         }
@@ -419,6 +445,7 @@ fn direct_event(body: &BodyFacts, i: usize, a: &Acquisition) -> LockEvent {
         op: a.op,
         span: a.span,
         via: None,
+        through_closure: None,
         closures: a.closures.clone(),
         context: exec_context(body, &a.closures),
         guard,
@@ -426,10 +453,12 @@ fn direct_event(body: &BodyFacts, i: usize, a: &Acquisition) -> LockEvent {
     }
 }
 
-/// A crate-wide name for a lock, when it has one: `Type.field` for fields of `self`,
-/// `NAME` for statics (with their field path).
+/// A name for a lock that is stable where it needs to be: `Type.field` for fields of `self`
+/// or of any value of a struct type (so two functions taking the same struct's locks agree),
+/// `NAME.field` for statics, and a function-local name for locals of other types (only
+/// comparable within that function).
 #[must_use]
-pub fn global_name(ix: &ItemIndex, fn_id: u32, lock: &Place) -> Option<String> {
+pub fn global_name(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<String> {
     let base = match lock.root {
         Root::Static(s) => ix.statics[s as usize].name.clone(),
         Root::SelfParam => {
@@ -437,13 +466,19 @@ pub fn global_name(ix: &ItemIndex, fn_id: u32, lock: &Place) -> Option<String> {
             let SemTy::Adt { id, .. } = &ix.impls[f.impl_id? as usize].self_ty else {
                 return None;
             };
+            if lock.fields.is_empty() {
+                return None;
+            }
             ix.adts[*id as usize].name.clone()
         }
-        Root::Local(_) => return None,
+        Root::Local(b) => {
+            let bind = &body.bindings[b as usize];
+            match bind.ty.autoderef() {
+                SemTy::Adt { id, .. } if !lock.fields.is_empty() => ix.adts[*id as usize].name.clone(),
+                _ => format!("{}#{}@{}", ix.fns[fn_id as usize].def.name, bind.name, b),
+            }
+        }
     };
-    if lock.root == Root::SelfParam && lock.fields.is_empty() {
-        return None;
-    }
     Some(
         std::iter::once(base)
             .chain(lock.fields.iter().cloned())
@@ -452,19 +487,30 @@ pub fn global_name(ix: &ItemIndex, fn_id: u32, lock: &Place) -> Option<String> {
     )
 }
 
+/// A lock name for messages: function-local names show only the binding.
+#[must_use]
+pub fn display_name(name: &str) -> &str {
+    match name.split_once('#') {
+        Some((_, rest)) => rest.split_once('@').map_or(rest, |(n, _)| n),
+        None => name,
+    }
+}
+
 /// One ordered pair: `second` was taken while a guard of `first` was alive.
 #[derive(Debug, Clone)]
 pub struct OrderEdge {
     pub first: String,
     pub second: String,
     pub fn_id: u32,
+    /// The execution context (closure) both acquisitions run in.
+    pub context: Option<u32>,
     pub first_span: Span,
     pub second_span: Span,
 }
 
 /// Nested acquisitions of two different named map locks, over the whole crate.
 #[must_use]
-pub fn order_edges(ix: &ItemIndex, all_events: &[Vec<LockEvent>]) -> Vec<OrderEdge> {
+pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], all_events: &[Vec<LockEvent>]) -> Vec<OrderEdge> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for (f, events) in all_events.iter().enumerate() {
@@ -473,7 +519,7 @@ pub fn order_edges(ix: &ItemIndex, all_events: &[Vec<LockEvent>]) -> Vec<OrderEd
             .filter(|e| matches!(e.op, AcqOp::Lock { is_try: false, .. }))
         {
             let Some((start, end)) = outer.guard else { continue };
-            let Some(first) = global_name(ix, f as u32, &outer.lock) else {
+            let Some(first) = global_name(ix, &bodies[f], f as u32, &outer.lock) else {
                 continue;
             };
             if !guards_a_map(ix, &outer.lock_ty) {
@@ -486,7 +532,7 @@ pub fn order_edges(ix: &ItemIndex, all_events: &[Vec<LockEvent>]) -> Vec<OrderEd
                     && e.span.lo < end
                     && e.lock != outer.lock
             }) {
-                let Some(second) = global_name(ix, f as u32, &inner.lock) else {
+                let Some(second) = global_name(ix, &bodies[f], f as u32, &inner.lock) else {
                     continue;
                 };
                 if second == first || !guards_a_map(ix, &inner.lock_ty) {
@@ -497,6 +543,7 @@ pub fn order_edges(ix: &ItemIndex, all_events: &[Vec<LockEvent>]) -> Vec<OrderEd
                         first: first.clone(),
                         second,
                         fn_id: f as u32,
+                        context: outer.context,
                         first_span: outer.span,
                         second_span: inner.span,
                     });

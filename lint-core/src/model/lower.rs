@@ -887,9 +887,10 @@ impl Lowerer {
                 let span = self.sp(y.yield_token.span);
                 self.mk(span, ExprKind::Other(elems))
             }
+            // `continue` leaves the loop body like `break` does; the model needs nothing more.
             E::Continue(c) => {
                 let span = self.sp(c.continue_token.span);
-                self.mk(span, ExprKind::Other(Vec::new()))
+                self.mk(span, ExprKind::Break(None))
             }
             other => {
                 let span = self.first_span(other);

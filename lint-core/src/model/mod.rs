@@ -76,7 +76,7 @@ impl Model {
         let has_self = |f: u32| items.fns[f as usize].def.self_kind.is_some();
         let lock_events: Vec<Vec<locks::LockEvent>> =
             bodies.iter().map(|b| locks::events(b, &summaries, &has_self)).collect();
-        let order_edges = locks::order_edges(&items, &lock_events);
+        let order_edges = locks::order_edges(&items, &bodies, &lock_events);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);

@@ -105,7 +105,7 @@ impl SemTy {
         match self {
             SemTy::Ref { inner, .. }
             | SemTy::Wrapper {
-                wrap: Wrap::Box | Wrap::Arc | Wrap::Rc,
+                wrap: Wrap::Box | Wrap::Arc | Wrap::Rc | Wrap::Lazy,
                 inner,
             } => inner.autoderef(),
             other => other,

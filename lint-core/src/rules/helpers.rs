@@ -248,19 +248,21 @@ pub fn lock_name(model: &Model, body: &BodyFacts, e: &LockEvent) -> String {
 /// "locked again here" or "locked again by `helper`" for events through calls.
 #[must_use]
 pub fn how_taken(model: &Model, e: &LockEvent) -> String {
-    match e.via {
-        Some((callee, _)) => format!(" by `{}`", model.items.fns[callee as usize].def.name),
-        None => String::new(),
+    match (e.via, e.through_closure) {
+        (Some((callee, _)), _) => format!(" by `{}`", model.items.fns[callee as usize].def.name),
+        (None, Some(_)) => " by the closure called here".to_owned(),
+        (None, None) => String::new(),
     }
 }
 
 /// Adds the "taken inside the callee" label of an event through a call.
 pub fn via_label<'r, 'a>(model: &Model, e: &LockEvent, f: Finding<'r, 'a>) -> Finding<'r, 'a> {
-    match e.via {
-        Some((callee, inner)) if inner != e.span => {
+    match (e.via, e.through_closure) {
+        (Some((callee, inner)), _) if inner != e.span => {
             let name = &model.items.fns[callee as usize].def.name;
             f.label(inner, format!("`{name}` takes the lock here"))
         }
+        (None, Some(inner)) => f.label(inner, "the closure takes the lock here"),
         _ => f,
     }
 }

@@ -118,21 +118,24 @@ impl Rule for MapCheckThenAct {
                             || a.in_let
                                 .is_some_and(|b| body.mentions.iter().any(|m| m.binding == b && inside(m.span, cond)))
                     };
-                    // The check in an `if` condition (directly, or through a `let` the
-                    // condition reads); the act where the check said "absent": the then-block of
-                    // a negated check, or the else-block of `if let Some(..) = check`.
-                    let guarding_if = body.ifs.iter().find(|i| {
-                        checked_in(i.cond)
-                            && ((i.negated && inside(act.span, i.then)) || i.els.is_some_and(|e| inside(act.span, e)))
-                    });
+                    // The check in a condition or scrutinee (directly, or through a `let` it
+                    // reads) and the act where it found the key absent: the then-block of
+                    // `if !..`, the else-block of `if ..`/`if let Some(..)`, the code after
+                    // `if .. { return }`, a `None =>` arm.
+                    let branch = body
+                        .absent_branches
+                        .iter()
+                        .find(|(cond, absent)| checked_in(*cond) && inside(act.span, *absent));
+                    let guarding_if =
+                        branch.and_then(|(cond, _)| body.ifs.iter().find(|i| i.cond == *cond && i.negated));
                     // Read-modify-write: the checked value flows into the inserted value.
-                    let rmw = guarding_if.is_none()
+                    let rmw = branch.is_none()
                         && a.in_let.is_some_and(|b| {
                             body.mentions
                                 .iter()
                                 .any(|m| m.binding == b && act_args.iter().any(|s| inside(m.span, *s)))
                         });
-                    if guarding_if.is_none() && !rmw {
+                    if branch.is_none() && !rmw {
                         continue;
                     }
                     reported.push(act.span);

@@ -1,4 +1,3 @@
-use crate::diagnostic::Span;
 use crate::model::Model;
 use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context, lock_lib};
 use crate::model::types::LockLib;
@@ -60,7 +59,7 @@ impl Rule for MapGuardAcrossAwait {
                     continue;
                 }
                 // The suspension point: the `await` keyword at the end of the expression.
-                let point = a.span.hi.saturating_sub(1);
+                let point = a.point;
                 let Some(held) = events.iter().find(|e| {
                     e.context == ctx
                         && e.span.hi <= point
@@ -85,7 +84,7 @@ impl Rule for MapGuardAcrossAwait {
                 reported.push(held.span);
                 let name = lock_name(model, body, held);
                 let line = line_of(model, held.span);
-                let await_kw = Span::new(a.span.file, a.span.hi.saturating_sub(5), a.span.hi);
+                let await_kw = a.span;
                 let what = if matches!(held.op, AcqOp::Sharded { .. }) {
                     "a `DashMap` guard into"
                 } else {

@@ -1,4 +1,5 @@
 use crate::model::Model;
+use crate::model::locks::display_name;
 use crate::rules::helpers::{Reporter, line_of};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -27,8 +28,10 @@ declare_rule! {
     /// or keep related maps behind one lock.
     ///
     /// ## Known problems
-    /// - Only locks with a crate-wide name are compared: fields reached from `self` (named
-    ///   after the `impl` type) and statics. Locks reached through locals or parameters are not.
+    /// - Locks are named by type and field (`Ledger.accounts`, for `self` and any value of that
+    ///   struct) or by static; two instances of one struct are not told apart. Locks held in
+    ///   other locals are compared only within one function, between a spawned closure and
+    ///   the code that spawned it.
     /// - `try_lock` is not considered.
     pub struct MapLockOrderInversion {
         name: "map_lock_order_inversion",
@@ -48,7 +51,12 @@ impl Rule for MapLockOrderInversion {
         let edges = &model.order_edges;
         let mut reported = Vec::new();
         for e in edges.iter().filter(|e| e.second_span.file == file) {
-            let Some(other) = edges.iter().find(|o| o.first == e.second && o.second == e.first) else {
+            // Function-local locks (`name#..`) only exist in one call: the two orders must run
+            // concurrently there, in different threads (a spawned closure and its parent).
+            let local = e.first.contains('#') || e.second.contains('#');
+            let Some(other) = edges.iter().find(|o| {
+                o.first == e.second && o.second == e.first && (!local || (o.fn_id == e.fn_id && o.context != e.context))
+            }) else {
                 continue;
             };
             if reported.contains(&e.second_span) {
@@ -56,25 +64,19 @@ impl Rule for MapLockOrderInversion {
             }
             reported.push(e.second_span);
             let other_fn = &model.items.fns[other.fn_id as usize].def.name;
+            let (first, second) = (display_name(&e.first), display_name(&e.second));
+            let (o_first, o_second) = (display_name(&other.first), display_name(&other.second));
             out.report(
                 e.second_span,
                 format!(
-                    "`{}` is locked while `{}` is held, but `{other_fn}` takes them in the opposite order (line {})",
-                    e.second,
-                    e.first,
+                    "`{second}` is locked while `{first}` is held, but `{other_fn}` takes them in the opposite order (line {})",
                     line_of(model, other.second_span)
                 ),
             )
-            .primary_label(format!("`{}` taken second here", e.second))
-            .label(e.first_span, format!("`{}` taken first here", e.first))
-            .label(
-                other.second_span,
-                format!("`{other_fn}` takes `{}` while holding `{}`", other.second, other.first),
-            )
-            .help(format!(
-                "take `{}` and `{}` in the same order everywhere, or keep both maps behind one lock",
-                e.first, e.second
-            ))
+            .primary_label(format!("`{second}` taken second here"))
+            .label(e.first_span, format!("`{first}` taken first here"))
+            .label(other.second_span, format!("`{other_fn}` takes `{o_second}` while holding `{o_first}`"))
+            .help(format!("take `{first}` and `{second}` in the same order everywhere, or keep both maps behind one lock"))
             .emit();
         }
     }
