@@ -90,6 +90,11 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub exit_zero: bool,
 
+    /// Parse every file, not only those that can matter (same findings, slower; also reports
+    /// syntax errors in files that are otherwise only lexed).
+    #[arg(long)]
+    pub parse_all: bool,
+
     /// Use verbose output (shows backtraces of internal errors).
     #[arg(short, long, action = ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,

@@ -161,6 +161,7 @@ fn setups(units: &[Unit], opts: &Options) -> Result<(Vec<UnitSetup>, Option<Conf
             settings: Settings {
                 levels,
                 types: config.types.clone(),
+                parse_all: opts.cli.parse_all,
             },
             config,
         });

@@ -6,6 +6,9 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Level, Span};
+use std::collections::HashSet;
+
+use crate::lex::{self, LexFacts};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::rules::{self, Rule, helpers::Reporter};
 use crate::settings::Settings;
@@ -55,43 +58,36 @@ fn tool_diag(name: &str, settings: &Settings, file: u32, primary: Option<Span>, 
     }
 }
 
-fn load(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<FileIr>, Option<Diagnostic>) {
-    let text = match &f.content {
+/// Decodes a file: its text, or an `io_error` (unreadable, not UTF-8).
+fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Diagnostic>) {
+    match &f.content {
         Err(e) => {
             let d = tool_diag("io_error", settings, i, None, format!("cannot read `{}`: {e}", f.name));
-            return (SourceFile::new(&f.name, ""), None, Some(d));
+            (SourceFile::new(&f.name, ""), Some(d))
         }
         Ok(bytes) => match std::str::from_utf8(bytes) {
-            Ok(t) => t.to_owned(),
+            Ok(t) => (SourceFile::new(&f.name, t), None),
             Err(e) => {
                 let d = tool_diag(
                     "io_error",
                     settings,
                     i,
                     None,
-                    format!(
-                        "`{}` is not valid UTF-8 (invalid byte at offset {})",
-                        f.name,
-                        e.valid_up_to()
-                    ),
+                    format!("`{}` is not valid UTF-8 (invalid byte at offset {})", f.name, e.valid_up_to()),
                 );
-                return (SourceFile::new(&f.name, ""), None, Some(d));
+                (SourceFile::new(&f.name, ""), Some(d))
             }
         },
-    };
-    let lowered = catch_unwind(AssertUnwindSafe(|| lower::parse_and_lower(i, &text)));
-    let source = SourceFile::new(&f.name, text);
-    match lowered {
-        Ok(Ok(ir)) => (source, Some(ir), None),
+    }
+}
+
+/// Parses and lowers one file; a parse error or a panic becomes a diagnostic.
+fn parse(i: u32, source: &SourceFile, settings: &Settings) -> (Option<FileIr>, Option<Diagnostic>) {
+    match catch_unwind(AssertUnwindSafe(|| lower::parse_and_lower(i, &source.text))) {
+        Ok(Ok(ir)) => (Some(ir), None),
         Ok(Err((msg, span))) => {
-            let d = tool_diag(
-                "parse_error",
-                settings,
-                i,
-                Some(span),
-                format!("cannot parse this file: {msg}"),
-            );
-            (source, None, Some(d))
+            let d = tool_diag("parse_error", settings, i, Some(span), format!("cannot parse this file: {msg}"));
+            (None, Some(d))
         }
         Err(panic) => {
             let d = tool_diag(
@@ -99,11 +95,26 @@ fn load(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<FileI
                 settings,
                 i,
                 None,
-                format!("internal error while parsing `{}`: {}", f.name, panic_message(&*panic)),
+                format!("internal error while parsing `{}`: {}", source.name, panic_message(&*panic)),
             );
-            (source, None, Some(d))
+            (None, Some(d))
         }
     }
+}
+
+/// What the active rules, and the user's configured types, are interested in.
+fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule]) -> HashSet<&'a str> {
+    let mut out: HashSet<&str> = HashSet::new();
+    for rule in active {
+        let meta = rule.meta();
+        if settings.level(meta.name, meta.default_level) != Level::Allow {
+            out.extend(meta.interests.iter().flat_map(|list| list.iter().copied()));
+        }
+    }
+    let t = &settings.types;
+    let configured = t.maps.iter().chain(t.locks.iter().map(|(p, _)| p)).chain(t.spawners.iter());
+    out.extend(configured.filter_map(|p| p.rsplit("::").next()));
+    out
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -114,17 +125,40 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[&dyn Rule]) -> Analysis {
-    let loaded: Vec<_> = pkg
-        .files
+    let decoded: Vec<(SourceFile, Option<Diagnostic>)> =
+        pkg.files.par_iter().enumerate().map(|(i, f)| decode(i as u32, f, settings)).collect();
+    let mut files = Vec::with_capacity(decoded.len());
+    let mut diagnostics = Vec::new();
+    let mut readable = Vec::with_capacity(decoded.len());
+    for (src, diag) in decoded {
+        readable.push(diag.is_none());
+        diagnostics.extend(diag);
+        files.push(src);
+    }
+    // Lex everything, parse only the files that can matter (see `lex`).
+    let lexed: Vec<LexFacts> = files.par_iter().enumerate().map(|(i, f)| lex::lex(i as u32, &f.text)).collect();
+    let wanted = interests(settings, active);
+    let relevant = if settings.parse_all { vec![true; files.len()] } else { lex::relevant(&lexed, &wanted) };
+    if std::env::var_os("MAPLINT_DEBUG_LEX").is_some() { let init = lexed.iter().filter(|f| f.interesting(&wanted)).count(); eprintln!("LEX {} files, {} interesting, {} relevant", files.len(), init, relevant.iter().filter(|r| **r).count()); }
+    let parsed: Vec<(Option<FileIr>, Option<Diagnostic>)> = files
         .par_iter()
         .enumerate()
-        .map(|(i, f)| load(i as u32, f, settings))
+        .map(|(i, f)| {
+            if !readable[i] {
+                (None, None)
+            } else if relevant[i] {
+                parse(i as u32, f, settings)
+            } else if let Some((msg, span)) = &lexed[i].error {
+                (None, Some(tool_diag("parse_error", settings, i as u32, Some(*span), format!("cannot parse this file: {msg}"))))
+            } else {
+                // Lexed only: nothing in it can contribute a fact or a finding.
+                (Some(FileIr::default()), None)
+            }
+        })
         .collect();
-    let mut files = Vec::with_capacity(loaded.len());
-    let mut irs = Vec::with_capacity(loaded.len());
-    let mut diagnostics = Vec::new();
-    for (src, ir, diag) in loaded {
-        files.push(src);
+    drop(lexed);
+    let mut irs = Vec::with_capacity(parsed.len());
+    for (ir, diag) in parsed {
         irs.push(ir);
         diagnostics.extend(diag);
     }
@@ -307,6 +341,7 @@ mod tests {
         docs: "",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[&["fn"]],
     };
     impl Rule for Panics {
         fn meta(&self) -> &'static RuleMeta {

@@ -10,6 +10,7 @@
 
 pub mod diagnostic;
 pub mod fix;
+pub mod lex;
 pub mod model;
 pub mod rules;
 pub mod settings;

@@ -11,6 +11,9 @@ pub struct Settings {
     pub levels: BTreeMap<String, Level>,
     /// Extra types the model should know, by path.
     pub types: TypeConfig,
+    /// Parse every file instead of only those that can matter (for comparisons and debugging;
+    /// the findings are the same).
+    pub parse_all: bool,
 }
 
 /// Kinds of user-configured lock types.

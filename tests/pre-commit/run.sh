@@ -55,7 +55,7 @@ impl Index {
 }
 RS
 git add .
-pre-commit install-hooks
+pre-commit install --install-hooks
 echo "== a clean commit passes"
 git commit -qm clean
 echo "== a buggy file fails the commit"

@@ -46,6 +46,7 @@ declare_rule! {
         summary: "writes go to a copy of a map that never leaves the spawned thread",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::MAP_NAMES],
     }
 }
 

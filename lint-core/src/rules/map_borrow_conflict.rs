@@ -43,6 +43,7 @@ declare_rule! {
         summary: "a `RefCell` map is borrowed mutably while another borrow is alive",
         fix: None,
         since: "0.1.0",
+        interests: &[&["RefCell"]],
     }
 }
 

@@ -50,6 +50,7 @@ declare_rule! {
         summary: "a map is checked and changed under two separate lock acquisitions",
         fix: Sometimes,
         since: "0.1.0",
+        interests: &[crate::rules::LOCK_NAMES, &["DashMap", "DashSet"]],
     }
 }
 

@@ -40,6 +40,7 @@ declare_rule! {
         summary: "a blocking guard of a map is held across an `.await`",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::LOCK_NAMES, &["DashMap", "DashSet"]],
     }
 }
 

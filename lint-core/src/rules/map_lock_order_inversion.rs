@@ -39,6 +39,7 @@ declare_rule! {
         summary: "two map locks are taken in opposite orders in two places",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::LOCK_NAMES],
     }
 }
 

@@ -53,6 +53,7 @@ declare_rule! {
         summary: "a map's lock is acquired again while its guard is alive",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::LOCK_NAMES],
     }
 }
 

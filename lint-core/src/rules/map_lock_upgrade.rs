@@ -39,6 +39,7 @@ declare_rule! {
         summary: "a map's `RwLock` is write-locked while a read guard of it is alive",
         fix: None,
         since: "0.1.0",
+        interests: &[&["RwLock"]],
     }
 }
 

@@ -49,6 +49,7 @@ declare_rule! {
         summary: "a plain map is mutated in a spawned closure while other code uses it",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::MAP_NAMES, &["RefCell"]],
     }
 }
 

@@ -36,6 +36,9 @@ pub struct RuleMeta {
     pub fix: FixAvailability,
     /// The maplint version that introduced the rule.
     pub since: &'static str,
+    /// Identifiers a file must contain (or be linked to by name) for this rule to find
+    /// anything in it: files naming none of the active rules' interests are only lexed.
+    pub interests: &'static [&'static [&'static str]],
 }
 
 impl RuleMeta {
@@ -89,7 +92,8 @@ macro_rules! declare_rule {
             level: $level:ident,
             summary: $summary:literal,
             fix: $fix:ident,
-            since: $since:literal $(,)?
+            since: $since:literal,
+            interests: $interests:expr $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -104,11 +108,18 @@ macro_rules! declare_rule {
                 docs: concat!($($doc, "\n"),*),
                 fix: $crate::rules::FixAvailability::$fix,
                 since: $since,
+                interests: $interests,
             };
         }
     };
 }
 pub(crate) use declare_rule;
+
+/// Names of the map types the model knows (plain and concurrent).
+pub const MAP_NAMES: &[&str] =
+    &["HashMap", "BTreeMap", "IndexMap", "FxHashMap", "AHashMap", "FnvHashMap", "HashbrownMap", "DashMap", "DashSet"];
+/// Names of the lock types the model knows.
+pub const LOCK_NAMES: &[&str] = &["Mutex", "RwLock", "FairMutex"];
 
 /// Every rule, in documentation order. Registration is one line here.
 pub static RULES: &[&dyn Rule] = &[
@@ -133,6 +144,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         docs: "A file that syn cannot parse is reported and skipped; the rest of the package is still analyzed.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[],
     },
     RuleMeta {
         name: "io_error",
@@ -141,6 +153,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         docs: "A file that cannot be read, or whose content is not valid UTF-8, is reported and skipped; the rest of the package is still analyzed.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[],
     },
     RuleMeta {
         name: "unused_suppression",
@@ -149,6 +162,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         docs: "A suppression comment whose rule reports nothing on its line (or, for `allow-file`, in its file) is reported so stale suppressions get cleaned up.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[],
     },
     RuleMeta {
         name: "invalid_suppression",
@@ -157,6 +171,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         docs: "A suppression comment must read `// maplint: allow(rule_a, rule_b) -- reason` or `// maplint: allow-file(rule)` and name existing rules.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[],
     },
     RuleMeta {
         name: "internal_error",
@@ -165,6 +180,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         docs: "maplint caught a panic inside a rule. The other rules still ran. Please report the file and the message.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
+        interests: &[],
     },
 ];
 

@@ -45,6 +45,7 @@ declare_rule! {
         summary: "a `DashMap` is locked again while one of its guards is alive",
         fix: None,
         since: "0.1.0",
+        interests: &[&["DashMap", "DashSet"]],
     }
 }
 

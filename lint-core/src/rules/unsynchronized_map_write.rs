@@ -61,6 +61,7 @@ declare_rule! {
         summary: "a map shared between threads is written without synchronization",
         fix: None,
         since: "0.1.0",
+        interests: &[crate::rules::MAP_NAMES, &["UnsafeCell"]],
     }
 }
 
