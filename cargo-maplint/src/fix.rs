@@ -387,6 +387,7 @@ mod tests {
                 notes: Vec::new(),
                 file: 0,
             }],
+            parsed: 1,
         };
         let (_, outcome) = fix_package(&mut pkg, analysis, &Settings::default(), FixMode::Safe);
         assert_eq!(outcome.rolled_back, [0]);

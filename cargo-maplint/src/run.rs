@@ -566,6 +566,7 @@ fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str)
     let analysis = lint_core::Analysis {
         files: Vec::new(),
         diagnostics: vec![d],
+        parsed: 0,
     };
     let rendered = printer.unit(unit, &[], &analysis, &[]);
     UnitResult {

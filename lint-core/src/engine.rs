@@ -73,7 +73,11 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
                     settings,
                     i,
                     None,
-                    format!("`{}` is not valid UTF-8 (invalid byte at offset {})", f.name, e.valid_up_to()),
+                    format!(
+                        "`{}` is not valid UTF-8 (invalid byte at offset {})",
+                        f.name,
+                        e.valid_up_to()
+                    ),
                 );
                 (SourceFile::new(&f.name, ""), Some(d))
             }
@@ -86,7 +90,13 @@ fn parse(i: u32, source: &SourceFile, settings: &Settings) -> (Option<FileIr>, O
     match catch_unwind(AssertUnwindSafe(|| lower::parse_and_lower(i, &source.text))) {
         Ok(Ok(ir)) => (Some(ir), None),
         Ok(Err((msg, span))) => {
-            let d = tool_diag("parse_error", settings, i, Some(span), format!("cannot parse this file: {msg}"));
+            let d = tool_diag(
+                "parse_error",
+                settings,
+                i,
+                Some(span),
+                format!("cannot parse this file: {msg}"),
+            );
             (None, Some(d))
         }
         Err(panic) => {
@@ -95,7 +105,11 @@ fn parse(i: u32, source: &SourceFile, settings: &Settings) -> (Option<FileIr>, O
                 settings,
                 i,
                 None,
-                format!("internal error while parsing `{}`: {}", source.name, panic_message(&*panic)),
+                format!(
+                    "internal error while parsing `{}`: {}",
+                    source.name,
+                    panic_message(&*panic)
+                ),
             );
             (None, Some(d))
         }
@@ -112,7 +126,11 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule]) -> HashSet<&'a st
         }
     }
     let t = &settings.types;
-    let configured = t.maps.iter().chain(t.locks.iter().map(|(p, _)| p)).chain(t.spawners.iter());
+    let configured = t
+        .maps
+        .iter()
+        .chain(t.locks.iter().map(|(p, _)| p))
+        .chain(t.spawners.iter());
     out.extend(configured.filter_map(|p| p.rsplit("::").next()));
     out
 }
@@ -125,8 +143,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[&dyn Rule]) -> Analysis {
-    let decoded: Vec<(SourceFile, Option<Diagnostic>)> =
-        pkg.files.par_iter().enumerate().map(|(i, f)| decode(i as u32, f, settings)).collect();
+    let decoded: Vec<(SourceFile, Option<Diagnostic>)> = pkg
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| decode(i as u32, f, settings))
+        .collect();
     let mut files = Vec::with_capacity(decoded.len());
     let mut diagnostics = Vec::new();
     let mut readable = Vec::with_capacity(decoded.len());
@@ -136,20 +158,26 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         files.push(src);
     }
     // Lex everything, parse only the files that can matter (see `lex`).
-    let lexed: Vec<LexFacts> = files.par_iter().enumerate().map(|(i, f)| lex::lex(i as u32, &f.text)).collect();
+    let lexed: Vec<LexFacts> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, f)| lex::lex(i as u32, &f.text))
+        .collect();
     let wanted = interests(settings, active);
-    let relevant = if settings.parse_all { vec![true; files.len()] } else { lex::relevant(&lexed, &wanted) };
-    if std::env::var_os("MAPLINT_DEBUG_LEX").is_some() { let init = lexed.iter().filter(|f| f.interesting(&wanted)).count(); eprintln!("LEX {} files, {} interesting, {} relevant", files.len(), init, relevant.iter().filter(|r| **r).count()); }
+    let relevant = if settings.parse_all {
+        vec![true; files.len()]
+    } else {
+        lex::relevant(&lexed, &wanted)
+    };
     let parsed: Vec<(Option<FileIr>, Option<Diagnostic>)> = files
         .par_iter()
         .enumerate()
         .map(|(i, f)| {
             if !readable[i] {
                 (None, None)
-            } else if relevant[i] {
+            } else if relevant[i] || lexed[i].error.is_some() {
+                // A lexical error: syn reports it exactly as with every file parsed.
                 parse(i as u32, f, settings)
-            } else if let Some((msg, span)) = &lexed[i].error {
-                (None, Some(tool_diag("parse_error", settings, i as u32, Some(*span), format!("cannot parse this file: {msg}"))))
             } else {
                 // Lexed only: nothing in it can contribute a fact or a finding.
                 (Some(FileIr::default()), None)
@@ -157,6 +185,7 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         })
         .collect();
     drop(lexed);
+    let parsed_count = relevant.iter().zip(&readable).filter(|(r, ok)| **r && **ok).count();
     let mut irs = Vec::with_capacity(parsed.len());
     for (ir, diag) in parsed {
         irs.push(ir);
@@ -180,7 +209,7 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
                     panic_message(&*panic)
                 ),
             ));
-            return finish(files, diagnostics);
+            return finish(files, diagnostics, parsed_count);
         }
     };
     let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
@@ -225,7 +254,7 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         })
         .collect();
     diagnostics.extend(per_file.into_iter().flatten());
-    finish(files, diagnostics)
+    finish(files, diagnostics, parsed_count)
 }
 
 /// Removes findings silenced by `// maplint: allow(..)` comments and reports directives that
@@ -314,7 +343,7 @@ fn closest_rule(name: &str) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
-fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>) -> Analysis {
+fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usize) -> Analysis {
     diagnostics.retain(|d| d.level != Level::Allow);
     diagnostics.sort_by(|a, b| {
         (a.file, a.primary.map(|s| (s.lo, s.hi)), &a.rule, &a.message).cmp(&(
@@ -325,7 +354,11 @@ fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>) -> Analysis 
         ))
     });
     diagnostics.dedup();
-    Analysis { files, diagnostics }
+    Analysis {
+        files,
+        diagnostics,
+        parsed,
+    }
 }
 
 #[cfg(test)]

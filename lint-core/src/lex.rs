@@ -40,11 +40,21 @@ pub struct LexItem {
     /// For `use` declarations: the renames `(original, alias)`; the alias is interesting when
     /// the original is.
     pub renames: Vec<(Box<str>, Box<str>)>,
-    pub is_use: bool,
+    pub kind: LexItemKind,
+}
+
+/// What kind of item the lexer saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LexItemKind {
+    /// A type, function, static, trait or `impl` member.
+    #[default]
+    Plain,
+    /// A `use` declaration.
+    Use,
     /// `macro_rules!`: its body defines nothing the model sees.
-    pub is_macro_rules: bool,
+    MacroRules,
     /// A macro invocation at item level (`lazy_static! { .. }`): only its statics are names.
-    pub is_macro: bool,
+    Macro,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -59,18 +69,23 @@ enum Frame {
 
 const DEF_KEYWORDS: &[&str] = &["fn", "struct", "enum", "type", "trait", "union", "static", "const"];
 /// Words between an item keyword and its name.
-const MODIFIERS: &[&str] = &["pub", "crate", "unsafe", "async", "extern", "default", "mut", "ref", "dyn", "safe"];
+const MODIFIERS: &[&str] = &[
+    "pub", "crate", "unsafe", "async", "extern", "default", "mut", "ref", "dyn", "safe",
+];
 /// Never item names.
 const KEYWORDS: &[&str] = &[
-    "let", "impl", "fn", "self", "Self", "super", "crate", "where", "for", "in", "if", "else", "match", "loop", "while",
-    "return", "as", "use", "mod", "move", "true", "false", "trait", "type", "struct", "enum", "break", "continue",
+    "let", "impl", "fn", "self", "Self", "super", "crate", "where", "for", "in", "if", "else", "match", "loop",
+    "while", "return", "as", "use", "mod", "move", "true", "false", "trait", "type", "struct", "enum", "break",
+    "continue",
 ];
 
 impl LexFacts {
     /// Does an item of the file name one of `interests` (or share unsafely)?
     #[must_use]
     pub fn interesting(&self, interests: &HashSet<&str>) -> bool {
-        self.items.iter().any(|it| it.unsafe_sharing || it.idents.iter().any(|i| interests.contains(&**i)))
+        self.items
+            .iter()
+            .any(|it| it.unsafe_sharing || it.idents.iter().any(|i| interests.contains(&**i)))
     }
 }
 
@@ -83,7 +98,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         offset = 3;
     }
     let body = &text[offset..];
-    let error = |msg: &str, at: usize, len: usize| Some((msg.to_owned(), Span::new(file, at as u32, (at + len) as u32)));
+    let error =
+        |msg: &str, at: usize, len: usize| Some((msg.to_owned(), Span::new(file, at as u32, (at + len) as u32)));
     // The innermost frame says whether we are where items live.
     let mut frames: Vec<Frame> = vec![Frame::Items];
     let mut delims: Vec<(char, usize)> = Vec::new();
@@ -104,7 +120,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         // `fn(u32) -> u32` is a type, not an item: a name must follow its keyword directly.
         if !matches!(
             tok.kind,
-            TokenKind::Ident | TokenKind::RawIdent | TokenKind::Whitespace | TokenKind::LineComment { .. } | TokenKind::BlockComment { .. }
+            TokenKind::Ident
+                | TokenKind::RawIdent
+                | TokenKind::Whitespace
+                | TokenKind::LineComment { .. }
+                | TokenKind::BlockComment { .. }
         ) && want_name.is_some_and(|k| k != "macro_rules")
         {
             want_name = None;
@@ -127,13 +147,25 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     header = Some((name, Vec::new(), 0, prev == "unsafe"));
                 } else if item.is_none() && at_items && name == "use" {
                     // `use a::B as C;`: an item whose names are the renames.
-                    item = Some((LexItem { is_use: true, ..LexItem::default() }, frames.len()));
+                    item = Some((
+                        LexItem {
+                            kind: LexItemKind::Use,
+                            ..LexItem::default()
+                        },
+                        frames.len(),
+                    ));
                 } else if item.is_none() && at_items && (DEF_KEYWORDS.contains(&name) || name == "macro_rules") {
                     let owner = match frames.last() {
                         Some(Frame::Impl(o)) => Some(o.clone()),
                         _ => None,
                     };
-                    item = Some((LexItem { owner, ..LexItem::default() }, frames.len()));
+                    item = Some((
+                        LexItem {
+                            owner,
+                            ..LexItem::default()
+                        },
+                        frames.len(),
+                    ));
                     want_name = Some(name);
                 }
                 if let Some((it, _)) = &mut item {
@@ -143,7 +175,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     if prev == "static" && name == "mut" {
                         it.unsafe_sharing = true;
                     }
-                    if prev == "as" && name != "_" && it.is_use {
+                    if prev == "as" && name != "_" && (it.kind == LexItemKind::Use) {
                         it.renames.push((before_as.into(), name.into()));
                     }
                     if let Some(kw) = want_name {
@@ -151,15 +183,19 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             // `const fn f`, `unsafe static`...: the last keyword decides.
                             want_name = Some(name);
                         } else if !MODIFIERS.contains(&name) {
-                            if kw != "macro_rules" && !it.is_macro_rules && !KEYWORDS.contains(&name) {
+                            if kw != "macro_rules" && (it.kind != LexItemKind::MacroRules) && !KEYWORDS.contains(&name)
+                            {
                                 it.names.push(name.into());
                             }
                             if kw == "macro_rules" {
-                                it.is_macro_rules = true;
+                                it.kind = LexItemKind::MacroRules;
                             }
                             want_name = None;
                         }
-                    } else if DEF_KEYWORDS.contains(&name) && !it.is_macro_rules && (!it.is_macro || name == "static") {
+                    } else if DEF_KEYWORDS.contains(&name)
+                        && (it.kind != LexItemKind::MacroRules)
+                        && ((it.kind != LexItemKind::Macro) || name == "static")
+                    {
                         // Items nested in this one (inner fns; `static ref X` in `lazy_static!`).
                         want_name = Some(name);
                     }
@@ -173,7 +209,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 // `lazy_static! { .. }`, `thread_local! { .. }` at item level: an item of its own
                 // (the name before `!` was not a keyword, so no item was started).
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
-                    let mut it = LexItem { is_macro: true, ..LexItem::default() };
+                    let mut it = LexItem {
+                        kind: LexItemKind::Macro,
+                        ..LexItem::default()
+                    };
                     it.idents.insert(prev.into());
                     item = Some((it, frames.len()));
                 }
@@ -204,9 +243,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     | LiteralKind::CStr { terminated }
                     | LiteralKind::Char { terminated }
                     | LiteralKind::Byte { terminated } => terminated,
-                    LiteralKind::RawStr { n_hashes } | LiteralKind::RawByteStr { n_hashes } | LiteralKind::RawCStr { n_hashes } => {
-                        n_hashes.is_some()
-                    }
+                    LiteralKind::RawStr { n_hashes }
+                    | LiteralKind::RawByteStr { n_hashes }
+                    | LiteralKind::RawCStr { n_hashes } => n_hashes.is_some(),
                     _ => true,
                 };
                 if !terminated && facts.error.is_none() {
@@ -223,13 +262,26 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         let owner = after_for
                             .iter()
                             .rev()
-                            .find(|i| !matches!(**i, "where" | "for" | "impl" | "trait" | "unsafe" | "dyn" | "mut" | "const"))
+                            .find(|i| {
+                                !matches!(
+                                    **i,
+                                    "where" | "for" | "impl" | "trait" | "unsafe" | "dyn" | "mut" | "const"
+                                )
+                            })
                             .copied()
                             .unwrap_or("");
-                        let owner = if kw == "trait" { ids.first().copied().unwrap_or("") } else { owner };
+                        let owner = if kw == "trait" {
+                            ids.first().copied().unwrap_or("")
+                        } else {
+                            owner
+                        };
                         if unsafe_impl {
                             // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
-                            let mut it = LexItem { owner: Some(owner.into()), unsafe_sharing: true, ..LexItem::default() };
+                            let mut it = LexItem {
+                                owner: Some(owner.into()),
+                                unsafe_sharing: true,
+                                ..LexItem::default()
+                            };
                             it.idents.extend(ids.iter().map(|i| Box::<str>::from(*i)));
                             facts.items.push(it);
                         }
@@ -303,6 +355,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
 #[must_use]
+#[allow(clippy::implicit_hasher)] // called with the engine's own set only
 pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
     let mut names: HashSet<&str> = HashSet::new();
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
@@ -313,7 +366,7 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                 if item_done[fi][ii] {
                     continue;
                 }
-                if it.is_use {
+                if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
                         if interests.contains(&**orig) || names.contains(&**orig) {
                             changed |= names.insert(alias);
@@ -322,7 +375,10 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                     continue;
                 }
                 let hit = it.unsafe_sharing
-                    || it.idents.iter().any(|i| interests.contains(&**i) || names.contains(&**i));
+                    || it
+                        .idents
+                        .iter()
+                        .any(|i| interests.contains(&**i) || names.contains(&**i));
                 if hit {
                     item_done[fi][ii] = true;
                     changed = true;
@@ -330,12 +386,7 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                         Some(owner) => {
                             names.insert(owner);
                         }
-                        None => {
-                            if std::env::var_os("MAPLINT_DEBUG_NEW").is_some() && it.names.iter().any(|n| &**n == "new") {
-                                eprintln!("NEWDEF file {fi} item {ii} names {:?}", it.names);
-                            }
-                            names.extend(it.names.iter().map(|n| &**n).filter(|n| *n != "_"));
-                        }
+                        None => names.extend(it.names.iter().map(|n| &**n).filter(|n| *n != "_")),
                     }
                 }
             }
@@ -348,17 +399,17 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
         .iter()
         .enumerate()
         .map(|(fi, f)| {
-            let own = f.items.iter().zip(&item_done[fi]).any(|(it, d)| *d && !it.is_use)
-                || f.items.iter().any(|it| it.is_use && it.idents.iter().any(|i| interests.contains(&**i)));
+            let own = f
+                .items
+                .iter()
+                .zip(&item_done[fi])
+                .any(|(it, d)| *d && !(it.kind == LexItemKind::Use))
+                || f.items
+                    .iter()
+                    .any(|it| (it.kind == LexItemKind::Use) && it.idents.iter().any(|i| interests.contains(&**i)));
             own || f.idents.iter().any(|i| names.contains(&**i))
         })
         .collect();
-    if std::env::var_os("MAPLINT_DEBUG_LEX").is_some() {
-        let mut by: Vec<(usize, &str)> =
-            names.iter().map(|n| (facts.iter().filter(|f| f.idents.contains(*n)).count(), *n)).collect();
-        by.sort_unstable_by(|a, b| b.cmp(a));
-        eprintln!("LEXNAMES {:?}", &by[..by.len().min(8)]);
-    }
     // Name collisions: a skipped file defining a name that a parsed file uses and another parsed
     // file defines would change how that name resolves.
     loop {
@@ -367,7 +418,12 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
         for (f, r) in facts.iter().zip(&relevant) {
             if *r {
                 mentioned.extend(f.idents.iter().map(|i| &**i));
-                defined.extend(f.items.iter().filter(|i| i.owner.is_none()).flat_map(|i| i.names.iter().map(|n| &**n)));
+                defined.extend(
+                    f.items
+                        .iter()
+                        .filter(|i| i.owner.is_none())
+                        .flat_map(|i| i.names.iter().map(|n| &**n)),
+                );
             }
         }
         let mut changed = false;
@@ -403,8 +459,11 @@ mod tests {
             "use std::sync::Mutex;\nstruct S { m: Mutex<u8> }\nimpl<T: X> Tr for S<T> where T: Y { fn get(&self) {} }\nfn free() { let r#type = 1; }\nstatic mut X: u8 = 0;\nunsafe impl Sync for S {}\n",
         );
         assert!(f.idents.contains("Mutex") && f.idents.contains("type"));
-        let items: Vec<(Option<&str>, Option<&str>, bool)> =
-            f.items.iter().map(|i| (i.names.first().map(|n| &**n), i.owner.as_deref(), i.unsafe_sharing)).collect();
+        let items: Vec<(Option<&str>, Option<&str>, bool)> = f
+            .items
+            .iter()
+            .map(|i| (i.names.first().map(|n| &**n), i.owner.as_deref(), i.unsafe_sharing))
+            .collect();
         assert_eq!(
             items,
             vec![
@@ -417,7 +476,10 @@ mod tests {
             ]
         );
         assert!(f.error.is_none());
-        let m = lex(0, "lazy_static! { static ref A: Mutex<u8> = x; static ref B: u8 = 1; }\nfn f() {}\nuse std::collections::{BTreeMap as Ordered, HashMap};");
+        let m = lex(
+            0,
+            "lazy_static! { static ref A: Mutex<u8> = x; static ref B: u8 = 1; }\nfn f() {}\nuse std::collections::{BTreeMap as Ordered, HashMap};",
+        );
         let names: Vec<Vec<&str>> = m.items.iter().map(|i| i.names.iter().map(|n| &**n).collect()).collect();
         assert_eq!(names, vec![vec!["A", "B"], vec!["f"], vec![]]);
         assert_eq!(m.items[2].renames, vec![("BTreeMap".into(), "Ordered".into())]);
@@ -434,11 +496,17 @@ mod tests {
     fn relevance_follows_interesting_items() {
         let interests: HashSet<&str> = ["Mutex"].into_iter().collect();
         let files = [
-            lex(0, "pub struct Registry { m: std::sync::Mutex<u8> }\npub struct Plain { n: u8 }"),
+            lex(
+                0,
+                "pub struct Registry { m: std::sync::Mutex<u8> }\npub struct Plain { n: u8 }",
+            ),
             lex(1, "fn use_it(r: &Registry) {}"),
             lex(2, "fn helper() {} fn unrelated(p: &Plain) {}"),
             lex(3, "fn caller() { use_it(); }"),
-            lex(4, "impl Registry { fn touch(&self) { self.m.lock(); } }\nimpl Plain { fn get(&self) {} }"),
+            lex(
+                4,
+                "impl Registry { fn touch(&self) { self.m.lock(); } }\nimpl Plain { fn get(&self) {} }",
+            ),
             lex(5, "fn other() { let p = Plain { n: 1 }; p.get(); }"),
         ];
         // 0 and 4 are interesting; 1 uses `Registry`; `use_it` becomes interesting through it,

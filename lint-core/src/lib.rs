@@ -82,4 +82,6 @@ pub struct Analysis {
     pub files: Vec<SourceFile>,
     /// Findings sorted by file, position and rule.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many files were parsed (the others were only lexed: nothing in them can matter).
+    pub parsed: usize,
 }

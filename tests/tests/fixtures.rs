@@ -253,3 +253,54 @@ fn fixes_parse_converge_and_match_declared_availability() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Lex-first analysis parses only the files that can matter; its findings must equal parsing
+/// every file (`Settings::parse_all`). Checked on every rule fixture and on the multi-file demo.
+#[test]
+fn lex_first_finds_what_parsing_everything_finds() {
+    let run = |files: &[(String, String)], parse_all: bool| {
+        let pkg = PackageSources {
+            name: "fixture".into(),
+            edition: Edition::E2021,
+            files: files
+                .iter()
+                .map(|(n, t)| InputFile {
+                    name: n.clone(),
+                    content: Ok(t.as_bytes().to_vec()),
+                })
+                .collect(),
+        };
+        let settings = Settings {
+            parse_all,
+            ..Settings::default()
+        };
+        let a = analyze(&pkg, &settings);
+        a.diagnostics
+            .into_iter()
+            .filter(|d| d.rule != "parse_error")
+            .map(|d| (d.file, d.primary, d.rule, d.message))
+            .collect::<Vec<_>>()
+    };
+    let mut sets: Vec<Vec<(String, String)>> = Vec::new();
+    for dir in rule_dirs() {
+        for path in fixture_files(&dir) {
+            sets.push(vec![(path.display().to_string(), fs::read_to_string(&path).unwrap())]);
+        }
+    }
+    let demo = workspace_root().join("fixtures/projects/demo/src");
+    let mut demo_files: Vec<(String, String)> = Vec::new();
+    for e in fs::read_dir(&demo)
+        .unwrap()
+        .chain(fs::read_dir(demo.join("bin")).unwrap())
+    {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            demo_files.push((p.display().to_string(), fs::read_to_string(&p).unwrap()));
+        }
+    }
+    demo_files.sort();
+    sets.push(demo_files);
+    for files in &sets {
+        assert_eq!(run(files, false), run(files, true), "{}", files[0].0);
+    }
+}

@@ -116,8 +116,17 @@ macro_rules! declare_rule {
 pub(crate) use declare_rule;
 
 /// Names of the map types the model knows (plain and concurrent).
-pub const MAP_NAMES: &[&str] =
-    &["HashMap", "BTreeMap", "IndexMap", "FxHashMap", "AHashMap", "FnvHashMap", "HashbrownMap", "DashMap", "DashSet"];
+pub const MAP_NAMES: &[&str] = &[
+    "HashMap",
+    "BTreeMap",
+    "IndexMap",
+    "FxHashMap",
+    "AHashMap",
+    "FnvHashMap",
+    "HashbrownMap",
+    "DashMap",
+    "DashSet",
+];
 /// Names of the lock types the model knows.
 pub const LOCK_NAMES: &[&str] = &["Mutex", "RwLock", "FairMutex"];
 
