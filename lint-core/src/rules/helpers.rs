@@ -266,3 +266,61 @@ pub fn via_label<'r, 'a>(model: &Model, e: &LockEvent, f: Finding<'r, 'a>) -> Fi
         _ => f,
     }
 }
+
+/// One "taken while held" pair, with what messages need to say about it.
+#[derive(Debug)]
+pub struct Conflict<'a> {
+    pub body: &'a BodyFacts,
+    pub held: &'a LockEvent,
+    pub taken: &'a LockEvent,
+    /// The lock's name (`self.peers`).
+    pub name: String,
+    /// The line of the first guard.
+    pub line: usize,
+    /// Empty, or " by \`helper\`" when the second acquisition happens in a call.
+    pub how: String,
+}
+
+/// The wording of a conflict finding.
+#[derive(Debug)]
+pub struct Words {
+    pub message: String,
+    pub primary: String,
+    pub held: String,
+    pub help: &'static str,
+    pub note: Option<&'static str>,
+}
+
+/// Reports every operation on a map lock taken while a guard of it is alive (see
+/// [`held_while_taken`]), worded by the rule.
+pub fn report_conflicts(
+    model: &Model,
+    file: u32,
+    out: &mut Reporter<'_>,
+    accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
+    words: impl Fn(&Conflict<'_>) -> Words,
+) {
+    for &f in &model.fns_by_file[file as usize] {
+        let body = &model.bodies[f as usize];
+        for (held, taken) in held_while_taken(model, f, &accept) {
+            let c = Conflict {
+                body,
+                held,
+                taken,
+                name: lock_name(model, body, held),
+                line: line_of(model, held.span),
+                how: how_taken(model, taken),
+            };
+            let w = words(&c);
+            let finding = out
+                .report(taken.span, w.message)
+                .primary_label(w.primary)
+                .label(held.span, w.held);
+            let finding = via_label(model, taken, finding).help(w.help);
+            match w.note {
+                Some(n) => finding.note(n).emit(),
+                None => finding.emit(),
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 use crate::model::Model;
 use crate::model::locks::AcqOp;
-use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -53,45 +53,29 @@ impl Rule for MapBorrowConflict {
     }
 
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let pairs = held_while_taken(model, f, |held, taken, _| match (held, taken) {
-                (AcqOp::Borrow { mutable: m1, .. }, AcqOp::Borrow { mutable: m2, .. }) => m1 || m2,
-                _ => false,
-            });
-            for (held, taken) in pairs {
-                let name = lock_name(model, body, held);
-                let line = line_of(model, held.span);
-                let (AcqOp::Borrow { mutable: held_mut, .. }, AcqOp::Borrow { mutable: taken_mut, .. }) =
-                    (held.op, taken.op)
-                else {
-                    continue;
-                };
-                let (what, error) = if taken_mut {
-                    ("mutably", "BorrowMutError")
-                } else {
-                    ("", "BorrowError")
-                };
-                let held_kind = if held_mut { "mutable borrow" } else { "borrow" };
-                let message = if what.is_empty() {
-                    format!(
-                        "`{name}` is borrowed{} while a {held_kind} from line {line} is still alive: this panics with `{error}`",
-                        how_taken(model, taken)
-                    )
-                } else {
-                    format!(
-                        "`{name}` is borrowed {what}{} while a {held_kind} from line {line} is still alive: this panics with `{error}`",
-                        how_taken(model, taken)
-                    )
-                };
-                let finding = out
-                    .report(taken.span, message)
-                    .primary_label(format!("panics with `{error}`"))
-                    .label(held.span, format!("the {held_kind} is taken here and is still alive"));
-                via_label(model, taken, finding)
-                    .help("collect what you need (for example the keys into a `Vec`) and end the first borrow before borrowing again")
-                    .emit();
+        let accept = |held, taken, _: &_| match (held, taken) {
+            (AcqOp::Borrow { mutable: m1, .. }, AcqOp::Borrow { mutable: m2, .. }) => m1 || m2,
+            _ => false,
+        };
+        report_conflicts(model, file, out, accept, |c| {
+            let held_mut = matches!(c.held.op, AcqOp::Borrow { mutable: true, .. });
+            let taken_mut = matches!(c.taken.op, AcqOp::Borrow { mutable: true, .. });
+            let (what, error) = if taken_mut {
+                (" mutably", "BorrowMutError")
+            } else {
+                ("", "BorrowError")
+            };
+            let held_kind = if held_mut { "mutable borrow" } else { "borrow" };
+            Words {
+                message: format!(
+                    "`{}` is borrowed{what}{} while a {held_kind} from line {} is still alive: this panics with `{error}`",
+                    c.name, c.how, c.line
+                ),
+                primary: format!("panics with `{error}`"),
+                held: format!("the {held_kind} is taken here and is still alive"),
+                help: "collect what you need (for example the keys into a `Vec`) and end the first borrow before borrowing again",
+                note: None,
             }
-        }
+        });
     }
 }

@@ -1,7 +1,8 @@
 use crate::model::Model;
+use crate::model::locks::LockEvent;
 use crate::model::locks::{AcqOp, LockMode, lock_lib};
 use crate::model::types::LockLib;
-use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -81,30 +82,21 @@ impl Rule for MapLockReentry {
     }
 
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let pairs = held_while_taken(model, f, |held, taken, h| match (held, taken) {
-                (AcqOp::Lock { mode: m1, .. }, AcqOp::Lock { mode: m2, .. }) => deadlocks(m1, m2, lock_lib(&h.lock_ty)),
-                _ => false,
-            });
-            for (held, taken) in pairs {
-                let name = lock_name(model, body, held);
-                let line = line_of(model, held.span);
-                let finding = out
-                    .report(
-                        taken.span,
-                        format!(
-                            "`{name}` is locked again{} while its guard from line {line} is still alive",
-                            how_taken(model, taken)
-                        ),
-                    )
-                    .primary_label("this waits for the guard above: the thread deadlocks")
-                    .label(held.span, "the first guard is taken here and is still alive");
-                via_label(model, taken, finding)
-                    .help("bind what you need from the first guard and drop it before locking again, or hold one guard for the whole operation")
-                    .note("`maplint_maps::LockedMap::update` and `ShardedMap::update` run the whole operation under one lock, and calling the map again from inside panics instead of deadlocking")
-                    .emit();
-            }
-        }
+        let accept = |held, taken, h: &LockEvent| match (held, taken) {
+            (AcqOp::Lock { mode: m1, .. }, AcqOp::Lock { mode: m2, .. }) => deadlocks(m1, m2, lock_lib(&h.lock_ty)),
+            _ => false,
+        };
+        report_conflicts(model, file, out, accept, |c| Words {
+            message: format!(
+                "`{}` is locked again{} while its guard from line {} is still alive",
+                c.name, c.how, c.line
+            ),
+            primary: "this waits for the guard above: the thread deadlocks".into(),
+            held: "the first guard is taken here and is still alive".into(),
+            help: "bind what you need from the first guard and drop it before locking again, or hold one guard for the whole operation",
+            note: Some(
+                "`maplint_maps::LockedMap::update` and `ShardedMap::update` run the whole operation under one lock, and calling the map again from inside panics instead of deadlocking",
+            ),
+        });
     }
 }

@@ -1,6 +1,6 @@
 use crate::model::Model;
 use crate::model::locks::{AcqOp, LockMode};
-use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -49,43 +49,30 @@ impl Rule for MapLockUpgrade {
     }
 
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let pairs = held_while_taken(model, f, |held, taken, _| {
-                matches!(
-                    (held, taken),
-                    (
-                        AcqOp::Lock {
-                            mode: LockMode::Read | LockMode::UpgradableRead | LockMode::ReadRecursive,
-                            ..
-                        },
-                        AcqOp::Lock {
-                            mode: LockMode::Write,
-                            ..
-                        }
-                    )
+        let accept = |held, taken, _: &_| {
+            matches!(
+                (held, taken),
+                (
+                    AcqOp::Lock {
+                        mode: LockMode::Read | LockMode::UpgradableRead | LockMode::ReadRecursive,
+                        ..
+                    },
+                    AcqOp::Lock {
+                        mode: LockMode::Write,
+                        ..
+                    }
                 )
-            });
-            for (held, taken) in pairs {
-                let name = lock_name(model, body, held);
-                let line = line_of(model, held.span);
-                let finding = out
-                    .report(
-                        taken.span,
-                        format!(
-                            "`{name}` is write-locked{} while a read guard of it from line {line} is still alive",
-                            how_taken(model, taken)
-                        ),
-                    )
-                    .primary_label("this waits for every read guard, including the one above: deadlock")
-                    .label(held.span, "the read guard is taken here and is still alive");
-                via_label(model, taken, finding)
-                    .help(
-                        "take the write lock once and use `entry(..)` under it, or drop the read guard before writing",
-                    )
-                    .note("`maplint_maps::LockedMap::get_or_insert_with` looks up and inserts under one lock")
-                    .emit();
-            }
-        }
+            )
+        };
+        report_conflicts(model, file, out, accept, |c| Words {
+            message: format!(
+                "`{}` is write-locked{} while a read guard of it from line {} is still alive",
+                c.name, c.how, c.line
+            ),
+            primary: "this waits for every read guard, including the one above: deadlock".into(),
+            held: "the read guard is taken here and is still alive".into(),
+            help: "take the write lock once and use `entry(..)` under it, or drop the read guard before writing",
+            note: Some("`maplint_maps::LockedMap::get_or_insert_with` looks up and inserts under one lock"),
+        });
     }
 }

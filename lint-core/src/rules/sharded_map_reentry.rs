@@ -1,7 +1,7 @@
 use crate::model::Model;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent};
-use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, via_label};
+use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -66,36 +66,24 @@ impl Rule for ShardedMapReentry {
     }
 
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let pairs = held_while_taken(model, f, |held, taken, _| match (held, taken) {
-                (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
-                _ => false,
-            });
-            for (held, taken) in pairs {
-                let name = lock_name(model, body, held);
-                let line = line_of(model, held.span);
-                let guard = guard_name(body, held);
-                let finding = out
-                    .report(
-                        taken.span,
-                        format!(
-                            "`{name}` is locked again{} while {guard} from line {line} still holds its shard",
-                            how_taken(model, taken)
-                        ),
-                    )
-                    .primary_label(
-                        "this waits for the shard lock held by the guard: deadlock when the keys share a shard",
-                    )
-                    .label(
-                        held.span,
-                        format!("{guard} into `{name}` is taken here and is still alive"),
-                    );
-                via_label(model, taken, finding)
-                    .help("copy the value out first (`.map(|r| r.clone())`) or end the guard before writing to the map")
-                    .note("`maplint_maps::ShardedMap` has no guards: `update` and `get_or_insert_with` run a closure under the shard lock")
-                    .emit();
+        let accept = |held, taken, _: &_| match (held, taken) {
+            (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
+            _ => false,
+        };
+        report_conflicts(model, file, out, accept, |c| {
+            let guard = guard_name(c.body, c.held);
+            Words {
+                message: format!(
+                    "`{}` is locked again{} while {guard} from line {} still holds its shard",
+                    c.name, c.how, c.line
+                ),
+                primary: "this waits for the shard lock held by the guard: deadlock when the keys share a shard".into(),
+                held: format!("{guard} into `{}` is taken here and is still alive", c.name),
+                help: "copy the value out first (`.map(|r| r.clone())`) or end the guard before writing to the map",
+                note: Some(
+                    "`maplint_maps::ShardedMap` has no guards: `update` and `get_or_insert_with` run a closure under the shard lock",
+                ),
             }
-        }
+        });
     }
 }
