@@ -198,6 +198,8 @@ fn read(path: &Path) -> Result<Option<String>, ConfigError> {
 pub fn load_workspace(root: &Path) -> Result<Config, ConfigError> {
     let manifest = root.join("Cargo.toml");
     let from_manifest = match read(&manifest)? {
+        // Not TOML at all: not a configuration error (see `load_package`).
+        Some(text) if text.parse::<toml::Table>().is_err() => None,
         Some(text) => {
             let doc: ManifestDoc = parse(&manifest, &text)?;
             match doc.workspace.and_then(|w| w.metadata).and_then(|m| m.maplint) {
@@ -228,6 +230,11 @@ pub fn load_package(manifest: &Path, workspace: &Config) -> Result<Config, Confi
     let Some(text) = read(manifest)? else {
         return Ok(config);
     };
+    // A manifest that is not TOML at all is not a configuration error: path mode reports it
+    // (and lints the package with defaults); cargo mode never gets here with one.
+    if text.parse::<toml::Table>().is_err() {
+        return Ok(config);
+    }
     let doc: ManifestDoc = parse(manifest, &text)?;
     if let Some(raw) = doc.package.and_then(|p| p.metadata).and_then(|m| m.maplint) {
         let base = manifest.parent().unwrap_or(Path::new("."));

@@ -402,13 +402,18 @@ fn read_toml(path: &Path) -> Result<toml::Table, String> {
 }
 
 /// Whether a directory's Cargo.toml declares a package. An unparsable manifest counts as a
-/// package when it has a `[package]` line, so its files are linted with their siblings.
+/// package when it has a line starting a `[package` table, so its files are linted together.
 fn has_package(dir: &Path) -> bool {
     let path = dir.join("Cargo.toml");
     match read_toml(&path) {
         Ok(t) => t.contains_key("package") || t.contains_key("project"),
         Err(_) => std::fs::read_to_string(&path)
-            .is_ok_and(|s| s.lines().any(|l| matches!(l.trim(), "[package]" | "[project]"))),
+            // Unparsable: still a package when it starts a `[package` table (the parse error
+            // is reported as a warning and the package is linted with defaults).
+            .is_ok_and(|s| {
+                s.lines()
+                    .any(|l| l.trim().starts_with("[package") || l.trim().starts_with("[project"))
+            }),
     }
 }
 
