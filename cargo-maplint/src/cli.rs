@@ -90,6 +90,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub exit_zero: bool,
 
+    /// Do not read or write the result cache (`target/maplint/cache`).
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Parse every file, not only those that can matter (same findings, slower; also reports
     /// syntax errors in files that are otherwise only lexed).
     #[arg(long)]

@@ -113,6 +113,8 @@ struct Mode<'a> {
     diff: bool,
     baseline: Option<&'a Baseline>,
     write_baseline: bool,
+    /// Use the result cache (`--no-cache` turns it off; `--fix` always analyzes).
+    cache: bool,
 }
 
 /// What linting one unit produced.
@@ -270,6 +272,7 @@ fn run(opts: &Options) -> u8 {
         diff: cli.diff,
         baseline: loaded_baseline.as_ref(),
         write_baseline: cli.write_baseline.is_some(),
+        cache: !cli.no_cache && opts.fix.is_none() && !cli.diff,
     };
     let mut stats = Stats::default();
     let mut total = UnitResult::default();
@@ -479,7 +482,8 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         edition: unit.edition,
         files: walk::read_files(&listing, &|p| unit.display(p)),
     };
-    let mut analysis = lint_core::analyze(&pkg, settings);
+    let cache_dir = mode.cache.then(|| crate::cache::dir_for(&unit.display_base));
+    let (mut analysis, _cached) = crate::cache::analyze(cache_dir.as_deref(), &unit.id, &pkg, settings);
     let mut result = UnitResult::default();
     if let Some(fix_mode) = mode.fix {
         let mtimes: Vec<Option<SystemTime>> = paths
