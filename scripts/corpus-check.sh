@@ -22,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 echo "== lex-first run"
 start=$(python3 -c 'import time; print(time.time())')
 set +e
-"$bin" maplint "$corpus" --message-format json --exit-zero > "$out/lex.json" 2> "$out/lex.err"
+"$bin" maplint "$corpus" --no-cache --message-format json --exit-zero > "$out/lex.json" 2> "$out/lex.err"
 status=$?
 set -e
 end=$(python3 -c 'import time; print(time.time())')
@@ -52,8 +52,8 @@ PY
 python3 -c "print(f'  wall time: {$end - $start:.1f} s')"
 
 echo "== every file parsed (--parse-all): the same findings"
-"$bin" maplint "$corpus" --message-format short --exit-zero 2>&1 | grep -v 'parse_error\|^maplint:' | sort > "$out/a.txt" || true
-"$bin" maplint "$corpus" --message-format short --exit-zero --parse-all 2>&1 | grep -v 'parse_error\|^maplint:' | sort > "$out/b.txt" || true
+"$bin" maplint "$corpus" --no-cache --message-format short --exit-zero 2>&1 | grep -v 'parse_error\|^maplint:' | sort > "$out/a.txt" || true
+"$bin" maplint "$corpus" --no-cache --message-format short --exit-zero --parse-all 2>&1 | grep -v 'parse_error\|^maplint:' | sort > "$out/b.txt" || true
 if ! diff -u "$out/b.txt" "$out/a.txt"; then
   echo "corpus-check: lex-first findings differ from parsing every file" >&2
   exit 1
