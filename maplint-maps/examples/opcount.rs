@@ -11,167 +11,21 @@
 //! (hits in a map prefilled with `n` keys), `with` (the same reads through `with`; the
 //! baselines read as in `get`), `miss` (absent keys), `insert` (`n` new keys into an
 //! empty map, growing it), `overwrite` (`n` existing keys), `update`, `remove`. Maps are built
-//! exactly as in `benches/mixes.rs` (foldhash `fast::RandomState`, no preset capacity). Only
+//! and called through the benchmark's own adapters (`benches/adapters`: foldhash
+//! `fast::RandomState`, no preset capacity). Only
 //! `measure` is counted, so Ir / n is the cost of one operation plus a few loop instructions
 //! that are the same for every map.
 #![allow(clippy::cast_possible_truncation)]
 
+#[path = "../benches/adapters/mod.rs"]
+mod adapters;
+
+use adapters::{Hasher, Map};
+use arc_swap::ArcSwap;
+use maplint_maps::{LockedMap, ShardedMap, SnapshotMap};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::RwLock;
-
-use arc_swap::ArcSwap;
-use maplint_maps::{LockedMap, ShardedMap, SnapshotMap};
-
-type Hasher = foldhash::fast::RandomState;
-
-/// The same operations as the benchmark's `Map` trait, with the same bodies.
-trait Map {
-    fn new() -> Self;
-    fn get(&self, key: u64) -> bool;
-    fn insert(&self, key: u64) -> bool;
-    fn remove(&self, key: u64) -> bool;
-    fn update(&self, key: u64) -> bool;
-    /// Read in place (`with`) where the map has it; the baselines read as in `get`.
-    fn with(&self, key: u64) -> bool {
-        self.get(key)
-    }
-}
-
-impl Map for LockedMap<u64, u64, Hasher> {
-    fn new() -> Self {
-        LockedMap::with_hasher(Hasher::default())
-    }
-    fn get(&self, key: u64) -> bool {
-        LockedMap::get(self, &key).is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        LockedMap::insert(self, key, key).is_none()
-    }
-    fn remove(&self, key: u64) -> bool {
-        LockedMap::remove(self, &key).is_some()
-    }
-    fn update(&self, key: u64) -> bool {
-        LockedMap::update(self, &key, |v| *v += 1).is_some()
-    }
-    fn with(&self, key: u64) -> bool {
-        LockedMap::with(self, &key, |v| black_box(v.copied()).is_some())
-    }
-}
-
-impl Map for RwLock<HashMap<u64, u64, Hasher>> {
-    fn new() -> Self {
-        RwLock::new(HashMap::with_hasher(Hasher::default()))
-    }
-    fn get(&self, key: u64) -> bool {
-        self.read().unwrap().get(&key).copied().is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        self.write().unwrap().insert(key, key).is_none()
-    }
-    fn remove(&self, key: u64) -> bool {
-        self.write().unwrap().remove(&key).is_some()
-    }
-    fn update(&self, key: u64) -> bool {
-        self.write().unwrap().get_mut(&key).map(|v| *v += 1).is_some()
-    }
-}
-
-impl Map for ShardedMap<u64, u64, Hasher> {
-    fn new() -> Self {
-        ShardedMap::with_hasher(Hasher::default())
-    }
-    fn get(&self, key: u64) -> bool {
-        ShardedMap::get(self, &key).is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        ShardedMap::insert(self, key, key).is_none()
-    }
-    fn remove(&self, key: u64) -> bool {
-        ShardedMap::remove(self, &key).is_some()
-    }
-    fn update(&self, key: u64) -> bool {
-        ShardedMap::update(self, &key, |v| *v += 1).is_some()
-    }
-    fn with(&self, key: u64) -> bool {
-        ShardedMap::with(self, &key, |v| black_box(v.copied()).is_some())
-    }
-}
-
-impl Map for dashmap::DashMap<u64, u64, Hasher> {
-    fn new() -> Self {
-        dashmap::DashMap::with_hasher(Hasher::default())
-    }
-    fn get(&self, key: u64) -> bool {
-        dashmap::DashMap::get(self, &key).map(|v| *v).is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        dashmap::DashMap::insert(self, key, key).is_none()
-    }
-    fn remove(&self, key: u64) -> bool {
-        dashmap::DashMap::remove(self, &key).is_some()
-    }
-    fn update(&self, key: u64) -> bool {
-        self.get_mut(&key).map(|mut v| *v += 1).is_some()
-    }
-}
-
-impl Map for SnapshotMap<u64, u64, Hasher> {
-    fn new() -> Self {
-        SnapshotMap::with_hasher(Hasher::default())
-    }
-    fn get(&self, key: u64) -> bool {
-        SnapshotMap::get(self, &key).is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        SnapshotMap::insert(self, key, key).is_none()
-    }
-    fn remove(&self, key: u64) -> bool {
-        SnapshotMap::remove(self, &key).is_some()
-    }
-    fn update(&self, key: u64) -> bool {
-        SnapshotMap::update(self, &key, |v| *v += 1).is_some()
-    }
-    fn with(&self, key: u64) -> bool {
-        SnapshotMap::with(self, &key, |v| black_box(v.copied()).is_some())
-    }
-}
-
-impl Map for ArcSwap<HashMap<u64, u64, Hasher>> {
-    fn new() -> Self {
-        ArcSwap::from_pointee(HashMap::with_hasher(Hasher::default()))
-    }
-    fn get(&self, key: u64) -> bool {
-        self.load().get(&key).copied().is_some()
-    }
-    fn insert(&self, key: u64) -> bool {
-        let mut fresh = false;
-        self.rcu(|m| {
-            let mut m = HashMap::clone(m);
-            fresh = m.insert(key, key).is_none();
-            m
-        });
-        fresh
-    }
-    fn remove(&self, key: u64) -> bool {
-        let mut found = false;
-        self.rcu(|m| {
-            let mut m = HashMap::clone(m);
-            found = m.remove(&key).is_some();
-            m
-        });
-        found
-    }
-    fn update(&self, key: u64) -> bool {
-        let mut found = false;
-        self.rcu(|m| {
-            let mut m = HashMap::clone(m);
-            found = m.get_mut(&key).map(|v| *v += 1).is_some();
-            m
-        });
-        found
-    }
-}
 
 #[derive(Clone, Copy)]
 enum Op {
