@@ -79,16 +79,6 @@ const KEYWORDS: &[&str] = &[
     "continue",
 ];
 
-impl LexFacts {
-    /// Does an item of the file name one of `interests` (or share unsafely)?
-    #[must_use]
-    pub fn interesting(&self, interests: &HashSet<&str>) -> bool {
-        self.items
-            .iter()
-            .any(|it| it.unsafe_sharing || it.idents.iter().any(|i| interests.contains(&**i)))
-    }
-}
-
 /// Lexes a file into identifiers and items.
 #[must_use]
 pub fn lex(file: u32, text: &str) -> LexFacts {

@@ -6,7 +6,7 @@
 //! clones share one) and a field path. Two different fields, or two different objects, are two
 //! different locks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::body::{Acquisition, BodyFacts, Call, Life, Place, Root};
 use super::items::ItemIndex;
@@ -552,16 +552,6 @@ pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], all_events: &[Vec<LockE
         }
     }
     out
-}
-
-/// Lock order pairs by name, for quick lookup.
-#[must_use]
-pub fn edge_index(edges: &[OrderEdge]) -> HashMap<(String, String), Vec<usize>> {
-    let mut m: HashMap<(String, String), Vec<usize>> = HashMap::new();
-    for (i, e) in edges.iter().enumerate() {
-        m.entry((e.first.clone(), e.second.clone())).or_default().push(i);
-    }
-    m
 }
 
 #[cfg(test)]
