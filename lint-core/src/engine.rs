@@ -9,6 +9,7 @@ use crate::diagnostic::{Diagnostic, Level, Span};
 use std::collections::HashSet;
 
 use crate::lex::{self, LexFacts};
+use crate::model::body::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::rules::{self, Rule, helpers::Reporter};
 use crate::settings::Settings;
@@ -85,9 +86,40 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
     }
 }
 
-/// Parses and lowers one file; a parse error or a panic becomes a diagnostic.
-fn parse(i: u32, source: &SourceFile, settings: &Settings) -> (Option<FileIr>, Option<Diagnostic>) {
-    match catch_unwind(AssertUnwindSafe(|| lower::parse_and_lower(i, &source.text))) {
+/// The text with the given byte ranges replaced by spaces (line breaks kept), so that every
+/// span of what remains is where it was.
+fn blanked(text: &str, ranges: &[(u32, u32)]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for &(lo, hi) in ranges {
+        for b in &mut bytes[lo as usize..hi as usize] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // The ranges are whole tokens, so only whole characters were replaced.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Parses and lowers one file, leaving out the items in `skip` (see [`lex::plan`]); a parse
+/// error or a panic becomes a diagnostic.
+fn parse(
+    i: u32,
+    source: &SourceFile,
+    skip: &[(u32, u32)],
+    settings: &Settings,
+) -> (Option<FileIr>, Option<Diagnostic>) {
+    let lowered = catch_unwind(AssertUnwindSafe(|| {
+        if !skip.is_empty()
+            && let Ok(ir) = lower::parse_and_lower(i, &blanked(&source.text, skip))
+        {
+            return Ok(ir);
+        }
+        // Everything, when nothing is left out or when leaving items out broke the file (the
+        // error is then reported exactly as with every item parsed).
+        lower::parse_and_lower(i, &source.text)
+    }));
+    match lowered {
         Ok(Ok(ir)) => (Some(ir), None),
         Ok(Err((msg, span))) => {
             let d = tool_diag(
@@ -116,12 +148,30 @@ fn parse(i: u32, source: &SourceFile, settings: &Settings) -> (Option<FileIr>, O
     }
 }
 
-/// What the active rules, and the user's configured types, are interested in.
-fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule]) -> HashSet<&'a str> {
+/// What the active rules, and the user's configured types, are interested in. A rule whose
+/// requirements the package does not meet (no spawn anywhere, say) cannot find anything, so its
+/// interests are left out.
+fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts]) -> HashSet<&'a str> {
+    let has_word = |w: &str| lexed.iter().any(|f| f.idents.contains(&lex::sym(w)));
+    let has_method = |w: &str| lexed.iter().any(|f| f.members.contains(&lex::sym(w)));
+    let spawn = !settings.types.spawners.is_empty()
+        || (SPAWN_FNS.iter().any(|w| has_word(w)) && SPAWN_ROOTS.iter().any(|w| has_word(w)))
+        || SPAWN_METHODS.iter().chain(PAR_ITER_METHODS).any(|w| has_method(w));
+    let unsafe_impl_of = |t: &str| {
+        lexed
+            .iter()
+            .any(|f| f.unsafe_impls.iter().any(|i| i.contains(&lex::sym(t))))
+    };
     let mut out: HashSet<&str> = HashSet::new();
     for rule in active {
         let meta = rule.meta();
-        if settings.level(meta.name, meta.default_level) != Level::Allow {
+        if settings.level(meta.name, meta.default_level) == Level::Allow {
+            continue;
+        }
+        let met = meta
+            .requires
+            .is_none_or(|r| (r.spawn && spawn) || r.unsafe_impl_of.iter().any(|t| unsafe_impl_of(t)));
+        if met {
             out.extend(meta.interests.iter().flat_map(|list| list.iter().copied()));
         }
     }
@@ -163,11 +213,11 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         .enumerate()
         .map(|(i, f)| lex::lex(i as u32, &f.text))
         .collect();
-    let wanted = interests(settings, active);
-    let relevant = if settings.parse_all {
-        vec![true; files.len()]
+    let wanted = interests(settings, active, &lexed);
+    let plan = if settings.parse_all {
+        vec![Some(Vec::new()); files.len()]
     } else {
-        lex::relevant(&lexed, &wanted)
+        lex::plan(&lexed, &wanted)
     };
     let parsed: Vec<(Option<FileIr>, Option<Diagnostic>)> = files
         .par_iter()
@@ -175,9 +225,11 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         .map(|(i, f)| {
             if !readable[i] {
                 (None, None)
-            } else if relevant[i] || lexed[i].error.is_some() {
+            } else if lexed[i].error.is_some() {
                 // A lexical error: syn reports it exactly as with every file parsed.
-                parse(i as u32, f, settings)
+                parse(i as u32, f, &[], settings)
+            } else if let Some(skip) = &plan[i] {
+                parse(i as u32, f, skip, settings)
             } else {
                 // Lexed only: nothing in it can contribute a fact or a finding.
                 (Some(FileIr::default()), None)
@@ -185,13 +237,18 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         })
         .collect();
     drop(lexed);
-    let parsed_count = relevant.iter().zip(&readable).filter(|(r, ok)| **r && **ok).count();
+    let parsed_count = plan.iter().zip(&readable).filter(|(p, ok)| p.is_some() && **ok).count();
     let mut irs = Vec::with_capacity(parsed.len());
     for (ir, diag) in parsed {
         irs.push(ir);
         diagnostics.extend(diag);
     }
-    let texts: Vec<String> = files.iter().map(|f: &SourceFile| f.text.clone()).collect();
+    // Rules read the text of parsed files only (skipped ones have no facts to report on).
+    let texts: Vec<String> = files
+        .iter()
+        .zip(&plan)
+        .map(|(f, p): (&SourceFile, _)| if p.is_some() { f.text.clone() } else { String::new() })
+        .collect();
     let model = catch_unwind(AssertUnwindSafe(|| {
         Model::build_with(pkg.edition, irs, texts, &settings.types)
     }));
@@ -375,6 +432,7 @@ mod tests {
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[&["fn"]],
+        requires: None,
     };
     impl Rule for Panics {
         fn meta(&self) -> &'static RuleMeta {

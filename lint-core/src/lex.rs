@@ -2,24 +2,85 @@
 //!
 //! Parsing is most of the analysis cost, and most files of a crate never touch a map, a lock,
 //! a cell or a thread. Every file is lexed (cheap); a file is parsed only when it is *relevant*:
-//! it names something the rules or the model declared an interest in, or it is linked to a
-//! relevant file by name — it mentions an item a relevant file defines (a type, a free
-//! function, a static), or it defines an item a relevant file mentions (which could change how
-//! that name resolves). The closure over these links makes the findings the same as parsing
-//! everything (tested); a skipped file still reports lexical errors (unterminated literals or
-//! comments, unbalanced delimiters) as `parse_error`.
+//! it names something the active rules declared an interest in, or it is linked to a relevant
+//! file by name — it mentions an item a relevant file defines (a type, a free function, a
+//! static), or it defines an item a relevant file mentions (which could change how that name
+//! resolves). A rule's interests count only in a package that meets the rule's requirements
+//! (the spawn-based rules need a spawn somewhere in the package).
+//!
+//! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
+//! spaces, so every span stays where it was); see [`plan`]. Names are compared as 64-bit
+//! hashes ([`Sym`]); members (`x.name`, `Type::name`) never count as references to free items,
+//! matching how the model resolves paths (`model::items::is_member_path`).
+//!
+//! The closure over these links makes the findings the same as parsing everything (tested on
+//! every fixture and project); a skipped file still reports lexical errors (unterminated
+//! literals or comments, unbalanced delimiters) as `parse_error`. A syntax error inside a
+//! blanked item of a parsed file, or anywhere in a skipped file, is not reported (`--parse-all`
+//! reports every one).
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rustc_lexer::{FrontmatterAllowed, LiteralKind, TokenKind, tokenize};
 
 use crate::diagnostic::Span;
 
+/// An identifier, hashed: relevance compares names and never prints them, and a hash is
+/// cheaper to store, copy and compare than a string. Two names with the same 64-bit hash would
+/// only make more items relevant (never fewer facts), and no such pair is expected.
+pub type Sym = u64;
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// The hash of an identifier (`FxHash` over its bytes, then its length).
+#[must_use]
+pub fn sym(s: &str) -> Sym {
+    let mut h = SymHasher::default();
+    h.write(s.as_bytes());
+    h.write_u64(s.len() as u64);
+    h.finish()
+}
+
+/// `FxHash`: for sets of [`Sym`]s, which are hashes already.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SymHasher(u64);
+
+impl Hasher for SymHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(tail));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(SEED);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A set of identifiers.
+pub type SymSet = HashSet<Sym, BuildHasherDefault<SymHasher>>;
+
 /// What lexing a file tells.
 #[derive(Debug, Default)]
 pub struct LexFacts {
-    /// Every identifier (and keyword) in the file, once.
-    pub idents: HashSet<Box<str>>,
+    /// Every identifier (and keyword) in the file that can name an item, once (see
+    /// [`LexItem::members`]).
+    pub idents: SymSet,
+    /// Every identifier seen after `.` or `Type::` (methods, fields, associated items), once.
+    pub members: SymSet,
+    /// The identifiers outside any item (`impl` and `mod` headers, their attributes).
+    pub outside: SymSet,
+    /// The identifiers in the header of each `unsafe impl` (`unsafe impl<T> Sync for S<T>`).
+    pub unsafe_impls: Vec<Vec<Sym>>,
     /// The file's items, with the identifiers each contains.
     pub items: Vec<LexItem>,
     /// A lexical error, which syn would reject too.
@@ -31,16 +92,28 @@ pub struct LexFacts {
 pub struct LexItem {
     /// The names the item defines (a type, function, static or trait; a macro invocation such
     /// as `lazy_static!` can define several; nested items add theirs).
-    pub names: Vec<Box<str>>,
+    pub names: Vec<Sym>,
     /// For methods: the name of the `impl`'s self type (or the trait).
-    pub owner: Option<Box<str>>,
-    pub idents: HashSet<Box<str>>,
+    pub owner: Option<Sym>,
+    /// The identifiers that can name an item: a type, function, static, local... (sorted,
+    /// once each).
+    pub idents: Vec<Sym>,
+    /// The identifiers seen as members: after `.` (a method or field) or after `Type::` or
+    /// `Self::` (an associated item or variant). They never name a free item. (Sorted, once.)
+    pub members: Vec<Sym>,
     /// `static mut` or `unsafe impl`.
     pub unsafe_sharing: bool,
     /// For `use` declarations: the renames `(original, alias)`; the alias is interesting when
     /// the original is.
-    pub renames: Vec<(Box<str>, Box<str>)>,
+    pub renames: Vec<(Sym, Sym)>,
     pub kind: LexItemKind,
+    /// Defines a function (the item's last definition keyword was `fn`).
+    pub is_fn: bool,
+    /// The item's definition keyword (`fn`, `struct`, `const`...; empty for `use` and macros).
+    pub keyword: &'static str,
+    /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
+    /// starts and ends (so the item can be left out of parsing).
+    pub range: Option<(u32, u32)>,
 }
 
 /// What kind of item the lexer saw.
@@ -62,7 +135,7 @@ enum Frame {
     /// The file, an inline `mod` or an `extern` block: items live here.
     Items,
     /// An `impl` or `trait` body: functions here are methods of `owner`.
-    Impl(Box<str>),
+    Impl(Sym),
     /// Any other braces (inside an item).
     Other,
 }
@@ -94,7 +167,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut frames: Vec<Frame> = vec![Frame::Items];
     let mut delims: Vec<(char, usize)> = Vec::new();
     // The item being read, and the depth of `frames` it started at.
-    let mut item: Option<(LexItem, usize)> = None;
+    let mut item: Option<(LexItem, (usize, usize))> = None;
     // Reading an item's header: the keyword seen, waiting for its name.
     let mut want_name: Option<&str> = None;
     // Reading an `impl`/`trait`/`mod` header up to its `{`: (keyword, depth-0 idents, angle depth).
@@ -102,10 +175,38 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut prev = "";
     let mut before_as = "";
     let mut pos = offset;
+    // Where the next item starts (its first attribute or doc comment), once a token of it is seen.
+    let mut pending: Option<usize> = None;
+    let mut after_pound = false;
+    // The last three tokens other than whitespace and comments.
+    let mut sig: [&str; 3] = ["", "", ""];
+    // In `Owner::<T>::name`: whether `Owner` is a type (set at `::<`, taken at `>::name`).
+    let mut turbofish_owner: Option<bool> = None;
     for tok in tokenize(body, FrontmatterAllowed::Yes) {
         let len = tok.len as usize;
         let t = &text[pos..pos + len];
-        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_)));
+        // Where items live: directly in a file, module, `impl` or `trait` body (not in the
+        // brackets of an attribute or the parentheses of a macro call).
+        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_)))
+            && delims.last().is_none_or(|(c, _)| *c == '}');
+        if at_items && item.is_none() && header.is_none() && pending.is_none() {
+            let starts_item = match tok.kind {
+                // `::crate_name::macro!(..)` starts with `::`.
+                TokenKind::Ident | TokenKind::RawIdent | TokenKind::Pound | TokenKind::Colon => true,
+                TokenKind::LineComment { doc_style } | TokenKind::BlockComment { doc_style, .. } => {
+                    doc_style == Some(rustc_lexer::DocStyle::Outer)
+                }
+                _ => false,
+            };
+            if starts_item {
+                pending = Some(pos);
+            }
+        }
+        if tok.kind == TokenKind::Bang && after_pound && item.is_none() && pending == Some(pos - 1) {
+            // `#![..]`: an attribute of the enclosing module, not the start of an item.
+            pending = None;
+        }
+        after_pound = tok.kind == TokenKind::Pound;
         let stmt_start = matches!(prev, "{" | "}" | ";" | "unsafe" | "pub" | "]");
         // `fn(u32) -> u32` is a type, not an item: a name must follow its keyword directly.
         if !matches!(
@@ -122,14 +223,27 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         match tok.kind {
             TokenKind::Ident | TokenKind::RawIdent => {
                 let name = t.strip_prefix("r#").unwrap_or(t);
-                if !facts.idents.contains(name) {
-                    facts.idents.insert(name.into());
+                // `x.name`, `Type::name` (but not `a..name` or `module::name`).
+                let member = (sig[2] == "." && sig[1] != ".")
+                    || (sig[2] == ":" && sig[1] == ":" && type_like(sig[0]))
+                    || (sig == [">", ":", ":"] && turbofish_owner.take() == Some(true));
+                let name_sym = sym(name);
+                if member {
+                    facts.members.insert(name_sym);
+                } else {
+                    facts.idents.insert(name_sym);
+                    if item.is_none() {
+                        facts.outside.insert(name_sym);
+                    }
                 }
-                if let Some((kw, ids, angle, _)) = &mut header {
+                if header.as_ref().is_some_and(|(kw, ..)| *kw == "extern") && DEF_KEYWORDS.contains(&name) {
+                    // `extern "C" fn f()`: a function, not an `extern` block.
+                    header = None;
+                }
+                if let Some((_, ids, angle, _)) = &mut header {
                     if *angle == 0 {
                         ids.push(name);
                     }
-                    let _ = kw;
                 } else if (item.is_none() && at_items || (item.is_some() && stmt_start))
                     && matches!(name, "impl" | "trait" | "mod" | "extern")
                 {
@@ -140,42 +254,50 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     item = Some((
                         LexItem {
                             kind: LexItemKind::Use,
+                            range: Some((pending.unwrap_or(pos) as u32, 0)),
                             ..LexItem::default()
                         },
-                        frames.len(),
+                        (frames.len(), delims.len()),
                     ));
                 } else if item.is_none() && at_items && (DEF_KEYWORDS.contains(&name) || name == "macro_rules") {
                     let owner = match frames.last() {
-                        Some(Frame::Impl(o)) => Some(o.clone()),
+                        Some(Frame::Impl(o)) => Some(*o),
                         _ => None,
                     };
                     item = Some((
                         LexItem {
                             owner,
+                            is_fn: name == "fn",
+                            keyword: def_keyword(name),
+                            range: Some((pending.unwrap_or(pos) as u32, 0)),
                             ..LexItem::default()
                         },
-                        frames.len(),
+                        (frames.len(), delims.len()),
                     ));
                     want_name = Some(name);
                 }
                 if let Some((it, _)) = &mut item {
-                    if !it.idents.contains(name) {
-                        it.idents.insert(name.into());
+                    if member {
+                        it.members.push(name_sym);
+                    } else {
+                        it.idents.push(name_sym);
                     }
                     if prev == "static" && name == "mut" {
                         it.unsafe_sharing = true;
                     }
                     if prev == "as" && name != "_" && (it.kind == LexItemKind::Use) {
-                        it.renames.push((before_as.into(), name.into()));
+                        it.renames.push((sym(before_as), name_sym));
                     }
                     if let Some(kw) = want_name {
                         if DEF_KEYWORDS.contains(&name) {
                             // `const fn f`, `unsafe static`...: the last keyword decides.
                             want_name = Some(name);
+                            it.is_fn = name == "fn";
+                            it.keyword = def_keyword(name);
                         } else if !MODIFIERS.contains(&name) {
                             if kw != "macro_rules" && (it.kind != LexItemKind::MacroRules) && !KEYWORDS.contains(&name)
                             {
-                                it.names.push(name.into());
+                                it.names.push(name_sym);
                             }
                             if kw == "macro_rules" {
                                 it.kind = LexItemKind::MacroRules;
@@ -185,7 +307,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     } else if DEF_KEYWORDS.contains(&name)
                         && (it.kind != LexItemKind::MacroRules)
                         && ((it.kind != LexItemKind::Macro) || name == "static")
+                        && sig[2] != "*"
                     {
+                        // (`*const T` is a pointer type.)
                         // Items nested in this one (inner fns; `static ref X` in `lazy_static!`).
                         want_name = Some(name);
                     }
@@ -201,10 +325,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
                     let mut it = LexItem {
                         kind: LexItemKind::Macro,
+                        range: Some((pending.unwrap_or(pos) as u32, 0)),
                         ..LexItem::default()
                     };
-                    it.idents.insert(prev.into());
-                    item = Some((it, frames.len()));
+                    it.idents.push(sym(prev));
+                    item = Some((it, (frames.len(), delims.len())));
                 }
                 prev = "!";
             }
@@ -212,6 +337,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, _, angle, _)) = &mut header {
                     *angle += 1;
                 }
+                // Only the simplest turbofish is followed; anything else forgets it (and then
+                // counts as a possible free item: never fewer facts).
+                turbofish_owner = (sig[2] == ":" && sig[1] == ":").then(|| type_like(sig[0]));
                 prev = "<";
             }
             TokenKind::Gt => {
@@ -268,18 +396,24 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         if unsafe_impl {
                             // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
                             let mut it = LexItem {
-                                owner: Some(owner.into()),
+                                owner: Some(sym(owner)),
                                 unsafe_sharing: true,
                                 ..LexItem::default()
                             };
-                            it.idents.extend(ids.iter().map(|i| Box::<str>::from(*i)));
+                            it.idents.extend(ids.iter().map(|i| sym(i)));
+                            let it = finish_item(it, 0);
+                            facts.unsafe_impls.push(it.idents.clone());
                             facts.items.push(it);
                         }
-                        Frame::Impl(owner.into())
+                        Frame::Impl(sym(owner))
                     }
                     Some(_) => Frame::Items,
                     None => Frame::Other,
                 };
+                if matches!(frame, Frame::Items | Frame::Impl(_)) {
+                    // The items of an `impl`, `trait` or `mod` body start afresh.
+                    pending = None;
+                }
                 frames.push(frame);
                 delims.push(('}', pos));
                 prev = "{";
@@ -291,11 +425,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
             TokenKind::CloseBrace | TokenKind::CloseParen | TokenKind::CloseBracket => {
                 let c = t.chars().next().unwrap_or(' ');
                 if tok.kind == TokenKind::CloseBrace && frames.len() > 1 {
-                    frames.pop();
-                    if let Some((_, depth)) = &item
-                        && frames.len() == *depth
+                    let closed = frames.pop();
+                    if let Some((it, depth)) = &item
+                        && (frames.len(), delims.len().saturating_sub(1)) == *depth
+                        && ends_at_brace(it)
                     {
-                        facts.items.push(item.take().expect("item").0);
+                        facts.items.push(finish_item(item.take().expect("item").0, pos + len));
+                        pending = None;
+                    } else if matches!(closed, Some(Frame::Items | Frame::Impl(_))) {
+                        pending = None;
                     }
                 }
                 match delims.pop() {
@@ -311,21 +449,34 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
             }
             TokenKind::Semi => {
                 if let Some((_, depth)) = &item
-                    && frames.len() == *depth
+                    && (frames.len(), delims.len()) == *depth
                 {
-                    facts.items.push(item.take().expect("item").0);
+                    facts.items.push(finish_item(item.take().expect("item").0, pos + len));
                 }
-                if header.as_ref().is_some_and(|(kw, ..)| *kw == "mod") {
+                if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
+                    // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
                     header = None;
+                }
+                if at_items && item.is_none() && header.is_none() {
+                    pending = None;
                 }
                 prev = ";";
             }
             TokenKind::Unknown if facts.error.is_none() => facts.error = error("unexpected character", pos, len),
             _ => prev = "",
         }
+        if !matches!(
+            tok.kind,
+            TokenKind::Whitespace | TokenKind::LineComment { .. } | TokenKind::BlockComment { .. }
+        ) {
+            sig = [sig[1], sig[2], t];
+        }
         pos += len;
     }
     if let Some((it, _)) = item {
+        // Unterminated: never left out of parsing.
+        let mut it = finish_item(it, 0);
+        it.range = None;
         facts.items.push(it);
     }
     if let Some((_, at)) = delims.first()
@@ -334,6 +485,34 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         facts.error = error("unclosed delimiter", *at, 1);
     }
     facts
+}
+
+/// `Self` or a `CamelCase` name: by Rust's naming conventions a type, not a module.
+fn type_like(segment: &str) -> bool {
+    segment == "Self" || segment.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+/// The static spelling of a definition keyword.
+fn def_keyword(name: &str) -> &'static str {
+    DEF_KEYWORDS.iter().find(|k| **k == name).copied().unwrap_or("")
+}
+
+/// Can a `}` end this item? `const`, `static`, `type` and `use` items end only at `;` (their
+/// value can be a block).
+fn ends_at_brace(it: &LexItem) -> bool {
+    it.kind != LexItemKind::Use && !matches!(it.keyword, "const" | "static" | "type")
+}
+
+/// Records where an item ends, and sorts its identifiers.
+fn finish_item(mut it: LexItem, end: usize) -> LexItem {
+    if let Some((_, e)) = &mut it.range {
+        *e = end as u32;
+    }
+    for v in [&mut it.idents, &mut it.members] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    it
 }
 
 /// Which files to parse.
@@ -347,7 +526,109 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
 #[must_use]
 #[allow(clippy::implicit_hasher)] // called with the engine's own set only
 pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
-    let mut names: HashSet<&str> = HashSet::new();
+    relevance(facts, &syms(interests)).0
+}
+
+fn syms(words: &HashSet<&str>) -> SymSet {
+    words.iter().map(|w| sym(w)).collect()
+}
+
+/// What to parse of each file: `None` to skip it, or the byte ranges of the items to leave out.
+///
+/// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
+/// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
+/// the lexer could not delimit, or needed by a kept item: a type, static or constant that a
+/// kept item names (its fields and generics resolve types), a method with the same owner and
+/// name as a kept one, or a function whose name a kept item uses and another kept item defines
+/// (the same ambiguity as with everything parsed).
+#[must_use]
+#[allow(clippy::implicit_hasher)] // called with the engine's own set only
+pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u32, u32)>>> {
+    let (relevant, done, names) = relevance(facts, &syms(interests));
+    let mut keep: Vec<Vec<bool>> = facts
+        .iter()
+        .zip(&relevant)
+        .zip(&done)
+        .map(|((f, r), d)| {
+            f.items
+                .iter()
+                .zip(d)
+                .map(|(it, d)| {
+                    // A method of an interesting type reads its fields through `self`.
+                    let method_of_interest = it.owner.is_some_and(|o| names.contains(&o));
+                    *r && (*d || method_of_interest || it.kind == LexItemKind::Use || it.range.is_none())
+                })
+                .collect()
+        })
+        .collect();
+    let mut mentioned = SymSet::default();
+    let mut defined = SymSet::default();
+    let mut methods: HashSet<(Sym, Sym), BuildHasherDefault<SymHasher>> = HashSet::default();
+    let mut counted: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
+    loop {
+        for ((f, k), c) in facts.iter().zip(&keep).zip(&mut counted) {
+            for ((it, _), c) in f
+                .items
+                .iter()
+                .zip(k)
+                .zip(c.iter_mut())
+                .filter(|((_, k), c)| **k && !**c)
+            {
+                *c = true;
+                mentioned.extend(it.idents.iter().copied());
+                match it.owner {
+                    Some(o) => methods.extend(it.names.iter().map(|n| (o, *n))),
+                    None => defined.extend(it.names.iter().copied()),
+                }
+            }
+        }
+        let mut changed = false;
+        for ((f, k), r) in facts.iter().zip(&mut keep).zip(&relevant) {
+            if !*r {
+                continue;
+            }
+            for (it, k) in f.items.iter().zip(k.iter_mut()) {
+                if *k {
+                    continue;
+                }
+                let need = match it.owner {
+                    Some(o) => it.names.iter().any(|n| methods.contains(&(o, *n))),
+                    None => it
+                        .names
+                        .iter()
+                        .any(|n| mentioned.contains(n) && (!it.is_fn || defined.contains(n))),
+                };
+                if need {
+                    *k = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    facts
+        .iter()
+        .zip(&relevant)
+        .zip(&keep)
+        .map(|((f, r), k)| {
+            r.then(|| {
+                f.items
+                    .iter()
+                    .zip(k)
+                    .filter(|(_, k)| !**k)
+                    .filter_map(|(it, _)| it.range)
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+/// The files to parse, each file's interesting items, and the interesting names.
+fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool>>, SymSet) {
+    let underscore = sym("_");
+    let mut names = SymSet::default();
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
     loop {
         let mut changed = false;
@@ -358,25 +639,31 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                 }
                 if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
-                        if interests.contains(&**orig) || names.contains(&**orig) {
-                            changed |= names.insert(alias);
+                        if interests.contains(orig) || names.contains(orig) {
+                            changed |= names.insert(*alias);
                         }
                     }
                     continue;
                 }
-                let hit = it.unsafe_sharing
-                    || it
-                        .idents
-                        .iter()
-                        .any(|i| interests.contains(&**i) || names.contains(&**i));
-                if hit {
+                // A method's own name is no reference (`fn new` in `impl Pair` is not the free `new`).
+                let own = |i: &Sym| it.owner.is_some() && it.names.contains(i);
+                let mentions = it
+                    .idents
+                    .iter()
+                    .any(|i| interests.contains(i) || (names.contains(i) && !own(i)))
+                    || it.members.iter().any(|i| interests.contains(i));
+                if mentions || it.unsafe_sharing {
                     item_done[fi][ii] = true;
                     changed = true;
-                    match &it.owner {
+                    match it.owner {
+                        // `unsafe impl Sync for T {}` alone does not make `T` interesting: without
+                        // a map, cell or lock in `T` (which would name an interest) no rule can
+                        // find anything in its uses.
+                        Some(_) if !mentions && it.range.is_none() => {}
                         Some(owner) => {
                             names.insert(owner);
                         }
-                        None => names.extend(it.names.iter().map(|n| &**n).filter(|n| *n != "_")),
+                        None => names.extend(it.names.iter().copied().filter(|n| *n != underscore)),
                     }
                 }
             }
@@ -394,25 +681,27 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                 .iter()
                 .zip(&item_done[fi])
                 .any(|(it, d)| *d && !(it.kind == LexItemKind::Use))
-                || f.items
-                    .iter()
-                    .any(|it| (it.kind == LexItemKind::Use) && it.idents.iter().any(|i| interests.contains(&**i)));
-            own || f.idents.iter().any(|i| names.contains(&**i))
+                || f.items.iter().any(|it| {
+                    (it.kind == LexItemKind::Use)
+                        && it.idents.iter().any(|i| interests.contains(i) || names.contains(i))
+                });
+            // (Items that mention an interesting name are interesting themselves.)
+            own || f.outside.iter().any(|i| names.contains(i))
         })
         .collect();
     // Name collisions: a skipped file defining a name that a parsed file uses and another parsed
     // file defines would change how that name resolves.
     loop {
-        let mut mentioned: HashSet<&str> = HashSet::new();
-        let mut defined: HashSet<&str> = HashSet::new();
+        let mut mentioned = SymSet::default();
+        let mut defined = SymSet::default();
         for (f, r) in facts.iter().zip(&relevant) {
             if *r {
-                mentioned.extend(f.idents.iter().map(|i| &**i));
+                mentioned.extend(f.idents.iter().copied());
                 defined.extend(
                     f.items
                         .iter()
                         .filter(|i| i.owner.is_none())
-                        .flat_map(|i| i.names.iter().map(|n| &**n)),
+                        .flat_map(|i| i.names.iter().copied()),
                 );
             }
         }
@@ -425,7 +714,7 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
                 .items
                 .iter()
                 .filter(|i| i.owner.is_none())
-                .flat_map(|i| i.names.iter().map(|n| &**n))
+                .flat_map(|i| i.names.iter())
                 .any(|n| mentioned.contains(n) && defined.contains(n));
             if collides {
                 relevant[fi] = true;
@@ -433,7 +722,7 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
             }
         }
         if !changed {
-            return relevant;
+            return (relevant, item_done, names);
         }
     }
 }
@@ -442,44 +731,114 @@ pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
 mod tests {
     use super::*;
 
+    fn names_of(f: &LexFacts) -> Vec<Vec<Sym>> {
+        f.items.iter().map(|i| i.names.clone()).collect()
+    }
+
+    fn syms_of(words: &[&str]) -> Vec<Sym> {
+        words.iter().map(|w| sym(w)).collect()
+    }
+
+    /// The text as `plan` would parse it: left-out items become `~`.
+    fn planned(files: &[&str], interests: &[&str]) -> Vec<Option<String>> {
+        let facts: Vec<LexFacts> = files.iter().enumerate().map(|(i, t)| lex(i as u32, t)).collect();
+        let interests: HashSet<&str> = interests.iter().copied().collect();
+        plan(&facts, &interests)
+            .into_iter()
+            .zip(files)
+            .map(|(p, t)| {
+                p.map(|ranges| {
+                    let mut b = t.as_bytes().to_vec();
+                    for (lo, hi) in ranges {
+                        b[lo as usize..hi as usize].fill(b'~');
+                    }
+                    String::from_utf8(b).expect("ascii")
+                })
+            })
+            .collect()
+    }
+
     #[test]
     fn items_owners_and_errors() {
         let f = lex(
             0,
             "use std::sync::Mutex;\nstruct S { m: Mutex<u8> }\nimpl<T: X> Tr for S<T> where T: Y { fn get(&self) {} }\nfn free() { let r#type = 1; }\nstatic mut X: u8 = 0;\nunsafe impl Sync for S {}\n",
         );
-        assert!(f.idents.contains("Mutex") && f.idents.contains("type"));
-        let items: Vec<(Option<&str>, Option<&str>, bool)> = f
+        assert!(f.idents.contains(&sym("Mutex")) && f.idents.contains(&sym("type")));
+        let items: Vec<(Option<Sym>, Option<Sym>, bool)> = f
             .items
             .iter()
-            .map(|i| (i.names.first().map(|n| &**n), i.owner.as_deref(), i.unsafe_sharing))
+            .map(|i| (i.names.first().copied(), i.owner, i.unsafe_sharing))
             .collect();
         assert_eq!(
             items,
             vec![
                 (None, None, false),
-                (Some("S"), None, false),
-                (Some("get"), Some("S"), false),
-                (Some("free"), None, false),
-                (Some("X"), None, true),
-                (None, Some("S"), true),
+                (Some(sym("S")), None, false),
+                (Some(sym("get")), Some(sym("S")), false),
+                (Some(sym("free")), None, false),
+                (Some(sym("X")), None, true),
+                (None, Some(sym("S")), true),
             ]
         );
+        let mut header = syms_of(&["S", "Sync", "for"]);
+        header.sort_unstable();
+        assert_eq!(f.unsafe_impls, vec![header]);
         assert!(f.error.is_none());
         let m = lex(
             0,
             "lazy_static! { static ref A: Mutex<u8> = x; static ref B: u8 = 1; }\nfn f() {}\nuse std::collections::{BTreeMap as Ordered, HashMap};",
         );
-        let names: Vec<Vec<&str>> = m.items.iter().map(|i| i.names.iter().map(|n| &**n).collect()).collect();
-        assert_eq!(names, vec![vec!["A", "B"], vec!["f"], vec![]]);
-        assert_eq!(m.items[2].renames, vec![("BTreeMap".into(), "Ordered".into())]);
+        assert_eq!(names_of(&m), vec![syms_of(&["A", "B"]), syms_of(&["f"]), vec![]]);
+        assert_eq!(m.items[2].renames, vec![(sym("BTreeMap"), sym("Ordered"))]);
         let c = lex(0, "pub const fn size() {}\nmacro_rules! m { () => { fn hidden() {} } }");
-        let names: Vec<Vec<&str>> = c.items.iter().map(|i| i.names.iter().map(|n| &**n).collect()).collect();
-        assert_eq!(names, vec![vec!["size"], vec![]]);
+        assert_eq!(names_of(&c), vec![syms_of(&["size"]), vec![]]);
+        // `*const T` is a pointer type, not a nested item named `T`.
+        let p = lex(0, "extern \"C\" { pub fn fputs(s: *const c_char) -> c_int; }");
+        assert_eq!(names_of(&p), vec![syms_of(&["fputs"])]);
         assert!(lex(0, "fn f() { \"open").error.is_some());
         assert!(lex(0, "fn f() { (] }").error.is_some());
         assert!(lex(0, "fn f() {").error.is_some());
         assert!(lex(0, "/* open").error.is_some());
+    }
+
+    #[test]
+    fn members_are_not_item_names() {
+        let f = lex(
+            0,
+            "fn f() { let v = Vec::new(); v.len(); Self::make(); Foo::<u8>::build(); module::free(); a..b; }",
+        );
+        for free in ["Vec", "v", "module", "free", "a", "b", "Foo"] {
+            assert!(f.idents.contains(&sym(free)), "{free}");
+        }
+        for member in ["new", "len", "make", "build"] {
+            assert!(
+                !f.idents.contains(&sym(member)) && f.members.contains(&sym(member)),
+                "{member}"
+            );
+        }
+    }
+
+    #[test]
+    fn item_ranges_cover_attributes_and_stop_at_the_right_token() {
+        let text = "#![allow(x)]\n//! Module docs.\n\n/// Docs.\n#[derive(Debug)]\npub(crate) struct A;\nconst C: u8 = { 1 };\n::krate::mac!(x);\nmacro_rules! m ( () => {} );\nextern crate alloc;\nfn g() {}\n";
+        let f = lex(0, text);
+        let ranges: Vec<&str> = f
+            .items
+            .iter()
+            .filter_map(|i| i.range)
+            .map(|(lo, hi)| &text[lo as usize..hi as usize])
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![
+                "/// Docs.\n#[derive(Debug)]\npub(crate) struct A;",
+                "const C: u8 = { 1 };",
+                "::krate::mac!(x);",
+                "macro_rules! m ( () => {} );",
+                "fn g() {}",
+            ]
+        );
     }
 
     #[test]
@@ -509,5 +868,33 @@ mod tests {
             lex(2, "fn helper() {}"),
         ];
         assert_eq!(relevant(&files, &interests), vec![true, true, true]);
+        // A free `new` that is interesting does not make every `Type::new` interesting.
+        let files = [
+            lex(0, "fn new() -> std::sync::Mutex<u8> { todo!() }"),
+            lex(1, "fn other() { let v = Vec::new(); }"),
+            lex(2, "impl Plain { fn new() -> Self { Plain } }"),
+        ];
+        assert_eq!(relevant(&files, &interests), vec![true, false, false]);
+    }
+
+    #[test]
+    fn plan_leaves_out_items_nothing_needs() {
+        let out = planned(
+            &[
+                "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\nstruct Other;\nfn unrelated() { println!(); }\nimpl Reg {\n    fn touch(&self) { helper(); }\n}\nimpl Other {\n    fn get(&self) {}\n}\n",
+                "fn helper() {}",
+            ],
+            &["Mutex"],
+        );
+        assert_eq!(
+            out,
+            vec![
+                Some(
+                    "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\n~~~~~~~~~~~~~\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nimpl Reg {\n    fn touch(&self) { helper(); }\n}\nimpl Other {\n    ~~~~~~~~~~~~~~~~\n}\n"
+                        .to_owned()
+                ),
+                None,
+            ]
+        );
     }
 }

@@ -6,7 +6,8 @@ pub struct SourceFile {
     /// Path as shown to the user (relative to the workspace root when possible).
     pub name: String,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Built on first use: most files never report anything.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// A 1-based line and 1-based character column.
@@ -19,28 +20,34 @@ pub struct LineCol {
 impl SourceFile {
     #[must_use]
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
-        let text = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
         SourceFile {
             name: name.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(
+                self.text
+                    .bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            );
+            starts
+        })
     }
 
     /// Number of lines (a trailing newline does not start a new line).
     #[must_use]
     pub fn line_count(&self) -> usize {
         if self.text.ends_with('\n') {
-            self.line_starts.len() - 1
+            self.line_starts().len() - 1
         } else {
-            self.line_starts.len()
+            self.line_starts().len()
         }
     }
 
@@ -48,7 +55,7 @@ impl SourceFile {
     #[must_use]
     pub fn line_index(&self, byte: usize) -> usize {
         let byte = byte.min(self.text.len());
-        match self.line_starts.binary_search(&byte) {
+        match self.line_starts().binary_search(&byte) {
             Ok(i) => i,
             Err(i) => i - 1,
         }
@@ -57,14 +64,18 @@ impl SourceFile {
     /// Byte offset of the first character of a 0-based line.
     #[must_use]
     pub fn line_start(&self, line_index: usize) -> usize {
-        self.line_starts.get(line_index).copied().unwrap_or(self.text.len())
+        self.line_starts().get(line_index).copied().unwrap_or(self.text.len())
     }
 
     /// Text of a 0-based line without its line terminator.
     #[must_use]
     pub fn line_text(&self, line_index: usize) -> &str {
         let start = self.line_start(line_index);
-        let end = self.line_starts.get(line_index + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts()
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let line = &self.text[start..end];
         let line = line.strip_suffix('\n').unwrap_or(line);
         line.strip_suffix('\r').unwrap_or(line)

@@ -11,6 +11,61 @@ use super::items::ItemIndex;
 use super::types::{SemTy, Wrap};
 use crate::diagnostic::Span;
 
+/// The last path segments of the functions that start threads, tasks or scopes
+/// (`thread::spawn`, `rayon::join`, `tokio::task::spawn_blocking`...). Rules that need a spawn
+/// declare these as their requirements, so the lexer can skip their interests in a package
+/// that names none of them.
+pub const SPAWN_FNS: &[&str] = &[
+    "spawn",
+    "scope",
+    "in_place_scope",
+    "scope_fifo",
+    "spawn_fifo",
+    "spawn_broadcast",
+    "join",
+    "spawn_blocking",
+    "spawn_local",
+];
+/// The crates and modules those functions come from: a call is a spawn only when its path
+/// (after `use` expansion) goes through one of them.
+pub const SPAWN_ROOTS: &[&str] = &[
+    "thread",
+    "task",
+    "tokio",
+    "async_std",
+    "smol",
+    "actix_rt",
+    "rayon",
+    "crossbeam",
+    "crossbeam_utils",
+];
+/// Methods that spawn on a handle, a builder or a scope.
+pub const SPAWN_METHODS: &[&str] = &[
+    "spawn",
+    "spawn_scoped",
+    "spawn_blocking",
+    "spawn_local",
+    "spawn_fifo",
+    "spawn_broadcast",
+];
+/// Methods that make a rayon parallel iterator.
+pub const PAR_ITER_METHODS: &[&str] = &[
+    "par_iter",
+    "par_iter_mut",
+    "into_par_iter",
+    "par_chunks",
+    "par_chunks_mut",
+    "par_bridge",
+    "par_drain",
+    "par_windows",
+    "par_split",
+    "par_lines",
+    "par_bytes",
+    "par_chars",
+    "par_values",
+    "par_keys",
+];
+
 /// Methods that mutate a map.
 pub const MAP_WRITE_METHODS: &[&str] = &[
     "insert",
@@ -1087,10 +1142,7 @@ impl<'a> Walker<'a> {
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;
-        if matches!(
-            method,
-            "spawn" | "spawn_scoped" | "spawn_blocking" | "spawn_local" | "spawn_fifo" | "spawn_broadcast"
-        ) {
+        if SPAWN_METHODS.contains(&method) {
             spawn_kind = Some(if let SemTy::ScopeHandle(s) = recv_ty.autoderef() {
                 scope = Some(*s);
                 SpawnKind::Scoped
@@ -1347,6 +1399,14 @@ impl<'a> Walker<'a> {
             full.remove(0);
         }
         let last = full.last()?.as_str();
+        // `Type::spawn(..)` is a method called as a function (the lexer counts it as a method).
+        let as_method = crate::model::items::is_member_path(names);
+        if !SPAWN_FNS.contains(&last)
+            || (as_method && !SPAWN_METHODS.contains(&last))
+            || !full.iter().any(|s| SPAWN_ROOTS.contains(&s.as_str()))
+        {
+            return None;
+        }
         let parent = full.len().checked_sub(2).map(|i| full[i].as_str());
         let root = full.first().map(String::as_str);
         Some(match (root, parent, last) {
@@ -1892,23 +1952,7 @@ fn chain_has_call(e: &Expr, tail: &[&str]) -> bool {
 fn chain_has_par_iter(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::MethodCall { recv, method, .. } => {
-            matches!(
-                method.as_str(),
-                "par_iter"
-                    | "par_iter_mut"
-                    | "into_par_iter"
-                    | "par_chunks"
-                    | "par_chunks_mut"
-                    | "par_bridge"
-                    | "par_drain"
-                    | "par_windows"
-                    | "par_split"
-                    | "par_lines"
-                    | "par_bytes"
-                    | "par_chars"
-                    | "par_values"
-                    | "par_keys"
-            ) || chain_has_par_iter(recv)
+            PAR_ITER_METHODS.contains(&method.as_str()) || chain_has_par_iter(recv)
         }
         _ => false,
     }

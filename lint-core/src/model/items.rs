@@ -370,7 +370,13 @@ impl ItemIndex {
             return known_type(&refs, args).unwrap_or_default();
         }
         let want: fn(Def) -> bool = |d| matches!(d, Def::Adt(_) | Def::Alias(_));
-        match self.local_def(file, last, want) {
+        // `Self::Item`, `Trait::Output`: an associated type, never a crate-level one.
+        let def = if is_member_path(names) {
+            None
+        } else {
+            self.local_def(file, last, want)
+        };
+        match def {
             Some(Def::Adt(id)) => SemTy::Adt { id, args },
             Some(Def::Alias(id)) => {
                 let a = &self.aliases[id as usize];
@@ -432,6 +438,9 @@ impl ItemIndex {
     /// A static by a written path.
     #[must_use]
     pub fn static_by_path(&self, file: u32, names: &[String]) -> Option<u32> {
+        if is_member_path(names) {
+            return None;
+        }
         let (full, _) = self.expand(file, names);
         match self.local_def(file, full.last()?, |d| matches!(d, Def::Static(_)))? {
             Def::Static(id) => Some(id),
@@ -455,6 +464,10 @@ impl ItemIndex {
                 // `Arc::make_mut`, `HashMap::new`: an associated fn of a known type.
                 SemTy::Unknown => {}
                 _ => return None,
+            }
+            if is_member_path(names) {
+                // `Unknown::new`: an associated fn of a type we do not know, not a free fn.
+                return None;
             }
         }
         let (full, local) = self.expand(file, names);
@@ -573,6 +586,17 @@ fn nested_items(body: Option<&Block>) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Is this written path `Type::member` or `Self::member` (an associated item or a variant, by
+/// Rust's naming conventions: types are `CamelCase`, modules `snake_case`)? Its last segment
+/// never names a crate-level item. The lexer makes the same distinction (`lex::LexItem::members`).
+#[must_use]
+pub fn is_member_path(names: &[String]) -> bool {
+    names.len() >= 2 && {
+        let owner = &names[names.len() - 2];
+        owner == "Self" || owner.starts_with(|c: char| c.is_ascii_uppercase())
+    }
 }
 
 #[cfg(test)]

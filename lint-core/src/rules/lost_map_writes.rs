@@ -47,6 +47,7 @@ declare_rule! {
         fix: None,
         since: "0.1.0",
         interests: &[crate::rules::MAP_NAMES],
+        requires: crate::rules::SPAWNS,
     }
 }
 

@@ -50,6 +50,7 @@ declare_rule! {
         fix: None,
         since: "0.1.0",
         interests: &[crate::rules::MAP_NAMES, &["RefCell"]],
+        requires: crate::rules::SPAWNS,
     }
 }
 

@@ -39,7 +39,28 @@ pub struct RuleMeta {
     /// Identifiers a file must contain (or be linked to by name) for this rule to find
     /// anything in it: files naming none of the active rules' interests are only lexed.
     pub interests: &'static [&'static [&'static str]],
+    /// What a package must contain for this rule to find anything in it; when it contains
+    /// none of it, the rule's interests do not make files relevant (the rule still runs on
+    /// the files parsed for other rules, and cannot fire there).
+    pub requires: Option<&'static Requires>,
 }
+
+/// What a package must contain for a rule to find anything in it (any one of these).
+#[derive(Debug)]
+pub struct Requires {
+    /// A spawn: one of the model's spawning functions together with a crate or module it
+    /// comes from (`thread`, `rayon`, `tokio`...), a spawning method, a parallel iterator or a
+    /// configured spawner (see `model::body::SPAWN_FNS`).
+    pub spawn: bool,
+    /// An `unsafe impl` of one of these traits.
+    pub unsafe_impl_of: &'static [&'static str],
+}
+
+/// A thread, task, scope or parallel iterator: what the spawn-based rules need.
+pub const SPAWNS: Requires = Requires {
+    spawn: true,
+    unsafe_impl_of: &[],
+};
 
 impl RuleMeta {
     /// The documentation as markdown (the doc comment without its one-space indent).
@@ -93,7 +114,8 @@ macro_rules! declare_rule {
             summary: $summary:literal,
             fix: $fix:ident,
             since: $since:literal,
-            interests: $interests:expr $(,)?
+            interests: $interests:expr
+            $(, requires: $requires:expr)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -109,6 +131,12 @@ macro_rules! declare_rule {
                 fix: $crate::rules::FixAvailability::$fix,
                 since: $since,
                 interests: $interests,
+                requires: {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut r: Option<&'static $crate::rules::Requires> = None;
+                    $(r = Some(&$requires);)?
+                    r
+                },
             };
         }
     };
@@ -154,6 +182,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
+        requires: None,
     },
     RuleMeta {
         name: "io_error",
@@ -163,6 +192,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
+        requires: None,
     },
     RuleMeta {
         name: "unused_suppression",
@@ -172,6 +202,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
+        requires: None,
     },
     RuleMeta {
         name: "invalid_suppression",
@@ -181,6 +212,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
+        requires: None,
     },
     RuleMeta {
         name: "internal_error",
@@ -190,6 +222,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
+        requires: None,
     },
 ];
 

@@ -62,8 +62,15 @@ declare_rule! {
         fix: None,
         since: "0.1.0",
         interests: &[crate::rules::MAP_NAMES, &["UnsafeCell"]],
+        requires: UNSAFE_SHARING,
     }
 }
+
+/// A spawn (for `static mut` maps and raw pointers), or `Sync` (for `unsafe impl Sync`).
+const UNSAFE_SHARING: crate::rules::Requires = crate::rules::Requires {
+    spawn: true,
+    unsafe_impl_of: &["Sync"],
+};
 
 const HELP_STATIC: &str =
     "replace the `static mut` with a `static` `LazyLock<Mutex<HashMap<..>>>` and lock it for every access";
