@@ -484,6 +484,37 @@ mod tests {
     }
 
     #[test]
+    fn rule_requirements_decide_whether_interests_count() {
+        let rule = *rules::RULES
+            .iter()
+            .find(|r| r.meta().name == "lost_map_writes")
+            .expect("registered");
+        let files = |spawn: &str| PackageSources {
+            name: "p".into(),
+            edition: crate::Edition::E2021,
+            files: vec![
+                input(
+                    "a.rs",
+                    Ok(b"fn f() { let m = std::collections::HashMap::<u8, u8>::new(); }"),
+                ),
+                input("b.rs", Ok(spawn.as_bytes())),
+            ],
+        };
+        let parsed = |pkg: &PackageSources| {
+            pool()
+                .install(|| analyze_with(pkg, &Settings::default(), &[rule]))
+                .parsed
+        };
+        // No spawn anywhere: the map cannot reach another thread, so nothing is parsed.
+        assert_eq!(parsed(&files("fn g() { let v = Vec::<u8>::new(); v.len(); }")), 0);
+        // A spawn (here in a file of its own) makes the maps interesting.
+        assert_eq!(parsed(&files("fn g() { std::thread::spawn(|| {}); }")), 1);
+        assert_eq!(parsed(&files("fn g(s: &S) { s.handle.spawn(async {}); }")), 1);
+        // `join` without a crate that spawns with it is a path or string join.
+        assert_eq!(parsed(&files("fn g() { join(&[a, b]); }")), 0);
+    }
+
+    #[test]
     fn ten_thousand_levels_of_nesting_do_not_overflow() {
         let depth = 10_000;
         let parens = format!("fn f() -> i32 {{ {}1{} }}", "(".repeat(depth), ")".repeat(depth));
