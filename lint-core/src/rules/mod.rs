@@ -178,7 +178,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         name: "parse_error",
         default_level: Level::Warn,
         summary: "a file could not be parsed, so it was not analyzed",
-        docs: "A file that syn cannot parse is reported and skipped; the rest of the package is still analyzed.\n",
+        docs: "A file that syn cannot parse is reported and skipped; the rest of the package is still analyzed. Lexical errors (unterminated literals or comments, unbalanced delimiters) are reported in every file; other syntax errors only where maplint parses (files and items that can matter to a rule), or everywhere with `--parse-all`.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
