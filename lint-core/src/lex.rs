@@ -515,7 +515,11 @@ fn finish_item(mut it: LexItem, end: usize) -> LexItem {
     it
 }
 
-/// Which files to parse.
+fn syms(words: &HashSet<&str>) -> SymSet {
+    words.iter().map(|w| sym(w)).collect()
+}
+
+/// What to parse of each file: `None` to skip it, or the byte ranges of the items to leave out.
 ///
 /// An item is *interesting* when it names one of `interests`, is `static mut` or an
 /// `unsafe impl`, or names an interesting type, function or static (to a fixpoint; an
@@ -523,17 +527,6 @@ fn finish_item(mut it: LexItem, end: usize) -> LexItem {
 /// interesting item or names an interesting item, or when it defines a name that a parsed
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
-#[must_use]
-#[allow(clippy::implicit_hasher)] // called with the engine's own set only
-pub fn relevant(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
-    relevance(facts, &syms(interests)).0
-}
-
-fn syms(words: &HashSet<&str>) -> SymSet {
-    words.iter().map(|w| sym(w)).collect()
-}
-
-/// What to parse of each file: `None` to skip it, or the byte ranges of the items to leave out.
 ///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
 /// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
@@ -839,6 +832,10 @@ mod tests {
                 "fn g() {}",
             ]
         );
+    }
+
+    fn relevant(files: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
+        plan(files, interests).iter().map(Option::is_some).collect()
     }
 
     #[test]
