@@ -115,40 +115,52 @@ fn run_mix<M: Map>(mix: Mix, threads: usize, config: &Config, seed: u64) -> f64 
     let ops_per_thread = config.ops / threads;
     let prefill_per_thread = (config.capacity as f64 * mix.prefill) as usize / threads;
     let inserts_per_thread = (ops_per_thread / 100 + 1) * usize::from(mix.insert);
+    let elapsed = timed(threads, |t, start| {
+        let map = &map;
+        let mut rng = Rng(seed ^ (0x9E37_79B9_7F4A_7C15 * (t as u64 + 1)));
+        let keys: Vec<u64> = (0..prefill_per_thread + inserts_per_thread)
+            .map(|_| rng.next())
+            .collect();
+        for &key in &keys[..prefill_per_thread] {
+            map.insert(key);
+        }
+        let mix_ops = ops_of(mix, &mut rng);
+        let (mut inserted, mut removed) = (prefill_per_thread, 0);
+        let mut found = 0_usize;
+        start();
+        for i in 0..ops_per_thread {
+            let hit = match mix_ops[i % mix_ops.len()] {
+                Op::Read => map.get(keys[(rng.next() % keys.len() as u64) as usize]),
+                Op::Update => map.update(keys[(rng.next() % keys.len() as u64) as usize]),
+                Op::Insert => {
+                    inserted += 1;
+                    map.insert(keys[inserted - 1])
+                }
+                Op::Remove if removed < inserted => {
+                    removed += 1;
+                    map.remove(keys[removed - 1])
+                }
+                Op::Remove => false,
+            };
+            found += usize::from(hit);
+        }
+        black_box(found);
+    });
+    mops(ops_per_thread * threads, elapsed)
+}
+
+/// Runs `work(t, start)` on `threads` scoped threads: each prepares, calls `start()` and does
+/// the measured work. The time runs from when all have called `start` to the end of the last.
+fn timed(threads: usize, work: impl Fn(usize, &dyn Fn()) + Sync) -> Duration {
     let barrier = Barrier::new(threads + 1);
-    let elapsed = thread::scope(|s| {
-        let (map, barrier) = (&map, &barrier);
+    thread::scope(|s| {
+        let (work, barrier) = (&work, &barrier);
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
-                    let mut rng = Rng(seed ^ (0x9E37_79B9_7F4A_7C15 * (t as u64 + 1)));
-                    let keys: Vec<u64> = (0..prefill_per_thread + inserts_per_thread)
-                        .map(|_| rng.next())
-                        .collect();
-                    for &key in &keys[..prefill_per_thread] {
-                        map.insert(key);
-                    }
-                    let mix_ops = ops_of(mix, &mut rng);
-                    let (mut inserted, mut removed) = (prefill_per_thread, 0);
-                    let mut found = 0_usize;
-                    barrier.wait();
-                    for i in 0..ops_per_thread {
-                        let hit = match mix_ops[i % mix_ops.len()] {
-                            Op::Read => map.get(keys[(rng.next() % keys.len() as u64) as usize]),
-                            Op::Update => map.update(keys[(rng.next() % keys.len() as u64) as usize]),
-                            Op::Insert => {
-                                inserted += 1;
-                                map.insert(keys[inserted - 1])
-                            }
-                            Op::Remove if removed < inserted => {
-                                removed += 1;
-                                map.remove(keys[removed - 1])
-                            }
-                            Op::Remove => false,
-                        };
-                        found += usize::from(hit);
-                    }
-                    black_box(found);
+                    work(t, &|| {
+                        barrier.wait();
+                    });
                 })
             })
             .collect();
@@ -158,8 +170,7 @@ fn run_mix<M: Map>(mix: Mix, threads: usize, config: &Config, seed: u64) -> f64 
             handle.join().unwrap();
         }
         start.elapsed()
-    });
-    mops(ops_per_thread * threads, elapsed)
+    })
 }
 
 fn mops(ops: usize, elapsed: Duration) -> f64 {
@@ -181,28 +192,14 @@ fn run_reads(
         fill(key);
     }
     let ops_per_thread = config.ops / threads;
-    let barrier = Barrier::new(threads + 1);
-    let elapsed = thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (keys, barrier) = (&keys, &barrier);
-                s.spawn(move || {
-                    let mut rng = Rng(seed ^ (t as u64 + 1));
-                    let mut found = 0_usize;
-                    barrier.wait();
-                    for _ in 0..ops_per_thread {
-                        found += usize::from(read(keys[(rng.next() % keys.len() as u64) as usize]));
-                    }
-                    black_box(found);
-                })
-            })
-            .collect();
-        barrier.wait();
-        let start = Instant::now();
-        for handle in handles {
-            handle.join().unwrap();
+    let elapsed = timed(threads, |t, start| {
+        let mut rng = Rng(seed ^ (t as u64 + 1));
+        let mut found = 0_usize;
+        start();
+        for _ in 0..ops_per_thread {
+            found += usize::from(read(keys[(rng.next() % keys.len() as u64) as usize]));
         }
-        start.elapsed()
+        black_box(found);
     });
     mops(ops_per_thread * threads, elapsed)
 }
