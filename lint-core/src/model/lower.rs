@@ -35,6 +35,7 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
             let mut l = Lowerer {
                 file,
                 base,
+                offsets: Offsets::new(content),
                 next_id: 0,
                 depth: 0,
                 truncated: false,
@@ -59,9 +60,50 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
     result
 }
 
-struct Lowerer {
+/// Byte offsets from proc-macro2's line/column positions. (`Span::byte_range` maps character
+/// offsets to bytes through a per-file `BTreeMap` it fills on every call; lines are cheaper.)
+struct Offsets<'a> {
+    text: &'a str,
+    /// The byte offset of each line's start.
+    lines: Vec<usize>,
+    /// Every character is one byte: columns are byte counts.
+    ascii: bool,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Offsets<'a> {
+        let mut lines = Vec::with_capacity(text.len() / 32 + 1);
+        lines.push(0);
+        lines.extend(newlines(text.as_bytes()).map(|i| i + 1));
+        Offsets {
+            text,
+            lines,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    fn byte(&self, at: proc_macro2::LineColumn) -> usize {
+        let Some(&start) = self.lines.get(at.line.wrapping_sub(1)) else {
+            return self.text.len();
+        };
+        if self.ascii {
+            return (start + at.column).min(self.text.len());
+        }
+        self.text[start..]
+            .char_indices()
+            .nth(at.column)
+            .map_or(self.text.len(), |(i, _)| start + i)
+    }
+}
+
+fn newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    b.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i)
+}
+
+struct Lowerer<'a> {
     file: u32,
     base: usize,
+    offsets: Offsets<'a>,
     next_id: u32,
     depth: u32,
     truncated: bool,
@@ -76,10 +118,10 @@ fn path_names(p: &syn::Path) -> Vec<String> {
     p.segments.iter().map(|s| ident_str(&s.ident)).collect()
 }
 
-impl Lowerer {
+impl Lowerer<'_> {
     fn sp(&self, s: PmSpan) -> Span {
-        let r = s.byte_range();
-        Span::new(self.file, (self.base + r.start) as u32, (self.base + r.end) as u32)
+        let (lo, hi) = (self.offsets.byte(s.start()), self.offsets.byte(s.end()));
+        Span::new(self.file, (self.base + lo) as u32, (self.base + hi) as u32)
     }
 
     fn join(a: Span, b: Span) -> Span {
@@ -1264,6 +1306,24 @@ mod tests {
         };
         let Pat::Ident { span, .. } = pat else { panic!() };
         assert_eq!(&src[span.range()], "x");
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_after_multibyte_characters_and_crlf() {
+        // Characters of 2, 3 and 4 bytes before the names on their lines, CRLF line ends, a
+        // shebang line.
+        let src =
+            "#!/usr/bin/env run\r\n// é → 🦀\r\nfn f() {\r\n    let s = \"ü€🦀\"; let x = 1;\r\n}\r\n/* ✓ */ fn g() {}";
+        let ir = parse_and_lower(0, src).unwrap();
+        let ItemKind::Fn(f) = &ir.items[0].kind else { panic!() };
+        assert_eq!(&src[f.name_span.range()], "f");
+        let Some(Stmt::Let { pat, .. }) = f.body.as_ref().unwrap().stmts.get(1) else {
+            panic!()
+        };
+        let Pat::Ident { span, .. } = pat else { panic!() };
+        assert_eq!(&src[span.range()], "x");
+        let ItemKind::Fn(g) = &ir.items[1].kind else { panic!() };
+        assert_eq!(&src[g.name_span.range()], "g");
     }
 
     #[test]
