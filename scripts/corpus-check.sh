@@ -58,4 +58,24 @@ if ! diff -u "$out/b.txt" "$out/a.txt"; then
   echo "corpus-check: lex-first findings differ from parsing every file" >&2
   exit 1
 fi
+
+echo "== cached facts reused for every file: the same findings"
+# Fill a scratch cache, drop the result entries (keeping the per-file facts), run again.
+CARGO_TARGET_DIR="$out/target" "$bin" maplint "$corpus" --message-format short --exit-zero > /dev/null 2>&1 || true
+rm -f "$out"/target/maplint/cache/*.json
+CARGO_TARGET_DIR="$out/target" "$bin" maplint "$corpus" --message-format short --exit-zero -vv 2> "$out/c.err" || true
+grep -v 'parse_error\|^maplint:\|^ *Checking \|^ *Fresh ' "$out/c.err" | sort > "$out/c.txt" || true
+python3 - "$out/c.err" <<'PY'
+import re, sys
+parsed = reused = 0
+for line in open(sys.argv[1]):
+    m = re.search(r": (\d+) files? parsed, (\d+) reused from the cache", line)
+    if m:
+        parsed += int(m.group(1)); reused += int(m.group(2))
+print(f"  files parsed again: {parsed}, reused from the cache: {reused}")
+PY
+if ! diff -u "$out/a.txt" "$out/c.txt"; then
+  echo "corpus-check: findings from cached facts differ from a fresh analysis" >&2
+  exit 1
+fi
 echo "corpus-check: passed ($(wc -l < "$out/a.txt") findings)"

@@ -1,17 +1,34 @@
-//! The result cache: a package's findings keyed by the tool build, the settings and every
-//! source file's name and bytes, under `target/maplint/cache/`. A re-run on an unchanged
-//! package reads its files and the cache and skips lexing, parsing and the model; a change to
-//! any file of a package re-analyzes that package. Entries are written atomically (a temp
-//! file, then a rename), so concurrent runs never see half a file; an entry that cannot be read
-//! or does not match is ignored and rebuilt.
+//! The result cache, under `target/maplint/cache/`, two entries per package:
+//!
+//! - `<unit>.json`: the package's findings, keyed by the tool build, the settings and every
+//!   source file's name and bytes. A re-run on an unchanged package reads its files and this
+//!   entry, and skips lexing, parsing and the model.
+//! - `<unit>.facts`: the lowered syntax of each parsed file ([`lint_core::FileFacts`]), for the
+//!   tool build that wrote it. When a package changed, the analysis reuses the facts of every
+//!   file whose bytes (and planned items) did not change, so only the changed files, and files in
+//!   which the change makes more items matter, are parsed again; the package-wide model and the
+//!   rules are rebuilt from all files (they are cheap next to parsing).
+//!
+//! Entries are written atomically (a temp file, then a rename), so concurrent runs never see
+//! half a file; the facts carry a checksum; an entry that cannot be read, is corrupt or does not
+//! match is ignored and rebuilt.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lint_core::{Analysis, Diagnostic, PackageSources, Settings, SourceFile};
+use lint_core::{Analysis, Diagnostic, FileFacts, PackageSources, Settings, SourceFile};
 use serde::{Deserialize, Serialize};
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// The first bytes of a facts entry; the next 8 are the XXH3-64 of the rest.
+const FACTS_MAGIC: &[u8; 8] = b"maplintF";
+
+#[derive(Serialize, Deserialize)]
+struct FactsEntry {
+    format: u32,
+    build: String,
+    files: Vec<FileFacts>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -20,21 +37,22 @@ struct Entry {
     diagnostics: Vec<Diagnostic>,
 }
 
-struct Fnv(u64);
+/// A 128-bit XXH3 over a sequence of byte strings (each length-prefixed, so that ("ab", "c")
+/// and ("a", "bc") differ).
+struct Hash(xxhash_rust::xxh3::Xxh3);
 
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl Hash {
+    fn new() -> Hash {
+        Hash(xxhash_rust::xxh3::Xxh3::new())
     }
 
     fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // A separator, so that ("ab", "c") and ("a", "bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        self.0.update(&(b.len() as u64).to_le_bytes());
+        self.0.update(b);
+    }
+
+    fn finish(&self) -> u128 {
+        self.0.digest128()
     }
 }
 
@@ -54,7 +72,7 @@ fn build_id() -> String {
 }
 
 fn key(pkg: &PackageSources, settings: &Settings) -> String {
-    let mut h = Fnv::new();
+    let mut h = Hash::new();
     h.bytes(build_id().as_bytes());
     h.bytes(format!("{settings:?} {:?}", pkg.edition).as_bytes());
     for f in &pkg.files {
@@ -64,23 +82,38 @@ fn key(pkg: &PackageSources, settings: &Settings) -> String {
             Err(e) => h.bytes(format!("error: {e}").as_bytes()),
         }
     }
-    format!("{:016x}", h.0)
+    format!("{:032x}", h.finish())
 }
 
-fn entry_path(dir: &Path, unit_id: &str) -> PathBuf {
-    let mut h = Fnv::new();
+fn entry_path(dir: &Path, unit_id: &str, ext: &str) -> PathBuf {
+    let mut h = Hash::new();
     h.bytes(unit_id.as_bytes());
-    dir.join(format!("{:016x}.json", h.0))
+    dir.join(format!("{:016x}.{ext}", h.finish() as u64))
 }
 
-/// Analyzes a package, or reads its findings from the cache when nothing changed. The second
-/// value says whether the cache answered.
-pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings: &Settings) -> (Analysis, bool) {
+/// How a package was analyzed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The cache held its findings: nothing was lexed or parsed.
+    Fresh,
+    /// Analyzed: `parsed` files parsed, `reused` files' facts taken from the cache.
+    Analyzed { parsed: usize, reused: usize },
+}
+
+/// Analyzes a package, or reads its findings from the cache when nothing changed; when
+/// something changed, reuses the cached facts of the files that did not.
+pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings: &Settings) -> (Analysis, Answer) {
+    let analyzed = |a: &Analysis| Answer::Analyzed {
+        parsed: a.parsed,
+        reused: a.reused,
+    };
     let Some(dir) = dir else {
-        return (lint_core::analyze(pkg, settings), false);
+        let a = lint_core::analyze(pkg, settings);
+        let answer = analyzed(&a);
+        return (a, answer);
     };
     let key = key(pkg, settings);
-    let path = entry_path(dir, unit_id);
+    let path = entry_path(dir, unit_id, "json");
     if let Ok(bytes) = fs::read(&path)
         && let Ok(entry) = serde_json::from_slice::<Entry>(&bytes)
         && entry.format == FORMAT
@@ -104,36 +137,65 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
                 files,
                 diagnostics: entry.diagnostics,
                 parsed: 0,
+                reused: 0,
             },
-            true,
+            Answer::Fresh,
         );
     }
-    let analysis = lint_core::analyze(pkg, settings);
-    store(
-        dir,
-        &path,
-        &Entry {
+    let build = build_id();
+    let facts_path = entry_path(dir, unit_id, "facts");
+    let prior = read_facts(&facts_path, &build).unwrap_or_default();
+    let (analysis, facts) = lint_core::analyze_incremental(pkg, settings, &prior);
+    if let Ok(json) = serde_json::to_vec(&Entry {
+        format: FORMAT,
+        key,
+        diagnostics: analysis.diagnostics.clone(),
+    }) {
+        store(dir, &path, &json);
+    }
+    // Unchanged facts (every file reused, none dropped) need not be written again.
+    if analysis.parsed > 0 || facts.len() != prior.len() {
+        let entry = FactsEntry {
             format: FORMAT,
-            key,
-            diagnostics: analysis.diagnostics.clone(),
-        },
-    );
-    (analysis, false)
+            build,
+            files: facts,
+        };
+        if let Ok(body) = postcard::to_stdvec(&entry) {
+            let mut bytes = Vec::with_capacity(body.len() + 16);
+            bytes.extend_from_slice(FACTS_MAGIC);
+            bytes.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+            bytes.extend_from_slice(&body);
+            store(dir, &facts_path, &bytes);
+        }
+    }
+    let answer = analyzed(&analysis);
+    (analysis, answer)
+}
+
+/// The cached facts of a package, when the entry is intact and from this build.
+fn read_facts(path: &Path, build: &str) -> Option<Vec<FileFacts>> {
+    let bytes = fs::read(path).ok()?;
+    let rest = bytes.strip_prefix(FACTS_MAGIC.as_slice())?;
+    let (sum, body) = rest.split_at_checked(8)?;
+    if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
+        return None;
+    }
+    let entry: FactsEntry = postcard::from_bytes(body).ok()?;
+    (entry.format == FORMAT && entry.build == build).then_some(entry.files)
 }
 
 /// Best effort: a cache that cannot be written only costs time.
-fn store(dir: &Path, path: &Path, entry: &Entry) {
+fn store(dir: &Path, path: &Path, bytes: &[u8]) {
     if fs::create_dir_all(dir).is_err() {
         return;
     }
-    let Ok(json) = serde_json::to_vec(entry) else { return };
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
-    if fs::write(&tmp, json).is_ok() && fs::rename(&tmp, path).is_err() {
+    if fs::write(&tmp, bytes).is_ok() && fs::rename(&tmp, path).is_err() {
         let _ = fs::remove_file(&tmp);
     }
 }

@@ -132,6 +132,8 @@ struct UnitResult {
     fixed_files: usize,
     diff: String,
     warnings: Vec<String>,
+    /// How the package was analyzed (for `-v`).
+    answer: Option<crate::cache::Answer>,
 }
 
 /// Loads each unit's configuration (workspace level once per workspace root) and puts the
@@ -294,7 +296,7 @@ fn run(opts: &Options) -> u8 {
                 .collect();
             for ((unit, _), mut r) in window.iter().zip(results) {
                 if cli.verbose > 0 {
-                    eprintln!("    Checking {} ({})", unit.name, unit.root.display());
+                    eprintln!("{}", progress_line(unit, r.answer, cli.verbose));
                 }
                 if !cli.quiet {
                     for w in &r.warnings {
@@ -483,8 +485,11 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         files: walk::read_files(&listing, &|p| unit.display(p)),
     };
     let cache_dir = mode.cache.then(|| crate::cache::dir_for(&unit.display_base));
-    let (mut analysis, _cached) = crate::cache::analyze(cache_dir.as_deref(), &unit.id, &pkg, settings);
-    let mut result = UnitResult::default();
+    let (mut analysis, answer) = crate::cache::analyze(cache_dir.as_deref(), &unit.id, &pkg, settings);
+    let mut result = UnitResult {
+        answer: Some(answer),
+        ..UnitResult::default()
+    };
     if let Some(fix_mode) = mode.fix {
         let mtimes: Vec<Option<SystemTime>> = paths
             .iter()
@@ -549,6 +554,23 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
     result
 }
 
+/// cargo's status line for a unit under `-v`: `Fresh` when the cache answered, `Checking`
+/// otherwise; `-vv` adds how many files were parsed and how many reused from the cache.
+fn progress_line(unit: &Unit, answer: Option<crate::cache::Answer>, verbose: u8) -> String {
+    use crate::cache::Answer;
+    match answer {
+        Some(Answer::Fresh) => format!("{:>12} {} ({})", "Fresh", unit.name, unit.root.display()),
+        Some(Answer::Analyzed { parsed, reused }) if verbose > 1 => format!(
+            "{:>12} {} ({}): {parsed} file{} parsed, {reused} reused from the cache",
+            "Checking",
+            unit.name,
+            unit.root.display(),
+            if parsed == 1 { "" } else { "s" }
+        ),
+        _ => format!("{:>12} {} ({})", "Checking", unit.name, unit.root.display()),
+    }
+}
+
 /// A panic in the CLI's own work on a unit becomes an `internal_error` finding for it.
 fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str) -> UnitResult {
     let default = lint_core::rules::meta("internal_error").map_or(lint_core::Level::Warn, |m| m.default_level);
@@ -571,6 +593,7 @@ fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str)
         files: Vec::new(),
         diagnostics: vec![d],
         parsed: 0,
+        reused: 0,
     };
     let rendered = printer.unit(unit, &[], &analysis, &[]);
     UnitResult {

@@ -6,11 +6,12 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Level, Span};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::lex::{self, LexFacts};
 use crate::model::body::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
 use crate::model::{Model, ir::FileIr, lower};
+use crate::reuse::{FileFacts, content_hash};
 use crate::rules::{self, Rule, helpers::Reporter};
 use crate::settings::Settings;
 use crate::source::SourceFile;
@@ -41,7 +42,25 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 #[must_use]
 pub fn analyze(pkg: &PackageSources, settings: &Settings) -> Analysis {
     let active: Vec<&dyn Rule> = rules::RULES.to_vec();
-    pool().install(|| analyze_with(pkg, settings, &active))
+    pool().install(|| analyze_with(pkg, settings, &active, None).0)
+}
+
+/// Analyzes one package, reusing the lowered syntax of files that an earlier analysis of the
+/// same package already parsed (see [`FileFacts`]), and returns the facts for the next one.
+///
+/// A file's facts are reused when its name, position, bytes and the items left out of parsing
+/// are the same; every other file is parsed. The package-wide model (items, call graph, lock
+/// summaries, reachability) and the rules then run over all files, so the findings are those
+/// of [`analyze`]. `prior` must come from this build of the tool (the IR format is not
+/// versioned); facts that do not decode are ignored and their file parsed.
+#[must_use]
+pub fn analyze_incremental(
+    pkg: &PackageSources,
+    settings: &Settings,
+    prior: &[FileFacts],
+) -> (Analysis, Vec<FileFacts>) {
+    let active: Vec<&dyn Rule> = rules::RULES.to_vec();
+    pool().install(|| analyze_with(pkg, settings, &active, Some(prior)))
 }
 
 fn tool_diag(name: &str, settings: &Settings, file: u32, primary: Option<Span>, message: String) -> Diagnostic {
@@ -192,7 +211,37 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[&dyn Rule]) -> Analysis {
+/// What the parse stage made of one file.
+struct FileOutcome {
+    ir: Option<FileIr>,
+    diag: Option<Diagnostic>,
+    /// For the next analysis (incremental runs).
+    facts: Option<FileFacts>,
+    /// Parsed now (not lexed only, not reused).
+    parsed: bool,
+    reused: bool,
+}
+
+impl FileOutcome {
+    fn new((ir, diag): (Option<FileIr>, Option<Diagnostic>), parsed: bool) -> FileOutcome {
+        FileOutcome {
+            ir,
+            diag,
+            facts: None,
+            parsed,
+            reused: false,
+        }
+    }
+}
+
+/// Analyzes a package; with `prior` (an incremental run), reuses what it can and returns the
+/// facts for the next run.
+pub(crate) fn analyze_with(
+    pkg: &PackageSources,
+    settings: &Settings,
+    active: &[&dyn Rule],
+    prior: Option<&[FileFacts]>,
+) -> (Analysis, Vec<FileFacts>) {
     let decoded: Vec<(SourceFile, Option<Diagnostic>)> = pkg
         .files
         .par_iter()
@@ -219,29 +268,36 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
     } else {
         lex::plan(&lexed, &wanted)
     };
-    let parsed: Vec<(Option<FileIr>, Option<Diagnostic>)> = files
+    let prior: Option<HashMap<&str, &FileFacts>> = prior.map(|p| p.iter().map(|f| (f.name.as_str(), f)).collect());
+    let parsed: Vec<FileOutcome> = files
         .par_iter()
         .enumerate()
         .map(|(i, f)| {
             if !readable[i] {
-                (None, None)
+                FileOutcome::new((None, None), false)
             } else if lexed[i].error.is_some() {
                 // A lexical error: syn reports it exactly as with every file parsed.
-                parse(i as u32, f, &[], settings)
+                FileOutcome::new(parse(i as u32, f, &[], settings), true)
             } else if let Some(skip) = &plan[i] {
-                parse(i as u32, f, skip, settings)
+                match &prior {
+                    Some(prior) => parse_reusing(i as u32, f, &pkg.files[i], skip, prior, settings),
+                    None => FileOutcome::new(parse(i as u32, f, skip, settings), true),
+                }
             } else {
                 // Lexed only: nothing in it can contribute a fact or a finding.
-                (Some(FileIr::default()), None)
+                FileOutcome::new((Some(FileIr::default()), None), false)
             }
         })
         .collect();
     drop(lexed);
-    let parsed_count = plan.iter().zip(&readable).filter(|(p, ok)| p.is_some() && **ok).count();
+    let parsed_count = parsed.iter().filter(|p| p.parsed).count();
+    let reused_count = parsed.iter().filter(|p| p.reused).count();
     let mut irs = Vec::with_capacity(parsed.len());
-    for (ir, diag) in parsed {
-        irs.push(ir);
-        diagnostics.extend(diag);
+    let mut next = Vec::new();
+    for p in parsed {
+        irs.push(p.ir);
+        diagnostics.extend(p.diag);
+        next.extend(p.facts);
     }
     // Rules read the text of parsed files only (skipped ones have no facts to report on).
     let texts: Vec<String> = files
@@ -266,7 +322,7 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
                     panic_message(&*panic)
                 ),
             ));
-            return finish(files, diagnostics, parsed_count);
+            return (finish(files, diagnostics, parsed_count, reused_count), next);
         }
     };
     let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
@@ -311,7 +367,45 @@ pub(crate) fn analyze_with(pkg: &PackageSources, settings: &Settings, active: &[
         })
         .collect();
     diagnostics.extend(per_file.into_iter().flatten());
-    finish(files, diagnostics, parsed_count)
+    (finish(files, diagnostics, parsed_count, reused_count), next)
+}
+
+/// Parses a file, or takes its lowered syntax from an earlier analysis when nothing that
+/// decides it changed; either way, keeps the facts for the next analysis.
+fn parse_reusing(
+    i: u32,
+    source: &SourceFile,
+    input: &InputFile,
+    skip: &[(u32, u32)],
+    prior: &HashMap<&str, &FileFacts>,
+    settings: &Settings,
+) -> FileOutcome {
+    let hash = content_hash(input.content.as_deref().unwrap_or_default());
+    if let Some(p) = prior.get(input.name.as_str())
+        && p.index == i
+        && p.content_hash == hash
+        && p.skip == skip
+        && let Ok(ir) = postcard::from_bytes::<FileIr>(&p.ir)
+    {
+        return FileOutcome {
+            ir: Some(ir),
+            diag: None,
+            facts: Some((*p).clone()),
+            parsed: false,
+            reused: true,
+        };
+    }
+    let mut out = FileOutcome::new(parse(i, source, skip, settings), true);
+    out.facts = out.ir.as_ref().and_then(|ir| {
+        Some(FileFacts {
+            name: input.name.clone(),
+            index: i,
+            content_hash: hash,
+            skip: skip.to_vec(),
+            ir: postcard::to_stdvec(ir).ok()?,
+        })
+    });
+    out
 }
 
 /// Removes findings silenced by `// maplint: allow(..)` comments and reports directives that
@@ -400,7 +494,7 @@ fn closest_rule(name: &str) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
-fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usize) -> Analysis {
+fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usize, reused: usize) -> Analysis {
     diagnostics.retain(|d| d.level != Level::Allow);
     diagnostics.sort_by(|a, b| {
         (a.file, a.primary.map(|s| (s.lo, s.hi)), &a.rule, &a.message).cmp(&(
@@ -415,6 +509,7 @@ fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usiz
         files,
         diagnostics,
         parsed,
+        reused,
     }
 }
 
@@ -463,7 +558,7 @@ mod tests {
                 input("e.rs", Ok(b"")),
             ],
         };
-        let a = pool().install(|| analyze_with(&pkg, &Settings::default(), &[&Panics]));
+        let a = pool().install(|| analyze_with(&pkg, &Settings::default(), &[&Panics], None).0);
         let got: Vec<(u32, &str)> = a.diagnostics.iter().map(|d| (d.file, d.rule.as_str())).collect();
         assert_eq!(
             got,
@@ -502,7 +597,7 @@ mod tests {
         };
         let parsed = |pkg: &PackageSources| {
             pool()
-                .install(|| analyze_with(pkg, &Settings::default(), &[rule]))
+                .install(|| analyze_with(pkg, &Settings::default(), &[rule], None).0)
                 .parsed
         };
         // No spawn anywhere: the map cannot reach another thread, so nothing is parsed.

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod fix;
 pub mod lex;
 pub mod model;
+pub mod reuse;
 pub mod rules;
 pub mod settings;
 pub mod source;
@@ -20,7 +21,8 @@ pub mod suppress;
 mod engine;
 
 pub use diagnostic::{Applicability, Diagnostic, Edit, Help, Label, Level, Span};
-pub use engine::{analyze, in_pool};
+pub use engine::{analyze, analyze_incremental, in_pool};
+pub use reuse::FileFacts;
 pub use settings::Settings;
 pub use source::{LineCol, SourceFile};
 
@@ -82,6 +84,9 @@ pub struct Analysis {
     pub files: Vec<SourceFile>,
     /// Findings sorted by file, position and rule.
     pub diagnostics: Vec<Diagnostic>,
-    /// How many files were parsed (the others were only lexed: nothing in them can matter).
+    /// How many files were parsed (the others were only lexed, since nothing in them can
+    /// matter, or their facts were reused).
     pub parsed: usize,
+    /// How many files' facts came from an earlier analysis ([`analyze_incremental`]).
+    pub reused: usize,
 }

@@ -24,6 +24,28 @@ fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
     fs::read_dir(dir).map_or_else(|_| Vec::new(), |r| r.map(|e| e.unwrap().path()).collect())
 }
 
+fn with_ext(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = entries(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `-vv` status line of the demo package.
+fn status(dir: &Path, args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("-vv");
+    let run = run_in(dir, &all);
+    run.stderr
+        .lines()
+        .find(|l| l.contains("demo ("))
+        .unwrap_or_else(|| panic!("no status line in {}", run.stderr))
+        .trim()
+        .to_owned()
+}
+
 #[test]
 fn warm_runs_read_the_cache_and_changes_invalidate_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -32,13 +54,19 @@ fn warm_runs_read_the_cache_and_changes_invalidate_it() {
     let args = ["--message-format", "short", "--color", "never"];
     let cold = run_in(&demo, &args);
     let cache = demo.join("target/maplint/cache");
-    let written = entries(&cache);
-    assert_eq!(written.len(), 1, "one entry per package: {written:?}");
+    let (results, facts) = (with_ext(&cache, "json"), with_ext(&cache, "facts"));
+    assert_eq!(
+        (results.len(), facts.len()),
+        (1, 1),
+        "two entries per package: {:?}",
+        entries(&cache)
+    );
     let warm = run_in(&demo, &args);
     assert_eq!((cold.code, &cold.stderr), (warm.code, &warm.stderr));
     assert!(warm.stderr.contains("map_lock_reentry"));
+    assert!(status(&demo, &args).starts_with("Fresh demo ("));
 
-    // A change re-analyzes the package.
+    // A change re-analyzes the package, parsing only the changed file.
     let pool = demo.join("src/pool.rs");
     let text = fs::read_to_string(&pool).unwrap();
     fs::write(
@@ -51,14 +79,35 @@ fn warm_runs_read_the_cache_and_changes_invalidate_it() {
     .unwrap();
     let changed = run_in(&demo, &args);
     assert!(!changed.stderr.contains("map_mutated_in_spawn"), "{}", changed.stderr);
+    assert!(changed.stderr.contains("map_lock_reentry"), "{}", changed.stderr);
+    let uncached = run_in(&demo, &["--no-cache", "--message-format", "short", "--color", "never"]);
+    assert_eq!(changed.stderr, uncached.stderr);
+    fs::write(
+        &pool,
+        text.replace("// BUG: map_mutated_in_spawn", "// BUG: map_mutated_in_spawn (again)"),
+    )
+    .unwrap();
+    let line = status(&demo, &args);
+    assert!(
+        line.starts_with("Checking demo (") && line.contains(": 1 file parsed, "),
+        "{line}"
+    );
+    assert!(!line.contains(" 0 reused"), "{line}");
 
-    // A corrupt entry is ignored and rebuilt.
+    // A corrupt entry is ignored and rebuilt; corrupt facts are ignored (every file parsed).
     for e in entries(&cache) {
-        fs::write(e, "{ not json").unwrap();
+        let mut bytes = fs::read(&e).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x20;
+        fs::write(&e, bytes).unwrap();
     }
+    fs::write(&with_ext(&cache, "json")[0], "{ not json").unwrap();
+    fs::write(&pool, &text).unwrap();
+    let line = status(&demo, &args);
+    assert!(line.contains(" 0 reused"), "{line}");
     let rebuilt = run_in(&demo, &args);
-    assert_eq!(rebuilt.stderr, changed.stderr);
-    assert!(serde_json::from_slice::<serde_json::Value>(&fs::read(&entries(&cache)[0]).unwrap()).is_ok());
+    assert_eq!(rebuilt.stderr, cold.stderr);
+    assert!(serde_json::from_slice::<serde_json::Value>(&fs::read(&with_ext(&cache, "json")[0]).unwrap()).is_ok());
 
     // --no-cache leaves no trace.
     fs::remove_dir_all(&cache).unwrap();

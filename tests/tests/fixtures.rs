@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lint_core::{Edition, InputFile, PackageSources, Settings, analyze};
+use lint_core::{Edition, InputFile, PackageSources, Settings, analyze, analyze_incremental};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -254,33 +254,22 @@ fn fixes_parse_converge_and_match_declared_availability() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Lex-first analysis parses only the files that can matter; its findings must equal parsing
-/// every file (`Settings::parse_all`). Checked on every rule fixture and on the multi-file demo.
-#[test]
-fn lex_first_finds_what_parsing_everything_finds() {
-    let run = |files: &[(String, String)], parse_all: bool| {
-        let pkg = PackageSources {
-            name: "fixture".into(),
-            edition: Edition::E2021,
-            files: files
-                .iter()
-                .map(|(n, t)| InputFile {
-                    name: n.clone(),
-                    content: Ok(t.as_bytes().to_vec()),
-                })
-                .collect(),
-        };
-        let settings = Settings {
-            parse_all,
-            ..Settings::default()
-        };
-        let a = analyze(&pkg, &settings);
-        a.diagnostics
-            .into_iter()
-            .filter(|d| d.rule != "parse_error")
-            .map(|d| (d.file, d.primary, d.rule, d.message))
-            .collect::<Vec<_>>()
-    };
+fn package(files: &[(String, String)]) -> PackageSources {
+    PackageSources {
+        name: "fixture".into(),
+        edition: Edition::E2021,
+        files: files
+            .iter()
+            .map(|(n, t)| InputFile {
+                name: n.clone(),
+                content: Ok(t.as_bytes().to_vec()),
+            })
+            .collect(),
+    }
+}
+
+/// Every rule fixture (one package each) and the multi-file demo.
+fn fixture_packages() -> Vec<Vec<(String, String)>> {
     let mut sets: Vec<Vec<(String, String)>> = Vec::new();
     for dir in rule_dirs() {
         for path in fixture_files(&dir) {
@@ -300,7 +289,41 @@ fn lex_first_finds_what_parsing_everything_finds() {
     }
     demo_files.sort();
     sets.push(demo_files);
-    for files in &sets {
+    sets
+}
+
+/// Lex-first analysis parses only the files that can matter; its findings must equal parsing
+/// every file (`Settings::parse_all`). Checked on every rule fixture and on the multi-file demo.
+#[test]
+fn lex_first_finds_what_parsing_everything_finds() {
+    let run = |files: &[(String, String)], parse_all: bool| {
+        let settings = Settings {
+            parse_all,
+            ..Settings::default()
+        };
+        let a = analyze(&package(files), &settings);
+        a.diagnostics
+            .into_iter()
+            .filter(|d| d.rule != "parse_error")
+            .map(|d| (d.file, d.primary, d.rule, d.message))
+            .collect::<Vec<_>>()
+    };
+    for files in &fixture_packages() {
         assert_eq!(run(files, false), run(files, true), "{}", files[0].0);
+    }
+}
+
+/// A re-run that reuses every file's cached facts (the lowered syntax, stored in postcard)
+/// finds exactly what a fresh analysis finds: the facts survive the round trip.
+#[test]
+fn reused_facts_find_what_a_fresh_analysis_finds() {
+    let settings = Settings::default();
+    for files in &fixture_packages() {
+        let pkg = package(files);
+        let fresh = analyze(&pkg, &settings);
+        let (first, facts) = analyze_incremental(&pkg, &settings, &[]);
+        let (again, _) = analyze_incremental(&pkg, &settings, &facts);
+        assert_eq!((again.parsed, again.reused), (0, first.parsed), "{}", files[0].0);
+        assert_eq!(again.diagnostics, fresh.diagnostics, "{}", files[0].0);
     }
 }

@@ -4,12 +4,14 @@
 //! parsed once, lowered here on the parsing thread, and the syn tree is dropped. Expressions keep
 //! an id (unique within the file) so analyses can attach facts to them in side tables.
 
+use serde::{Deserialize, Serialize};
+
 use crate::diagnostic::Span;
 
 pub type ExprId = u32;
 
 /// A type as written, before resolution.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Ty {
     Path(TyPath),
     Ref {
@@ -29,13 +31,13 @@ pub enum Ty {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TyPath {
     /// `true` for a leading `::` or `crate`/`self`/`super` prefixes removed to a crate-local path.
     pub segments: Vec<TySeg>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TySeg {
     pub name: String,
     pub args: Vec<Ty>,
@@ -53,33 +55,33 @@ impl TyPath {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Generics {
     /// Type parameters with their trait bounds (inline and `where` clauses).
     pub params: Vec<(String, Vec<TyPath>)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Field {
     /// Field name, or its index for tuple structs.
     pub name: String,
     pub ty: Ty,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SelfKind {
     Value,
     Ref,
     RefMut,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Param {
     pub pat: Pat,
     pub ty: Ty,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FnDef {
     pub name: String,
     pub span: Span,
@@ -93,7 +95,7 @@ pub struct FnDef {
     pub is_unsafe: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StaticKind {
     Plain,
     Mut,
@@ -103,7 +105,7 @@ pub enum StaticKind {
     ThreadLocal,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UseEntry {
     /// The full path being imported (`std::collections::HashMap`).
     pub path: Vec<String>,
@@ -111,7 +113,7 @@ pub struct UseEntry {
     pub alias: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ItemKind {
     Use(Vec<UseEntry>),
     Struct {
@@ -159,7 +161,7 @@ pub enum ItemKind {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Item {
     pub kind: ItemKind,
     pub span: Span,
@@ -167,7 +169,7 @@ pub struct Item {
     pub name_span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
     pub span: Span,
@@ -184,7 +186,7 @@ impl Block {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Stmt {
     Let {
         pat: Pat,
@@ -200,7 +202,7 @@ pub enum Stmt {
     Item(Box<Item>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Pat {
     Ident {
         name: String,
@@ -254,14 +256,14 @@ impl Pat {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Arm {
     pub pat: Pat,
     pub guard: Option<Expr>,
     pub body: Expr,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Closure {
     pub is_move: bool,
     pub is_async: bool,
@@ -269,14 +271,14 @@ pub struct Closure {
     pub body: Expr,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnOp {
     Deref,
     Not,
     Neg,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MacroArgs {
     /// A well-known macro whose arguments were parsed.
     Parsed(Vec<Expr>),
@@ -285,14 +287,14 @@ pub enum MacroArgs {
     Opaque(Vec<String>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Expr {
     pub id: ExprId,
     pub span: Span,
     pub kind: ExprKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ExprKind {
     Path(Vec<String>),
     Lit,
@@ -389,7 +391,7 @@ pub enum ExprKind {
 }
 
 /// A lowered file.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FileIr {
     pub items: Vec<Item>,
     /// Number of expression ids used.
