@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The corpus run: maplint over the ~480 crates pinned by ../shared/corpus (15k files, 248 MB).
 # Checks that nothing crashes and that there is no internal error, that lex-first analysis
-# finds exactly what parsing every file finds, and prints the wall time and the findings per
-# rule. Not part of `cargo test` (it needs the corpus, fetched once with cargo from crates.io).
+# finds exactly what parsing every file finds (the findings, and the model of every parsed
+# function: examples/model_diff.rs), that findings from cached per-file facts are a fresh
+# analysis's, and prints the wall time and the findings per rule. Not part of `cargo test` (it
+# needs the corpus, fetched once with cargo from crates.io).
 #
 # Usage: scripts/corpus-check.sh [CORPUS_DIR]   (default: target/corpus, fetched if missing)
 set -euo pipefail
@@ -58,6 +60,9 @@ if ! diff -u "$out/b.txt" "$out/a.txt"; then
   echo "corpus-check: lex-first findings differ from parsing every file" >&2
   exit 1
 fi
+
+echo "== every parsed function's model (lock summary, lock events, spawn reachability) as with every file parsed"
+cargo run -q --release -p lint-core --example model_diff -- "$corpus" | tail -5
 
 echo "== cached facts reused for every file: the same findings"
 # Fill a scratch cache, drop the result entries (keeping the per-file facts), run again.

@@ -204,6 +204,15 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
     out
 }
 
+/// What lex-first analysis would parse of these files (see [`lex::plan`]): for tools that check
+/// the plan against parsing everything (`examples/model_diff.rs`).
+#[doc(hidden)]
+#[must_use]
+pub fn plan_for(settings: &Settings, lexed: &[LexFacts]) -> Vec<Option<Vec<(u32, u32)>>> {
+    let active: Vec<&dyn Rule> = rules::RULES.to_vec();
+    lex::plan(lexed, &interests(settings, &active, lexed))
+}
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -21,7 +21,7 @@ pub mod suppress;
 mod engine;
 
 pub use diagnostic::{Applicability, Diagnostic, Edit, Help, Label, Level, Span};
-pub use engine::{analyze, analyze_incremental, in_pool};
+pub use engine::{analyze, analyze_incremental, in_pool, plan_for};
 pub use reuse::FileFacts;
 pub use settings::Settings;
 pub use source::{LineCol, SourceFile};

@@ -1,0 +1,182 @@
+//! Checks lex-first planning against parsing everything at the level of the model, which is far
+//! stricter than comparing findings: for every function that lex-first analysis parses, its
+//! lock summary, its lock events and whether spawned code reaches it must be what they are
+//! when every file is parsed.
+//!
+//! ```text
+//! cargo run --release -p lint-core --example model_diff -- /path/to/corpus
+//! ```
+//! Every sub-folder of the corpus is one package. Exits with status 1 on a difference.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lint_core::model::Model;
+use lint_core::model::ir::FileIr;
+use lint_core::model::lower::parse_and_lower;
+use lint_core::{Edition, Settings, in_pool, lex, plan_for};
+use rayon::prelude::*;
+
+fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            rs_files(&p, out);
+        } else if ft.is_file() && p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn blank(text: &str, ranges: &[(u32, u32)]) -> String {
+    let mut b = text.as_bytes().to_vec();
+    for &(lo, hi) in ranges {
+        for c in &mut b[lo as usize..hi as usize] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    }
+    String::from_utf8(b).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Removes the model's own indices (`id: 12`, `Static(3)`), which differ between two models
+/// of the same code built from different file sets.
+fn strip_ids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest
+        .find("id: ")
+        .map(|i| i + 4)
+        .or_else(|| rest.find("Static(").map(|i| i + 7))
+    {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('_');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Per function (file, definition offset): an id-free description of what the model knows.
+fn describe(m: &Model) -> HashMap<(u32, u32), String> {
+    let key = |f: u32| {
+        let d = &m.items.fns[f as usize];
+        (d.file, d.def.span.lo)
+    };
+    let mut out = HashMap::new();
+    for (f, info) in m.items.fns.iter().enumerate() {
+        let s = &m.summaries[f];
+        let mut acq: Vec<String> = s
+            .acquires
+            .iter()
+            // (Not the lock's type: its inner type is an uninteresting type that lex-first
+            // analysis may leave out, `Mutex<Token>`, and no rule reads it then.)
+            .map(|a| format!("acq {:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span, key(a.fn_id)))
+            .chain(
+                s.returns
+                    .iter()
+                    .map(|a| format!("ret {:?} {:?} {:?}", a.lock.fields, a.op, a.span)),
+            )
+            .collect();
+        acq.sort();
+        let mut ev: Vec<String> = m.lock_events[f]
+            .iter()
+            .map(|e| {
+                format!(
+                    "ev {:?} {:?} {:?} {:?} {:?}",
+                    e.lock.fields,
+                    e.op,
+                    e.span,
+                    e.via.map(|v| v.1),
+                    e.guard
+                )
+            })
+            .collect();
+        ev.sort();
+        let spawned = m.spawned_fns.get(&(f as u32)).map(|o| o.span);
+        out.insert(
+            (info.file, info.def.span.lo),
+            strip_ids(&format!("{} {acq:?} {ev:?} spawned={spawned:?}", info.def.name)),
+        );
+    }
+    out
+}
+
+fn main() {
+    let root = PathBuf::from(std::env::args().nth(1).expect("usage: model_diff CORPUS_DIR"));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("corpus dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let settings = Settings::default();
+    let results: Vec<(String, usize, Vec<String>)> = in_pool(|| {
+        dirs.par_iter()
+            .map(|d| {
+                let mut paths = Vec::new();
+                rs_files(d, &mut paths);
+                paths.sort();
+                let texts: Vec<String> = paths
+                    .iter()
+                    .map(|p| {
+                        std::fs::read(p)
+                            .ok()
+                            .and_then(|b| String::from_utf8(b).ok())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let lexed: Vec<lex::LexFacts> = texts.iter().enumerate().map(|(i, t)| lex::lex(i as u32, t)).collect();
+                let plan = plan_for(&settings, &lexed);
+                let lower = |i: usize, t: &str| parse_and_lower(i as u32, t).ok();
+                let all: Vec<Option<FileIr>> = texts.iter().enumerate().map(|(i, t)| lower(i, t)).collect();
+                let planned: Vec<Option<FileIr>> = texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| match &plan[i] {
+                        _ if lexed[i].error.is_some() => lower(i, t),
+                        Some(skip) => lower(i, &blank(t, skip)).or_else(|| lower(i, t)),
+                        None => Some(FileIr::default()),
+                    })
+                    .collect();
+                let n = texts.len();
+                let full = describe(&Model::build(Edition::E2021, all, vec![String::new(); n]));
+                let part = describe(&Model::build(Edition::E2021, planned, vec![String::new(); n]));
+                let mut diffs = Vec::new();
+                for (k, v) in &part {
+                    match full.get(k) {
+                        Some(w) if w == v => {}
+                        other => diffs.push(format!(
+                            "{}:{}\n    lex-first: {v}\n    parse-all: {}",
+                            paths[k.0 as usize].display(),
+                            k.1,
+                            other.map_or("(missing)", String::as_str)
+                        )),
+                    }
+                }
+                diffs.sort();
+                (d.display().to_string(), part.len(), diffs)
+            })
+            .collect()
+    });
+    let mut fns = 0;
+    let mut bad = 0;
+    for (pkg, n, diffs) in &results {
+        fns += n;
+        if !diffs.is_empty() {
+            bad += diffs.len();
+            println!("{pkg}: {} of {n} functions differ", diffs.len());
+            for d in diffs.iter().take(3) {
+                println!("  {d}");
+            }
+        }
+    }
+    println!("model_diff: {bad} of {fns} parsed functions differ from parsing everything");
+    if bad > 0 {
+        std::process::exit(1);
+    }
+}
