@@ -184,6 +184,14 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut turbofish_owner: Option<bool> = None;
     for tok in tokenize(body, FrontmatterAllowed::Yes) {
         let len = tok.len as usize;
+        // Whitespace and plain comments (half of all tokens) change nothing below.
+        if matches!(
+            tok.kind,
+            TokenKind::Whitespace | TokenKind::LineComment { doc_style: None }
+        ) {
+            pos += len;
+            continue;
+        }
         let t = &text[pos..pos + len];
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
         // brackets of an attribute or the parentheses of a macro call).
@@ -202,12 +210,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 pending = Some(pos);
             }
         }
-        if tok.kind == TokenKind::Bang && after_pound && item.is_none() && pending == Some(pos - 1) {
+        if matches!(tok.kind, TokenKind::Bang) && after_pound && item.is_none() && pending == Some(pos - 1) {
             // `#![..]`: an attribute of the enclosing module, not the start of an item.
             pending = None;
         }
-        after_pound = tok.kind == TokenKind::Pound;
-        let stmt_start = matches!(prev, "{" | "}" | ";" | "unsafe" | "pub" | "]");
+        after_pound = matches!(tok.kind, TokenKind::Pound);
         // `fn(u32) -> u32` is a type, not an item: a name must follow its keyword directly.
         if !matches!(
             tok.kind,
@@ -244,7 +251,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     if *angle == 0 {
                         ids.push(name);
                     }
-                } else if (item.is_none() && at_items || (item.is_some() && stmt_start))
+                } else if (item.is_none() && at_items
+                    || (item.is_some() && matches!(prev, "{" | "}" | ";" | "unsafe" | "pub" | "]")))
                     && matches!(name, "impl" | "trait" | "mod" | "extern")
                 {
                     // At item level, or a nested item at the start of a statement in a body.
@@ -419,12 +427,19 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "{";
             }
             TokenKind::OpenParen | TokenKind::OpenBracket => {
-                delims.push((if tok.kind == TokenKind::OpenParen { ')' } else { ']' }, pos));
+                delims.push((
+                    if matches!(tok.kind, TokenKind::OpenParen) {
+                        ')'
+                    } else {
+                        ']'
+                    },
+                    pos,
+                ));
                 prev = "";
             }
             TokenKind::CloseBrace | TokenKind::CloseParen | TokenKind::CloseBracket => {
                 let c = t.chars().next().unwrap_or(' ');
-                if tok.kind == TokenKind::CloseBrace && frames.len() > 1 {
+                if matches!(tok.kind, TokenKind::CloseBrace) && frames.len() > 1 {
                     let closed = frames.pop();
                     if let Some((it, depth)) = &item
                         && (frames.len(), delims.len().saturating_sub(1)) == *depth
