@@ -18,39 +18,8 @@ use std::time::{Duration, Instant};
 use lint_core::{Edition, InputFile, PackageSources, Settings, analyze, in_pool};
 use rayon::prelude::*;
 
-fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            rs_files(&p, out);
-        } else if ft.is_file() && p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
-fn packages(root: &Path) -> Vec<Vec<(String, Vec<u8>)>> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs.iter()
-        .map(|d| {
-            let mut files = Vec::new();
-            rs_files(d, &mut files);
-            files.sort();
-            files
-                .into_iter()
-                .filter_map(|p| Some((p.display().to_string(), std::fs::read(&p).ok()?)))
-                .collect()
-        })
-        .collect()
-}
+#[path = "support/corpus_files.rs"]
+mod corpus_files;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -66,7 +35,7 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let pkgs = packages(&root);
+    let pkgs: Vec<Vec<(String, Vec<u8>)>> = corpus_files::packages(&root).into_iter().map(|(_, f)| f).collect();
     let n_files: usize = pkgs.iter().map(Vec::len).sum();
     let bytes: usize = pkgs.iter().flatten().map(|(_, b)| b.len()).sum();
     let threads = in_pool(rayon::current_num_threads);

@@ -9,7 +9,7 @@
 //! Every sub-folder of the corpus is one package. Exits with status 1 on a difference.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lint_core::model::Model;
 use lint_core::model::ir::FileIr;
@@ -17,30 +17,8 @@ use lint_core::model::lower::parse_and_lower;
 use lint_core::{Edition, Settings, in_pool, lex, plan_for};
 use rayon::prelude::*;
 
-fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            rs_files(&p, out);
-        } else if ft.is_file() && p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
-
-fn blank(text: &str, ranges: &[(u32, u32)]) -> String {
-    let mut b = text.as_bytes().to_vec();
-    for &(lo, hi) in ranges {
-        for c in &mut b[lo as usize..hi as usize] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    }
-    String::from_utf8(b).unwrap_or_else(|_| text.to_owned())
-}
+#[path = "../benches/support/corpus_files.rs"]
+mod corpus_files;
 
 /// Removes the model's own indices (`id: 12`, `Static(3)`), which differ between two models
 /// of the same code built from different file sets.
@@ -107,28 +85,14 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
 
 fn main() {
     let root = PathBuf::from(std::env::args().nth(1).expect("usage: model_diff CORPUS_DIR"));
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("corpus dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let pkgs = corpus_files::packages(&root);
     let settings = Settings::default();
-    let results: Vec<(String, usize, Vec<String>)> = in_pool(|| {
-        dirs.par_iter()
-            .map(|d| {
-                let mut paths = Vec::new();
-                rs_files(d, &mut paths);
-                paths.sort();
-                let texts: Vec<String> = paths
+    let results: Vec<(&str, usize, Vec<String>)> = in_pool(|| {
+        pkgs.par_iter()
+            .map(|(dir, files)| {
+                let texts: Vec<String> = files
                     .iter()
-                    .map(|p| {
-                        std::fs::read(p)
-                            .ok()
-                            .and_then(|b| String::from_utf8(b).ok())
-                            .unwrap_or_default()
-                    })
+                    .map(|(_, b)| String::from_utf8(b.clone()).unwrap_or_default())
                     .collect();
                 let lexed: Vec<lex::LexFacts> = texts.iter().enumerate().map(|(i, t)| lex::lex(i as u32, t)).collect();
                 let plan = plan_for(&settings, &lexed);
@@ -139,7 +103,7 @@ fn main() {
                     .enumerate()
                     .map(|(i, t)| match &plan[i] {
                         _ if lexed[i].error.is_some() => lower(i, t),
-                        Some(skip) => lower(i, &blank(t, skip)).or_else(|| lower(i, t)),
+                        Some(skip) => lower(i, &lex::blank(t, skip)).or_else(|| lower(i, t)),
                         None => Some(FileIr::default()),
                     })
                     .collect();
@@ -152,14 +116,14 @@ fn main() {
                         Some(w) if w == v => {}
                         other => diffs.push(format!(
                             "{}:{}\n    lex-first: {v}\n    parse-all: {}",
-                            paths[k.0 as usize].display(),
+                            files[k.0 as usize].0,
                             k.1,
                             other.map_or("(missing)", String::as_str)
                         )),
                     }
                 }
                 diffs.sort();
-                (d.display().to_string(), part.len(), diffs)
+                (dir.as_str(), part.len(), diffs)
             })
             .collect()
     });

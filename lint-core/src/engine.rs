@@ -105,21 +105,6 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
     }
 }
 
-/// The text with the given byte ranges replaced by spaces (line breaks kept), so that every
-/// span of what remains is where it was.
-fn blanked(text: &str, ranges: &[(u32, u32)]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for &(lo, hi) in ranges {
-        for b in &mut bytes[lo as usize..hi as usize] {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-    }
-    // The ranges are whole tokens, so only whole characters were replaced.
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
-}
-
 /// Parses and lowers one file, leaving out the items in `skip` (see [`lex::plan`]); a parse
 /// error or a panic becomes a diagnostic.
 fn parse(
@@ -130,7 +115,7 @@ fn parse(
 ) -> (Option<FileIr>, Option<Diagnostic>) {
     let lowered = catch_unwind(AssertUnwindSafe(|| {
         if !skip.is_empty()
-            && let Ok(ir) = lower::parse_and_lower(i, &blanked(&source.text, skip))
+            && let Ok(ir) = lower::parse_and_lower(i, &lex::blank(&source.text, skip))
         {
             return Ok(ir);
         }

@@ -530,6 +530,22 @@ fn finish_item(mut it: LexItem, end: usize) -> LexItem {
     it
 }
 
+/// The text with the given byte ranges (whole tokens, from [`plan`]) replaced by spaces, line
+/// breaks kept, so that every span of what remains is where it was.
+#[must_use]
+pub fn blank(text: &str, ranges: &[(u32, u32)]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for &(lo, hi) in ranges {
+        for b in &mut bytes[lo as usize..hi as usize] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // Whole tokens were replaced, so only whole characters.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
 fn syms(words: &HashSet<&str>) -> SymSet {
     words.iter().map(|w| sym(w)).collect()
 }
