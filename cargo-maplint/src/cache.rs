@@ -186,14 +186,15 @@ fn read_facts(path: &Path, build: &str) -> Option<Vec<FileFacts>> {
 
 /// Best effort: a cache that cannot be written only costs time.
 fn store(dir: &Path, path: &Path, bytes: &[u8]) {
-    if !dir.is_dir() {
-        if fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        // Like ruff's cache: git ignores the directory even where `target/` is not ignored (a
-        // pre-commit hook must not look as if it changed the tree), and backup tools skip it
-        // (https://bford.info/cachedir/).
-        let _ = fs::write(dir.join(".gitignore"), "# Automatically created by maplint.\n*\n");
+    if fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    // Like ruff's cache: git ignores the directory even where `target/` is not ignored (a
+    // pre-commit hook must not look as if it changed the tree), and backup tools skip it
+    // (https://bford.info/cachedir/). Also for a directory an older version created.
+    let ignore = dir.join(".gitignore");
+    if !ignore.is_file() {
+        let _ = fs::write(ignore, "# Automatically created by maplint.\n*\n");
         let _ = fs::write(
             dir.join("CACHEDIR.TAG"),
             "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by maplint.\n",
