@@ -168,3 +168,65 @@ fn moved_files_and_bad_facts_are_parsed_again() {
     assert_eq!((parsed, reused), (3, 0));
     assert_eq!(rebuilt, facts);
 }
+
+/// The multi-file demo project: real code with findings in several files.
+fn demo() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/projects/demo/src");
+    let mut out = Vec::new();
+    for dir in [root.clone(), root.join("bin")] {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, max_shrink_iters: 50, ..Default::default() })]
+
+    /// Whatever changes between two runs (lines deleted, duplicated or swapped, in one file or
+    /// several), findings from reused facts are a fresh analysis's.
+    #[test]
+    fn edits_between_runs_find_what_a_fresh_analysis_finds(
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<proptest::sample::Index>(), 0u8..3),
+            1..5,
+        ),
+    ) {
+        let before = demo();
+        let pkg_of = |v: &[(String, String)]| {
+            let refs: Vec<(&str, &str)> = v.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            package(&refs)
+        };
+        let (_, facts) = analyze_incremental(&pkg_of(&before), &Settings::default(), &[]);
+        let mut after = before.clone();
+        for (file, line, op) in edits {
+            let f = file.index(after.len());
+            let mut lines: Vec<String> = after[f].1.lines().map(str::to_owned).collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let l = line.index(lines.len());
+            match op {
+                0 => {
+                    lines.remove(l);
+                }
+                1 => lines.insert(l, lines[l].clone()),
+                _ => {
+                    let n = lines.len();
+                    lines.swap(l, (l + 1) % n);
+                }
+            }
+            after[f].1 = lines.join("\n");
+        }
+        let pkg = pkg_of(&after);
+        let (a, _) = analyze_incremental(&pkg, &Settings::default(), &facts);
+        let fresh = analyze(&pkg, &Settings::default());
+        proptest::prop_assert_eq!(a.diagnostics, fresh.diagnostics);
+        proptest::prop_assert_eq!(a.parsed + a.reused, fresh.parsed);
+    }
+}
