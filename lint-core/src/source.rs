@@ -28,17 +28,7 @@ impl SourceFile {
     }
 
     fn line_starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
-            let mut starts = vec![0];
-            starts.extend(
-                self.text
-                    .bytes()
-                    .enumerate()
-                    .filter(|&(_, b)| b == b'\n')
-                    .map(|(i, _)| i + 1),
-            );
-            starts
-        })
+        self.line_starts.get_or_init(|| line_starts(&self.text))
     }
 
     /// Number of lines (a trailing newline does not start a new line).
@@ -99,15 +89,34 @@ impl SourceFile {
     /// Byte offset of a 1-based line and 0-based character column (as proc-macro2 reports them).
     #[must_use]
     pub fn offset_of(&self, line: usize, char_column: usize) -> usize {
-        if line == 0 {
-            return 0;
-        }
-        let start = self.line_start(line - 1);
-        let rest = &self.text[start..];
-        rest.char_indices()
-            .nth(char_column)
-            .map_or(self.text.len(), |(i, _)| start + i)
+        offset_of(&self.text, self.line_starts(), line, char_column)
     }
+}
+
+/// The byte offset of each line's start.
+pub(crate) fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+    starts.push(0);
+    starts.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    starts
+}
+
+/// Byte offset of a 1-based line and 0-based character column in `text`, whose
+/// [`line_starts`] are given.
+pub(crate) fn offset_of(text: &str, starts: &[usize], line: usize, char_column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let start = starts.get(line - 1).copied().unwrap_or(text.len());
+    text[start..]
+        .char_indices()
+        .nth(char_column)
+        .map_or(text.len(), |(i, _)| start + i)
 }
 
 #[cfg(test)]

@@ -64,7 +64,6 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
 /// offsets to bytes through a per-file `BTreeMap` it fills on every call; lines are cheaper.)
 struct Offsets<'a> {
     text: &'a str,
-    /// The byte offset of each line's start.
     lines: Vec<usize>,
     /// Every character is one byte: columns are byte counts.
     ascii: bool,
@@ -72,32 +71,19 @@ struct Offsets<'a> {
 
 impl<'a> Offsets<'a> {
     fn new(text: &'a str) -> Offsets<'a> {
-        let mut lines = Vec::with_capacity(text.len() / 32 + 1);
-        lines.push(0);
-        lines.extend(newlines(text.as_bytes()).map(|i| i + 1));
         Offsets {
             text,
-            lines,
+            lines: crate::source::line_starts(text),
             ascii: text.is_ascii(),
         }
     }
 
     fn byte(&self, at: proc_macro2::LineColumn) -> usize {
-        let Some(&start) = self.lines.get(at.line.wrapping_sub(1)) else {
-            return self.text.len();
-        };
-        if self.ascii {
-            return (start + at.column).min(self.text.len());
+        match self.lines.get(at.line.wrapping_sub(1)) {
+            Some(start) if self.ascii => (start + at.column).min(self.text.len()),
+            _ => crate::source::offset_of(self.text, &self.lines, at.line, at.column),
         }
-        self.text[start..]
-            .char_indices()
-            .nth(at.column)
-            .map_or(self.text.len(), |(i, _)| start + i)
     }
-}
-
-fn newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter().enumerate().filter(|(_, c)| **c == b'\n').map(|(i, _)| i)
 }
 
 struct Lowerer<'a> {
