@@ -71,9 +71,9 @@ fn build_id() -> String {
     format!("{} {stamp:?}", env!("CARGO_PKG_VERSION"))
 }
 
-fn key(pkg: &PackageSources, settings: &Settings) -> String {
+fn key(build: &str, pkg: &PackageSources, settings: &Settings) -> String {
     let mut h = Hash::new();
-    h.bytes(build_id().as_bytes());
+    h.bytes(build.as_bytes());
     h.bytes(format!("{settings:?} {:?}", pkg.edition).as_bytes());
     for f in &pkg.files {
         h.bytes(f.name.as_bytes());
@@ -112,7 +112,8 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
         let answer = analyzed(&a);
         return (a, answer);
     };
-    let key = key(pkg, settings);
+    let build = build_id();
+    let key = key(&build, pkg, settings);
     let path = entry_path(dir, unit_id, "json");
     if let Ok(bytes) = fs::read(&path)
         && let Ok(entry) = serde_json::from_slice::<Entry>(&bytes)
@@ -142,7 +143,6 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
             Answer::Fresh,
         );
     }
-    let build = build_id();
     let facts_path = entry_path(dir, unit_id, "facts");
     let prior = read_facts(&facts_path, &build).unwrap_or_default();
     let (analysis, facts) = lint_core::analyze_incremental(pkg, settings, &prior);
