@@ -60,18 +60,7 @@ pub struct Run {
 /// Runs the binary in `dir` with `args` (colour settings from the environment removed).
 #[must_use]
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CARGO_TERM_COLOR")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run cargo-maplint");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    run_env(dir, args, &[])
 }
 
 /// Runs the binary in `dir` with `args` and extra environment variables.

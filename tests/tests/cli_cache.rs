@@ -3,22 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use maplint_tests::{repo_root, run_in};
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "target" {
-                copy_dir(&e.path(), &target);
-            }
-        } else {
-            fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
+use maplint_tests::{copy_dir, repo_root, run_in};
 
 fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
     fs::read_dir(dir).map_or_else(|_| Vec::new(), |r| r.map(|e| e.unwrap().path()).collect())
