@@ -9,15 +9,19 @@
 //! (the spawn-based rules need a spawn somewhere in the package).
 //!
 //! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
-//! spaces, so every span stays where it was); see [`plan`]. Names are compared as 64-bit
+//! spaces, so every span stays where it was); see [`plan`]. So are attributes and doc comments,
+//! which the model never reads (doc comments alone are a fifth of the text parsed), where Rust
+//! allows them: one with nothing after it is parsed, and reported as syn reports it (see
+//! `Trivia`). Names are compared as 64-bit
 //! hashes ([`Sym`]); members (`x.name`, `Type::name`) never count as references to free items,
 //! matching how the model resolves paths (`model::items::is_member_path`).
 //!
 //! The closure over these links makes the findings the same as parsing everything (tested on
 //! every fixture and project); a skipped file still reports lexical errors (unterminated
 //! literals or comments, unbalanced delimiters) as `parse_error`. A syntax error inside a
-//! blanked item of a parsed file, or anywhere in a skipped file, is not reported (`--parse-all`
-//! reports every one).
+//! blanked item of a parsed file, or anywhere in a skipped file, is not reported, nor is an
+//! attribute that Rust does not allow where it stands, between tokens where attributes go
+//! (`--parse-all` reports every one).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -35,11 +39,21 @@ const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 /// The hash of an identifier (`FxHash` over its bytes, then its length).
 #[must_use]
-pub fn sym(s: &str) -> Sym {
-    let mut h = SymHasher::default();
-    h.write(s.as_bytes());
-    h.write_u64(s.len() as u64);
-    h.finish()
+#[inline]
+pub const fn sym(s: &str) -> Sym {
+    let mut b = s.as_bytes();
+    let mut h = 0;
+    while let Some((chunk, rest)) = b.split_first_chunk::<8>() {
+        h = mix(h, u64::from_le_bytes(*chunk));
+        b = rest;
+    }
+    let mut tail = [0u8; 8];
+    tail.split_at_mut(b.len()).0.copy_from_slice(b);
+    mix(mix(h, u64::from_le_bytes(tail)), s.len() as u64)
+}
+
+const fn mix(h: u64, n: u64) -> u64 {
+    (h.rotate_left(5) ^ n).wrapping_mul(SEED)
 }
 
 /// `FxHash`: for sets of [`Sym`]s, which are hashes already.
@@ -48,17 +62,13 @@ pub struct SymHasher(u64);
 
 impl Hasher for SymHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.write_u64(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        for &b in bytes {
+            self.write_u64(u64::from(b));
         }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.write_u64(u64::from_le_bytes(tail));
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(SEED);
+        self.0 = mix(self.0, n);
     }
 
     fn finish(&self) -> u64 {
@@ -77,14 +87,17 @@ pub struct LexFacts {
     pub idents: SymSet,
     /// Every identifier seen after `.` or `Type::` (methods, fields, associated items), once.
     pub members: SymSet,
-    /// The identifiers outside any item (`impl` and `mod` headers, their attributes).
-    pub outside: SymSet,
+    /// The identifiers outside any item (`impl` and `mod` headers, their attributes; sorted,
+    /// once each).
+    pub outside: Vec<Sym>,
     /// The identifiers in the header of each `unsafe impl` (`unsafe impl<T> Sync for S<T>`).
     pub unsafe_impls: Vec<Vec<Sym>>,
     /// The file's items, with the identifiers each contains.
     pub items: Vec<LexItem>,
     /// A lexical error, which syn would reject too.
     pub error: Option<(String, Span)>,
+    /// Attributes and doc comments that parsing can leave out (see `Trivia`), in order.
+    pub trivia: Vec<(u32, u32)>,
 }
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
@@ -140,17 +153,99 @@ enum Frame {
     Other,
 }
 
-const DEF_KEYWORDS: &[&str] = &["fn", "struct", "enum", "type", "trait", "union", "static", "const"];
-/// Words between an item keyword and its name.
-const MODIFIERS: &[&str] = &[
-    "pub", "crate", "unsafe", "async", "extern", "default", "mut", "ref", "dyn", "safe",
+/// A definition keyword: `fn`, `struct`, `enum`, `type`, `trait`, `union`, `static`, `const`.
+const DEF: u8 = 1;
+/// A word between an item keyword and its name (`pub`, `unsafe`, `mut`...).
+const MODIFIER: u8 = 2;
+/// Never an item name.
+const KEYWORD: u8 = 4;
+/// Starts a header that ends at `{`: `impl`, `trait`, `mod`, `extern`.
+const HEADER: u8 = 8;
+
+/// The words the lexer treats specially, with what each is.
+const WORDS: &[(&str, u8)] = &[
+    ("fn", DEF | KEYWORD),
+    ("struct", DEF | KEYWORD),
+    ("enum", DEF | KEYWORD),
+    ("type", DEF | KEYWORD),
+    ("trait", DEF | KEYWORD | HEADER),
+    ("union", DEF),
+    ("static", DEF),
+    ("const", DEF),
+    ("pub", MODIFIER),
+    ("crate", MODIFIER | KEYWORD),
+    ("unsafe", MODIFIER),
+    ("async", MODIFIER),
+    ("extern", MODIFIER | HEADER),
+    ("default", MODIFIER),
+    ("mut", MODIFIER),
+    ("ref", MODIFIER),
+    ("dyn", MODIFIER),
+    ("safe", MODIFIER),
+    ("impl", KEYWORD | HEADER),
+    ("mod", KEYWORD | HEADER),
+    ("let", KEYWORD),
+    ("self", KEYWORD),
+    ("Self", KEYWORD),
+    ("super", KEYWORD),
+    ("where", KEYWORD),
+    ("for", KEYWORD),
+    ("in", KEYWORD),
+    ("if", KEYWORD),
+    ("else", KEYWORD),
+    ("match", KEYWORD),
+    ("loop", KEYWORD),
+    ("while", KEYWORD),
+    ("return", KEYWORD),
+    ("as", KEYWORD),
+    ("use", KEYWORD),
+    ("move", KEYWORD),
+    ("true", KEYWORD),
+    ("false", KEYWORD),
+    ("break", KEYWORD),
+    ("continue", KEYWORD),
+    ("macro_rules", 0),
 ];
-/// Never item names.
-const KEYWORDS: &[&str] = &[
-    "let", "impl", "fn", "self", "Self", "super", "crate", "where", "for", "in", "if", "else", "match", "loop",
-    "while", "return", "as", "use", "mod", "move", "true", "false", "trait", "type", "struct", "enum", "break",
-    "continue",
-];
+
+const TABLE_BITS: u32 = 7;
+
+/// [`WORDS`] by hash (open addressing): one probe for most identifiers, which are no keyword.
+const TABLE: [(Sym, u8, &str); 1 << TABLE_BITS] = {
+    let mut t: [(Sym, u8, &str); 1 << TABLE_BITS] = [(0, 0, ""); 1 << TABLE_BITS];
+    let mut i = 0;
+    while i < WORDS.len() {
+        let h = sym(WORDS[i].0);
+        let mut slot = slot_of(h);
+        while !t[slot].2.is_empty() {
+            slot = (slot + 1) & ((1 << TABLE_BITS) - 1);
+        }
+        t[slot] = (h, WORDS[i].1, WORDS[i].0);
+        i += 1;
+    }
+    t
+};
+
+const fn slot_of(h: Sym) -> usize {
+    (h >> (64 - TABLE_BITS)) as usize
+}
+
+/// The word `name` (whose hash is `h`) when it is one of [`WORDS`]: its spelling and flags.
+fn word(h: Sym, name: &str) -> (&'static str, u8) {
+    let mut slot = slot_of(h);
+    loop {
+        let (wh, flags, w) = TABLE[slot];
+        if w.is_empty() {
+            return ("", 0);
+        }
+        if wh == h && w == name {
+            return (w, flags);
+        }
+        slot = (slot + 1) & ((1 << TABLE_BITS) - 1);
+    }
+}
+
+const AS: Sym = sym("as");
+const MUT: Sym = sym("mut");
 
 /// Lexes a file into identifiers and items.
 #[must_use]
@@ -182,6 +277,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut sig: [&str; 3] = ["", "", ""];
     // In `Owner::<T>::name`: whether `Owner` is a type (set at `::<`, taken at `>::name`).
     let mut turbofish_owner: Option<bool> = None;
+    // The identifiers of the item being read, and those outside any item (sorted and
+    // deduplicated once, at the end of each).
+    let mut item_idents: Vec<Sym> = Vec::new();
+    let mut item_members: Vec<Sym> = Vec::new();
+    let mut outside: Vec<Sym> = Vec::new();
+    let mut outside_members: Vec<Sym> = Vec::new();
+    let mut trivia = Trivia::new();
     for tok in tokenize(body, FrontmatterAllowed::Yes) {
         let len = tok.len as usize;
         // Whitespace and plain comments (half of all tokens) change nothing below.
@@ -193,6 +295,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
             continue;
         }
         let t = &text[pos..pos + len];
+        trivia.token(tok.kind, pos, len);
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
         // brackets of an attribute or the parentheses of a macro call).
         let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_)))
@@ -229,21 +332,24 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         }
         match tok.kind {
             TokenKind::Ident | TokenKind::RawIdent => {
-                let name = t.strip_prefix("r#").unwrap_or(t);
+                let raw = matches!(tok.kind, TokenKind::RawIdent);
+                let name = if raw { &t[2..] } else { t };
                 // `x.name`, `Type::name` (but not `a..name` or `module::name`).
                 let member = (sig[2] == "." && sig[1] != ".")
                     || (sig[2] == ":" && sig[1] == ":" && type_like(sig[0]))
                     || (sig == [">", ":", ":"] && turbofish_owner.take() == Some(true));
                 let name_sym = sym(name);
-                if member {
-                    facts.members.insert(name_sym);
-                } else {
-                    facts.idents.insert(name_sym);
-                    if item.is_none() {
-                        facts.outside.insert(name_sym);
+                // (A raw identifier is never a keyword.)
+                let (word, flags) = if raw { ("", 0) } else { word(name_sym, name) };
+                if item.is_none() {
+                    // (A keyword starting an item counts both outside and in the item.)
+                    if member {
+                        outside_members.push(name_sym);
+                    } else {
+                        outside.push(name_sym);
                     }
                 }
-                if header.as_ref().is_some_and(|(kw, ..)| *kw == "extern") && DEF_KEYWORDS.contains(&name) {
+                if flags & DEF != 0 && header.as_ref().is_some_and(|(kw, ..)| *kw == "extern") {
                     // `extern "C" fn f()`: a function, not an `extern` block.
                     header = None;
                 }
@@ -253,11 +359,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                 } else if (item.is_none() && at_items
                     || (item.is_some() && matches!(prev, "{" | "}" | ";" | "unsafe" | "pub" | "]")))
-                    && matches!(name, "impl" | "trait" | "mod" | "extern")
+                    && flags & HEADER != 0
                 {
                     // At item level, or a nested item at the start of a statement in a body.
-                    header = Some((name, Vec::new(), 0, prev == "unsafe"));
-                } else if item.is_none() && at_items && name == "use" {
+                    header = Some((word, Vec::new(), 0, prev == "unsafe"));
+                } else if item.is_none() && at_items && word == "use" {
                     // `use a::B as C;`: an item whose names are the renames.
                     item = Some((
                         LexItem {
@@ -267,7 +373,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         },
                         (frames.len(), delims.len()),
                     ));
-                } else if item.is_none() && at_items && (DEF_KEYWORDS.contains(&name) || name == "macro_rules") {
+                } else if item.is_none() && at_items && (flags & DEF != 0 || word == "macro_rules") {
                     let owner = match frames.last() {
                         Some(Frame::Impl(o)) => Some(*o),
                         _ => None,
@@ -275,36 +381,35 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     item = Some((
                         LexItem {
                             owner,
-                            is_fn: name == "fn",
-                            keyword: def_keyword(name),
+                            is_fn: word == "fn",
+                            keyword: if flags & DEF != 0 { word } else { "" },
                             range: Some((pending.unwrap_or(pos) as u32, 0)),
                             ..LexItem::default()
                         },
                         (frames.len(), delims.len()),
                     ));
-                    want_name = Some(name);
+                    want_name = Some(word);
                 }
                 if let Some((it, _)) = &mut item {
                     if member {
-                        it.members.push(name_sym);
+                        item_members.push(name_sym);
                     } else {
-                        it.idents.push(name_sym);
+                        item_idents.push(name_sym);
                     }
-                    if prev == "static" && name == "mut" {
+                    if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
                     }
-                    if prev == "as" && name != "_" && (it.kind == LexItemKind::Use) {
+                    if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
                     }
                     if let Some(kw) = want_name {
-                        if DEF_KEYWORDS.contains(&name) {
+                        if flags & DEF != 0 {
                             // `const fn f`, `unsafe static`...: the last keyword decides.
-                            want_name = Some(name);
-                            it.is_fn = name == "fn";
-                            it.keyword = def_keyword(name);
-                        } else if !MODIFIERS.contains(&name) {
-                            if kw != "macro_rules" && (it.kind != LexItemKind::MacroRules) && !KEYWORDS.contains(&name)
-                            {
+                            want_name = Some(word);
+                            it.is_fn = word == "fn";
+                            it.keyword = word;
+                        } else if flags & MODIFIER == 0 {
+                            if kw != "macro_rules" && (it.kind != LexItemKind::MacroRules) && flags & KEYWORD == 0 {
                                 it.names.push(name_sym);
                             }
                             if kw == "macro_rules" {
@@ -312,9 +417,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             }
                             want_name = None;
                         }
-                    } else if DEF_KEYWORDS.contains(&name)
+                    } else if flags & DEF != 0
                         && (it.kind != LexItemKind::MacroRules)
-                        && ((it.kind != LexItemKind::Macro) || name == "static")
+                        && ((it.kind != LexItemKind::Macro) || word == "static")
                         && sig[2] != "*"
                     {
                         // (`*const T` is a pointer type.)
@@ -322,7 +427,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         want_name = Some(name);
                     }
                 }
-                if name != "as" {
+                if name_sym != AS {
                     before_as = name;
                 }
                 prev = name;
@@ -331,12 +436,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 // `lazy_static! { .. }`, `thread_local! { .. }` at item level: an item of its own
                 // (the name before `!` was not a keyword, so no item was started).
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
-                    let mut it = LexItem {
+                    let it = LexItem {
                         kind: LexItemKind::Macro,
                         range: Some((pending.unwrap_or(pos) as u32, 0)),
                         ..LexItem::default()
                     };
-                    it.idents.push(sym(prev));
+                    item_idents.push(sym(prev));
                     item = Some((it, (frames.len(), delims.len())));
                 }
                 prev = "!";
@@ -409,7 +514,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                                 ..LexItem::default()
                             };
                             it.idents.extend(ids.iter().map(|i| sym(i)));
-                            let it = finish_item(it, 0);
+                            let it = finish_item(it, 0, &mut Vec::new(), &mut Vec::new());
                             facts.unsafe_impls.push(it.idents.clone());
                             facts.items.push(it);
                         }
@@ -445,7 +550,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         && (frames.len(), delims.len().saturating_sub(1)) == *depth
                         && ends_at_brace(it)
                     {
-                        facts.items.push(finish_item(item.take().expect("item").0, pos + len));
+                        facts.items.push(finish_item(
+                            item.take().expect("item").0,
+                            pos + len,
+                            &mut item_idents,
+                            &mut item_members,
+                        ));
                         pending = None;
                     } else if matches!(closed, Some(Frame::Items | Frame::Impl(_))) {
                         pending = None;
@@ -466,7 +576,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, depth)) = &item
                     && (frames.len(), delims.len()) == *depth
                 {
-                    facts.items.push(finish_item(item.take().expect("item").0, pos + len));
+                    facts.items.push(finish_item(
+                        item.take().expect("item").0,
+                        pos + len,
+                        &mut item_idents,
+                        &mut item_members,
+                    ));
                 }
                 if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
                     // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
@@ -490,10 +605,31 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     }
     if let Some((it, _)) = item {
         // Unterminated: never left out of parsing.
-        let mut it = finish_item(it, 0);
+        let mut it = finish_item(it, 0, &mut item_idents, &mut item_members);
         it.range = None;
         facts.items.push(it);
     }
+    // The file's identifiers: those of its items (once each already) and those outside.
+    for v in [&mut outside, &mut outside_members] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let (n_idents, n_members) = facts
+        .items
+        .iter()
+        .fold((outside.len(), outside_members.len()), |(i, m), it| {
+            (i + it.idents.len(), m + it.members.len())
+        });
+    facts.idents.reserve(n_idents);
+    facts.members.reserve(n_members);
+    for it in &facts.items {
+        facts.idents.extend(it.idents.iter().copied());
+        facts.members.extend(it.members.iter().copied());
+    }
+    facts.idents.extend(outside.iter().copied());
+    facts.members.extend(outside_members);
+    facts.outside = outside;
+    facts.trivia = trivia.out;
     if let Some((_, at)) = delims.first()
         && facts.error.is_none()
     {
@@ -502,14 +638,151 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     facts
 }
 
+/// Finds the attributes (`#[..]`) and doc comments that parsing can leave out: the model
+/// reads none, and doc comments are a fifth of the text parsed. Left out only where that
+/// cannot turn a syntax error into a success: outer ones after `;`, `{`, `}`, `,`, `(` or
+/// another attribute, and followed by something other than a closing delimiter; inner ones
+/// (`#![..]`, `//!`) at the start of the file. Nothing inside a macro call's delimiters
+/// (`name!(..)`, `macro_rules! name {..}`) is left out: a macro's input is its own syntax.
+#[derive(Debug)]
+struct Trivia {
+    /// For each open delimiter: whether it is a macro body or an attribute's brackets.
+    opaque: Vec<bool>,
+    /// How many entries of `opaque` are true.
+    in_opaque: usize,
+    /// No token yet other than inner attributes and doc comments.
+    at_start: bool,
+    /// The previous token allows an outer attribute after it.
+    attr_ok: bool,
+    /// After `#` (where) and `!`: maybe an attribute.
+    pound: Option<(usize, bool)>,
+    /// In an attribute: where it starts, the depth of its `[`, whether it can be left out, and
+    /// whether it is inner.
+    attr: Option<(usize, usize, bool, bool)>,
+    /// After `!` (1) or `! name` (2): a delimiter opened now is a macro's input.
+    bang: u8,
+    /// Attributes and doc comments waiting for the next token.
+    waiting: Vec<(u32, u32)>,
+    out: Vec<(u32, u32)>,
+}
+
+impl Trivia {
+    fn new() -> Trivia {
+        Trivia {
+            opaque: Vec::new(),
+            in_opaque: 0,
+            at_start: true,
+            attr_ok: true,
+            pound: None,
+            attr: None,
+            bang: 0,
+            waiting: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Reads the token at `pos` (any but whitespace and plain comments).
+    fn token(&mut self, kind: TokenKind, pos: usize, len: usize) {
+        let range = (pos as u32, (pos + len) as u32);
+        let free = self.in_opaque == 0;
+        match kind {
+            TokenKind::Whitespace
+            | TokenKind::LineComment { doc_style: None }
+            | TokenKind::BlockComment { doc_style: None, .. } => return,
+            TokenKind::LineComment { doc_style: Some(style) }
+            | TokenKind::BlockComment {
+                doc_style: Some(style), ..
+            } => {
+                let inner = style == rustc_lexer::DocStyle::Inner;
+                if free && (if inner { self.at_start } else { self.attr_ok }) {
+                    self.waiting.push(range);
+                }
+                if !inner {
+                    self.at_start = false;
+                }
+                return;
+            }
+            TokenKind::Pound if free => {
+                self.flush_pound();
+                self.pound = Some((pos, false));
+                self.bang = 0;
+                return;
+            }
+            TokenKind::Bang if matches!(self.pound, Some((_, false))) => {
+                self.pound = self.pound.map(|(p, _)| (p, true));
+                return;
+            }
+            TokenKind::OpenBracket if self.pound.is_some() => {
+                let (start, inner) = self.pound.take().expect("pound");
+                let ok = if inner { self.at_start } else { self.attr_ok };
+                self.attr = Some((start, self.opaque.len(), ok, inner));
+                self.opaque.push(true);
+                self.in_opaque += 1;
+                return;
+            }
+            _ => self.flush_pound(),
+        }
+        let closing = matches!(
+            kind,
+            TokenKind::CloseBrace | TokenKind::CloseParen | TokenKind::CloseBracket
+        );
+        if closing && let Some(opaque) = self.opaque.pop() {
+            self.in_opaque -= usize::from(opaque);
+            if let Some((start, depth, ok, inner)) = self.attr
+                && depth == self.opaque.len()
+            {
+                // The end of an attribute.
+                self.attr = None;
+                if ok {
+                    self.waiting.push((start as u32, range.1));
+                }
+                self.at_start &= inner;
+                return;
+            }
+        }
+        if matches!(
+            kind,
+            TokenKind::OpenBrace | TokenKind::OpenParen | TokenKind::OpenBracket
+        ) {
+            let is_macro = self.bang > 0;
+            self.opaque.push(is_macro);
+            self.in_opaque += usize::from(is_macro);
+        }
+        if self.attr.is_some() {
+            return;
+        }
+        // A token of the code: what waits before it can be left out unless it closes a delimiter.
+        if closing {
+            self.waiting.clear();
+        } else {
+            self.out.append(&mut self.waiting);
+        }
+        self.at_start = false;
+        self.attr_ok = matches!(
+            kind,
+            TokenKind::Semi | TokenKind::OpenBrace | TokenKind::CloseBrace | TokenKind::Comma | TokenKind::OpenParen
+        );
+        self.bang = match kind {
+            TokenKind::Bang => 1,
+            TokenKind::Ident | TokenKind::RawIdent if self.bang == 1 => 2,
+            _ => 0,
+        };
+    }
+
+    /// A `#` not followed by `[`: an ordinary token.
+    fn flush_pound(&mut self) {
+        if self.pound.take().is_some() {
+            self.out.append(&mut self.waiting);
+            self.at_start = false;
+            self.attr_ok = false;
+            self.bang = 0;
+        }
+    }
+}
+
 /// `Self` or a `CamelCase` name: by Rust's naming conventions a type, not a module.
 fn type_like(segment: &str) -> bool {
     segment == "Self" || segment.starts_with(|c: char| c.is_ascii_uppercase())
-}
-
-/// The static spelling of a definition keyword.
-fn def_keyword(name: &str) -> &'static str {
-    DEF_KEYWORDS.iter().find(|k| **k == name).copied().unwrap_or("")
 }
 
 /// Can a `}` end this item? `const`, `static`, `type` and `use` items end only at `;` (their
@@ -518,14 +791,19 @@ fn ends_at_brace(it: &LexItem) -> bool {
     it.kind != LexItemKind::Use && !matches!(it.keyword, "const" | "static" | "type")
 }
 
-/// Records where an item ends, and sorts its identifiers.
-fn finish_item(mut it: LexItem, end: usize) -> LexItem {
+/// Records where an item ends, and gives it the identifiers read in it (sorted, once each;
+/// `idents` and `members` are left empty for the next item).
+fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut Vec<Sym>) -> LexItem {
     if let Some((_, e)) = &mut it.range {
         *e = end as u32;
     }
-    for v in [&mut it.idents, &mut it.members] {
-        v.sort_unstable();
-        v.dedup();
+    for (v, read) in [(&mut it.idents, idents), (&mut it.members, members)] {
+        read.extend_from_slice(v);
+        read.sort_unstable();
+        read.dedup();
+        // (A copy has exactly the length needed.)
+        v.clone_from(read);
+        read.clear();
     }
     it
 }
@@ -550,7 +828,8 @@ fn syms(words: &HashSet<&str>) -> SymSet {
     words.iter().map(|w| sym(w)).collect()
 }
 
-/// What to parse of each file: `None` to skip it, or the byte ranges of the items to leave out.
+/// What to parse of each file: `None` to skip it, or the byte ranges to leave out (items, and
+/// attributes and doc comments), sorted and disjoint.
 ///
 /// An item is *interesting* when it names one of `interests`, is `static mut` or an
 /// `unsafe impl`, or names an interesting type, function or static (to a fixpoint; an
@@ -638,15 +917,30 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
         .zip(&keep)
         .map(|((f, r), k)| {
             r.then(|| {
-                f.items
+                let items = f
+                    .items
                     .iter()
                     .zip(k)
                     .filter(|(_, k)| !**k)
-                    .filter_map(|(it, _)| it.range)
-                    .collect()
+                    .filter_map(|(it, _)| it.range);
+                merge(items, f.trivia.iter().copied())
             })
         })
         .collect()
+}
+
+/// Two sorted lists of ranges as one sorted list of disjoint ranges.
+fn merge(a: impl Iterator<Item = (u32, u32)>, b: impl Iterator<Item = (u32, u32)>) -> Vec<(u32, u32)> {
+    let mut all: Vec<(u32, u32)> = a.chain(b).collect();
+    all.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(all.len());
+    for (lo, hi) in all {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
 }
 
 /// The files to parse, each file's interesting items, and the interesting names.
@@ -863,6 +1157,39 @@ mod tests {
                 "fn g() {}",
             ]
         );
+    }
+
+    /// The attributes and doc comments of `text` that parsing leaves out.
+    fn trivia_of(text: &str) -> Vec<&str> {
+        lex(0, text)
+            .trivia
+            .iter()
+            .map(|&(lo, hi)| &text[lo as usize..hi as usize])
+            .collect()
+    }
+
+    #[test]
+    fn attributes_and_doc_comments_are_left_out_where_that_hides_no_error() {
+        let text = "#![allow(x)]\n//! Crate docs.\n/// Docs.\n#[derive(Debug)]\nstruct A { /** f */ #[serde(skip)] f: u8 }\nfn g(#[cfg(x)] a: u8) {\n    #[cfg(x)]\n    let b = 1;\n    /// dangling\n}\n";
+        assert_eq!(
+            trivia_of(text),
+            vec![
+                "#![allow(x)]",
+                "//! Crate docs.",
+                "/// Docs.",
+                "#[derive(Debug)]",
+                "/** f */",
+                "#[serde(skip)]",
+                "#[cfg(x)]",
+                "#[cfg(x)]",
+            ]
+        );
+        // Inner attributes after an item, attributes after `=` and at the end of the file stay
+        // (syn rejects them there), as does everything in a macro's input.
+        let text = "fn f() {}\n#![inner]\nconst C: u8 = #[attr] 1;\nm!(#[a] x);\nmacro_rules! n { (#[$m:meta]) => { /// d\n fn h() {} } }\n/// last";
+        assert_eq!(trivia_of(text), Vec::<&str>::new());
+        // A macro's input ends at its closing delimiter.
+        assert_eq!(trivia_of("m! { #[a] x }\n#[b]\nfn f() {}"), vec!["#[b]"]);
     }
 
     fn relevant(files: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {

@@ -96,8 +96,11 @@ struct Lowerer<'a> {
 }
 
 fn ident_str(i: &proc_macro2::Ident) -> String {
-    let s = i.to_string();
-    s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
+    let mut s = i.to_string();
+    if s.starts_with("r#") {
+        s.drain(..2);
+    }
+    s
 }
 
 fn path_names(p: &syn::Path) -> Vec<String> {
@@ -1027,6 +1030,8 @@ fn delim_span(d: &syn::MacroDelimiter) -> PmSpan {
 struct FirstToken(Option<PmSpan>);
 
 impl<'ast> Visit<'ast> for FirstToken {
+    // Attributes are not parsed in lex-first analysis (see `lex::Trivia`): never a first token.
+    fn visit_attribute(&mut self, _: &'ast syn::Attribute) {}
     fn visit_ident(&mut self, i: &'ast proc_macro2::Ident) {
         if self.0.is_none() {
             self.0 = Some(i.span());
