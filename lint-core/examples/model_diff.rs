@@ -1,7 +1,8 @@
 //! Checks lex-first planning against parsing everything at the level of the model, which is far
 //! stricter than comparing findings: for every function that lex-first analysis parses, its
 //! lock summary, its lock events and whether spawned code reaches it must be what they are
-//! when every file is parsed.
+//! when every file is parsed. It also checks that the lexer's tokens are `rustc_lexer`'s on
+//! every file (`lint_core::tokens`).
 //!
 //! ```text
 //! cargo run --release -p lint-core --example model_diff -- /path/to/corpus
@@ -83,16 +84,31 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
     out
 }
 
+/// The fast tokenizer gives `rustc_lexer`'s tokens for this file (as `lex::lex` reads it).
+fn same_tokens(text: &str) -> bool {
+    let mut body = &text[rustc_lexer::strip_shebang(text).unwrap_or(0)..];
+    if body.len() == text.len() {
+        body = body.strip_prefix('\u{feff}').unwrap_or(body);
+    }
+    lint_core::tokens::Tokens::new(body).eq(lint_core::tokens::reference(body))
+}
+
 fn main() {
     let root = PathBuf::from(std::env::args().nth(1).expect("usage: model_diff CORPUS_DIR"));
     let pkgs = corpus_files::packages(&root);
     let settings = Settings::default();
-    let results: Vec<(&str, usize, Vec<String>)> = in_pool(|| {
+    let results: Vec<(&str, usize, Vec<String>, Vec<&str>)> = in_pool(|| {
         pkgs.par_iter()
             .map(|(dir, files)| {
                 let texts: Vec<String> = files
                     .iter()
                     .map(|(_, b)| String::from_utf8(b.clone()).unwrap_or_default())
+                    .collect();
+                let token_diffs: Vec<&str> = texts
+                    .iter()
+                    .zip(files)
+                    .filter(|(t, _)| !same_tokens(t))
+                    .map(|(_, (name, _))| name.as_str())
                     .collect();
                 let lexed: Vec<lex::LexFacts> = texts.iter().enumerate().map(|(i, t)| lex::lex(i as u32, t)).collect();
                 let plan = plan_for(&settings, &lexed);
@@ -123,14 +139,19 @@ fn main() {
                     }
                 }
                 diffs.sort();
-                (dir.as_str(), part.len(), diffs)
+                (dir.as_str(), part.len(), diffs, token_diffs)
             })
             .collect()
     });
     let mut fns = 0;
     let mut bad = 0;
-    for (pkg, n, diffs) in &results {
+    let mut bad_tokens = 0;
+    for (pkg, n, diffs, token_diffs) in &results {
         fns += n;
+        bad_tokens += token_diffs.len();
+        for f in token_diffs.iter().take(3) {
+            println!("{f}: the lexer's tokens differ from rustc_lexer's");
+        }
         if !diffs.is_empty() {
             bad += diffs.len();
             println!("{pkg}: {} of {n} functions differ", diffs.len());
@@ -139,8 +160,10 @@ fn main() {
             }
         }
     }
+    let n_files: usize = pkgs.iter().map(|(_, f)| f.len()).sum();
+    println!("model_diff: {bad_tokens} of {n_files} files lexed differently from rustc_lexer");
     println!("model_diff: {bad} of {fns} parsed functions differ from parsing everything");
-    if bad > 0 {
+    if bad > 0 || bad_tokens > 0 {
         std::process::exit(1);
     }
 }

@@ -26,7 +26,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rustc_lexer::{FrontmatterAllowed, LiteralKind, TokenKind, tokenize};
+use rustc_lexer::{LiteralKind, TokenKind};
 
 use crate::diagnostic::Span;
 
@@ -269,7 +269,6 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut header: Option<(&str, Vec<&str>, i32, bool)> = None;
     let mut prev = "";
     let mut before_as = "";
-    let mut pos = offset;
     // Where the next item starts (its first attribute or doc comment), once a token of it is seen.
     let mut pending: Option<usize> = None;
     let mut after_pound = false;
@@ -284,16 +283,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut outside: Vec<Sym> = Vec::new();
     let mut outside_members: Vec<Sym> = Vec::new();
     let mut trivia = Trivia::new();
-    for tok in tokenize(body, FrontmatterAllowed::Yes) {
+    for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
-        // Whitespace and plain comments (half of all tokens) change nothing below.
-        if matches!(
-            tok.kind,
-            TokenKind::Whitespace | TokenKind::LineComment { doc_style: None }
-        ) {
-            pos += len;
-            continue;
-        }
+        let pos = offset + tok.start as usize;
         let t = &text[pos..pos + len];
         trivia.token(tok.kind, pos, len);
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
@@ -305,7 +297,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 // `::crate_name::macro!(..)` starts with `::`.
                 TokenKind::Ident | TokenKind::RawIdent | TokenKind::Pound | TokenKind::Colon => true,
                 TokenKind::LineComment { doc_style } | TokenKind::BlockComment { doc_style, .. } => {
-                    doc_style == Some(rustc_lexer::DocStyle::Outer)
+                    matches!(doc_style, Some(rustc_lexer::DocStyle::Outer))
                 }
                 _ => false,
             };
@@ -601,7 +593,6 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         ) {
             sig = [sig[1], sig[2], t];
         }
-        pos += len;
     }
     if let Some((it, _)) = item {
         // Unterminated: never left out of parsing.
@@ -693,7 +684,7 @@ impl Trivia {
             | TokenKind::BlockComment {
                 doc_style: Some(style), ..
             } => {
-                let inner = style == rustc_lexer::DocStyle::Inner;
+                let inner = matches!(style, rustc_lexer::DocStyle::Inner);
                 if free && (if inner { self.at_start } else { self.attr_ok }) {
                     self.waiting.push(range);
                 }

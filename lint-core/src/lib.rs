@@ -17,6 +17,8 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod suppress;
+#[doc(hidden)]
+pub mod tokens;
 
 mod engine;
 

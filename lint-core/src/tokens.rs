@@ -1,0 +1,273 @@
+//! Rust tokens, as `rustc_lexer` gives them, faster.
+//!
+//! Lexing every file of a workspace is a fifth of a cold run, and `rustc_lexer` decodes every
+//! character. Most tokens are plain ASCII: identifiers, punctuation, whitespace, line comments
+//! and simple strings. [`Tokens`] reads those byte by byte and hands every other token
+//! (numbers, lifetimes and characters, block comments, prefixed literals, anything non-ASCII)
+//! to `rustc_lexer` itself, one token at a time, so the tokens are exactly `rustc_lexer`'s
+//! (tested on generated text here, and on every file of the corpus by `examples/model_diff.rs`).
+//! Whitespace and plain line comments, half of all tokens, are skipped.
+
+use rustc_lexer::{Cursor, DocStyle, FrontmatterAllowed, LiteralKind, Token, TokenKind};
+
+/// The tokens of a file whose shebang, if any, was stripped (as `rustc_lexer::tokenize` with
+/// frontmatter allowed), but whitespace and plain line comments, each with where it starts.
+#[derive(Debug)]
+pub struct Tokens<'a> {
+    text: &'a str,
+    pos: usize,
+    /// Until the first token other than whitespace: a frontmatter (`---`) may start there, and
+    /// only `rustc_lexer` knows how it combines with whitespace.
+    start: bool,
+}
+
+impl<'a> Tokens<'a> {
+    #[must_use]
+    pub fn new(text: &'a str) -> Tokens<'a> {
+        Tokens {
+            text,
+            pos: 0,
+            start: true,
+        }
+    }
+
+    /// One token from `rustc_lexer`.
+    fn slow(&self) -> Token {
+        let allowed = if self.start {
+            FrontmatterAllowed::Yes
+        } else {
+            FrontmatterAllowed::No
+        };
+        Cursor::new(&self.text[self.pos..], allowed).advance_token()
+    }
+
+    /// The token at `pos` when it is a simple one.
+    fn fast(&self) -> Option<Token> {
+        if self.start {
+            return None;
+        }
+        let bytes = &self.text.as_bytes()[self.pos..];
+        let first = *bytes.first()?;
+        let kind = match first {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                let n = bytes.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+                return match n {
+                    // Other whitespace (`\x0b`, `\u{2028}`...) continues the token.
+                    Some(n) if !bytes[n].is_ascii() || matches!(bytes[n], 0x0b | 0x0c) => None,
+                    _ => Some(token(TokenKind::Whitespace, n.unwrap_or(bytes.len()))),
+                };
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let n = bytes.iter().position(|b| !IDENT[*b as usize]).unwrap_or(bytes.len());
+                // Prefixed literals, raw identifiers and unknown prefixes (`r#x`, `b"x"`,
+                // `f"x"`), and identifiers going on in non-ASCII characters.
+                if bytes
+                    .get(n)
+                    .is_some_and(|b| matches!(b, b'#' | b'"' | b'\'') || !b.is_ascii())
+                {
+                    return None;
+                }
+                return Some(token(TokenKind::Ident, n));
+            }
+            b'/' => match bytes.get(1) {
+                Some(b'/') => {
+                    let doc_style = match bytes.get(2) {
+                        Some(b'!') => Some(DocStyle::Inner),
+                        Some(b'/') if bytes.get(3) != Some(&b'/') => Some(DocStyle::Outer),
+                        _ => None,
+                    };
+                    let n = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+                    return Some(token(TokenKind::LineComment { doc_style }, n));
+                }
+                Some(b'*') => return None,
+                _ => TokenKind::Slash,
+            },
+            b'"' => return string(bytes),
+            b'#' if matches!(bytes.get(1), Some(b'"' | b'#')) => return None,
+            b';' => TokenKind::Semi,
+            b',' => TokenKind::Comma,
+            b'.' => TokenKind::Dot,
+            b'(' => TokenKind::OpenParen,
+            b')' => TokenKind::CloseParen,
+            b'{' => TokenKind::OpenBrace,
+            b'}' => TokenKind::CloseBrace,
+            b'[' => TokenKind::OpenBracket,
+            b']' => TokenKind::CloseBracket,
+            b'@' => TokenKind::At,
+            b'#' => TokenKind::Pound,
+            b'~' => TokenKind::Tilde,
+            b'?' => TokenKind::Question,
+            b':' => TokenKind::Colon,
+            b'$' => TokenKind::Dollar,
+            b'=' => TokenKind::Eq,
+            b'!' => TokenKind::Bang,
+            b'<' => TokenKind::Lt,
+            b'>' => TokenKind::Gt,
+            b'-' => TokenKind::Minus,
+            b'&' => TokenKind::And,
+            b'|' => TokenKind::Or,
+            b'+' => TokenKind::Plus,
+            b'*' => TokenKind::Star,
+            b'^' => TokenKind::Caret,
+            b'%' => TokenKind::Percent,
+            _ => return None,
+        };
+        Some(token(kind, 1))
+    }
+}
+
+/// ASCII letters, digits and `_`.
+static IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
+fn token(kind: TokenKind, len: usize) -> Token {
+    Token { kind, len: len as u32 }
+}
+
+/// A terminated `"..."` without a suffix (anything else is left to `rustc_lexer`).
+fn string(bytes: &[u8]) -> Option<Token> {
+    let mut i = 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', &bytes[i..])?;
+        if bytes[i] == b'"' {
+            break;
+        }
+        // `\\` and `\"` are skipped whole; any other escape goes on from the next character.
+        i += if matches!(bytes.get(i + 1), Some(b'\\' | b'"')) {
+            2
+        } else {
+            1
+        };
+    }
+    let end = i + 1;
+    if bytes
+        .get(end)
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || !b.is_ascii())
+    {
+        return None;
+    }
+    Some(token(
+        TokenKind::Literal {
+            kind: LiteralKind::Str { terminated: true },
+            suffix_start: end as u32,
+        },
+        end,
+    ))
+}
+
+/// A token and where it starts.
+#[derive(Debug, PartialEq)]
+pub struct Tok {
+    pub kind: TokenKind,
+    pub start: u32,
+    pub len: u32,
+}
+
+/// Skipped by [`Tokens`].
+#[must_use]
+pub fn skipped(kind: TokenKind) -> bool {
+    matches!(kind, TokenKind::Whitespace | TokenKind::LineComment { doc_style: None })
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Tok;
+
+    fn next(&mut self) -> Option<Tok> {
+        loop {
+            if self.pos >= self.text.len() {
+                return None;
+            }
+            let tok = if let Some(t) = self.fast() {
+                t
+            } else {
+                let t = self.slow();
+                if matches!(t.kind, TokenKind::Eof) || t.len == 0 {
+                    return None;
+                }
+                if !matches!(t.kind, TokenKind::Whitespace) {
+                    self.start = false;
+                }
+                t
+            };
+            let start = self.pos as u32;
+            self.pos += tok.len as usize;
+            if !skipped(tok.kind) {
+                return Some(Tok {
+                    kind: tok.kind,
+                    start,
+                    len: tok.len,
+                });
+            }
+        }
+    }
+}
+
+/// `rustc_lexer`'s tokens as [`Tokens`] gives them (for tests).
+#[must_use]
+pub fn reference(text: &str) -> Vec<Tok> {
+    let mut start = 0;
+    rustc_lexer::tokenize(text, FrontmatterAllowed::Yes)
+        .filter_map(|t| {
+            let tok = Tok {
+                kind: t.kind,
+                start,
+                len: t.len,
+            };
+            start += t.len;
+            (!skipped(t.kind)).then_some(tok)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn both(text: &str) -> (Vec<Tok>, Vec<Tok>) {
+        (Tokens::new(text).collect(), reference(text))
+    }
+
+    #[test]
+    fn the_same_tokens_as_rustc_lexer() {
+        for text in [
+            "",
+            "fn main() { let r#type = b\"x\" ; 'a: loop {} }",
+            "/// doc\n//! inner\n//// not doc\n/** block */ /*! inner */ /*** not */ /**/",
+            "let s = \"esc \\\" \\\\ \\n é\"; let t = \"x\"suffix; let u = \"open",
+            "x\u{2028}y \x0b z _ __ a1 é ü_x",
+            "1.0e3 0x1F 1..2 1.foo() 'a' '\\n' 'lt 'r#raw c\"c\" cr\"x\" br#\"y\"# f\"z\" k#kw #\"g\"#",
+            "---\nfrontmatter\n---\nfn f() {}",
+            "   \n---cargo\n---\n",
+            "/* nested /* block */ comment */ / /= // end",
+            "@~?:$=!<>-&|+*^%;,.(){}[]#",
+        ] {
+            let (ours, theirs) = both(text);
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_same_tokens_on_generated_text(parts in proptest::collection::vec(
+            prop::sample::select(vec![
+                "a", "r", "b", "c", "k", "_", "x1", "é", "\u{2028}", "#", "\"", "'", "\\", "/", "*",
+                "!", "-", "---", "\n", " ", "\t", "\x0b", "0", "1.", "e", ".", "{", "}", "(", ")",
+                "//", "/*", "*/", "///", "//!", "$", "<", ">", ";",
+            ]),
+            0..40,
+        )) {
+            let text: String = parts.concat();
+            let (ours, theirs) = both(&text);
+            prop_assert_eq!(ours, theirs, "{:?}", text);
+        }
+    }
+}
