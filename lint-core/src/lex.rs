@@ -124,6 +124,8 @@ pub struct LexItem {
     pub is_fn: bool,
     /// The item's definition keyword (`fn`, `struct`, `const`...; empty for `use` and macros).
     pub keyword: &'static str,
+    /// For macro invocations: the macro's name (the last segment of its path).
+    pub macro_name: Option<Sym>,
     /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
     /// starts and ends (so the item can be left out of parsing).
     pub range: Option<(u32, u32)>,
@@ -430,6 +432,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
                     let it = LexItem {
                         kind: LexItemKind::Macro,
+                        macro_name: Some(sym(prev)),
                         range: Some((pending.unwrap_or(pos) as u32, 0)),
                         ..LexItem::default()
                     };
@@ -850,7 +853,8 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
                 .map(|(it, d)| {
                     // A method of an interesting type reads its fields through `self`.
                     let method_of_interest = it.owner.is_some_and(|o| names.contains(&o));
-                    *r && (*d || method_of_interest || it.kind == LexItemKind::Use || it.range.is_none())
+                    *r && (it.range.is_none()
+                        || !inert(it) && (*d || method_of_interest || it.kind == LexItemKind::Use))
                 })
                 .collect()
         })
@@ -882,7 +886,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
                 continue;
             }
             for (it, k) in f.items.iter().zip(k.iter_mut()) {
-                if *k {
+                if *k || inert(it) {
                     continue;
                 }
                 let need = match it.owner {
@@ -918,6 +922,18 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
             })
         })
         .collect()
+}
+
+/// `macro_rules!` definitions and invocations of macros other than `lazy_static!` and
+/// `thread_local!`, at item level: the model sees nothing in them
+/// (`model::lower::Lowerer::item_macro`), so they are never parsed.
+fn inert(it: &LexItem) -> bool {
+    const STATIC_MACROS: [Sym; 2] = [sym("lazy_static"), sym("thread_local")];
+    match it.kind {
+        LexItemKind::MacroRules => true,
+        LexItemKind::Macro => it.macro_name.is_none_or(|m| !STATIC_MACROS.contains(&m)),
+        _ => false,
+    }
 }
 
 /// Two sorted lists of ranges as one sorted list of disjoint ranges.
@@ -1148,6 +1164,31 @@ mod tests {
                 "fn g() {}",
             ]
         );
+    }
+
+    #[test]
+    fn macros_the_model_does_not_read_are_left_out() {
+        let lines = [
+            ("macro_rules! m { () => { Mutex::new(0) } }", false),
+            ("cfg_rt! { fn f() { Mutex::new(0); } }", false),
+            (
+                "lazy_static::lazy_static! { static ref L: Mutex<u8> = Mutex::new(0); }",
+                true,
+            ),
+            ("fn g() { m!(); }", false),
+        ];
+        let text: String = lines.iter().map(|(l, _)| format!("{l}\n")).collect();
+        let expected: String = lines
+            .iter()
+            .map(|(l, kept)| {
+                if *kept {
+                    format!("{l}\n")
+                } else {
+                    format!("{}\n", "~".repeat(l.len()))
+                }
+            })
+            .collect();
+        assert_eq!(planned(&[&text], &["Mutex"]), vec![Some(expected)]);
     }
 
     /// The attributes and doc comments of `text` that parsing leaves out.
