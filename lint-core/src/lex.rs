@@ -1177,16 +1177,10 @@ mod tests {
             ),
             ("fn g() { m!(); }", false),
         ];
-        let text: String = lines.iter().map(|(l, _)| format!("{l}\n")).collect();
+        let text: String = lines.iter().flat_map(|(l, _)| [*l, "\n"]).collect();
         let expected: String = lines
             .iter()
-            .map(|(l, kept)| {
-                if *kept {
-                    format!("{l}\n")
-                } else {
-                    format!("{}\n", "~".repeat(l.len()))
-                }
-            })
+            .map(|(l, kept)| if *kept { (*l).to_owned() } else { "~".repeat(l.len()) } + "\n")
             .collect();
         assert_eq!(planned(&[&text], &["Mutex"]), vec![Some(expected)]);
     }
