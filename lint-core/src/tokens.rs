@@ -117,7 +117,7 @@ impl<'a> Tokens<'a> {
 }
 
 /// ASCII letters, digits and `_`.
-static IDENT: [bool; 256] = {
+pub(crate) static IDENT: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {

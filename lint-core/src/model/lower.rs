@@ -113,6 +113,23 @@ impl Lowerer<'_> {
         Span::new(self.file, (self.base + lo) as u32, (self.base + hi) as u32)
     }
 
+    /// The span of one identifier or keyword token: its end is found in the text, which saves
+    /// a source-map lookup (raw and non-ASCII identifiers take the general way).
+    fn sp_word(&self, s: PmSpan) -> Span {
+        let lo = self.offsets.byte(s.start());
+        let rest = self.offsets.text.as_bytes().get(lo..).unwrap_or_default();
+        let n = rest
+            .iter()
+            .position(|b| !crate::tokens::IDENT[*b as usize])
+            .unwrap_or(rest.len());
+        if n == 0 || rest.get(n).is_some_and(|b| !b.is_ascii() || *b == b'#') {
+            return self.sp(s);
+        }
+        let span = Span::new(self.file, (self.base + lo) as u32, (self.base + lo + n) as u32);
+        debug_assert_eq!(span, self.sp(s), "not one word");
+        span
+    }
+
     fn join(a: Span, b: Span) -> Span {
         Span {
             file: a.file,
@@ -145,11 +162,15 @@ impl Lowerer<'_> {
             syn::Item::Use(u) => {
                 let mut out = Vec::new();
                 use_tree(&u.tree, &mut Vec::new(), &mut out);
-                (ItemKind::Use(out), self.sp(u.use_token.span), self.sp(u.use_token.span))
+                (
+                    ItemKind::Use(out),
+                    self.sp_word(u.use_token.span),
+                    self.sp_word(u.use_token.span),
+                )
             }
             syn::Item::Struct(s) => {
                 let fields = self.fields(&s.fields);
-                let span = self.sp(s.struct_token.span);
+                let span = self.sp_word(s.struct_token.span);
                 (
                     ItemKind::Struct {
                         name: ident_str(&s.ident),
@@ -157,7 +178,7 @@ impl Lowerer<'_> {
                         fields,
                     },
                     span,
-                    self.sp(s.ident.span()),
+                    self.sp_word(s.ident.span()),
                 )
             }
             syn::Item::Union(s) => {
@@ -170,7 +191,7 @@ impl Lowerer<'_> {
                         ty: self.ty(&f.ty),
                     })
                     .collect();
-                let span = self.sp(s.union_token.span);
+                let span = self.sp_word(s.union_token.span);
                 (
                     ItemKind::Struct {
                         name: ident_str(&s.ident),
@@ -178,7 +199,7 @@ impl Lowerer<'_> {
                         fields,
                     },
                     span,
-                    self.sp(s.ident.span()),
+                    self.sp_word(s.ident.span()),
                 )
             }
             syn::Item::Enum(e) => {
@@ -193,8 +214,8 @@ impl Lowerer<'_> {
                         generics: self.generics(&e.generics),
                         variants,
                     },
-                    self.sp(e.enum_token.span),
-                    self.sp(e.ident.span()),
+                    self.sp_word(e.enum_token.span),
+                    self.sp_word(e.ident.span()),
                 )
             }
             syn::Item::Type(t) => (
@@ -203,8 +224,8 @@ impl Lowerer<'_> {
                     generics: self.generics(&t.generics),
                     ty: self.ty(&t.ty),
                 },
-                self.sp(t.type_token.span),
-                self.sp(t.ident.span()),
+                self.sp_word(t.type_token.span),
+                self.sp_word(t.ident.span()),
             ),
             syn::Item::Static(s) => {
                 let kind = if matches!(s.mutability, syn::StaticMutability::Mut(_)) {
@@ -220,8 +241,8 @@ impl Lowerer<'_> {
                         ty: self.ty(&s.ty),
                         init,
                     },
-                    self.sp(s.static_token.span),
-                    self.sp(s.ident.span()),
+                    self.sp_word(s.static_token.span),
+                    self.sp_word(s.ident.span()),
                 )
             }
             syn::Item::Const(c) => {
@@ -232,8 +253,8 @@ impl Lowerer<'_> {
                         ty: self.ty(&c.ty),
                         init,
                     },
-                    self.sp(c.const_token.span),
-                    self.sp(c.ident.span()),
+                    self.sp_word(c.const_token.span),
+                    self.sp_word(c.ident.span()),
                 )
             }
             syn::Item::Fn(f) => {
@@ -250,7 +271,7 @@ impl Lowerer<'_> {
                         _ => None,
                     })
                     .collect();
-                let head = self.sp(i.impl_token.span);
+                let head = self.sp_word(i.impl_token.span);
                 let span = i.unsafety.map_or(head, |u| Self::join(self.sp(u.span), head));
                 let header = Self::join(span, self.sp(i.self_ty.span()));
                 let trait_path = i.trait_.as_ref().map(|(_, p, _)| self.ty_path(p));
@@ -280,8 +301,8 @@ impl Lowerer<'_> {
                         name: ident_str(&t.ident),
                         fns,
                     },
-                    self.sp(t.trait_token.span),
-                    self.sp(t.ident.span()),
+                    self.sp_word(t.trait_token.span),
+                    self.sp_word(t.ident.span()),
                 )
             }
             syn::Item::Mod(m) => {
@@ -291,8 +312,8 @@ impl Lowerer<'_> {
                         name: ident_str(&m.ident),
                         items,
                     },
-                    self.sp(m.mod_token.span),
-                    self.sp(m.ident.span()),
+                    self.sp_word(m.mod_token.span),
+                    self.sp_word(m.ident.span()),
                 )
             }
             syn::Item::Macro(m) => return self.item_macro(&m.mac),
@@ -323,7 +344,7 @@ impl Lowerer<'_> {
                         init,
                     },
                     span,
-                    name_span: self.sp(ident.span()),
+                    name_span: self.sp_word(ident.span()),
                 }
             })
             .collect();
@@ -408,11 +429,11 @@ impl Lowerer<'_> {
             syn::ReturnType::Default => None,
             syn::ReturnType::Type(_, t) => Some(self.ty(t)),
         };
-        let name_span = self.sp(sig.ident.span());
+        let name_span = self.sp_word(sig.ident.span());
         let body = body.map(|b| self.block(b));
         let span = body
             .as_ref()
-            .map_or(name_span, |b| Self::join(self.sp(sig.fn_token.span), b.span));
+            .map_or(name_span, |b| Self::join(self.sp_word(sig.fn_token.span), b.span));
         FnDef {
             name: ident_str(&sig.ident),
             span,
@@ -506,7 +527,7 @@ impl Lowerer<'_> {
                 name: ident_str(&i.ident),
                 by_ref: i.by_ref.is_some(),
                 mutable: i.mutability.is_some(),
-                span: self.sp(i.ident.span()),
+                span: self.sp_word(i.ident.span()),
                 sub: i.subpat.as_ref().map(|(_, s)| Box::new(self.pat(s))),
             },
             syn::Pat::Tuple(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
@@ -553,7 +574,7 @@ impl Lowerer<'_> {
                         },
                     }
                 });
-                let span = Self::join(self.sp(l.let_token.span), self.sp(l.semi_token.span));
+                let span = Self::join(self.sp_word(l.let_token.span), self.sp(l.semi_token.span));
                 Stmt::Let {
                     pat,
                     ty,
@@ -621,7 +642,7 @@ impl Lowerer<'_> {
             E::Field(f) => {
                 let base = self.boxed(&f.base);
                 let (name, ms) = match &f.member {
-                    syn::Member::Named(i) => (ident_str(i), self.sp(i.span())),
+                    syn::Member::Named(i) => (ident_str(i), self.sp_word(i.span())),
                     syn::Member::Unnamed(i) => (i.index.to_string(), self.sp(i.span)),
                 };
                 self.mk(j(base.span, ms), ExprKind::Field { base, name })
@@ -642,7 +663,7 @@ impl Lowerer<'_> {
                             .collect()
                     })
                     .unwrap_or_default();
-                let method_span = self.sp(m.method.span());
+                let method_span = self.sp_word(m.method.span());
                 let span = j(recv.span, self.sp(m.paren_token.span.join()));
                 self.mk(
                     span,
@@ -685,12 +706,12 @@ impl Lowerer<'_> {
             }
             E::Unsafe(u) => {
                 let block = self.block(&u.block);
-                let span = j(self.sp(u.unsafe_token.span), block.span);
+                let span = j(self.sp_word(u.unsafe_token.span), block.span);
                 self.mk(span, ExprKind::Unsafe(block))
             }
             E::Async(a) => {
                 let body = self.block(&a.block);
-                let span = j(self.sp(a.async_token.span), body.span);
+                let span = j(self.sp_word(a.async_token.span), body.span);
                 self.mk(
                     span,
                     ExprKind::Async {
@@ -711,7 +732,7 @@ impl Lowerer<'_> {
                 let cond = self.boxed(&i.cond);
                 let then = self.block(&i.then_branch);
                 let els = i.else_branch.as_ref().map(|(_, e)| self.boxed(e));
-                let mut span = j(self.sp(i.if_token.span), then.span);
+                let mut span = j(self.sp_word(i.if_token.span), then.span);
                 if let Some(e) = &els {
                     span = j(span, e.span);
                 }
@@ -720,7 +741,7 @@ impl Lowerer<'_> {
             E::Let(l) => {
                 let pat = self.pat(&l.pat);
                 let expr = self.boxed(&l.expr);
-                let span = j(self.sp(l.let_token.span), expr.span);
+                let span = j(self.sp_word(l.let_token.span), expr.span);
                 self.mk(span, ExprKind::Let { pat, expr })
             }
             E::Match(m) => {
@@ -734,25 +755,25 @@ impl Lowerer<'_> {
                         body: self.expr(&a.body),
                     })
                     .collect();
-                let span = j(self.sp(m.match_token.span), self.sp(m.brace_token.span.join()));
+                let span = j(self.sp_word(m.match_token.span), self.sp(m.brace_token.span.join()));
                 self.mk(span, ExprKind::Match { scrut, arms })
             }
             E::While(w) => {
                 let cond = self.boxed(&w.cond);
                 let body = self.block(&w.body);
-                let span = j(self.sp(w.while_token.span), body.span);
+                let span = j(self.sp_word(w.while_token.span), body.span);
                 self.mk(span, ExprKind::While { cond, body })
             }
             E::Loop(l) => {
                 let body = self.block(&l.body);
-                let span = j(self.sp(l.loop_token.span), body.span);
+                let span = j(self.sp_word(l.loop_token.span), body.span);
                 self.mk(span, ExprKind::Loop(body))
             }
             E::ForLoop(f) => {
                 let pat = self.pat(&f.pat);
                 let iter = self.boxed(&f.expr);
                 let body = self.block(&f.body);
-                let span = j(self.sp(f.for_token.span), body.span);
+                let span = j(self.sp_word(f.for_token.span), body.span);
                 self.mk(span, ExprKind::For { pat, iter, body })
             }
             E::Assign(a) => {
@@ -827,7 +848,7 @@ impl Lowerer<'_> {
             }
             E::Await(a) => {
                 let base = self.boxed(&a.base);
-                let span = j(base.span, self.sp(a.await_token.span));
+                let span = j(base.span, self.sp_word(a.await_token.span));
                 self.mk(span, ExprKind::Await(base))
             }
             E::Try(t) => {
@@ -844,12 +865,12 @@ impl Lowerer<'_> {
             E::Cast(c) => {
                 let expr = self.boxed(&c.expr);
                 let ty = self.ty(&c.ty);
-                let span = j(expr.span, self.sp(c.as_token.span));
+                let span = j(expr.span, self.sp_word(c.as_token.span));
                 self.mk(span, ExprKind::Cast { expr, ty })
             }
             E::Return(r) => {
                 let inner = r.expr.as_ref().map(|e| self.boxed(e));
-                let mut span = self.sp(r.return_token.span);
+                let mut span = self.sp_word(r.return_token.span);
                 if let Some(i) = &inner {
                     span = j(span, i.span);
                 }
@@ -857,7 +878,7 @@ impl Lowerer<'_> {
             }
             E::Break(b) => {
                 let inner = b.expr.as_ref().map(|e| self.boxed(e));
-                let mut span = self.sp(b.break_token.span);
+                let mut span = self.sp_word(b.break_token.span);
                 if let Some(i) = &inner {
                     span = j(span, i.span);
                 }
@@ -915,12 +936,12 @@ impl Lowerer<'_> {
             }
             E::Yield(y) => {
                 let elems: Vec<Expr> = y.expr.iter().map(|e| self.expr(e)).collect();
-                let span = self.sp(y.yield_token.span);
+                let span = self.sp_word(y.yield_token.span);
                 self.mk(span, ExprKind::Other(elems))
             }
             // `continue` leaves the loop body like `break` does; the model needs nothing more.
             E::Continue(c) => {
-                let span = self.sp(c.continue_token.span);
+                let span = self.sp_word(c.continue_token.span);
                 self.mk(span, ExprKind::Break(None))
             }
             other => {
@@ -1008,14 +1029,17 @@ fn field_name(f: &syn::Field, index: usize) -> String {
 }
 
 fn path_span(l: &Lowerer, p: &syn::Path) -> Span {
-    let first = p
-        .leading_colon
-        .map(|c| c.spans[0])
-        .or_else(|| p.segments.first().map(|s| s.ident.span()));
-    let last = p.segments.last().map(|s| s.ident.span());
-    match (first, last) {
-        (Some(a), Some(b)) => Lowerer::join(l.sp(a), l.sp(b)),
-        _ => Span::new(l.file, 0, 0),
+    let first = match p.leading_colon {
+        Some(c) => l.sp(c.spans[0]),
+        None => match p.segments.first() {
+            Some(s) => l.sp_word(s.ident.span()),
+            None => return Span::new(l.file, 0, 0),
+        },
+    };
+    match p.segments.last() {
+        Some(s) if p.segments.len() > 1 || p.leading_colon.is_some() => Lowerer::join(first, l.sp_word(s.ident.span())),
+        Some(_) => first,
+        None => Span::new(l.file, 0, 0),
     }
 }
 
