@@ -7,7 +7,10 @@
 //! RAYON_NUM_THREADS=1 MAPLINT_CORPUS=/path/to/corpus cargo bench -p lint-core --bench corpus
 //! ```
 //! Every sub-folder of the corpus is one package. Without `MAPLINT_CORPUS` the benchmark runs
-//! on this repository's fixtures (a smoke run, not a measurement).
+//! on this repository's fixtures (a smoke run, not a measurement). `MAPLINT_BENCH_REPS` sets
+//! the repetitions (3). Besides the ratio of the median times it prints each repetition's
+//! ratio: the two are measured slice by slice, back to back, so a repetition's ratio holds
+//! even when the machine's speed drifts.
 
 // A report, not arithmetic: megabytes to one decimal.
 #![allow(clippy::cast_precision_loss)]
@@ -40,49 +43,38 @@ fn main() {
     let bytes: usize = pkgs.iter().flatten().map(|(_, b)| b.len()).sum();
     let threads = in_pool(rayon::current_num_threads);
     println!(
-        "corpus {} ({} packages, {n_files} files, {:.1} MB), {threads} thread(s), {reps} interleaved repetitions",
+        "corpus {} ({} packages, {n_files} files, {:.1} MB), {threads} thread(s), {reps} repetitions",
         root.display(),
         pkgs.len(),
         bytes as f64 / 1e6
     );
+    // The machine's speed drifts (a shared VM: ±25% within minutes), so the two measures are
+    // interleaved finely: each repetition walks the corpus in slices of about 25 MB and times
+    // syn and maplint on each slice back to back, alternating which goes first.
+    let slices = slices_of(&pkgs, 25_000_000);
     let mut syn_times = Vec::new();
     let mut lint_times = Vec::new();
+    let mut ratios = Vec::new();
     let mut parsed = 0;
     for _ in 0..reps {
-        // A bare syn parse of every file, in parallel on the same pool. With the workspace's
-        // `span-locations`, proc-macro2 keeps a copy of every parsed text per thread; free it
-        // after each file, as maplint does (otherwise the baseline pays for a growing map).
-        let t = Instant::now();
-        in_pool(|| {
-            pkgs.par_iter().flatten().for_each(|(_, b)| {
-                if let Ok(text) = std::str::from_utf8(b) {
-                    let _ = syn::parse_file(text);
-                    proc_macro2::extra::invalidate_current_thread_spans();
+        let (mut syn_total, mut lint_total) = (Duration::ZERO, Duration::ZERO);
+        parsed = 0;
+        for (i, slice) in slices.iter().enumerate() {
+            let mut run = |syn_first: bool| {
+                if syn_first {
+                    syn_total += bare_syn(slice);
+                } else {
+                    let (t, n) = maplint(slice);
+                    lint_total += t;
+                    parsed += n;
                 }
-            });
-        });
-        syn_times.push(t.elapsed());
-        // maplint's analysis, package by package (several at once, as the CLI does).
-        let t = Instant::now();
-        parsed = in_pool(|| {
-            pkgs.par_iter()
-                .map(|files| {
-                    let pkg = PackageSources {
-                        name: "bench".into(),
-                        edition: Edition::E2021,
-                        files: files
-                            .iter()
-                            .map(|(n, b)| InputFile {
-                                name: n.clone(),
-                                content: Ok(b.clone()),
-                            })
-                            .collect(),
-                    };
-                    analyze(&pkg, &Settings::default()).parsed
-                })
-                .sum::<usize>()
-        });
-        lint_times.push(t.elapsed());
+            };
+            run(i % 2 == 0);
+            run(i % 2 == 1);
+        }
+        syn_times.push(syn_total);
+        lint_times.push(lint_total);
+        ratios.push(lint_total.as_secs_f64() / syn_total.as_secs_f64());
     }
     let (s, l) = (median(syn_times), median(lint_times));
     println!("| measure | median |");
@@ -93,4 +85,66 @@ fn main() {
         l.as_secs_f64()
     );
     println!("| ratio maplint / syn | {:.2} |", l.as_secs_f64() / s.as_secs_f64());
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "| ratio per repetition (min, median, max) | {:.2}, {:.2}, {:.2} |",
+        ratios[0],
+        ratios[ratios.len() / 2],
+        ratios[ratios.len() - 1]
+    );
+}
+
+/// Consecutive packages, about `size` bytes at a time.
+fn slices_of(pkgs: &[Vec<corpus_files::File>], size: usize) -> Vec<&[Vec<corpus_files::File>]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, p) in pkgs.iter().enumerate() {
+        bytes += p.iter().map(|(_, b)| b.len()).sum::<usize>();
+        if bytes >= size || i + 1 == pkgs.len() {
+            out.push(&pkgs[start..=i]);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    out
+}
+
+/// A bare syn parse of every file, in parallel on maplint's pool. With the workspace's
+/// `span-locations`, proc-macro2 keeps a copy of every parsed text per thread; free it after
+/// each file, as maplint does (otherwise the baseline pays for a growing map).
+fn bare_syn(pkgs: &[Vec<corpus_files::File>]) -> Duration {
+    let t = Instant::now();
+    in_pool(|| {
+        pkgs.par_iter().flatten().for_each(|(_, b)| {
+            if let Ok(text) = std::str::from_utf8(b) {
+                let _ = syn::parse_file(text);
+                proc_macro2::extra::invalidate_current_thread_spans();
+            }
+        });
+    });
+    t.elapsed()
+}
+
+/// maplint's analysis, package by package (several at once, as the CLI does); how many
+/// files it parsed.
+fn maplint(pkgs: &[Vec<corpus_files::File>]) -> (Duration, usize) {
+    let t = Instant::now();
+    let parsed = in_pool(|| {
+        pkgs.par_iter()
+            .map(|files| {
+                let pkg = PackageSources {
+                    name: "bench".into(),
+                    edition: Edition::E2021,
+                    files: files
+                        .iter()
+                        .map(|(n, b)| InputFile {
+                            name: n.clone(),
+                            content: Ok(b.clone()),
+                        })
+                        .collect(),
+                };
+                analyze(&pkg, &Settings::default()).parsed
+            })
+            .sum::<usize>()
+    });
+    (t.elapsed(), parsed)
 }
