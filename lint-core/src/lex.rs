@@ -676,6 +676,7 @@ impl Trivia {
     }
 
     /// Reads the token at `pos` (any but whitespace and plain comments).
+    #[inline]
     fn token(&mut self, kind: TokenKind, pos: usize, len: usize) {
         let range = (pos as u32, (pos + len) as u32);
         let free = self.in_opaque == 0;
@@ -746,10 +747,12 @@ impl Trivia {
             return;
         }
         // A token of the code: what waits before it can be left out unless it closes a delimiter.
-        if closing {
-            self.waiting.clear();
-        } else {
-            self.out.append(&mut self.waiting);
+        if !self.waiting.is_empty() {
+            if closing {
+                self.waiting.clear();
+            } else {
+                self.out.append(&mut self.waiting);
+            }
         }
         self.at_start = false;
         self.attr_ok = matches!(
