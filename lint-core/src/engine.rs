@@ -293,18 +293,25 @@ pub(crate) fn analyze_with(
         diagnostics.extend(p.diag);
         next.extend(p.facts);
     }
-    // Rules read the text of parsed files only (skipped ones have no facts to report on).
+    // Rules read the text of parsed files only (skipped ones have no facts to report on). The
+    // model borrows them (moved, not copied) until the rules are done.
     let texts: Vec<String> = files
-        .iter()
+        .iter_mut()
         .zip(&plan)
-        .map(|(f, p): (&SourceFile, _)| if p.is_some() { f.text.clone() } else { String::new() })
+        .map(|(f, p)| if p.is_some() { std::mem::take(&mut f.text) } else { String::new() })
         .collect();
     let model = catch_unwind(AssertUnwindSafe(|| {
         Model::build_with(pkg.edition, irs, texts, &settings.types)
     }));
-    let model = match model {
+    let mut model = match model {
         Ok(m) => m,
         Err(panic) => {
+            // The texts went down with the model: decode them again.
+            for (i, (f, input)) in files.iter_mut().zip(&pkg.files).enumerate() {
+                if plan[i].is_some() {
+                    *f = decode(i as u32, input, settings).0;
+                }
+            }
             diagnostics.push(tool_diag(
                 "internal_error",
                 settings,
@@ -356,7 +363,24 @@ pub(crate) fn analyze_with(
                     )),
                 }
             }
-            apply_suppressions(file, &files[file as usize], settings, &mut out);
+            out
+        })
+        .collect();
+    for (f, text) in files.iter_mut().zip(std::mem::take(&mut model.texts)) {
+        if !text.is_empty() {
+            f.text = text;
+        }
+    }
+    let checked = std::mem::take(&mut model.parsed);
+    drop(model);
+    let per_file: Vec<Vec<Diagnostic>> = per_file
+        .into_par_iter()
+        .zip(checked)
+        .enumerate()
+        .map(|(file, (mut out, checked))| {
+            if checked {
+                apply_suppressions(file as u32, &files[file], settings, &mut out);
+            }
             out
         })
         .collect();
