@@ -298,7 +298,13 @@ pub(crate) fn analyze_with(
     let texts: Vec<String> = files
         .iter_mut()
         .zip(&plan)
-        .map(|(f, p)| if p.is_some() { std::mem::take(&mut f.text) } else { String::new() })
+        .map(|(f, p)| {
+            if p.is_some() {
+                std::mem::take(&mut f.text)
+            } else {
+                String::new()
+            }
+        })
         .collect();
     let model = catch_unwind(AssertUnwindSafe(|| {
         Model::build_with(pkg.edition, irs, texts, &settings.types)
