@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use lint_core::model::Model;
 use lint_core::model::ir::FileIr;
-use lint_core::model::lower::parse_and_lower;
+use lint_core::model::lower::{parse_and_lower, parse_and_lower_blanked};
 use lint_core::{Edition, Settings, in_pool, lex, plan_for};
 use rayon::prelude::*;
 
@@ -119,7 +119,7 @@ fn main() {
                     .enumerate()
                     .map(|(i, t)| match &plan[i] {
                         _ if lexed[i].error.is_some() => lower(i, t),
-                        Some(skip) => lower(i, &lex::blank(t, skip)).or_else(|| lower(i, t)),
+                        Some(skip) => parse_and_lower_blanked(i as u32, t, skip).ok().or_else(|| lower(i, t)),
                         None => Some(FileIr::default()),
                     })
                     .collect();

@@ -115,7 +115,7 @@ fn parse(
 ) -> (Option<FileIr>, Option<Diagnostic>) {
     let lowered = catch_unwind(AssertUnwindSafe(|| {
         if !skip.is_empty()
-            && let Ok(ir) = lower::parse_and_lower(i, &lex::blank(&source.text, skip))
+            && let Ok(ir) = lower::parse_and_lower_blanked(i, &source.text, skip)
         {
             return Ok(ir);
         }

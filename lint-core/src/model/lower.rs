@@ -18,6 +18,49 @@ pub const MAX_DEPTH: u32 = 256;
 
 /// Parses and lowers a file's text. `Err` carries the parse error message and its byte span.
 pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> {
+    let (base, content) = strip_prefix(text);
+    let lines = crate::source::line_starts(content);
+    parse_lines(file, base, content, lines, content)
+}
+
+/// Parses and lowers a file's text with the byte ranges `skip` left out (blanked: see
+/// [`crate::lex::plan`]). Lines that lie wholly inside a left-out range hold no token, so syn
+/// never sees them (a third of the text parsed), and positions are mapped back through the
+/// lines kept. A parse error is reported against the text syn saw: parse the whole text to
+/// report it.
+pub fn parse_and_lower_blanked(file: u32, text: &str, skip: &[(u32, u32)]) -> Result<FileIr, (String, Span)> {
+    let blanked = crate::lex::blank(text, skip);
+    let (base, content) = strip_prefix(&blanked);
+    let mut ranges = skip
+        .iter()
+        .map(|&(lo, hi)| ((lo as usize).saturating_sub(base), (hi as usize).saturating_sub(base)))
+        .peekable();
+    let mut kept = Vec::new();
+    let mut compact = String::with_capacity(content.len());
+    let mut start = 0;
+    while start < content.len() {
+        let end = memchr::memchr(b'\n', &content.as_bytes()[start..]).map_or(content.len(), |i| start + i + 1);
+        // The line without its line break.
+        let body_end = if content.as_bytes()[end - 1] == b'\n' {
+            end - 1
+        } else {
+            end
+        };
+        while ranges.peek().is_some_and(|&(_, hi)| hi < body_end.max(start + 1)) {
+            ranges.next();
+        }
+        let inside = ranges.peek().is_some_and(|&(lo, hi)| lo <= start && body_end <= hi);
+        if !inside {
+            kept.push(start);
+            compact.push_str(&content[start..end]);
+        }
+        start = end;
+    }
+    parse_lines(file, base, content, kept, &compact)
+}
+
+/// A byte-order mark, and a shebang line (not an inner attribute `#![..]`), are no Rust.
+fn strip_prefix(text: &str) -> (usize, &str) {
     let mut base = 0usize;
     let mut content = text;
     if let Some(rest) = content.strip_prefix('\u{feff}') {
@@ -29,13 +72,29 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
         base += end;
         content = &content[end..];
     }
-    let parsed = syn::parse_str::<syn::File>(content);
+    (base, content)
+}
+
+/// Parses `source`, whose line `i` (from 0) is the line of `content` starting at `lines[i]`,
+/// and lowers it with spans in `content` (which starts at byte `base` of the file).
+fn parse_lines(
+    file: u32,
+    base: usize,
+    content: &str,
+    lines: Vec<usize>,
+    source: &str,
+) -> Result<FileIr, (String, Span)> {
+    let parsed = syn::parse_str::<syn::File>(source);
     let result = match parsed {
         Ok(f) => {
             let mut l = Lowerer {
                 file,
                 base,
-                offsets: Offsets::new(content),
+                offsets: Offsets {
+                    text: content,
+                    lines,
+                    ascii: content.is_ascii(),
+                },
                 next_id: 0,
                 depth: 0,
                 truncated: false,
@@ -69,15 +128,7 @@ struct Offsets<'a> {
     ascii: bool,
 }
 
-impl<'a> Offsets<'a> {
-    fn new(text: &'a str) -> Offsets<'a> {
-        Offsets {
-            text,
-            lines: crate::source::line_starts(text),
-            ascii: text.is_ascii(),
-        }
-    }
-
+impl Offsets<'_> {
     fn byte(&self, at: proc_macro2::LineColumn) -> usize {
         match self.lines.get(at.line.wrapping_sub(1)) {
             Some(start) if self.ascii => (start + at.column).min(self.text.len()),
@@ -1301,6 +1352,18 @@ fn format_string_captures(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_left_out_map_back_to_the_same_spans() {
+        let text = "\u{feff}use std::sync::Mutex;\r\n/// docs \u{e9}\r\nfn skipped() {\r\n    let a = \"\u{e9}\";\r\n\r\n    a.len();\r\n}\r\nfn kept(m: &Mutex<u8>) { let s = \"\u{fc}\"; let g = m.lock(); }\nfn last() {}";
+        let lo = text.find("/// docs").expect("docs");
+        let hi = text.find("}\r\nfn kept").expect("end") + 1;
+        let skip = [(lo as u32, hi as u32)];
+        let left_out = parse_and_lower_blanked(0, text, &skip).expect("parses");
+        let blanked = parse_and_lower(0, &crate::lex::blank(text, &skip)).expect("parses");
+        assert_eq!(format!("{left_out:?}"), format!("{blanked:?}"));
+        assert_eq!(left_out.items.len(), 3);
+    }
 
     #[test]
     fn format_captures() {
