@@ -86,10 +86,7 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
 
 /// The fast tokenizer gives `rustc_lexer`'s tokens for this file (as `lex::lex` reads it).
 fn same_tokens(text: &str) -> bool {
-    let mut body = &text[rustc_lexer::strip_shebang(text).unwrap_or(0)..];
-    if body.len() == text.len() {
-        body = body.strip_prefix('\u{feff}').unwrap_or(body);
-    }
+    let body = &text[lex::body_start(text)..];
     lint_core::tokens::Tokens::new(body).eq(lint_core::tokens::reference(body))
 }
 

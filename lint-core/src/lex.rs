@@ -210,6 +210,7 @@ const WORDS: &[(&str, u8)] = &[
 ];
 
 const TABLE_BITS: u32 = 7;
+const TABLE_MASK: usize = (1 << TABLE_BITS) - 1;
 
 /// [`WORDS`] by hash (open addressing): one probe for most identifiers, which are no keyword.
 const TABLE: [(Sym, u8, &str); 1 << TABLE_BITS] = {
@@ -219,7 +220,7 @@ const TABLE: [(Sym, u8, &str); 1 << TABLE_BITS] = {
         let h = sym(WORDS[i].0);
         let mut slot = slot_of(h);
         while !t[slot].2.is_empty() {
-            slot = (slot + 1) & ((1 << TABLE_BITS) - 1);
+            slot = (slot + 1) & TABLE_MASK;
         }
         t[slot] = (h, WORDS[i].1, WORDS[i].0);
         i += 1;
@@ -242,7 +243,7 @@ fn word(h: Sym, name: &str) -> (&'static str, u8) {
         if wh == h && w == name {
             return (w, flags);
         }
-        slot = (slot + 1) & ((1 << TABLE_BITS) - 1);
+        slot = (slot + 1) & TABLE_MASK;
     }
 }
 
@@ -253,10 +254,7 @@ const MUT: Sym = sym("mut");
 #[must_use]
 pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut facts = LexFacts::default();
-    let mut offset = rustc_lexer::strip_shebang(text).unwrap_or(0);
-    if offset == 0 && text.starts_with('\u{feff}') {
-        offset = 3;
-    }
+    let offset = body_start(text);
     let body = &text[offset..];
     let error =
         |msg: &str, at: usize, len: usize| Some((msg.to_owned(), Span::new(file, at as u32, (at + len) as u32)));
@@ -675,15 +673,14 @@ impl Trivia {
         }
     }
 
-    /// Reads the token at `pos` (any but whitespace and plain comments).
+    /// Reads the token at `pos` (any but whitespace and plain line comments).
     #[inline]
     fn token(&mut self, kind: TokenKind, pos: usize, len: usize) {
         let range = (pos as u32, (pos + len) as u32);
         let free = self.in_opaque == 0;
         match kind {
-            TokenKind::Whitespace
-            | TokenKind::LineComment { doc_style: None }
-            | TokenKind::BlockComment { doc_style: None, .. } => return,
+            // (The tokenizer skips whitespace and plain line comments already.)
+            TokenKind::BlockComment { doc_style: None, .. } => return,
             TokenKind::LineComment { doc_style: Some(style) }
             | TokenKind::BlockComment {
                 doc_style: Some(style), ..
@@ -774,6 +771,16 @@ impl Trivia {
             self.attr_ok = false;
             self.bang = 0;
         }
+    }
+}
+
+/// Where the tokens of a file start: after its shebang line, or else its byte-order mark.
+#[must_use]
+pub fn body_start(text: &str) -> usize {
+    match rustc_lexer::strip_shebang(text) {
+        Some(n) => n,
+        None if text.starts_with('\u{feff}') => 3,
+        None => 0,
     }
 }
 
@@ -931,10 +938,11 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
 /// `thread_local!`, at item level: the model sees nothing in them
 /// (`model::lower::Lowerer::item_macro`), so they are never parsed.
 fn inert(it: &LexItem) -> bool {
-    const STATIC_MACROS: [Sym; 2] = [sym("lazy_static"), sym("thread_local")];
+    use crate::model::lower::STATIC_MACROS;
+    const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
         LexItemKind::MacroRules => true,
-        LexItemKind::Macro => it.macro_name.is_none_or(|m| !STATIC_MACROS.contains(&m)),
+        LexItemKind::Macro => it.macro_name.is_none_or(|m| !READ.contains(&m)),
         _ => false,
     }
 }

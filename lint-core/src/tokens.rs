@@ -171,8 +171,7 @@ pub struct Tok {
 }
 
 /// Skipped by [`Tokens`].
-#[must_use]
-pub fn skipped(kind: TokenKind) -> bool {
+fn skipped(kind: TokenKind) -> bool {
     matches!(kind, TokenKind::Whitespace | TokenKind::LineComment { doc_style: None })
 }
 

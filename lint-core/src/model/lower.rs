@@ -13,6 +13,13 @@ use super::ir::{
 };
 use crate::diagnostic::Span;
 
+/// The item-level macros whose statics the model reads; every other item-level macro call is
+/// left out of the IR (and of parsing, in lex-first analysis).
+pub(crate) const STATIC_MACROS: [(&str, StaticKind); 2] = [
+    ("lazy_static", StaticKind::LazyStatic),
+    ("thread_local", StaticKind::ThreadLocal),
+];
+
 /// Expressions nested deeper than this are replaced by opaque nodes (the file is still analyzed).
 pub const MAX_DEPTH: u32 = 256;
 
@@ -35,13 +42,13 @@ pub fn parse_and_lower_blanked(file: u32, text: &str, skip: &[(u32, u32)]) -> Re
         .iter()
         .map(|&(lo, hi)| ((lo as usize).saturating_sub(base), (hi as usize).saturating_sub(base)))
         .peekable();
-    let mut kept = Vec::new();
+    let starts = crate::source::line_starts(content);
+    let mut kept = Vec::with_capacity(starts.len());
     let mut compact = String::with_capacity(content.len());
-    let mut start = 0;
-    while start < content.len() {
-        let end = memchr::memchr(b'\n', &content.as_bytes()[start..]).map_or(content.len(), |i| start + i + 1);
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(content.len());
         // The line without its line break.
-        let body_end = if content.as_bytes()[end - 1] == b'\n' {
+        let body_end = if end > start && content.as_bytes()[end - 1] == b'\n' {
             end - 1
         } else {
             end
@@ -54,7 +61,6 @@ pub fn parse_and_lower_blanked(file: u32, text: &str, skip: &[(u32, u32)]) -> Re
             kept.push(start);
             compact.push_str(&content[start..end]);
         }
-        start = end;
     }
     parse_lines(file, base, content, kept, &compact)
 }
@@ -213,11 +219,8 @@ impl Lowerer<'_> {
             syn::Item::Use(u) => {
                 let mut out = Vec::new();
                 use_tree(&u.tree, &mut Vec::new(), &mut out);
-                (
-                    ItemKind::Use(out),
-                    self.sp_word(u.use_token.span),
-                    self.sp_word(u.use_token.span),
-                )
+                let span = self.sp_word(u.use_token.span);
+                (ItemKind::Use(out), span, span)
             }
             syn::Item::Struct(s) => {
                 let fields = self.fields(&s.fields);
@@ -376,11 +379,8 @@ impl Lowerer<'_> {
     /// `lazy_static!` and `thread_local!` declare statics; they are lowered as a module of statics.
     fn item_macro(&mut self, mac: &syn::Macro) -> Option<Item> {
         let name = mac.path.segments.last()?.ident.to_string();
-        let kind = match name.as_str() {
-            "lazy_static" => StaticKind::LazyStatic,
-            "thread_local" => StaticKind::ThreadLocal,
-            _ => return None,
-        };
+        let (_, kind) = STATIC_MACROS.iter().find(|(m, _)| *m == name)?;
+        let kind = *kind;
         let decls = parse_static_decls.parse2(mac.tokens.clone()).ok()?;
         let span = self.sp(mac.path.span());
         let items = decls
