@@ -60,17 +60,17 @@ fn main() {
         let (mut syn_total, mut lint_total) = (Duration::ZERO, Duration::ZERO);
         parsed = 0;
         for (i, slice) in slices.iter().enumerate() {
-            let mut run = |syn_first: bool| {
-                if syn_first {
+            // `true`: the bare syn parse; `false`: maplint.
+            let order = if i % 2 == 0 { [true, false] } else { [false, true] };
+            for syn in order {
+                if syn {
                     syn_total += bare_syn(slice);
                 } else {
                     let (t, n) = maplint(slice);
                     lint_total += t;
                     parsed += n;
                 }
-            };
-            run(i % 2 == 0);
-            run(i % 2 == 1);
+            }
         }
         syn_times.push(syn_total);
         lint_times.push(lint_total);
