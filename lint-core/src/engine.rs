@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Level, Span};
 use std::collections::{HashMap, HashSet};
 
-use crate::lex::{self, LexFacts};
+use crate::lex::{self, LexFacts, Omit};
 use crate::model::body::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::reuse::{FileFacts, content_hash};
@@ -105,14 +105,9 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
     }
 }
 
-/// Parses and lowers one file, leaving out the items in `skip` (see [`lex::plan`]); a parse
+/// Parses and lowers one file, leaving out what `skip` says (see [`lex::plan`]); a parse
 /// error or a panic becomes a diagnostic.
-fn parse(
-    i: u32,
-    source: &SourceFile,
-    skip: &[(u32, u32)],
-    settings: &Settings,
-) -> (Option<FileIr>, Option<Diagnostic>) {
+fn parse(i: u32, source: &SourceFile, skip: &Omit, settings: &Settings) -> (Option<FileIr>, Option<Diagnostic>) {
     let lowered = catch_unwind(AssertUnwindSafe(|| {
         if !skip.is_empty()
             && let Ok(ir) = lower::parse_and_lower_blanked(i, &source.text, skip)
@@ -193,7 +188,7 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
 /// the plan against parsing everything (`examples/model_diff.rs`).
 #[doc(hidden)]
 #[must_use]
-pub fn plan_for(settings: &Settings, lexed: &[LexFacts]) -> Vec<Option<Vec<(u32, u32)>>> {
+pub fn plan_for(settings: &Settings, lexed: &[LexFacts]) -> Vec<Option<Omit>> {
     let active: Vec<&dyn Rule> = rules::RULES.to_vec();
     lex::plan(lexed, &interests(settings, &active, lexed))
 }
@@ -258,7 +253,7 @@ pub(crate) fn analyze_with(
         .collect();
     let wanted = interests(settings, active, &lexed);
     let plan = if settings.parse_all {
-        vec![Some(Vec::new()); files.len()]
+        vec![Some(Omit::default()); files.len()]
     } else {
         lex::plan(&lexed, &wanted)
     };
@@ -271,7 +266,7 @@ pub(crate) fn analyze_with(
                 FileOutcome::new((None, None), false)
             } else if lexed[i].error.is_some() {
                 // A lexical error: syn reports it exactly as with every file parsed.
-                FileOutcome::new(parse(i as u32, f, &[], settings), true)
+                FileOutcome::new(parse(i as u32, f, &Omit::default(), settings), true)
             } else if let Some(skip) = &plan[i] {
                 match &prior {
                     Some(prior) => parse_reusing(i as u32, f, &pkg.files[i], skip, prior, settings),
@@ -400,7 +395,7 @@ fn parse_reusing(
     i: u32,
     source: &SourceFile,
     input: &InputFile,
-    skip: &[(u32, u32)],
+    skip: &Omit,
     prior: &HashMap<&str, &FileFacts>,
     settings: &Settings,
 ) -> FileOutcome {
@@ -408,7 +403,7 @@ fn parse_reusing(
     if let Some(p) = prior.get(input.name.as_str())
         && p.index == i
         && p.content_hash == hash
-        && p.skip == skip
+        && p.skip == *skip
         && let Ok(ir) = postcard::from_bytes::<FileIr>(&p.ir)
     {
         return FileOutcome {
@@ -425,7 +420,7 @@ fn parse_reusing(
             name: input.name.clone(),
             index: i,
             content_hash: hash,
-            skip: skip.to_vec(),
+            skip: skip.clone(),
             ir: postcard::to_stdvec(ir).ok()?,
         })
     });

@@ -9,7 +9,8 @@
 //! (the spawn-based rules need a spawn somewhere in the package).
 //!
 //! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
-//! spaces, so every span stays where it was); see [`plan`]. So are attributes and doc comments,
+//! spaces, so every span stays where it was); see [`plan`]. So are constants and the
+//! initializers of statics, which the model never reads (a static's type says what it holds). So are attributes and doc comments,
 //! which the model never reads (doc comments alone are a fifth of the text parsed), where Rust
 //! allows them: one with nothing after it is parsed, and reported as syn reports it (see
 //! `Trivia`). Names are compared as 64-bit
@@ -27,6 +28,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rustc_lexer::{LiteralKind, TokenKind};
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Span;
 
@@ -129,6 +131,10 @@ pub struct LexItem {
     /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
     /// starts and ends (so the item can be left out of parsing).
     pub range: Option<(u32, u32)>,
+    /// For a `static`: its initializer, from the first token after `=` to the `;`. The model
+    /// reads a static's type only, so the initializer is never parsed, and its identifiers are
+    /// not the item's.
+    pub value: Option<(u32, u32)>,
 }
 
 /// What kind of item the lexer saw.
@@ -143,6 +149,16 @@ pub enum LexItemKind {
     MacroRules,
     /// A macro invocation at item level (`lazy_static! { .. }`): only its statics are names.
     Macro,
+}
+
+/// Where the lexer is in a `static`'s initializer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Value {
+    None,
+    /// After the `=`.
+    Waiting,
+    /// In it, since this byte.
+    From(usize),
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -283,11 +299,22 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut outside: Vec<Sym> = Vec::new();
     let mut outside_members: Vec<Sym> = Vec::new();
     let mut trivia = Trivia::new();
+    // In a `static`'s type: the depth of `<..>`; where the last `-` ended (`->` is no `>`).
+    let mut static_angle = 0i32;
+    let mut minus_end = usize::MAX;
+    // A static's initializer: `Waiting` after its `=`, then where its first token is.
+    let mut value = Value::None;
     for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
         let pos = offset + tok.start as usize;
         let t = &text[pos..pos + len];
         trivia.token(tok.kind, pos, len);
+        if item.is_none() {
+            value = Value::None;
+            static_angle = 0;
+        } else if value == Value::Waiting && !matches!(tok.kind, TokenKind::Semi) {
+            value = Value::From(pos);
+        }
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
         // brackets of an attribute or the parentheses of a macro call).
         let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_)))
@@ -382,7 +409,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     ));
                     want_name = Some(word);
                 }
-                if let Some((it, _)) = &mut item {
+                if matches!(value, Value::From(_)) {
+                    // A static's initializer, which the model never reads.
+                } else if let Some((it, _)) = &mut item {
                     if member {
                         item_members.push(name_sym);
                     } else {
@@ -443,6 +472,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, _, angle, _)) = &mut header {
                     *angle += 1;
                 }
+                if static_level(item.as_ref(), frames.len(), delims.len()) {
+                    static_angle += 1;
+                }
                 // Only the simplest turbofish is followed; anything else forgets it (and then
                 // counts as a possible free item: never fewer facts).
                 turbofish_owner = (sig[2] == ":" && sig[1] == ":").then(|| type_like(sig[0]));
@@ -452,7 +484,22 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, _, angle, _)) = &mut header {
                     *angle -= 1;
                 }
+                if pos != minus_end && static_level(item.as_ref(), frames.len(), delims.len()) {
+                    static_angle -= 1;
+                }
                 prev = ">";
+            }
+            TokenKind::Minus => {
+                minus_end = pos + len;
+                prev = "";
+            }
+            TokenKind::Eq => {
+                // `static X: Box<dyn Fn() -> Y<A = B>> = ..`: the `=` outside any `<..>`.
+                if static_angle == 0 && value == Value::None && static_level(item.as_ref(), frames.len(), delims.len())
+                {
+                    value = Value::Waiting;
+                }
+                prev = "";
             }
             TokenKind::Whitespace | TokenKind::LineComment { .. } => {}
             TokenKind::BlockComment { terminated, .. } => {
@@ -569,12 +616,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, depth)) = &item
                     && (frames.len(), delims.len()) == *depth
                 {
-                    facts.items.push(finish_item(
-                        item.take().expect("item").0,
-                        pos + len,
-                        &mut item_idents,
-                        &mut item_members,
-                    ));
+                    let mut it = item.take().expect("item").0;
+                    if let Value::From(start) = value {
+                        it.value = Some((start as u32, pos as u32));
+                    }
+                    facts
+                        .items
+                        .push(finish_item(it, pos + len, &mut item_idents, &mut item_members));
+                    value = Value::None;
+                    static_angle = 0;
                 }
                 if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
                     // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
@@ -774,6 +824,13 @@ impl Trivia {
     }
 }
 
+/// Is the item being read a `static`, read at its own depth (not in its brackets)?
+fn static_level(item: Option<&(LexItem, (usize, usize))>, frames: usize, delims: usize) -> bool {
+    item.is_some_and(|(it, depth)| {
+        it.keyword == "static" && it.kind == LexItemKind::Plain && (frames, delims) == *depth
+    })
+}
+
 /// Where the tokens of a file start: after its shebang line, or else its byte-order mark.
 #[must_use]
 pub fn body_start(text: &str) -> usize {
@@ -812,28 +869,50 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
     it
 }
 
-/// The text with the given byte ranges (whole tokens, from [`plan`]) replaced by spaces, line
-/// breaks kept, so that every span of what remains is where it was.
-#[must_use]
-pub fn blank(text: &str, ranges: &[(u32, u32)]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for &(lo, hi) in ranges {
-        for b in &mut bytes[lo as usize..hi as usize] {
-            if *b != b'\n' {
-                *b = b' ';
+/// What parsing leaves out of one file (see [`plan`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Omit {
+    /// Byte ranges (whole tokens) replaced by spaces, line breaks kept, so that every span of
+    /// what remains is where it was. Sorted and disjoint.
+    pub ranges: Vec<(u32, u32)>,
+    /// Where a `_` is written, inside one of `ranges`: it stands for a static's left-out
+    /// initializer (`static X: T = _;`), so the static still parses. Sorted.
+    pub holes: Vec<u32>,
+}
+
+impl Omit {
+    /// Nothing left out.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The text as it is parsed: `ranges` blanked, `holes` filled.
+    #[must_use]
+    pub fn apply(&self, text: &str) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        for &(lo, hi) in &self.ranges {
+            for b in &mut bytes[lo as usize..hi as usize] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
             }
         }
+        for &at in &self.holes {
+            bytes[at as usize] = b'_';
+        }
+        // Whole tokens were replaced (by ASCII), so only whole characters.
+        String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
     }
-    // Whole tokens were replaced, so only whole characters.
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
 }
 
 fn syms(words: &HashSet<&str>) -> SymSet {
     words.iter().map(|w| sym(w)).collect()
 }
 
-/// What to parse of each file: `None` to skip it, or the byte ranges to leave out (items, and
-/// attributes and doc comments), sorted and disjoint.
+/// What to parse of each file: `None` to skip it, or what to leave out of it ([`Omit`]): items,
+/// attributes and doc comments, and the initializers of the statics kept (the model reads a
+/// static's type only).
 ///
 /// An item is *interesting* when it names one of `interests`, is `static mut` or an
 /// `unsafe impl`, or names an interesting type, function or static (to a fixpoint; an
@@ -841,6 +920,9 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// interesting item or names an interesting item, or when it defines a name that a parsed
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
+///
+/// Constants, `macro_rules!` and macro calls the model does not read are never interesting
+/// and always left out (see `inert`); a static's initializer names nothing.
 ///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
 /// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
@@ -850,7 +932,7 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// (the same ambiguity as with everything parsed).
 #[must_use]
 #[allow(clippy::implicit_hasher)] // called with the engine's own set only
-pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u32, u32)>>> {
+pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> {
     let (relevant, done, names) = relevance(facts, &syms(interests));
     let mut keep: Vec<Vec<bool>> = facts
         .iter()
@@ -922,28 +1004,39 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Vec<(u3
         .zip(&keep)
         .map(|((f, r), k)| {
             r.then(|| {
-                let items = f
+                let left_out = f
                     .items
                     .iter()
                     .zip(k)
                     .filter(|(_, k)| !**k)
                     .filter_map(|(it, _)| it.range);
-                merge(items, f.trivia.iter().copied())
+                let values: Vec<(u32, u32)> = f
+                    .items
+                    .iter()
+                    .zip(k)
+                    .filter(|(_, k)| **k)
+                    .filter_map(|(it, _)| it.value)
+                    .collect();
+                Omit {
+                    ranges: merge(left_out.chain(values.iter().copied()), f.trivia.iter().copied()),
+                    holes: values.iter().map(|(lo, _)| *lo).collect(),
+                }
             })
         })
         .collect()
 }
 
-/// `macro_rules!` definitions and invocations of macros other than `lazy_static!` and
-/// `thread_local!`, at item level: the model sees nothing in them
-/// (`model::lower::Lowerer::item_macro`), so they are never parsed.
+/// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`
+/// and `thread_local!`: the model reads nothing in them (`model::items`,
+/// `model::lower::Lowerer::item_macro`), so they are never parsed and name nothing.
 fn inert(it: &LexItem) -> bool {
     use crate::model::lower::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
         LexItemKind::MacroRules => true,
         LexItemKind::Macro => it.macro_name.is_none_or(|m| !READ.contains(&m)),
-        _ => false,
+        LexItemKind::Plain => it.keyword == "const",
+        LexItemKind::Use => false,
     }
 }
 
@@ -970,7 +1063,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
         let mut changed = false;
         for (fi, f) in facts.iter().enumerate() {
             for (ii, it) in f.items.iter().enumerate() {
-                if item_done[fi][ii] {
+                if item_done[fi][ii] || inert(it) {
                     continue;
                 }
                 if it.kind == LexItemKind::Use {
@@ -1036,7 +1129,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 defined.extend(
                     f.items
                         .iter()
-                        .filter(|i| i.owner.is_none())
+                        .filter(|i| i.owner.is_none() && !inert(i))
                         .flat_map(|i| i.names.iter().copied()),
                 );
             }
@@ -1049,7 +1142,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
             let collides = f
                 .items
                 .iter()
-                .filter(|i| i.owner.is_none())
+                .filter(|i| i.owner.is_none() && !inert(i))
                 .flat_map(|i| i.names.iter())
                 .any(|n| mentioned.contains(n) && defined.contains(n));
             if collides {
@@ -1083,10 +1176,13 @@ mod tests {
             .into_iter()
             .zip(files)
             .map(|(p, t)| {
-                p.map(|ranges| {
+                p.map(|omit| {
                     let mut b = t.as_bytes().to_vec();
-                    for (lo, hi) in ranges {
+                    for (lo, hi) in omit.ranges {
                         b[lo as usize..hi as usize].fill(b'~');
+                    }
+                    for at in omit.holes {
+                        b[at as usize] = b'_';
                     }
                     String::from_utf8(b).expect("ascii")
                 })
@@ -1288,5 +1384,50 @@ mod tests {
                 None,
             ]
         );
+    }
+
+    #[test]
+    fn static_initializers_and_constants_are_left_out() {
+        let file = "static HOOK: Box<dyn Fn() -> Option<u8> + Send> = Box::new(|| REG.lock().ok().map(|_| 1));\nstatic mut CACHE: Vec<u8> = Vec::new();\nconst LIMIT: Mutex<u8> = Mutex::new(0);\nstatic REG: Mutex<u8> = Mutex::new(0);\nfn uses_limit() { LIMIT.lock(); }\nfn uses_hook() { HOOK(); }\nextern \"C\" { static errno: i32; }\n";
+        let facts = lex(0, file);
+        let value_of = |name: &str| {
+            let it = facts.items.iter().find(|i| i.names == syms_of(&[name])).expect(name);
+            it.value.map(|(lo, hi)| &file[lo as usize..hi as usize])
+        };
+        assert_eq!(value_of("HOOK"), Some("Box::new(|| REG.lock().ok().map(|_| 1))"));
+        assert_eq!(value_of("CACHE"), Some("Vec::new()"));
+        assert_eq!(value_of("errno"), None);
+        // The initializer's names are not the static's: `HOOK` does not name `REG`.
+        let hook = facts
+            .items
+            .iter()
+            .find(|i| i.names == syms_of(&["HOOK"]))
+            .expect("HOOK");
+        assert!(!hook.idents.contains(&sym("REG")) && !hook.members.contains(&sym("lock")));
+        // What is parsed: `_` stands for the initializers of the statics kept.
+        let gone = |s: &str| "~".repeat(s.len());
+        let lines: Vec<&str> = file.lines().collect();
+        let expected = [
+            gone(lines[0]),
+            format!("static mut CACHE: Vec<u8> = _{};", gone("Vec::new(")),
+            gone(lines[2]),
+            format!("static REG: Mutex<u8> = _{};", gone("Mutex::new(0")),
+            gone(lines[4]),
+            gone(lines[5]),
+            format!("extern \"C\" {{ {} }}", gone("static errno: i32;")),
+        ];
+        assert_eq!(planned(&[file], &["Mutex"]), vec![Some(expected.join("\n") + "\n")]);
+    }
+
+    #[test]
+    fn a_static_without_initializer_keeps_its_tokens() {
+        // A syntax error stays for syn to report.
+        let file = "static X: u8 = ;\nstatic Y: [u8; 1 << 2] = [0; 4];\nstatic Z: Foo<A=u8>= z();\n";
+        let values: Vec<Option<&str>> = lex(0, file)
+            .items
+            .iter()
+            .map(|i| i.value.map(|(lo, hi)| &file[lo as usize..hi as usize]))
+            .collect();
+        assert_eq!(values, vec![None, Some("[0; 4]"), Some("z()")]);
     }
 }

@@ -18,8 +18,8 @@ pub struct FileFacts {
     pub index: u32,
     /// [`content_hash`] of its bytes.
     pub content_hash: u128,
-    /// The byte ranges left out of parsing (see [`crate::lex::plan`]).
-    pub skip: Vec<(u32, u32)>,
+    /// What was left out of parsing (see [`crate::lex::plan`]).
+    pub skip: crate::lex::Omit,
     /// The lowered file ([`crate::model::ir::FileIr`]) in postcard's encoding.
     pub ir: Vec<u8>,
 }

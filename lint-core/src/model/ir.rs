@@ -131,16 +131,17 @@ pub enum ItemKind {
         generics: Generics,
         ty: Ty,
     },
+    /// A static. Its initializer is not lowered: the model reads a static's type only (lex-first
+    /// planning leaves initializers out of parsing, see `lex::Omit`).
     Static {
         name: String,
         kind: StaticKind,
         ty: Ty,
-        init: Option<Expr>,
     },
+    /// A constant: the model reads none (lex-first planning leaves constants out of parsing).
     Const {
         name: String,
         ty: Ty,
-        init: Option<Expr>,
     },
     Fn(FnDef),
     Impl {

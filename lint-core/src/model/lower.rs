@@ -12,6 +12,7 @@ use super::ir::{
     SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
 };
 use crate::diagnostic::Span;
+use crate::lex::Omit;
 
 /// The item-level macros whose statics the model reads; every other item-level macro call is
 /// left out of the IR (and of parsing, in lex-first analysis).
@@ -30,17 +31,23 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
     parse_lines(file, base, content, lines, content)
 }
 
-/// Parses and lowers a file's text with the byte ranges `skip` left out (blanked: see
-/// [`crate::lex::plan`]). Lines that lie wholly inside a left-out range hold no token, so syn
+/// Parses and lowers a file's text with `omit` left out (see [`crate::lex::plan`]). Lines that
+/// lie wholly inside a left-out range (and hold no `_` hole) hold no token, so syn
 /// never sees them (a third of the text parsed), and positions are mapped back through the
 /// lines kept. A parse error is reported against the text syn saw: parse the whole text to
 /// report it.
-pub fn parse_and_lower_blanked(file: u32, text: &str, skip: &[(u32, u32)]) -> Result<FileIr, (String, Span)> {
-    let blanked = crate::lex::blank(text, skip);
+pub fn parse_and_lower_blanked(file: u32, text: &str, omit: &Omit) -> Result<FileIr, (String, Span)> {
+    let blanked = omit.apply(text);
     let (base, content) = strip_prefix(&blanked);
-    let mut ranges = skip
+    let mut ranges = omit
+        .ranges
         .iter()
         .map(|&(lo, hi)| ((lo as usize).saturating_sub(base), (hi as usize).saturating_sub(base)))
+        .peekable();
+    let mut holes = omit
+        .holes
+        .iter()
+        .map(|&at| (at as usize).saturating_sub(base))
         .peekable();
     let starts = crate::source::line_starts(content);
     let mut kept = Vec::with_capacity(starts.len());
@@ -56,7 +63,11 @@ pub fn parse_and_lower_blanked(file: u32, text: &str, skip: &[(u32, u32)]) -> Re
         while ranges.peek().is_some_and(|&(_, hi)| hi < body_end.max(start + 1)) {
             ranges.next();
         }
-        let inside = ranges.peek().is_some_and(|&(lo, hi)| lo <= start && body_end <= hi);
+        while holes.peek().is_some_and(|&at| at < start) {
+            holes.next();
+        }
+        let inside = ranges.peek().is_some_and(|&(lo, hi)| lo <= start && body_end <= hi)
+            && holes.peek().is_none_or(|&at| at >= end);
         if !inside {
             kept.push(start);
             compact.push_str(&content[start..end]);
@@ -287,30 +298,24 @@ impl Lowerer<'_> {
                 } else {
                     StaticKind::Plain
                 };
-                let init = Some(self.expr(&s.expr));
                 (
                     ItemKind::Static {
                         name: ident_str(&s.ident),
                         kind,
                         ty: self.ty(&s.ty),
-                        init,
                     },
                     self.sp_word(s.static_token.span),
                     self.sp_word(s.ident.span()),
                 )
             }
-            syn::Item::Const(c) => {
-                let init = Some(self.expr(&c.expr));
-                (
-                    ItemKind::Const {
-                        name: ident_str(&c.ident),
-                        ty: self.ty(&c.ty),
-                        init,
-                    },
-                    self.sp_word(c.const_token.span),
-                    self.sp_word(c.ident.span()),
-                )
-            }
+            syn::Item::Const(c) => (
+                ItemKind::Const {
+                    name: ident_str(&c.ident),
+                    ty: self.ty(&c.ty),
+                },
+                self.sp_word(c.const_token.span),
+                self.sp_word(c.ident.span()),
+            ),
             syn::Item::Fn(f) => {
                 let def = self.fn_def(&f.sig, Some(&f.block));
                 let (span, name_span) = (def.span, def.name_span);
@@ -385,18 +390,14 @@ impl Lowerer<'_> {
         let span = self.sp(mac.path.span());
         let items = decls
             .into_iter()
-            .map(|(ident, ty, init)| {
-                let init = Some(self.expr(&init));
-                Item {
-                    kind: ItemKind::Static {
-                        name: ident_str(&ident),
-                        kind,
-                        ty: self.ty(&ty),
-                        init,
-                    },
-                    span,
-                    name_span: self.sp_word(ident.span()),
-                }
+            .map(|(ident, ty)| Item {
+                kind: ItemKind::Static {
+                    name: ident_str(&ident),
+                    kind,
+                    ty: self.ty(&ty),
+                },
+                span,
+                name_span: self.sp_word(ident.span()),
             })
             .collect();
         // An anonymous module whose items are visible in the enclosing scope.
@@ -1276,8 +1277,9 @@ fn parse_select(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
 }
 
 /// `lazy_static! { [pub] static ref NAME: Ty = expr; ... }` and
-/// `thread_local! { [pub] static NAME: Ty = [const] { expr } | expr; ... }`.
-fn parse_static_decls(input: ParseStream<'_>) -> syn::Result<Vec<(proc_macro2::Ident, syn::Type, syn::Expr)>> {
+/// `thread_local! { [pub] static NAME: Ty = [const] { expr } | expr; ... }`. The initializers
+/// are parsed (a declaration list that does not parse declares nothing) but not kept.
+fn parse_static_decls(input: ParseStream<'_>) -> syn::Result<Vec<(proc_macro2::Ident, syn::Type)>> {
     let mut out = Vec::new();
     while !input.is_empty() {
         let _attrs = input.call(syn::Attribute::parse_outer)?;
@@ -1293,8 +1295,8 @@ fn parse_static_decls(input: ParseStream<'_>) -> syn::Result<Vec<(proc_macro2::I
         if input.peek(Token![const]) && input.peek2(syn::token::Brace) {
             let _: Token![const] = input.parse()?;
         }
-        let init: syn::Expr = input.parse()?;
-        out.push((ident, ty, init));
+        let _init: syn::Expr = input.parse()?;
+        out.push((ident, ty));
         if input.peek(Token![;]) {
             let _: Token![;] = input.parse()?;
         }
@@ -1355,14 +1357,23 @@ mod tests {
 
     #[test]
     fn lines_left_out_map_back_to_the_same_spans() {
-        let text = "\u{feff}use std::sync::Mutex;\r\n/// docs \u{e9}\r\nfn skipped() {\r\n    let a = \"\u{e9}\";\r\n\r\n    a.len();\r\n}\r\nfn kept(m: &Mutex<u8>) { let s = \"\u{fc}\"; let g = m.lock(); }\nfn last() {}";
+        let text = "\u{feff}use std::sync::Mutex;\r\n/// docs \u{e9}\r\nfn skipped() {\r\n    let a = \"\u{e9}\";\r\n\r\n    a.len();\r\n}\r\nfn kept(m: &Mutex<u8>) { let s = \"\u{fc}\"; let g = m.lock(); }\nstatic T: [u8; 3] =\n[\n  1, 2,\n  3];\nfn last() {}";
         let lo = text.find("/// docs").expect("docs");
         let hi = text.find("}\r\nfn kept").expect("end") + 1;
-        let skip = [(lo as u32, hi as u32)];
-        let left_out = parse_and_lower_blanked(0, text, &skip).expect("parses");
-        let blanked = parse_and_lower(0, &crate::lex::blank(text, &skip)).expect("parses");
+        let value = (
+            text.find("[\n").expect("value") as u32,
+            text.find(";\nfn last").expect("semi") as u32,
+        );
+        let omit = Omit {
+            ranges: vec![(lo as u32, hi as u32), value],
+            holes: vec![value.0],
+        };
+        let left_out = parse_and_lower_blanked(0, text, &omit).expect("parses");
+        let blanked = parse_and_lower(0, &omit.apply(text)).expect("parses");
         assert_eq!(format!("{left_out:?}"), format!("{blanked:?}"));
-        assert_eq!(left_out.items.len(), 3);
+        assert_eq!(left_out.items.len(), 4);
+        assert!(matches!(&left_out.items[2].kind, ItemKind::Static { name, .. } if name == "T"));
+        assert!(omit.apply(text).contains("=\n_\n       \n    ;"));
     }
 
     #[test]
