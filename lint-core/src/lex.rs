@@ -9,8 +9,9 @@
 //! (the spawn-based rules need a spawn somewhere in the package).
 //!
 //! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
-//! spaces, so every span stays where it was); see [`plan`]. So are constants and the
-//! initializers of statics, which the model never reads (a static's type says what it holds). So are attributes and doc comments,
+//! spaces, so every span stays where it was); see [`plan`]. So are constants, the items of
+//! traits and the initializers of statics, which the model never reads (a static's type says
+//! what it holds). So are attributes and doc comments,
 //! which the model never reads (doc comments alone are a fifth of the text parsed), where Rust
 //! allows them: one with nothing after it is parsed, and reported as syn reports it (see
 //! `Trivia`). Names are compared as 64-bit
@@ -24,7 +25,7 @@
 //! attribute that Rust does not allow where it stands, between tokens where attributes go
 //! (`--parse-all` reports every one).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rustc_lexer::{LiteralKind, TokenKind};
@@ -110,6 +111,12 @@ pub struct LexItem {
     pub names: Vec<Sym>,
     /// For methods: the name of the `impl`'s self type (or the trait).
     pub owner: Option<Sym>,
+    /// An item of a `trait`: the model reads none (`model::items`).
+    pub in_trait: bool,
+    /// The self types of `impl` blocks nested in this item (in a function body).
+    pub nested_owners: Vec<Sym>,
+    /// For a type alias `type A = path::B<..>;`: `B`, the type whose methods `impl A` defines.
+    pub alias_of: Option<Sym>,
     /// The identifiers that can name an item: a type, function, static, local... (sorted,
     /// once each).
     pub idents: Vec<Sym>,
@@ -151,22 +158,28 @@ pub enum LexItemKind {
     Macro,
 }
 
-/// Where the lexer is in a `static`'s initializer.
+/// Where the lexer is after the `=` of a `static` or a type alias.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Value {
     None,
-    /// After the `=`.
+    /// After a static's `=`.
     Waiting,
-    /// In it, since this byte.
+    /// In a static's initializer, since this byte.
     From(usize),
+    /// In the path a type alias starts with.
+    Head,
+    /// After that path.
+    Done,
 }
 
 #[derive(Clone, PartialEq, Eq)]
 enum Frame {
     /// The file, an inline `mod` or an `extern` block: items live here.
     Items,
-    /// An `impl` or `trait` body: functions here are methods of `owner`.
+    /// An `impl` body: functions here are methods of `owner`.
     Impl(Sym),
+    /// A `trait` body (the model reads none of its items).
+    Trait(Sym),
     /// Any other braces (inside an item).
     Other,
 }
@@ -299,10 +312,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut outside: Vec<Sym> = Vec::new();
     let mut outside_members: Vec<Sym> = Vec::new();
     let mut trivia = Trivia::new();
-    // In a `static`'s type: the depth of `<..>`; where the last `-` ended (`->` is no `>`).
-    let mut static_angle = 0i32;
+    // In the type of a `static`, or the generics of a type alias: the depth of `<..>`; where the
+    // last `-` ended (`->` is no `>`).
+    let mut eq_angle = 0i32;
     let mut minus_end = usize::MAX;
-    // A static's initializer: `Waiting` after its `=`, then where its first token is.
+    // After the `=` of a static or a type alias.
     let mut value = Value::None;
     for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
@@ -311,13 +325,16 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         trivia.token(tok.kind, pos, len);
         if item.is_none() {
             value = Value::None;
-            static_angle = 0;
+            eq_angle = 0;
         } else if value == Value::Waiting && !matches!(tok.kind, TokenKind::Semi) {
             value = Value::From(pos);
+        } else if value == Value::Head && !matches!(tok.kind, TokenKind::Ident | TokenKind::RawIdent | TokenKind::Colon)
+        {
+            value = Value::Done;
         }
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
         // brackets of an attribute or the parentheses of a macro call).
-        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_)))
+        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_) | Frame::Trait(_)))
             && delims.last().is_none_or(|(c, _)| *c == '}');
         if at_items && item.is_none() && header.is_none() && pending.is_none() {
             let starts_item = match tok.kind {
@@ -393,13 +410,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         (frames.len(), delims.len()),
                     ));
                 } else if item.is_none() && at_items && (flags & DEF != 0 || word == "macro_rules") {
-                    let owner = match frames.last() {
-                        Some(Frame::Impl(o)) => Some(*o),
-                        _ => None,
+                    let (owner, in_trait) = match frames.last() {
+                        Some(Frame::Impl(o)) => (Some(*o), false),
+                        Some(Frame::Trait(o)) => (Some(*o), true),
+                        _ => (None, false),
                     };
                     item = Some((
                         LexItem {
                             owner,
+                            in_trait,
                             is_fn: word == "fn",
                             keyword: if flags & DEF != 0 { word } else { "" },
                             range: Some((pending.unwrap_or(pos) as u32, 0)),
@@ -412,6 +431,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if matches!(value, Value::From(_)) {
                     // A static's initializer, which the model never reads.
                 } else if let Some((it, _)) = &mut item {
+                    if value == Value::Head && flags == 0 {
+                        // `type A = path::B<..>`: the last segment so far.
+                        it.alias_of = Some(name_sym);
+                    }
                     if member {
                         item_members.push(name_sym);
                     } else {
@@ -444,8 +467,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         && sig[2] != "*"
                     {
                         // (`*const T` is a pointer type.)
-                        // Items nested in this one (inner fns; `static ref X` in `lazy_static!`).
-                        want_name = Some(name);
+                        match frames.last() {
+                            // A method of an `impl` nested in this item is no free name (the
+                            // model registers it with its type); a trait's items are not read.
+                            Some(Frame::Impl(o)) => it.nested_owners.push(*o),
+                            Some(Frame::Trait(_)) => {}
+                            // Items nested in this one (inner fns; `static ref X` in
+                            // `lazy_static!`).
+                            _ => want_name = Some(name),
+                        }
                     }
                 }
                 if name_sym != AS {
@@ -472,8 +502,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, _, angle, _)) = &mut header {
                     *angle += 1;
                 }
-                if static_level(item.as_ref(), frames.len(), delims.len()) {
-                    static_angle += 1;
+                if eq_level(item.as_ref(), frames.len(), delims.len()) {
+                    eq_angle += 1;
                 }
                 // Only the simplest turbofish is followed; anything else forgets it (and then
                 // counts as a possible free item: never fewer facts).
@@ -484,8 +514,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if let Some((_, _, angle, _)) = &mut header {
                     *angle -= 1;
                 }
-                if pos != minus_end && static_level(item.as_ref(), frames.len(), delims.len()) {
-                    static_angle -= 1;
+                if pos != minus_end && eq_level(item.as_ref(), frames.len(), delims.len()) {
+                    eq_angle -= 1;
                 }
                 prev = ">";
             }
@@ -495,9 +525,16 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
             }
             TokenKind::Eq => {
                 // `static X: Box<dyn Fn() -> Y<A = B>> = ..`: the `=` outside any `<..>`.
-                if static_angle == 0 && value == Value::None && static_level(item.as_ref(), frames.len(), delims.len())
+                if eq_angle == 0
+                    && value == Value::None
+                    && let Some((it, _)) = item.as_ref()
+                    && eq_level(item.as_ref(), frames.len(), delims.len())
                 {
-                    value = Value::Waiting;
+                    value = if it.keyword == "static" {
+                        Value::Waiting
+                    } else {
+                        Value::Head
+                    };
                 }
                 prev = "";
             }
@@ -541,29 +578,28 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             })
                             .copied()
                             .unwrap_or("");
-                        let owner = if kw == "trait" {
-                            ids.first().copied().unwrap_or("")
+                        if kw == "trait" {
+                            Frame::Trait(sym(ids.first().copied().unwrap_or("")))
                         } else {
-                            owner
-                        };
-                        if unsafe_impl {
-                            // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
-                            let mut it = LexItem {
-                                owner: Some(sym(owner)),
-                                unsafe_sharing: true,
-                                ..LexItem::default()
-                            };
-                            it.idents.extend(ids.iter().map(|i| sym(i)));
-                            let it = finish_item(it, 0, &mut Vec::new(), &mut Vec::new());
-                            facts.unsafe_impls.push(it.idents.clone());
-                            facts.items.push(it);
+                            if unsafe_impl {
+                                // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
+                                let mut it = LexItem {
+                                    owner: Some(sym(owner)),
+                                    unsafe_sharing: true,
+                                    ..LexItem::default()
+                                };
+                                it.idents.extend(ids.iter().map(|i| sym(i)));
+                                let it = finish_item(it, 0, &mut Vec::new(), &mut Vec::new());
+                                facts.unsafe_impls.push(it.idents.clone());
+                                facts.items.push(it);
+                            }
+                            Frame::Impl(sym(owner))
                         }
-                        Frame::Impl(sym(owner))
                     }
                     Some(_) => Frame::Items,
                     None => Frame::Other,
                 };
-                if matches!(frame, Frame::Items | Frame::Impl(_)) {
+                if matches!(frame, Frame::Items | Frame::Impl(_) | Frame::Trait(_)) {
                     // The items of an `impl`, `trait` or `mod` body start afresh.
                     pending = None;
                 }
@@ -597,7 +633,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             &mut item_members,
                         ));
                         pending = None;
-                    } else if matches!(closed, Some(Frame::Items | Frame::Impl(_))) {
+                    } else if matches!(closed, Some(Frame::Items | Frame::Impl(_) | Frame::Trait(_))) {
                         pending = None;
                     }
                 }
@@ -624,7 +660,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         .items
                         .push(finish_item(it, pos + len, &mut item_idents, &mut item_members));
                     value = Value::None;
-                    static_angle = 0;
+                    eq_angle = 0;
                 }
                 if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
                     // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
@@ -824,10 +860,13 @@ impl Trivia {
     }
 }
 
-/// Is the item being read a `static`, read at its own depth (not in its brackets)?
-fn static_level(item: Option<&(LexItem, (usize, usize))>, frames: usize, delims: usize) -> bool {
+/// Is the item being read a `static` or a type alias (not an associated type), read at its own
+/// depth (not in its brackets)?
+fn eq_level(item: Option<&(LexItem, (usize, usize))>, frames: usize, delims: usize) -> bool {
     item.is_some_and(|(it, depth)| {
-        it.keyword == "static" && it.kind == LexItemKind::Plain && (frames, delims) == *depth
+        (it.keyword == "static" || it.keyword == "type" && it.owner.is_none())
+            && it.kind == LexItemKind::Plain
+            && (frames, delims) == *depth
     })
 }
 
@@ -858,6 +897,8 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
     if let Some((_, e)) = &mut it.range {
         *e = end as u32;
     }
+    it.nested_owners.sort_unstable();
+    it.nested_owners.dedup();
     for (v, read) in [(&mut it.idents, idents), (&mut it.members, members)] {
         read.extend_from_slice(v);
         read.sort_unstable();
@@ -915,14 +956,17 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// static's type only).
 ///
 /// An item is *interesting* when it names one of `interests`, is `static mut` or an
-/// `unsafe impl`, or names an interesting type, function or static (to a fixpoint; an
-/// interesting method makes its `impl` type interesting). A file is parsed when it has an
+/// `unsafe impl`, or names an interesting type, function or static (to a fixpoint). An
+/// interesting method makes its `impl` type interesting when the package defines that type
+/// (methods of `u32` or `Vec<T>` are no call the model resolves), and through a type alias
+/// (`type A = path::B<..>`) the type it stands for; the methods of an `impl` nested in a
+/// function are no free names. A file is parsed when it has an
 /// interesting item or names an interesting item, or when it defines a name that a parsed
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
 ///
-/// Constants, `macro_rules!` and macro calls the model does not read are never interesting
-/// and always left out (see `inert`); a static's initializer names nothing.
+/// Constants, the items of traits, `macro_rules!` and macro calls the model does not read are
+/// never interesting and always left out (see `inert`); a static's initializer names nothing.
 ///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
 /// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
@@ -1026,8 +1070,8 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
         .collect()
 }
 
-/// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`
-/// and `thread_local!`: the model reads nothing in them (`model::items`,
+/// Constants, the items of traits, `macro_rules!` definitions and invocations of macros other
+/// than `lazy_static!` and `thread_local!`: the model reads nothing in them (`model::items`,
 /// `model::lower::Lowerer::item_macro`), so they are never parsed and name nothing.
 fn inert(it: &LexItem) -> bool {
     use crate::model::lower::STATIC_MACROS;
@@ -1035,7 +1079,7 @@ fn inert(it: &LexItem) -> bool {
     match it.kind {
         LexItemKind::MacroRules => true,
         LexItemKind::Macro => it.macro_name.is_none_or(|m| !READ.contains(&m)),
-        LexItemKind::Plain => it.keyword == "const",
+        LexItemKind::Plain => it.in_trait || it.keyword == "const",
         LexItemKind::Use => false,
     }
 }
@@ -1057,7 +1101,37 @@ fn merge(a: impl Iterator<Item = (u32, u32)>, b: impl Iterator<Item = (u32, u32)
 /// The files to parse, each file's interesting items, and the interesting names.
 fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool>>, SymSet) {
     let underscore = sym("_");
+    let free_items = || {
+        facts
+            .iter()
+            .flat_map(|f| f.items.iter())
+            .filter(|i| i.owner.is_none() && !inert(i))
+    };
+    // The names the package defines: the self type of an `impl` is a type of the package only
+    // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
+    let defined: SymSet = free_items().flat_map(|i| i.names.iter().copied()).collect();
+    // `type A = path::B<C>;`: the methods of `impl A` are `B`'s (when the package defines `B`),
+    // so an interesting `A` makes `B` interesting. (The other way needs no link: the alias
+    // names `B`, so an interesting `B` makes the alias, and so `A`, interesting.)
+    let mut links: HashMap<Sym, Vec<Sym>, BuildHasherDefault<SymHasher>> = HashMap::default();
+    for alias in free_items() {
+        if let (Some(b), [a]) = (alias.alias_of, alias.names.as_slice())
+            && b != *a
+            && defined.contains(&b)
+        {
+            links.entry(*a).or_default().push(b);
+        }
+    }
     let mut names = SymSet::default();
+    // Makes `n` interesting, with every name linked to it.
+    let add = |names: &mut SymSet, n: Sym| {
+        let mut todo = vec![n];
+        while let Some(n) = todo.pop() {
+            if names.insert(n) {
+                todo.extend(links.get(&n).into_iter().flatten().copied());
+            }
+        }
+    };
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
     loop {
         let mut changed = false;
@@ -1068,8 +1142,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 }
                 if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
-                        if interests.contains(orig) || names.contains(orig) {
-                            changed |= names.insert(*alias);
+                        if (interests.contains(orig) || names.contains(orig)) && !names.contains(alias) {
+                            add(&mut names, *alias);
+                            changed = true;
                         }
                     }
                     continue;
@@ -1084,15 +1159,23 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 if mentions || it.unsafe_sharing {
                     item_done[fi][ii] = true;
                     changed = true;
+                    let types = it.nested_owners.iter();
                     match it.owner {
                         // `unsafe impl Sync for T {}` alone does not make `T` interesting: without
                         // a map, cell or lock in `T` (which would name an interest) no rule can
                         // find anything in its uses.
                         Some(_) if !mentions && it.range.is_none() => {}
                         Some(owner) => {
-                            names.insert(owner);
+                            for t in types.chain([&owner]).filter(|t| defined.contains(*t)) {
+                                add(&mut names, *t);
+                            }
                         }
-                        None => names.extend(it.names.iter().copied().filter(|n| *n != underscore)),
+                        None => {
+                            let own = it.names.iter().filter(|n| **n != underscore);
+                            for n in own.chain(types.filter(|t| defined.contains(*t))) {
+                                add(&mut names, *n);
+                            }
+                        }
                     }
                 }
             }
@@ -1429,5 +1512,32 @@ mod tests {
             .map(|i| i.value.map(|(lo, hi)| &file[lo as usize..hi as usize]))
             .collect();
         assert_eq!(values, vec![None, Some("[0; 4]"), Some("z()")]);
+    }
+
+    #[test]
+    fn owners_count_only_when_the_package_defines_them() {
+        let out = planned(
+            &[
+                // Methods of `u32` and of a trait are no call the model resolves; `write` in
+                // `outer` is a method of a nested `impl`, not a free function.
+                "impl Lock for u32 {\n    fn lock(&self) { let m = Mutex::new(0); }\n}\ntrait Locked {\n    fn go(&self) { Mutex::new(0); }\n}\nfn outer() {\n    struct L;\n    impl L { fn write(&self) { Mutex::new(()); } }\n}\nfn takes(n: u32) { n.go(); }\nfn logs() { write!(out, \"\"); }\n",
+                // `impl A` defines `Real`'s methods, and `Real2`'s through a path.
+                "struct Real { m: Mutex<u8> }\ntype A = Real;\nimpl A {\n    fn get(&self) { self.m.lock(); }\n}\ntype B = crate::m::Real2<u8>;\nimpl B {\n    fn go(&self) { Mutex::new(0); }\n}\nstruct Real2<T>(T);\nfn user(r: &Real2<u8>) { r.go() }\nfn other(r: &Other) {}\n",
+            ],
+            &["Mutex"],
+        );
+        // Each line kept (`+`) or left out (`-`).
+        let kept = |text: &str| -> String {
+            text.lines()
+                .map(|l| if l.trim_start().starts_with('~') { '-' } else { '+' })
+                .collect()
+        };
+        let first = out[0].as_deref().expect("parsed");
+        let second = out[1].as_deref().expect("parsed");
+        assert_eq!(
+            (kept(first).as_str(), kept(second).as_str()),
+            ("++++-+++++--", "+++++++++++-"),
+            "{first}\n{second}"
+        );
     }
 }
