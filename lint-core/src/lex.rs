@@ -318,11 +318,17 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     let mut minus_end = usize::MAX;
     // After the `=` of a static or a type alias.
     let mut value = Value::None;
+    // Where the last token's identifier went (`OUTSIDE`, `IN_ITEM`), and, after `!`, where the
+    // identifier before it went: `name!(..)` names a macro, which is no reference to an item.
+    let (mut pushed, mut before_bang) = (0u8, 0u8);
     for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
         let pos = offset + tok.start as usize;
         let t = &text[pos..pos + len];
         trivia.token(tok.kind, pos, len);
+        // The model reads no attribute: the names in one are no references.
+        let in_attribute = trivia.in_attribute();
+        let (pushed_by_last, bang_after) = (std::mem::take(&mut pushed), std::mem::take(&mut before_bang));
         if item.is_none() {
             value = Value::None;
             eq_angle = 0;
@@ -377,12 +383,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 let name_sym = sym(name);
                 // (A raw identifier is never a keyword.)
                 let (word, flags) = if raw { ("", 0) } else { word(name_sym, name) };
-                if item.is_none() {
+                if item.is_none() && !in_attribute {
                     // (A keyword starting an item counts both outside and in the item.)
                     if member {
                         outside_members.push(name_sym);
                     } else {
                         outside.push(name_sym);
+                        pushed |= OUTSIDE;
                     }
                 }
                 if flags & DEF != 0 && header.as_ref().is_some_and(|(kw, ..)| *kw == "extern") {
@@ -435,10 +442,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         // `type A = path::B<..>`: the last segment so far.
                         it.alias_of = Some(name_sym);
                     }
-                    if member {
+                    if in_attribute {
+                    } else if member {
                         item_members.push(name_sym);
                     } else {
                         item_idents.push(name_sym);
+                        pushed |= IN_ITEM;
                     }
                     if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
@@ -496,6 +505,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     item_idents.push(sym(prev));
                     item = Some((it, (frames.len(), delims.len())));
                 }
+                before_bang = pushed_by_last;
                 prev = "!";
             }
             TokenKind::Lt => {
@@ -562,6 +572,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "";
             }
             TokenKind::OpenBrace => {
+                unpush_macro_name(bang_after, &mut outside, &mut item_idents);
                 let frame = match header.take() {
                     Some((kw @ ("impl" | "trait"), ids, _, unsafe_impl)) => {
                         // The self type: the last name before `{` (after `for` when present).
@@ -608,6 +619,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "{";
             }
             TokenKind::OpenParen | TokenKind::OpenBracket => {
+                unpush_macro_name(bang_after, &mut outside, &mut item_idents);
                 delims.push((
                     if matches!(tok.kind, TokenKind::OpenParen) {
                         ')'
@@ -849,6 +861,11 @@ impl Trivia {
         };
     }
 
+    /// In an attribute's brackets (`#[..]`, outside any macro's input).
+    fn in_attribute(&self) -> bool {
+        self.attr.is_some()
+    }
+
     /// A `#` not followed by `[`: an ordinary token.
     fn flush_pound(&mut self) {
         if self.pound.take().is_some() {
@@ -857,6 +874,20 @@ impl Trivia {
             self.attr_ok = false;
             self.bang = 0;
         }
+    }
+}
+
+/// `OUTSIDE`, `IN_ITEM`: where the last identifier was recorded.
+const OUTSIDE: u8 = 1;
+const IN_ITEM: u8 = 2;
+
+/// `name!(`: takes back the macro's name, recorded as an identifier two tokens ago.
+fn unpush_macro_name(at: u8, outside: &mut Vec<Sym>, in_item: &mut Vec<Sym>) {
+    if at & OUTSIDE != 0 {
+        outside.pop();
+    }
+    if at & IN_ITEM != 0 {
+        in_item.pop();
     }
 }
 
@@ -960,7 +991,8 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// interesting method makes its `impl` type interesting when the package defines that type
 /// (methods of `u32` or `Vec<T>` are no call the model resolves), and through a type alias
 /// (`type A = path::B<..>`) the type it stands for; the methods of an `impl` nested in a
-/// function are no free names. A file is parsed when it has an
+/// function are no free names, nor are the names of macros (`name!(..)`) and the words inside
+/// attributes, which the model never resolves. A file is parsed when it has an
 /// interesting item or names an interesting item, or when it defines a name that a parsed
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
@@ -1539,5 +1571,18 @@ mod tests {
             ("++++-+++++--", "+++++++++++-"),
             "{first}\n{second}"
         );
+    }
+
+    #[test]
+    fn macro_names_and_attributes_are_no_references() {
+        let file = "fn assert(m: &Mutex<u8>) {}\nfn test() { Mutex::new(0); }\n#[test]\nfn checks() {\n    #[cfg(test)]\n    let x = 1;\n    assert!(x == 1);\n}\nfn calls() { assert(&M); }\nfn nested() { vec![1]; other::assert!{}; }\n";
+        let kept: String = planned(&[file], &["Mutex"])[0]
+            .as_deref()
+            .expect("parsed")
+            .lines()
+            .map(|l| if l.starts_with('~') { '-' } else { '+' })
+            .collect();
+        // (`planned` fills a left-out item with `~`, line breaks too.)
+        assert_eq!(kept, "++-+-");
     }
 }

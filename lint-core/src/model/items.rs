@@ -184,6 +184,9 @@ impl ItemIndex {
                     self.static_tys.push(ty);
                     self.define(&name, file, Def::Static(id));
                 }
+                // Lex-first planning leaves constants, trait items and static initializers out of
+                // parsing because nothing here reads them (`lex::inert`, `LexItem::value`): reading
+                // one means changing the planner too.
                 ItemKind::Const { .. } | ItemKind::Trait { .. } => {}
                 ItemKind::Fn(def) => {
                     let nested = nested_items(def.body.as_ref());
