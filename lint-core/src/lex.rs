@@ -9,9 +9,8 @@
 //! (the spawn-based rules need a spawn somewhere in the package).
 //!
 //! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
-//! spaces, so every span stays where it was); see [`plan`]. So are constants, the items of
-//! traits and the initializers of statics, which the model never reads (a static's type says
-//! what it holds). So are attributes and doc comments,
+//! spaces, so every span stays where it was); see [`plan`]. So are constants and the
+//! initializers of statics, which the model never reads (a static's type says what it holds). So are attributes and doc comments,
 //! which the model never reads (doc comments alone are a fifth of the text parsed), where Rust
 //! allows them: one with nothing after it is parsed, and reported as syn reports it (see
 //! `Trivia`). Names are compared as 64-bit
@@ -111,8 +110,6 @@ pub struct LexItem {
     pub names: Vec<Sym>,
     /// For methods: the name of the `impl`'s self type (or the trait).
     pub owner: Option<Sym>,
-    /// An item of a `trait`: the model reads none (`model::items`).
-    pub in_trait: bool,
     /// The self types of `impl` blocks nested in this item (in a function body).
     pub nested_owners: Vec<Sym>,
     /// For a type alias `type A = path::B<..>;`: `B`, the type whose methods `impl A` defines.
@@ -142,6 +139,17 @@ pub struct LexItem {
     /// reads a static's type only, so the initializer is never parsed, and its identifiers are
     /// not the item's.
     pub value: Option<(u32, u32)>,
+}
+
+impl LexItem {
+    /// The free names the item defines: all its names, or for a method (whose own name comes
+    /// first) those of the items nested in its body, which the model defines at file level.
+    fn free_names(&self) -> &[Sym] {
+        match self.owner {
+            Some(_) => self.names.get(1..).unwrap_or_default(),
+            None => &self.names,
+        }
+    }
 }
 
 /// What kind of item the lexer saw.
@@ -178,7 +186,8 @@ enum Frame {
     Items,
     /// An `impl` body: functions here are methods of `owner`.
     Impl(Sym),
-    /// A `trait` body (the model reads none of its items).
+    /// A `trait` body: functions here are its methods, whose default bodies are no call the
+    /// model resolves.
     Trait(Sym),
     /// Any other braces (inside an item).
     Other,
@@ -417,15 +426,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         (frames.len(), delims.len()),
                     ));
                 } else if item.is_none() && at_items && (flags & DEF != 0 || word == "macro_rules") {
-                    let (owner, in_trait) = match frames.last() {
-                        Some(Frame::Impl(o)) => (Some(*o), false),
-                        Some(Frame::Trait(o)) => (Some(*o), true),
-                        _ => (None, false),
+                    let owner = match frames.last() {
+                        Some(Frame::Impl(o) | Frame::Trait(o)) => Some(*o),
+                        _ => None,
                     };
                     item = Some((
                         LexItem {
                             owner,
-                            in_trait,
                             is_fn: word == "fn",
                             keyword: if flags & DEF != 0 { word } else { "" },
                             range: Some((pending.unwrap_or(pos) as u32, 0)),
@@ -478,7 +485,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         // (`*const T` is a pointer type.)
                         match frames.last() {
                             // A method of an `impl` nested in this item is no free name (the
-                            // model registers it with its type); a trait's items are not read.
+                            // model registers it with its type), nor is a trait's.
                             Some(Frame::Impl(o)) => it.nested_owners.push(*o),
                             Some(Frame::Trait(_)) => {}
                             // Items nested in this one (inner fns; `static ref X` in
@@ -997,8 +1004,8 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
 ///
-/// Constants, the items of traits, `macro_rules!` and macro calls the model does not read are
-/// never interesting and always left out (see `inert`); a static's initializer names nothing.
+/// Constants, `macro_rules!` and macro calls the model does not read are never interesting
+/// and always left out (see `inert`); a static's initializer names nothing.
 ///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
 /// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
@@ -1042,10 +1049,10 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
             {
                 *c = true;
                 mentioned.extend(it.idents.iter().copied());
-                match it.owner {
-                    Some(o) => methods.extend(it.names.iter().map(|n| (o, *n))),
-                    None => defined.extend(it.names.iter().copied()),
+                if let Some(o) = it.owner {
+                    methods.extend(it.names.first().map(|n| (o, *n)));
                 }
+                defined.extend(it.free_names().iter().copied());
             }
         }
         let mut changed = false;
@@ -1058,7 +1065,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
                     continue;
                 }
                 let need = match it.owner {
-                    Some(o) => it.names.iter().any(|n| methods.contains(&(o, *n))),
+                    Some(o) => it.names.first().is_some_and(|n| methods.contains(&(o, *n))),
                     None => it
                         .names
                         .iter()
@@ -1102,8 +1109,8 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
         .collect()
 }
 
-/// Constants, the items of traits, `macro_rules!` definitions and invocations of macros other
-/// than `lazy_static!` and `thread_local!`: the model reads nothing in them (`model::items`,
+/// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`
+/// and `thread_local!`: the model reads nothing in them (`model::items`,
 /// `model::lower::Lowerer::item_macro`), so they are never parsed and name nothing.
 fn inert(it: &LexItem) -> bool {
     use crate::model::lower::STATIC_MACROS;
@@ -1111,7 +1118,7 @@ fn inert(it: &LexItem) -> bool {
     match it.kind {
         LexItemKind::MacroRules => true,
         LexItemKind::Macro => it.macro_name.is_none_or(|m| !READ.contains(&m)),
-        LexItemKind::Plain => it.in_trait || it.keyword == "const",
+        LexItemKind::Plain => it.keyword == "const",
         LexItemKind::Use => false,
     }
 }
@@ -1133,20 +1140,15 @@ fn merge(a: impl Iterator<Item = (u32, u32)>, b: impl Iterator<Item = (u32, u32)
 /// The files to parse, each file's interesting items, and the interesting names.
 fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool>>, SymSet) {
     let underscore = sym("_");
-    let free_items = || {
-        facts
-            .iter()
-            .flat_map(|f| f.items.iter())
-            .filter(|i| i.owner.is_none() && !inert(i))
-    };
+    let items = || facts.iter().flat_map(|f| f.items.iter()).filter(|i| !inert(i));
     // The names the package defines: the self type of an `impl` is a type of the package only
     // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
-    let defined: SymSet = free_items().flat_map(|i| i.names.iter().copied()).collect();
+    let defined: SymSet = items().flat_map(|i| i.free_names().iter().copied()).collect();
     // `type A = path::B<C>;`: the methods of `impl A` are `B`'s (when the package defines `B`),
     // so an interesting `A` makes `B` interesting. (The other way needs no link: the alias
     // names `B`, so an interesting `B` makes the alias, and so `A`, interesting.)
     let mut links: HashMap<Sym, Vec<Sym>, BuildHasherDefault<SymHasher>> = HashMap::default();
-    for alias in free_items() {
+    for alias in items().filter(|i| i.owner.is_none()) {
         if let (Some(b), [a]) = (alias.alias_of, alias.names.as_slice())
             && b != *a
             && defined.contains(&b)
@@ -1198,8 +1200,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                         // find anything in its uses.
                         Some(_) if !mentions && it.range.is_none() => {}
                         Some(owner) => {
-                            for t in types.chain([&owner]).filter(|t| defined.contains(*t)) {
-                                add(&mut names, *t);
+                            let types = types.chain([&owner]).filter(|t| defined.contains(*t));
+                            for n in types.chain(it.free_names().iter().filter(|n| **n != underscore)) {
+                                add(&mut names, *n);
                             }
                         }
                         None => {
@@ -1244,8 +1247,8 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 defined.extend(
                     f.items
                         .iter()
-                        .filter(|i| i.owner.is_none() && !inert(i))
-                        .flat_map(|i| i.names.iter().copied()),
+                        .filter(|i| !inert(i))
+                        .flat_map(|i| i.free_names().iter().copied()),
                 );
             }
         }
@@ -1257,8 +1260,8 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
             let collides = f
                 .items
                 .iter()
-                .filter(|i| i.owner.is_none() && !inert(i))
-                .flat_map(|i| i.names.iter())
+                .filter(|i| !inert(i))
+                .flat_map(|i| i.free_names().iter())
                 .any(|n| mentioned.contains(n) && defined.contains(n));
             if collides {
                 relevant[fi] = true;
@@ -1550,8 +1553,9 @@ mod tests {
     fn owners_count_only_when_the_package_defines_them() {
         let out = planned(
             &[
-                // Methods of `u32` and of a trait are no call the model resolves; `write` in
-                // `outer` is a method of a nested `impl`, not a free function.
+                // Methods of `u32` and of a trait are no call the model resolves (a default
+                // body is parsed, it is analyzed); `write` in `outer` is a method of a nested
+                // `impl`, not a free function.
                 "impl Lock for u32 {\n    fn lock(&self) { let m = Mutex::new(0); }\n}\ntrait Locked {\n    fn go(&self) { Mutex::new(0); }\n}\nfn outer() {\n    struct L;\n    impl L { fn write(&self) { Mutex::new(()); } }\n}\nfn takes(n: u32) { n.go(); }\nfn logs() { write!(out, \"\"); }\n",
                 // `impl A` defines `Real`'s methods, and `Real2`'s through a path.
                 "struct Real { m: Mutex<u8> }\ntype A = Real;\nimpl A {\n    fn get(&self) { self.m.lock(); }\n}\ntype B = crate::m::Real2<u8>;\nimpl B {\n    fn go(&self) { Mutex::new(0); }\n}\nstruct Real2<T>(T);\nfn user(r: &Real2<u8>) { r.go() }\nfn other(r: &Other) {}\n",
@@ -1568,7 +1572,7 @@ mod tests {
         let second = out[1].as_deref().expect("parsed");
         assert_eq!(
             (kept(first).as_str(), kept(second).as_str()),
-            ("++++-+++++--", "+++++++++++-"),
+            ("++++++++++--", "+++++++++++-"),
             "{first}\n{second}"
         );
     }

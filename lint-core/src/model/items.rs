@@ -184,10 +184,23 @@ impl ItemIndex {
                     self.static_tys.push(ty);
                     self.define(&name, file, Def::Static(id));
                 }
-                // Lex-first planning leaves constants, trait items and static initializers out of
-                // parsing because nothing here reads them (`lex::inert`, `LexItem::value`): reading
-                // one means changing the planner too.
-                ItemKind::Const { .. } | ItemKind::Trait { .. } => {}
+                // Lex-first planning leaves constants and static initializers out of parsing
+                // because nothing here reads them (`lex::inert`, `LexItem::value`): reading one
+                // means changing the planner too.
+                ItemKind::Const { .. } => {}
+                // Default bodies are analyzed like any function. A trait method is never a call
+                // the model resolves (it knows no receiver's trait), so they define no name.
+                ItemKind::Trait { fns, .. } => {
+                    for def in fns.into_iter().filter(|d| d.body.is_some()) {
+                        let nested = nested_items(def.body.as_ref());
+                        self.fns.push(FnInfo {
+                            def,
+                            file,
+                            impl_id: None,
+                        });
+                        self.collect(file, nested);
+                    }
+                }
                 ItemKind::Fn(def) => {
                     let nested = nested_items(def.body.as_ref());
                     let id = self.fns.len() as u32;
