@@ -62,13 +62,14 @@ fn main() {
     for threads in [1, 2] {
         let target = scratch.path().join(format!("target-{threads}"));
         let run = |dir: &Path, cache: bool| maplint(dir, &target, threads, cache);
-        let cold = median(&(0..reps).map(|_| run(&corpus, false)).collect::<Vec<_>>());
+        let sample = |dir: &Path, cache: bool| median(&(0..reps).map(|_| run(dir, cache)).collect::<Vec<_>>());
+        let cold = sample(&corpus, false);
         row("corpus, cold (`--no-cache`)", threads, &cold, None);
         run(&corpus, true); // fills the cache
-        let warm = median(&(0..reps).map(|_| run(&corpus, true)).collect::<Vec<_>>());
+        let warm = sample(&corpus, true);
         row("corpus, warm (result cache)", threads, &warm, Some(&cold));
         if let Some(tokio) = &tokio {
-            let cold_t = median(&(0..reps).map(|_| run(tokio, false)).collect::<Vec<_>>());
+            let cold_t = sample(tokio, false);
             row("tokio, cold (`--no-cache`)", threads, &cold_t, None);
             let file = tokio.join("src/sync/mutex.rs");
             let original = fs::read(&file).expect("tokio's src/sync/mutex.rs");

@@ -10,11 +10,10 @@
 //!
 //! Inside a parsed file, items that nothing needs are blanked out before parsing (replaced by
 //! spaces, so every span stays where it was); see [`plan`]. So are constants and the
-//! initializers of statics, which the model never reads (a static's type says what it holds). So are attributes and doc comments,
-//! which the model never reads (doc comments alone are a fifth of the text parsed), where Rust
-//! allows them: one with nothing after it is parsed, and reported as syn reports it (see
-//! `Trivia`). Names are compared as 64-bit
-//! hashes ([`Sym`]); members (`x.name`, `Type::name`) never count as references to free items,
+//! initializers of statics, which the model never reads (a static's type says what it holds),
+//! and attributes and doc comments, which it never reads either (doc comments alone are a
+//! fifth of the text parsed), where Rust allows them: one with nothing after it is parsed, and
+//! reported as syn reports it (see `Trivia`). Names are compared as 64-bit hashes ([`Sym`]); members (`x.name`, `Type::name`) never count as references to free items,
 //! matching how the model resolves paths (`model::items::is_member_path`).
 //!
 //! The closure over these links makes the findings the same as parsing everything (tested on
@@ -449,12 +448,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         // `type A = path::B<..>`: the last segment so far.
                         it.alias_of = Some(name_sym);
                     }
-                    if in_attribute {
-                    } else if member {
-                        item_members.push(name_sym);
-                    } else {
-                        item_idents.push(name_sym);
-                        pushed |= IN_ITEM;
+                    if !in_attribute {
+                        if member {
+                            item_members.push(name_sym);
+                        } else {
+                            item_idents.push(name_sym);
+                            pushed |= IN_ITEM;
+                        }
                     }
                     if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
@@ -678,8 +678,6 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     facts
                         .items
                         .push(finish_item(it, pos + len, &mut item_idents, &mut item_members));
-                    value = Value::None;
-                    eq_angle = 0;
                 }
                 if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
                     // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
@@ -1193,23 +1191,17 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 if mentions || it.unsafe_sharing {
                     item_done[fi][ii] = true;
                     changed = true;
-                    let types = it.nested_owners.iter();
-                    match it.owner {
-                        // `unsafe impl Sync for T {}` alone does not make `T` interesting: without
-                        // a map, cell or lock in `T` (which would name an interest) no rule can
-                        // find anything in its uses.
-                        Some(_) if !mentions && it.range.is_none() => {}
-                        Some(owner) => {
-                            let types = types.chain([&owner]).filter(|t| defined.contains(*t));
-                            for n in types.chain(it.free_names().iter().filter(|n| **n != underscore)) {
-                                add(&mut names, *n);
-                            }
-                        }
-                        None => {
-                            let own = it.names.iter().filter(|n| **n != underscore);
-                            for n in own.chain(types.filter(|t| defined.contains(*t))) {
-                                add(&mut names, *n);
-                            }
+                    // `unsafe impl Sync for T {}` alone does not make `T` interesting: without a
+                    // map, cell or lock in `T` (which would name an interest) no rule can find
+                    // anything in its uses.
+                    if mentions || it.owner.is_none() || it.range.is_some() {
+                        let types = it
+                            .nested_owners
+                            .iter()
+                            .chain(&it.owner)
+                            .filter(|t| defined.contains(*t));
+                        for n in it.free_names().iter().filter(|n| **n != underscore).chain(types) {
+                            add(&mut names, *n);
                         }
                     }
                 }
