@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Level, Span};
 use std::collections::{HashMap, HashSet};
 
+use crate::catalog::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
 use crate::lex::{self, LexFacts, Omit};
-use crate::model::body::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::reuse::{FileFacts, content_hash};
 use crate::rules::{self, Rule, helpers::Reporter};
@@ -161,7 +161,7 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
             .iter()
             .any(|f| f.unsafe_impls.iter().any(|i| i.contains(&lex::sym(t))))
     };
-    let mut out: HashSet<&str> = HashSet::new();
+    let mut out: HashSet<&'a str> = HashSet::new();
     for rule in active {
         let meta = rule.meta();
         if settings.level(meta.name, meta.default_level) == Level::Allow {
@@ -171,7 +171,9 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
             .requires
             .is_none_or(|r| (r.spawn && spawn) || r.unsafe_impl_of.iter().any(|t| unsafe_impl_of(t)));
         if met {
-            out.extend(meta.interests.iter().flat_map(|list| list.iter().copied()));
+            for word in meta.interests.iter().flat_map(|i| i.words()) {
+                out.insert(word);
+            }
         }
     }
     let t = &settings.types;
@@ -545,7 +547,7 @@ mod tests {
         docs: "",
         fix: FixAvailability::None,
         since: "0.1.0",
-        interests: &[&["fn"]],
+        interests: &[],
         requires: None,
     };
     impl Rule for Panics {

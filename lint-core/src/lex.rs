@@ -1111,7 +1111,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
 /// and `thread_local!`: the model reads nothing in them (`model::items`,
 /// `model::lower::Lowerer::item_macro`), so they are never parsed and name nothing.
 fn inert(it: &LexItem) -> bool {
-    use crate::model::lower::STATIC_MACROS;
+    use crate::catalog::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
         LexItemKind::MacroRules => true,

@@ -8,6 +8,7 @@
 //! parsed yields a diagnostic for that file (`io_error`, `parse_error`) and the other files are
 //! still analyzed; a panic inside a rule becomes an `internal_error` diagnostic naming the rule.
 
+pub mod catalog;
 pub mod diagnostic;
 pub mod fix;
 pub mod lex;

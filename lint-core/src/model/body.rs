@@ -11,103 +11,8 @@ use super::items::ItemIndex;
 use super::types::{SemTy, Wrap};
 use crate::diagnostic::Span;
 
-/// The last path segments of the functions that start threads, tasks or scopes
-/// (`thread::spawn`, `rayon::join`, `tokio::task::spawn_blocking`...). Rules that need a spawn
-/// declare these as their requirements, so the lexer can skip their interests in a package
-/// that names none of them.
-pub const SPAWN_FNS: &[&str] = &[
-    "spawn",
-    "scope",
-    "in_place_scope",
-    "scope_fifo",
-    "spawn_fifo",
-    "spawn_broadcast",
-    "join",
-    "spawn_blocking",
-    "spawn_local",
-];
-/// The crates and modules those functions come from: a call is a spawn only when its path
-/// (after `use` expansion) goes through one of them.
-pub const SPAWN_ROOTS: &[&str] = &[
-    "thread",
-    "task",
-    "tokio",
-    "async_std",
-    "smol",
-    "actix_rt",
-    "rayon",
-    "crossbeam",
-    "crossbeam_utils",
-];
-/// Methods that spawn on a handle, a builder or a scope.
-pub const SPAWN_METHODS: &[&str] = &[
-    "spawn",
-    "spawn_scoped",
-    "spawn_blocking",
-    "spawn_local",
-    "spawn_fifo",
-    "spawn_broadcast",
-];
-/// Methods that make a rayon parallel iterator.
-pub const PAR_ITER_METHODS: &[&str] = &[
-    "par_iter",
-    "par_iter_mut",
-    "into_par_iter",
-    "par_chunks",
-    "par_chunks_mut",
-    "par_bridge",
-    "par_drain",
-    "par_windows",
-    "par_split",
-    "par_lines",
-    "par_bytes",
-    "par_chars",
-    "par_values",
-    "par_keys",
-];
-
-/// Methods that mutate a map.
-pub const MAP_WRITE_METHODS: &[&str] = &[
-    "insert",
-    "remove",
-    "remove_entry",
-    "entry",
-    "get_mut",
-    "clear",
-    "extend",
-    "retain",
-    "drain",
-    "append",
-    "split_off",
-    "try_insert",
-    "values_mut",
-    "iter_mut",
-    "swap_remove",
-    "shift_remove",
-    "shift_insert",
-    "insert_full",
-    "pop_first",
-    "pop_last",
-    "first_entry",
-    "last_entry",
-    "extract_if",
-    "drain_filter",
-    "get_many_mut",
-    "get_disjoint_mut",
-];
-
-/// Methods that acquire a lock.
-pub const LOCK_METHODS: &[&str] = &[
-    "lock",
-    "read",
-    "write",
-    "try_lock",
-    "try_read",
-    "try_write",
-    "upgradable_read",
-    "read_recursive",
-    "blocking_lock",
-];
+pub use crate::catalog::{MAP_WRITE_METHODS, PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
+use crate::catalog::{PASS_THROUGH_METHODS, SYNC_CLOSURE_METHODS, is_repeating_adapter};
 
 #[derive(Debug, Clone)]
 pub struct Binding {
@@ -265,6 +170,8 @@ pub struct Acquisition {
     /// The receiver's type after auto-deref: a `Lock`, a guarded `ConcurrentMap`, a `RefCell`.
     pub lock_ty: SemTy,
     pub op: super::locks::AcqOp,
+    /// Where the guard sits in the call's result.
+    pub shape: crate::catalog::Shape,
     pub method: String,
     pub span: Span,
     pub method_span: Span,
@@ -684,7 +591,7 @@ impl<'a> Walker<'a> {
                     .map(|e| self.link_info(e, &ty));
                 // `let (a, b) = (x.clone(), Arc::clone(&y));`: link each element.
                 let tuple_links: Vec<Link> = match (pat, init.as_ref().map(|e| &e.kind)) {
-                    (Pat::Compound(ps), Some(ExprKind::Other(es)))
+                    (Pat::Tuple(ps), Some(ExprKind::Tuple(es)))
                         if ps.len() == es.len() && ps.iter().all(|p| p.simple_name().is_some()) =>
                     {
                         es.iter().map(|e| self.link_info(e, &self.ty_of(e))).collect()
@@ -692,7 +599,7 @@ impl<'a> Walker<'a> {
                     _ => Vec::new(),
                 };
                 let tuple_tys: Vec<SemTy> = match init.as_ref().map(|e| &e.kind) {
-                    Some(ExprKind::Other(es)) if !tuple_links.is_empty() => es.iter().map(|e| self.ty_of(e)).collect(),
+                    Some(ExprKind::Tuple(es)) if !tuple_links.is_empty() => es.iter().map(|e| self.ty_of(e)).collect(),
                     _ => Vec::new(),
                 };
                 let before = self.facts.bindings.len();
@@ -992,7 +899,7 @@ impl<'a> Walker<'a> {
                     });
                 }
             }
-            ExprKind::Binary { lhs, rhs } | ExprKind::Index { base: lhs, index: rhs } => {
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { base: lhs, index: rhs } => {
                 self.expr(lhs);
                 self.expr(rhs);
             }
@@ -1029,15 +936,12 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Macro { args, path } => match args {
                 MacroArgs::Parsed(es) => {
-                    let logs = path.last().is_some_and(|n| super::lower::is_format_macro(n));
+                    let logs = path.last().is_some_and(|n| crate::catalog::is_format_macro(n));
                     self.log_depth += u32::from(logs);
                     self.exprs(es);
                     self.log_depth -= u32::from(logs);
                     // `select!`/`join!` await their futures: the macro is a suspension point.
-                    if path
-                        .last()
-                        .is_some_and(|n| matches!(n.as_str(), "select" | "join" | "try_join"))
-                    {
+                    if path.last().is_some_and(|n| crate::catalog::is_awaiting_macro(n)) {
                         let name = Span::new(
                             e.span.file,
                             e.span.lo,
@@ -1075,7 +979,8 @@ impl<'a> Walker<'a> {
                     self.expr(r);
                 }
             }
-            ExprKind::Other(es) => self.exprs(es),
+            ExprKind::Tuple(es) | ExprKind::Other(es) => self.exprs(es),
+            ExprKind::Continue => {}
         }
     }
 
@@ -1231,7 +1136,7 @@ impl<'a> Walker<'a> {
                 self.expr_as(a, arg_life);
             }
         }
-        if let Some(op) = super::locks::classify(&recv_inner, method)
+        if let Some(acq) = super::locks::classify(&recv_inner, method)
             && let Some((place, _)) = self.place_of(recv)
         {
             let method_span = match &e.kind {
@@ -1241,7 +1146,8 @@ impl<'a> Walker<'a> {
             self.facts.acquisitions.push(Acquisition {
                 lock: place,
                 lock_ty: recv_inner.clone(),
-                op,
+                op: acq.op,
+                shape: acq.shape,
                 method: method.to_owned(),
                 span: e.span,
                 method_span,
@@ -1263,7 +1169,7 @@ impl<'a> Walker<'a> {
         }
         // Lock acquisitions, and anything that may be hand-rolled synchronization (a lock-named
         // call on a value of unknown type, a compare-and-swap).
-        if (LOCK_METHODS.contains(&method) && matches!(recv_inner, SemTy::Lock { .. } | SemTy::Unknown))
+        if (crate::catalog::is_lock_method(method) && matches!(recv_inner, SemTy::Lock { .. } | SemTy::Unknown))
             || method.starts_with("compare_exchange")
             || method == "compare_and_swap"
         {
@@ -1958,61 +1864,6 @@ fn chain_has_par_iter(e: &Expr) -> bool {
     }
 }
 
-/// Iterator adapters and consumers whose closure runs once per element.
-fn is_repeating_adapter(method: &str) -> bool {
-    matches!(
-        method,
-        "map"
-            | "for_each"
-            | "try_for_each"
-            | "filter_map"
-            | "flat_map"
-            | "then"
-            | "and_then"
-            | "inspect"
-            | "filter"
-            | "take_while"
-            | "skip_while"
-            | "fold"
-            | "scan"
-            | "map_while"
-            | "all"
-            | "any"
-            | "find"
-            | "position"
-    )
-}
-
-/// Methods that hand their receiver's value on (`lock().unwrap()` is still the guard).
-const PASS_THROUGH_METHODS: &[&str] = &[
-    "unwrap",
-    "expect",
-    "unwrap_or_else",
-    "unwrap_or",
-    "unwrap_or_default",
-    "unwrap_unchecked",
-    "ok",
-    "map_err",
-    "ok_or",
-    "ok_or_else",
-    // Iterator adapters over guards (`DashMap` iterators yield refs that hold their shard).
-    "filter",
-    "collect",
-    "take",
-    "skip",
-    "rev",
-    "peekable",
-    "enumerate",
-    "step_by",
-    "fuse",
-    // `Entry` API: the `RefMut` returned still holds the entry's lock (`DashMap`).
-    "or_insert",
-    "or_insert_with",
-    "or_insert_with_key",
-    "or_default",
-    "and_modify",
-];
-
 /// `Option`/`Result` combinators that consume their receiver: a guard inside is dropped when
 /// the call returns (`map.get(k).map(|r| r.clone())`).
 const CONSUMING_METHODS: &[&str] = &[
@@ -2026,64 +1877,11 @@ const CONSUMING_METHODS: &[&str] = &[
     "is_err_and",
 ];
 
-/// Methods whose closure argument runs during the call, on the calling thread.
-const SYNC_CLOSURE_METHODS: &[&str] = &[
-    "map",
-    "for_each",
-    "try_for_each",
-    "filter",
-    "filter_map",
-    "flat_map",
-    "any",
-    "all",
-    "find",
-    "find_map",
-    "position",
-    "fold",
-    "try_fold",
-    "inspect",
-    "take_while",
-    "skip_while",
-    "map_while",
-    "scan",
-    "partition",
-    "max_by_key",
-    "min_by_key",
-    "max_by",
-    "min_by",
-    "sort_by",
-    "sort_by_key",
-    "sort_unstable_by",
-    "sort_unstable_by_key",
-    "retain",
-    "retain_mut",
-    "and_then",
-    "map_or",
-    "map_or_else",
-    "unwrap_or_else",
-    "or_else",
-    "ok_or_else",
-    "is_some_and",
-    "is_none_or",
-    "or_insert_with",
-    "or_insert_with_key",
-    "and_modify",
-    "get_or_insert_with",
-    "get_or_init",
-    "with",
-    "with_borrow",
-    "with_borrow_mut",
-    "then",
-    "scope",
-    "in_place_scope",
-];
-
 /// Does a block end by leaving (`return`, `break`, `continue`, or a panicking macro)?
 fn diverges(b: &Block) -> bool {
     match b.stmts.last() {
         Some(Stmt::Expr { expr, .. }) => match &expr.kind {
-            // `continue` is lowered as `break` (both leave the loop body).
-            ExprKind::Return(_) | ExprKind::Break(_) => true,
+            ExprKind::Return(_) | ExprKind::Break(_) | ExprKind::Continue => true,
             ExprKind::Macro { path, .. } => path
                 .last()
                 .is_some_and(|n| matches!(n.as_str(), "panic" | "unreachable" | "bail" | "todo")),
@@ -2097,7 +1895,7 @@ fn diverges(b: &Block) -> bool {
 fn contains_let(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Let { .. } => true,
-        ExprKind::Binary { lhs, rhs } => contains_let(lhs) || contains_let(rhs),
+        ExprKind::Binary { lhs, rhs, .. } => contains_let(lhs) || contains_let(rhs),
         _ => false,
     }
 }

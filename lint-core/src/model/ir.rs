@@ -217,10 +217,18 @@ pub enum Pat {
         name: String,
         elems: Vec<Pat>,
     },
-    /// Tuple, struct, slice and or-patterns: the sub-patterns.
+    /// A tuple pattern `(a, b)`: its elements in order.
+    Tuple(Vec<Pat>),
+    /// A struct pattern `S { g, n: m, .. }` (or a tuple struct written with braces): each
+    /// field's name and pattern.
+    Struct(Vec<(String, Pat)>),
+    /// Slice and or-patterns: the sub-patterns.
     Compound(Vec<Pat>),
     Ref(Box<Pat>),
-    /// A path pattern or literal: binds nothing.
+    /// A path pattern (`Entry::Vacant`, `TryResult::Absent`, a constant): its last segment.
+    /// `None` is lowered as an identifier pattern, as syn reads it.
+    Path(String),
+    /// A literal or range pattern: binds nothing.
     Other,
     Wild,
 }
@@ -241,9 +249,14 @@ impl Pat {
                     s.bindings(out);
                 }
             }
-            Pat::Compound(ps) | Pat::Variant { elems: ps, .. } => ps.iter().for_each(|p| p.bindings(out)),
+            Pat::Compound(ps) | Pat::Tuple(ps) | Pat::Variant { elems: ps, .. } => {
+                for p in ps {
+                    p.bindings(out);
+                }
+            }
+            Pat::Struct(fs) => fs.iter().for_each(|(_, p)| p.bindings(out)),
             Pat::Ref(p) => p.bindings(out),
-            Pat::Other | Pat::Wild => {}
+            Pat::Path(_) | Pat::Other | Pat::Wild => {}
         }
     }
 
@@ -353,6 +366,8 @@ pub enum ExprKind {
     Binary {
         lhs: Box<Expr>,
         rhs: Box<Expr>,
+        /// `&&` or `||`: each operand is a temporary scope of its own.
+        lazy: bool,
     },
     Unary {
         op: UnOp,
@@ -378,6 +393,7 @@ pub enum ExprKind {
     },
     Return(Option<Box<Expr>>),
     Break(Option<Box<Expr>>),
+    Continue,
     Macro {
         path: Vec<String>,
         args: MacroArgs,
@@ -387,7 +403,9 @@ pub enum ExprKind {
         fields: Vec<(String, Expr)>,
         rest: Option<Box<Expr>>,
     },
-    /// Tuples, arrays, ranges, `continue`, anything else: the sub-expressions only.
+    /// A tuple expression `(a, b)`.
+    Tuple(Vec<Expr>),
+    /// Arrays, ranges, anything else: the sub-expressions only.
     Other(Vec<Expr>),
 }
 

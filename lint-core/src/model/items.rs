@@ -302,7 +302,7 @@ impl ItemIndex {
         if !local && full.len() == 1 && !scope.uses.contains_key(&full[0]) && !self.names.contains_key(&full[0]) {
             // A glob import of a known crate can bring a well-known name in.
             for g in &scope.globs {
-                if g.first().is_some_and(|c| crate_provides(c, &full[0])) {
+                if g.first().is_some_and(|c| crate::catalog::crate_provides(c, &full[0])) {
                     let mut p = g.clone();
                     p.push(full[0].clone());
                     let refs: Vec<&str> = p.iter().map(String::as_str).collect();
@@ -572,22 +572,6 @@ impl ItemIndex {
         f.def.ret.as_ref().map_or(SemTy::Tuple(Vec::new()), |t| {
             self.resolve_ty(t, f.file, &subst, self_ty.as_ref())
         })
-    }
-}
-
-/// Does a glob import of this known crate bring this well-known name into scope?
-fn crate_provides(krate: &str, name: &str) -> bool {
-    match krate {
-        "std" | "core" | "alloc" => !matches!(name, "DashMap" | "DashSet" | "IndexMap" | "FxHashMap" | "AHashMap"),
-        "dashmap" => matches!(name, "DashMap" | "DashSet"),
-        "parking_lot" | "spin" | "async_lock" => matches!(name, "Mutex" | "RwLock" | "FairMutex"),
-        "tokio" | "futures" | "futures_util" | "async_std" => matches!(name, "Mutex" | "RwLock"),
-        "hashbrown" | "papaya" | "scc" | "flurry" => name == "HashMap",
-        "indexmap" => name == "IndexMap",
-        "rustc_hash" | "fxhash" => name == "FxHashMap",
-        "ahash" => name == "AHashMap",
-        "once_cell" => matches!(name, "Lazy" | "OnceCell"),
-        _ => false,
     }
 }
 

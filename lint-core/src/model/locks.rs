@@ -10,110 +10,30 @@ use std::collections::HashSet;
 
 use super::body::{Acquisition, BodyFacts, Call, Life, Place, Root};
 use super::items::ItemIndex;
-use super::types::{LockKind, LockLib, SemTy, Wrap};
+use super::types::{LockLib, SemTy, Wrap};
 use crate::diagnostic::Span;
 
-/// How an `RwLock`/`Mutex` is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LockMode {
-    Mutex,
-    Read,
-    Write,
-    UpgradableRead,
-    ReadRecursive,
-}
+pub use crate::catalog::{AcqOp, LockMode};
+use crate::catalog::{Acquire, Receiver};
 
-/// What an operation does to its lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AcqOp {
-    /// `lock`/`read`/`write`/...: returns a guard. `try_` variants never block.
-    Lock { mode: LockMode, is_try: bool },
-    /// A `DashMap` operation: `write` when it takes the shard's write lock; `guard` when it
-    /// returns a `Ref`/`RefMut`/`Entry`/iterator that keeps the lock.
-    Sharded { write: bool, guard: bool },
-    /// `RefCell::borrow`/`borrow_mut` (and `try_` variants, which never panic).
-    Borrow { mutable: bool, is_try: bool },
-}
-
-impl AcqOp {
-    #[must_use]
-    pub fn returns_guard(self) -> bool {
-        match self {
-            AcqOp::Lock { .. } | AcqOp::Borrow { .. } => true,
-            AcqOp::Sharded { guard, .. } => guard,
-        }
-    }
-
-    #[must_use]
-    pub fn is_try(self) -> bool {
-        matches!(
-            self,
-            AcqOp::Lock { is_try: true, .. } | AcqOp::Borrow { is_try: true, .. }
-        )
-    }
-}
-
-/// Classifies a method call on a receiver of type `recv` (after auto-deref).
+/// The receiver kind of a guard-producing call on a value of type `recv` (after auto-deref).
 #[must_use]
-pub fn classify(recv: &SemTy, method: &str) -> Option<AcqOp> {
+pub fn receiver(recv: &SemTy) -> Option<Receiver> {
     match recv {
-        SemTy::Lock { kind, .. } => {
-            let (mode, is_try) = match (kind, method) {
-                (LockKind::Mutex, "lock" | "blocking_lock") => (LockMode::Mutex, false),
-                (LockKind::Mutex, "try_lock") => (LockMode::Mutex, true),
-                (LockKind::RwLock, "read" | "blocking_read") => (LockMode::Read, false),
-                (LockKind::RwLock, "write" | "blocking_write") => (LockMode::Write, false),
-                (LockKind::RwLock, "try_read") => (LockMode::Read, true),
-                (LockKind::RwLock, "try_write") => (LockMode::Write, true),
-                (LockKind::RwLock, "upgradable_read") => (LockMode::UpgradableRead, false),
-                (LockKind::RwLock, "read_recursive") => (LockMode::ReadRecursive, false),
-                _ => return None,
-            };
-            Some(AcqOp::Lock { mode, is_try })
-        }
-        SemTy::ConcurrentMap { guarded: true } => Some(match method {
-            "get" | "try_get" | "iter" => AcqOp::Sharded {
-                write: false,
-                guard: true,
-            },
-            "get_mut" | "try_get_mut" | "entry" | "try_entry" | "iter_mut" => AcqOp::Sharded {
-                write: true,
-                guard: true,
-            },
-            "insert" | "remove" | "remove_if" | "remove_if_mut" | "alter" | "alter_all" | "retain" | "clear"
-            | "shrink_to_fit" => AcqOp::Sharded {
-                write: true,
-                guard: false,
-            },
-            "contains_key" | "len" | "is_empty" => AcqOp::Sharded {
-                write: false,
-                guard: false,
-            },
-            _ => return None,
-        }),
+        SemTy::Lock { kind, lib, .. } => Some(Receiver::Lock(*kind, *lib)),
+        SemTy::ConcurrentMap { guarded: true } => Some(Receiver::GuardedMap),
         SemTy::Wrapper {
             wrap: Wrap::RefCell, ..
-        } => Some(match method {
-            "borrow" => AcqOp::Borrow {
-                mutable: false,
-                is_try: false,
-            },
-            "borrow_mut" => AcqOp::Borrow {
-                mutable: true,
-                is_try: false,
-            },
-            "try_borrow" => AcqOp::Borrow {
-                mutable: false,
-                is_try: true,
-            },
-            "try_borrow_mut" => AcqOp::Borrow {
-                mutable: true,
-                is_try: true,
-            },
-            _ => return None,
-        }),
+        } => Some(Receiver::RefCell),
         _ => None,
     }
+}
+
+/// Classifies a method call on a receiver of type `recv` (after auto-deref): the operation and
+/// where its guard sits in the result.
+#[must_use]
+pub fn classify(recv: &SemTy, method: &str) -> Option<Acquire> {
+    crate::catalog::acquisition(receiver(recv)?, method)
 }
 
 /// The lock's library, for locks.

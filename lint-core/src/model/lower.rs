@@ -11,15 +11,9 @@ use super::ir::{
     Arm, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param, Pat,
     SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
 };
+use crate::catalog::{is_expr_list_macro, is_format_macro};
 use crate::diagnostic::Span;
 use crate::lex::Omit;
-
-/// The item-level macros whose statics the model reads; every other item-level macro call is
-/// left out of the IR (and of parsing, in lex-first analysis).
-pub(crate) const STATIC_MACROS: [(&str, StaticKind); 2] = [
-    ("lazy_static", StaticKind::LazyStatic),
-    ("thread_local", StaticKind::ThreadLocal),
-];
 
 /// Expressions nested deeper than this are replaced by opaque nodes (the file is still analyzed).
 pub const MAX_DEPTH: u32 = 256;
@@ -384,8 +378,11 @@ impl Lowerer<'_> {
     /// `lazy_static!` and `thread_local!` declare statics; they are lowered as a module of statics.
     fn item_macro(&mut self, mac: &syn::Macro) -> Option<Item> {
         let name = mac.path.segments.last()?.ident.to_string();
-        let (_, kind) = STATIC_MACROS.iter().find(|(m, _)| *m == name)?;
-        let kind = *kind;
+        let (_, kind) = crate::catalog::STATIC_MACROS.iter().find(|(m, _)| *m == name)?;
+        let kind = match kind {
+            crate::catalog::StaticMacro::LazyStatic => StaticKind::LazyStatic,
+            crate::catalog::StaticMacro::ThreadLocal => StaticKind::ThreadLocal,
+        };
         let decls = parse_static_decls.parse2(mac.tokens.clone()).ok()?;
         let span = self.sp(mac.path.span());
         let items = decls
@@ -582,12 +579,24 @@ impl Lowerer<'_> {
                 span: self.sp_word(i.ident.span()),
                 sub: i.subpat.as_ref().map(|(_, s)| Box::new(self.pat(s))),
             },
-            syn::Pat::Tuple(t) => Pat::Compound(t.elems.iter().map(|e| self.pat(e)).collect()),
+            syn::Pat::Tuple(t) => Pat::Tuple(t.elems.iter().map(|e| self.pat(e)).collect()),
             syn::Pat::TupleStruct(t) => Pat::Variant {
                 name: t.path.segments.last().map(|s| ident_str(&s.ident)).unwrap_or_default(),
                 elems: t.elems.iter().map(|e| self.pat(e)).collect(),
             },
-            syn::Pat::Struct(s) => Pat::Compound(s.fields.iter().map(|f| self.pat(&f.pat)).collect()),
+            syn::Pat::Struct(s) => Pat::Struct(
+                s.fields
+                    .iter()
+                    .map(|f| {
+                        let name = match &f.member {
+                            syn::Member::Named(i) => ident_str(i),
+                            syn::Member::Unnamed(i) => i.index.to_string(),
+                        };
+                        (name, self.pat(&f.pat))
+                    })
+                    .collect(),
+            ),
+            syn::Pat::Path(p) => Pat::Path(p.path.segments.last().map(|s| ident_str(&s.ident)).unwrap_or_default()),
             syn::Pat::Slice(s) => Pat::Compound(s.elems.iter().map(|e| self.pat(e)).collect()),
             syn::Pat::Or(o) => Pat::Compound(o.cases.iter().map(|e| self.pat(e)).collect()),
             syn::Pat::Reference(r) => Pat::Ref(Box::new(self.pat(&r.pat))),
@@ -867,7 +876,8 @@ impl Lowerer<'_> {
                         },
                     )
                 } else {
-                    self.mk(span, ExprKind::Binary { lhs, rhs })
+                    let lazy = matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_));
+                    self.mk(span, ExprKind::Binary { lhs, rhs, lazy })
                 }
             }
             E::Unary(u) => {
@@ -965,7 +975,7 @@ impl Lowerer<'_> {
             E::Tuple(t) => {
                 let elems = self.exprs(&t.elems);
                 let span = self.sp(t.paren_token.span.join());
-                self.mk(span, ExprKind::Other(elems))
+                self.mk(span, ExprKind::Tuple(elems))
             }
             E::Array(a) => {
                 let elems = self.exprs(&a.elems);
@@ -991,10 +1001,9 @@ impl Lowerer<'_> {
                 let span = self.sp_word(y.yield_token.span);
                 self.mk(span, ExprKind::Other(elems))
             }
-            // `continue` leaves the loop body like `break` does; the model needs nothing more.
             E::Continue(c) => {
                 let span = self.sp_word(c.continue_token.span);
-                self.mk(span, ExprKind::Break(None))
+                self.mk(span, ExprKind::Continue)
             }
             other => {
                 let span = self.first_span(other);
@@ -1171,43 +1180,6 @@ fn use_tree(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<UseEntry>)
         }),
         syn::UseTree::Group(g) => g.items.iter().for_each(|i| use_tree(i, prefix, out)),
     }
-}
-
-/// Macros that format their arguments (or assert on them): uses inside only observe values.
-pub(crate) fn is_format_macro(n: &str) -> bool {
-    matches!(
-        n,
-        "println"
-            | "print"
-            | "eprintln"
-            | "eprint"
-            | "format"
-            | "format_args"
-            | "write"
-            | "writeln"
-            | "panic"
-            | "unreachable"
-            | "todo"
-            | "unimplemented"
-            | "assert"
-            | "assert_eq"
-            | "assert_ne"
-            | "debug_assert"
-            | "debug_assert_eq"
-            | "debug_assert_ne"
-            | "trace"
-            | "debug"
-            | "info"
-            | "warn"
-            | "error"
-            | "bail"
-            | "anyhow"
-            | "ensure"
-    )
-}
-
-fn is_expr_list_macro(n: &str) -> bool {
-    is_format_macro(n) || matches!(n, "dbg" | "join" | "try_join")
 }
 
 fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {

@@ -3,50 +3,8 @@
 
 use super::ir::{Ty, TyPath};
 
-/// Plain (unsynchronized) maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MapKind {
-    HashMap,
-    BTreeMap,
-    IndexMap,
-    /// A map type the user configured.
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LockKind {
-    Mutex,
-    RwLock,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LockLib {
-    Std,
-    ParkingLot,
-    Spin,
-    Tokio,
-    AsyncLock,
-    Futures,
-    /// Written as `Mutex` with no import the model could follow.
-    Unknown,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Wrap {
-    Arc,
-    Rc,
-    RefCell,
-    Cell,
-    UnsafeCell,
-    OnceLock,
-    Lazy,
-    Box,
-    Option,
-    MaybeUninit,
-    ManuallyDrop,
-    /// `std::thread::LocalKey`: what a `thread_local!` static is.
-    LocalKey,
-}
+use crate::catalog::Known;
+pub use crate::catalog::{LockKind, LockLib, MapKind, Wrap};
 
 /// What the model knows about a value's type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -155,101 +113,25 @@ impl SemTy {
 }
 
 /// Classifies a fully qualified path of a well-known type (`["std", "collections", "HashMap"]`),
-/// or a bare name when no import says where it comes from. `None`: not a known type.
+/// or a bare name when no import says where it comes from (see [`crate::catalog::TYPES`]).
+/// `None`: not a known type.
 #[must_use]
 pub fn known_type(path: &[&str], args: Vec<SemTy>) -> Option<SemTy> {
-    let last = *path.last()?;
-    let root = if path.len() > 1 { path[0] } else { "" };
     let first_arg = |args: Vec<SemTy>| args.into_iter().next().unwrap_or_default();
-    let external = matches!(
-        root,
-        "papaya" | "scc" | "flurry" | "evmap" | "moka" | "chashmap" | "concurrent_map"
-    );
-    Some(match last {
-        "HashMap" | "HashbrownMap" if external => SemTy::ConcurrentMap { guarded: false },
-        "HashMap" | "FxHashMap" | "AHashMap" | "FnvHashMap" | "HashbrownMap" => SemTy::Map(MapKind::HashMap),
-        "BTreeMap" => SemTy::Map(MapKind::BTreeMap),
-        "IndexMap" => SemTy::Map(MapKind::IndexMap),
-        "DashMap" | "DashSet" => SemTy::ConcurrentMap { guarded: true },
-        "Cache" | "TreeIndex" | "HashIndex" | "ReadHandle" | "WriteHandle" if external => {
-            SemTy::ConcurrentMap { guarded: false }
-        }
-        "Mutex" | "RwLock" | "FairMutex" => {
-            let lib = match root {
-                "std" | "core" | "alloc" => LockLib::Std,
-                "parking_lot" => LockLib::ParkingLot,
-                "spin" => LockLib::Spin,
-                "tokio" => LockLib::Tokio,
-                "async_lock" | "async_std" | "smol" => LockLib::AsyncLock,
-                "futures" | "futures_util" => LockLib::Futures,
-                _ => LockLib::Unknown,
-            };
-            let kind = if last == "RwLock" {
-                LockKind::RwLock
-            } else {
-                LockKind::Mutex
-            };
-            SemTy::Lock {
-                kind,
-                lib,
-                inner: Box::new(first_arg(args)),
-            }
-        }
-        "Vec" | "VecDeque" => SemTy::Vec(Box::new(first_arg(args))),
-        _ => {
-            let wrap = match last {
-                "Arc" => Wrap::Arc,
-                "Rc" => Wrap::Rc,
-                "RefCell" => Wrap::RefCell,
-                "Cell" => Wrap::Cell,
-                "UnsafeCell" | "SyncUnsafeCell" => Wrap::UnsafeCell,
-                "OnceLock" | "OnceCell" => Wrap::OnceLock,
-                "LazyLock" | "Lazy" | "LazyCell" => Wrap::Lazy,
-                "Box" => Wrap::Box,
-                "Option" => Wrap::Option,
-                "MaybeUninit" => Wrap::MaybeUninit,
-                "ManuallyDrop" => Wrap::ManuallyDrop,
-                "LocalKey" => Wrap::LocalKey,
-                _ => return None,
-            };
-            SemTy::wrap(wrap, first_arg(args))
-        }
+    Some(match crate::catalog::known_type(path)? {
+        Known::Map(k) => SemTy::Map(k),
+        Known::ConcurrentMap { guarded } => SemTy::ConcurrentMap { guarded },
+        Known::Lock(kind) => SemTy::Lock {
+            kind,
+            lib: crate::catalog::lock_lib(path),
+            inner: Box::new(first_arg(args)),
+        },
+        Known::Vec => SemTy::Vec(Box::new(first_arg(args))),
+        Known::Wrap(wrap) => SemTy::wrap(wrap, first_arg(args)),
     })
 }
 
-/// Crates whose paths the model classifies by the table above.
-#[must_use]
-pub fn is_known_crate(name: &str) -> bool {
-    matches!(
-        name,
-        "std"
-            | "core"
-            | "alloc"
-            | "hashbrown"
-            | "indexmap"
-            | "fxhash"
-            | "rustc_hash"
-            | "ahash"
-            | "fnv"
-            | "dashmap"
-            | "papaya"
-            | "scc"
-            | "flurry"
-            | "moka"
-            | "evmap"
-            | "parking_lot"
-            | "spin"
-            | "tokio"
-            | "async_lock"
-            | "async_std"
-            | "futures"
-            | "futures_util"
-            | "once_cell"
-            | "lazy_static"
-            | "crossbeam"
-            | "rayon"
-    )
-}
+pub use crate::catalog::is_known_crate;
 
 /// The type arguments of a written path's last segment.
 #[must_use]

@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::body::{BodyFacts, Role, Root, SpawnBody, SpawnKind, Via};
 use crate::rules::helpers::{Reporter, place_name, write_span};
@@ -46,7 +47,7 @@ declare_rule! {
         summary: "writes go to a copy of a map that never leaves the spawned thread",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::MAP_NAMES],
+        interests: &[Interest::Maps],
         requires: crate::rules::SPAWNS,
     }
 }

@@ -1,3 +1,4 @@
+use crate::catalog::{Interest, Wrap};
 use crate::model::Model;
 use crate::model::locks::AcqOp;
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
@@ -43,7 +44,7 @@ declare_rule! {
         summary: "a `RefCell` map is borrowed mutably while another borrow is alive",
         fix: None,
         since: "0.1.0",
-        interests: &[&["RefCell"]],
+        interests: &[Interest::Wrapper(Wrap::RefCell)],
     }
 }
 

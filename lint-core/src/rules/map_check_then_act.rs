@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::diagnostic::{Applicability, Span};
 use crate::model::Model;
 use crate::model::body::BodyFacts;
@@ -50,7 +51,7 @@ declare_rule! {
         summary: "a map is checked and changed under two separate lock acquisitions",
         fix: Sometimes,
         since: "0.1.0",
-        interests: &[crate::rules::LOCK_NAMES, &["DashMap", "DashSet"]],
+        interests: &[Interest::Locks, Interest::GuardedMaps],
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context, lock_lib};
 use crate::model::types::LockLib;
@@ -40,7 +41,7 @@ declare_rule! {
         summary: "a blocking guard of a map is held across an `.await`",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::LOCK_NAMES, &["DashMap", "DashSet"]],
+        interests: &[Interest::Locks, Interest::GuardedMaps],
     }
 }
 

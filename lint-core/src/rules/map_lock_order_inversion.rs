@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::locks::display_name;
 use crate::rules::helpers::{Reporter, line_of};
@@ -39,7 +40,7 @@ declare_rule! {
         summary: "two map locks are taken in opposite orders in two places",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::LOCK_NAMES],
+        interests: &[Interest::Locks],
     }
 }
 

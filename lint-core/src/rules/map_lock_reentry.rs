@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::locks::LockEvent;
 use crate::model::locks::{AcqOp, LockMode, lock_lib};
@@ -54,7 +55,7 @@ declare_rule! {
         summary: "a map's lock is acquired again while its guard is alive",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::LOCK_NAMES],
+        interests: &[Interest::Locks],
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::locks::{AcqOp, LockMode};
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
@@ -39,7 +40,7 @@ declare_rule! {
         summary: "a map's `RwLock` is write-locked while a read guard of it is alive",
         fix: None,
         since: "0.1.0",
-        interests: &[&["RwLock"]],
+        interests: &[Interest::RwLocks],
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::catalog::{Interest, Wrap};
 use std::collections::HashSet;
 
 use crate::model::Model;
@@ -49,7 +50,7 @@ declare_rule! {
         summary: "a plain map is mutated in a spawned closure while other code uses it",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::MAP_NAMES, &["RefCell"]],
+        interests: &[Interest::Maps, Interest::Wrapper(Wrap::RefCell)],
         requires: crate::rules::SPAWNS,
     }
 }

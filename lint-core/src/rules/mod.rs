@@ -38,7 +38,7 @@ pub struct RuleMeta {
     pub since: &'static str,
     /// Identifiers a file must contain (or be linked to by name) for this rule to find
     /// anything in it: files naming none of the active rules' interests are only lexed.
-    pub interests: &'static [&'static [&'static str]],
+    pub interests: &'static [crate::catalog::Interest],
     /// What a package must contain for this rule to find anything in it; when it contains
     /// none of it, the rule's interests do not make files relevant (the rule still runs on
     /// the files parsed for other rules, and cannot fire there).
@@ -142,21 +142,6 @@ macro_rules! declare_rule {
     };
 }
 pub(crate) use declare_rule;
-
-/// Names of the map types the model knows (plain and concurrent).
-pub const MAP_NAMES: &[&str] = &[
-    "HashMap",
-    "BTreeMap",
-    "IndexMap",
-    "FxHashMap",
-    "AHashMap",
-    "FnvHashMap",
-    "HashbrownMap",
-    "DashMap",
-    "DashSet",
-];
-/// Names of the lock types the model knows.
-pub const LOCK_NAMES: &[&str] = &["Mutex", "RwLock", "FairMutex"];
 
 /// Every rule, in documentation order. Registration is one line here.
 pub static RULES: &[&dyn Rule] = &[

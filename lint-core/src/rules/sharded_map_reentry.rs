@@ -1,3 +1,4 @@
+use crate::catalog::Interest;
 use crate::model::Model;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent};
@@ -45,7 +46,7 @@ declare_rule! {
         summary: "a `DashMap` is locked again while one of its guards is alive",
         fix: None,
         since: "0.1.0",
-        interests: &[&["DashMap", "DashSet"]],
+        interests: &[Interest::GuardedMaps],
     }
 }
 

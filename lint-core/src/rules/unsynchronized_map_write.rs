@@ -1,3 +1,4 @@
+use crate::catalog::{Interest, Wrap};
 use std::collections::HashSet;
 
 use crate::model::Model;
@@ -61,7 +62,7 @@ declare_rule! {
         summary: "a map shared between threads is written without synchronization",
         fix: None,
         since: "0.1.0",
-        interests: &[crate::rules::MAP_NAMES, &["UnsafeCell"]],
+        interests: &[Interest::Maps, Interest::Wrapper(Wrap::UnsafeCell)],
         requires: UNSAFE_SHARING,
     }
 }
