@@ -54,23 +54,24 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
             // (Not the lock's type: its inner type is an uninteresting type that lex-first
             // analysis may leave out, `Mutex<Token>`, and no rule reads it then.)
             .map(|a| format!("acq {:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span, key(a.fn_id)))
-            .chain(
-                s.returns
-                    .iter()
-                    .map(|a| format!("ret {:?} {:?} {:?}", a.lock.fields, a.op, a.span)),
-            )
+            .chain(s.returns.iter().map(|(path, k)| {
+                let a = &s.acquires[*k];
+                format!("ret {path:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span)
+            }))
+            .chain(s.passes.iter().map(|(pos, path)| format!("pass {pos} {path:?}")))
             .collect();
         acq.sort();
-        let mut ev: Vec<String> = m.lock_events[f]
+        let events = &m.guards[f].events;
+        let mut ev: Vec<String> = events
             .iter()
             .map(|e| {
+                let held: Vec<_> = e.held.iter().map(|&h| events[h as usize].span).collect();
                 format!(
-                    "ev {:?} {:?} {:?} {:?} {:?}",
+                    "ev {:?} {:?} {:?} {:?} held={held:?}",
                     e.lock.fields,
                     e.op,
                     e.span,
                     e.via.map(|v| v.1),
-                    e.guard
                 )
             })
             .collect();

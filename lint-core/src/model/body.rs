@@ -74,8 +74,6 @@ pub enum Role {
 #[derive(Debug, Clone)]
 pub struct Mention {
     pub binding: u32,
-    /// The value is moved here (passed by value, returned, bound again): a guard ends.
-    pub moved: bool,
     /// Fields accessed right after the name (`db.by_id` → `["by_id"]`).
     pub fields: Vec<String>,
     pub span: Span,
@@ -132,34 +130,20 @@ pub struct Spawn {
     pub closures: Vec<u32>,
 }
 
-/// What happens to the value of an expression: it decides how long a guard it holds lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Life {
-    /// A temporary, dropped at the end of the enclosing temporary scope.
-    Temp,
-    /// Moved into a call, closure or other value that ends at this offset.
-    Moved(u32),
-    /// Bound by `let` to this binding.
-    Bound(u32),
-    /// Returned from the function: the caller receives it.
-    Returned,
-}
-
 /// Placeholder for a `let` binding that does not exist yet while its initializer is walked.
 const PENDING: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
 pub struct Call {
     pub callee: u32,
+    /// The call expression.
+    pub expr: u32,
     pub span: Span,
     pub closures: Vec<u32>,
     /// The receiver's place (`self.inner` in `self.inner.helper()`), for method calls.
     pub recv: Option<Place>,
     /// The arguments' places, when they denote one.
     pub args: Vec<Option<Place>>,
-    /// What happens to the returned value, and the end of its temporary scope.
-    pub life: Life,
-    pub temp_end: u32,
 }
 
 /// A lock, concurrent-map or `RefCell` operation.
@@ -167,6 +151,8 @@ pub struct Call {
 pub struct Acquisition {
     /// The lock (the receiver's place).
     pub lock: Place,
+    /// The method call expression.
+    pub expr: u32,
     /// The receiver's type after auto-deref: a `Lock`, a guarded `ConcurrentMap`, a `RefCell`.
     pub lock_ty: SemTy,
     pub op: super::locks::AcqOp,
@@ -176,9 +162,6 @@ pub struct Acquisition {
     pub span: Span,
     pub method_span: Span,
     pub closures: Vec<u32>,
-    /// What happens to the guard (for operations that return one) and its temporary scope end.
-    pub life: Life,
-    pub temp_end: u32,
     /// The method called on the guard right away (`contains_key` in `m.lock().contains_key(k)`),
     /// with that call's span and argument spans.
     pub used_by: Option<(String, Span, Vec<Span>)>,
@@ -191,6 +174,8 @@ pub struct Acquisition {
 /// An `.await`.
 #[derive(Debug, Clone)]
 pub struct AwaitPoint {
+    /// The `.await` expression or the awaiting macro.
+    pub expr: u32,
     /// What to point at: the `await` keyword, or the name of an awaiting macro.
     pub span: Span,
     /// The offset where the task is suspended (guards alive there are held across it).
@@ -210,6 +195,17 @@ pub struct IfFacts {
     pub els: Option<Span>,
     /// The condition tests for absence: `!..`, `..is_none()`.
     pub negated: bool,
+}
+
+/// A call of a closure bound to a local name (`let f = || ..; f()`).
+#[derive(Debug, Clone)]
+pub struct ClosureCall {
+    pub closure: u32,
+    /// The call expression.
+    pub expr: u32,
+    pub span: Span,
+    /// Enclosing closures of the call.
+    pub closures: Vec<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -235,8 +231,6 @@ pub struct BodyFacts {
     pub scope_ends: HashMap<u32, u32>,
     /// Expression ids of closure values bound to names (`let f = move || ..`), by binding.
     pub closure_bindings: HashMap<u32, u32>,
-    /// Where each binding's scope ends (a let-bound guard dies there at the latest).
-    pub binding_ends: Vec<u32>,
     /// Each parameter binding with its position (0 is `self` when there is one).
     pub params: Vec<(u32, usize)>,
     pub acquisitions: Vec<Acquisition>,
@@ -246,16 +240,14 @@ pub struct BodyFacts {
     /// for the then-block of `if !..`, the else-block of `if ..`/`if let Some(..)`, the rest of
     /// the block after `if .. { return }`, and `None =>` match arms.
     pub absent_branches: Vec<(Span, Span)>,
-    /// Calls of closures bound to local names (`let f = || ..; f()`): closure id, call span,
-    /// enclosing closures.
-    pub closure_calls: Vec<(u32, Span, Vec<u32>)>,
+    /// Calls of closures bound to local names (`let f = || ..; f()`).
+    pub closure_calls: Vec<ClosureCall>,
     /// Closures that run during the call they are passed to (iterator adapters, `Option`
     /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
     pub sync_closures: std::collections::HashSet<u32>,
     /// Async blocks and async closures.
     pub async_closures: std::collections::HashSet<u32>,
     pub is_async: bool,
-    pub fn_end: u32,
 }
 
 impl BodyFacts {
@@ -301,11 +293,6 @@ pub struct Walker<'a> {
     closure_param_tys: HashMap<u32, Vec<SemTy>>,
     /// Nesting of formatting macros around the current expression.
     log_depth: u32,
-    edition: crate::Edition,
-    /// End of the current temporary scope (statement, scrutinee, condition, block).
-    temp_end: u32,
-    /// Bindings declared in each open scope (their scope end is set when it closes).
-    scope_bindings: Vec<Vec<u32>>,
     /// Inside a `let` initializer (`Some(PENDING)` until the binding exists).
     in_let: Option<u32>,
     /// Ends of the enclosing blocks.
@@ -314,17 +301,15 @@ pub struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     #[must_use]
-    pub fn analyze(ix: &'a ItemIndex, fn_id: u32, edition: crate::Edition) -> BodyFacts {
+    pub fn analyze(ix: &'a ItemIndex, fn_id: u32) -> BodyFacts {
         let f = &ix.fns[fn_id as usize];
         let self_ty = f.impl_id.map(|i| ix.impls[i as usize].self_ty.clone());
-        let fn_end = f.def.body.as_ref().map_or(f.def.span.hi, |b| b.span.hi);
         let mut w = Walker {
             ix,
             file: f.file,
             self_ty,
             facts: BodyFacts {
                 is_async: f.def.is_async,
-                fn_end,
                 ..BodyFacts::default()
             },
             scopes: vec![Vec::new()],
@@ -334,20 +319,12 @@ impl<'a> Walker<'a> {
             pending_spawn_closures: HashMap::new(),
             closure_param_tys: HashMap::new(),
             log_depth: 0,
-            edition,
-            temp_end: fn_end,
-            scope_bindings: vec![Vec::new()],
             in_let: None,
             block_ends: Vec::new(),
         };
         w.params(&f.def);
         if let Some(body) = &f.def.body {
-            w.block_value(body, Life::Returned);
-        }
-        for end in &mut w.facts.binding_ends {
-            if *end == u32::MAX {
-                *end = fn_end;
-            }
+            w.block(body);
         }
         let write_roots: std::collections::HashSet<u32> = w.facts.writes.iter().map(|x| x.root_expr).collect();
         for m in &mut w.facts.mentions {
@@ -409,8 +386,6 @@ impl<'a> Walker<'a> {
             is_param,
         });
         self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
-        self.scope_bindings.last_mut().expect("scope").push(id);
-        self.facts.binding_ends.push(u32::MAX);
         id
     }
 
@@ -498,48 +473,20 @@ impl<'a> Walker<'a> {
             .map(|(_, id)| *id)
     }
 
-    /// Runs `f` in a new lexical scope that ends at offset `end`.
-    fn with_scope(&mut self, end: u32, f: impl FnOnce(&mut Self)) {
+    /// Runs `f` in a new lexical scope.
+    fn with_scope(&mut self, f: impl FnOnce(&mut Self)) {
         self.scopes.push(Vec::new());
-        self.scope_bindings.push(Vec::new());
         f(self);
         self.scopes.pop();
-        for b in self.scope_bindings.pop().unwrap_or_default() {
-            self.facts.binding_ends[b as usize] = end;
-        }
-    }
-
-    /// Runs `f` with the temporary scope ending at `end`.
-    fn with_temp_end(&mut self, end: u32, f: impl FnOnce(&mut Self)) {
-        let saved = std::mem::replace(&mut self.temp_end, end);
-        f(self);
-        self.temp_end = saved;
     }
 
     // ------------------------------------------------------------ walking
 
     fn block(&mut self, b: &Block) {
-        self.block_value(b, Life::Temp);
-    }
-
-    /// A block whose value has `life`. Its tail's temporaries outlive the block up to edition
-    /// 2021 (they belong to the enclosing temporary scope) and die with it from 2024 on.
-    fn block_value(&mut self, b: &Block, life: Life) {
         self.block_ends.push(b.span.hi);
-        self.with_scope(b.span.hi, |w| {
-            let n = b.stmts.len();
-            for (i, s) in b.stmts.iter().enumerate() {
-                match s {
-                    Stmt::Expr { expr, semi: false } if i + 1 == n => {
-                        let end = if w.edition <= crate::Edition::E2021 {
-                            w.temp_end
-                        } else {
-                            b.span.hi
-                        };
-                        w.with_temp_end(end, |w| w.expr_as(expr, life));
-                    }
-                    _ => w.stmt(s),
-                }
+        self.with_scope(|w| {
+            for s in &b.stmts {
+                w.stmt(s);
             }
         });
         self.block_ends.pop();
@@ -547,23 +494,11 @@ impl<'a> Walker<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         match s {
-            Stmt::Let {
-                pat,
-                ty,
-                init,
-                els,
-                span,
-            } => {
+            Stmt::Let { pat, ty, init, els, .. } => {
                 let acq_before = self.facts.acquisitions.len();
-                let calls_before = self.facts.calls.len();
                 if let Some(e) = init {
-                    let life = if matches!(pat, Pat::Wild) {
-                        Life::Temp
-                    } else {
-                        Life::Bound(PENDING)
-                    };
                     let saved = self.in_let.replace(PENDING);
-                    self.with_temp_end(span.hi, |w| w.expr_as(e, life));
+                    self.expr(e);
                     self.in_let = saved;
                 }
                 if let Some(b) = els {
@@ -614,28 +549,15 @@ impl<'a> Walker<'a> {
                         self.apply_link(b, link);
                     }
                 }
-                // Guards produced by the initializer now belong to the new binding.
-                let bound = if self.facts.bindings.len() > before {
-                    Life::Bound(before as u32)
-                } else {
-                    Life::Temp
-                };
+                // Operations of the initializer belong to the new binding's `let`.
                 let let_binding = (self.facts.bindings.len() > before).then_some(before as u32);
                 for a in &mut self.facts.acquisitions[acq_before..] {
-                    if a.life == Life::Bound(PENDING) {
-                        a.life = bound;
-                    }
                     if a.in_let == Some(PENDING) {
                         a.in_let = let_binding;
                     }
                 }
-                for c in &mut self.facts.calls[calls_before..] {
-                    if c.life == Life::Bound(PENDING) {
-                        c.life = bound;
-                    }
-                }
             }
-            Stmt::Expr { expr, .. } => self.with_temp_end(expr.span.hi, |w| w.expr(expr)),
+            Stmt::Expr { expr, .. } => self.expr(expr),
             Stmt::Item(_) => {}
         }
     }
@@ -721,27 +643,21 @@ impl<'a> Walker<'a> {
     }
 
     fn expr(&mut self, e: &Expr) {
-        self.expr_as(e, Life::Temp);
-    }
-
-    /// Walks an expression whose value has `life`.
-    fn expr_as(&mut self, e: &Expr, life: Life) {
         if self.depth > MAX_WALK_DEPTH {
             return;
         }
         self.depth += 1;
-        self.expr_inner(e, life);
+        self.expr_inner(e);
         self.depth -= 1;
     }
 
-    fn expr_inner(&mut self, e: &Expr, life: Life) {
-        let moved = !matches!(life, Life::Temp);
+    fn expr_inner(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Path(names) => {
                 if names.len() == 1
                     && let Some(b) = self.lookup(&names[0])
                 {
-                    self.mention(b, Vec::new(), e, moved);
+                    self.mention(b, Vec::new(), e);
                 }
             }
             ExprKind::Lit => {}
@@ -757,16 +673,16 @@ impl<'a> Walker<'a> {
                 match &cur.kind {
                     ExprKind::Path(names) if names.len() == 1 => {
                         if let Some(b) = self.lookup(&names[0]) {
-                            self.mention(b, fields, cur, false);
+                            self.mention(b, fields, cur);
                         }
                     }
                     _ => self.expr(cur),
                 }
             }
             ExprKind::MethodCall { recv, method, args, .. } => {
-                self.method_call(e, recv, method, args, life);
+                self.method_call(e, recv, method, args);
             }
-            ExprKind::Call { func, args } => self.call(e, func, args, life),
+            ExprKind::Call { func, args } => self.call(e, func, args),
             ExprKind::Closure(c) => self.closure(e, c),
             ExprKind::Async { is_move, body } => {
                 let parents = self.closures();
@@ -781,22 +697,12 @@ impl<'a> Walker<'a> {
                 self.facts.async_closures.insert(e.id);
                 self.closure_stack.push(e.id);
                 let saved = std::mem::take(&mut self.repeat);
-                self.with_temp_end(body.span.hi, |w| w.block_value(body, Life::Moved(e.span.hi)));
+                self.block(body);
                 self.repeat = saved;
                 self.closure_stack.pop();
             }
-            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block_value(b, life),
+            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
             ExprKind::If { cond, then, els } => {
-                let is_let = contains_let(cond);
-                // `if let` scrutinee temporaries live through the then-block, and through the
-                // else-block too up to edition 2021; a plain condition's die before the block.
-                let cond_end = if !is_let {
-                    cond.span.hi
-                } else if els.is_some() && self.edition <= crate::Edition::E2021 {
-                    e.span.hi
-                } else {
-                    then.span.hi
-                };
                 self.facts.ifs.push(IfFacts {
                     span: e.span,
                     cond: cond.span,
@@ -823,12 +729,12 @@ impl<'a> Walker<'a> {
                         .absent_branches
                         .push((cond.span, Span::new(e.span.file, e.span.hi, end)));
                 }
-                self.with_scope(then.span.hi, |w| {
-                    w.with_temp_end(cond_end, |w| w.expr(cond));
-                    w.block_value(then, life);
+                self.with_scope(|w| {
+                    w.expr(cond);
+                    w.block(then);
                 });
                 if let Some(x) = els {
-                    self.expr_as(x, life);
+                    self.expr(x);
                 }
             }
             ExprKind::Let { pat, expr } => {
@@ -839,27 +745,26 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Match { scrut, arms } => {
                 // Scrutinee temporaries live until the end of the `match`, in every edition.
-                self.with_temp_end(e.span.hi, |w| w.expr(scrut));
+                self.expr(scrut);
                 let ty = self.ty_of(scrut);
                 let place = self.place_of(scrut);
                 for a in arms {
                     if matches!(&a.pat, Pat::Ident { name, sub: None, .. } if name == "None") {
                         self.facts.absent_branches.push((scrut.span, a.body.span));
                     }
-                    self.with_scope(a.body.span.hi, |w| {
+                    self.with_scope(|w| {
                         w.bind_scrutinee_pat(&a.pat, ty.clone(), place.clone());
                         if let Some(g) = &a.guard {
-                            w.with_temp_end(g.span.hi, |w| w.expr(g));
+                            w.expr(g);
                         }
-                        w.with_temp_end(a.body.span.hi, |w| w.expr_as(&a.body, life));
+                        w.expr(&a.body);
                     });
                 }
             }
             ExprKind::While { cond, body } => {
-                let cond_end = if contains_let(cond) { e.span.hi } else { cond.span.hi };
                 self.repeat.push(e.span.lo);
-                self.with_scope(e.span.hi, |w| {
-                    w.with_temp_end(cond_end, |w| w.expr(cond));
+                self.with_scope(|w| {
+                    w.expr(cond);
                     w.block(body);
                 });
                 self.repeat.pop();
@@ -871,17 +776,16 @@ impl<'a> Walker<'a> {
             }
             ExprKind::For { pat, iter, body } => {
                 // The iterator expression's temporaries live for the whole loop.
-                self.with_temp_end(e.span.hi, |w| w.expr(iter));
+                self.expr(iter);
                 self.repeat.push(e.span.lo);
-                self.with_scope(body.span.hi, |w| {
+                self.with_scope(|w| {
                     w.bind_pat(pat, SemTy::Unknown, false);
                     w.block(body);
                 });
                 self.repeat.pop();
             }
             ExprKind::Assign { lhs, rhs, .. } => {
-                let end = self.temp_end;
-                self.expr_as(rhs, Life::Moved(end));
+                self.expr(rhs);
                 self.expr(lhs);
                 let lt = self.ty_of(lhs);
                 if lt.unsynchronized_map().is_some()
@@ -908,11 +812,12 @@ impl<'a> Walker<'a> {
             | ExprKind::RawAddr { expr, .. }
             | ExprKind::Cast { expr, .. } => self.expr(expr),
             // `?` and `.await` pass the value through (`m.lock().await` is the guard).
-            ExprKind::Try(expr) => self.expr_as(expr, life),
+            ExprKind::Try(expr) => self.expr(expr),
             ExprKind::Await(expr) => {
-                self.expr_as(expr, life);
+                self.expr(expr);
                 let kw = Span::new(e.span.file, e.span.hi.saturating_sub(5), e.span.hi);
                 self.facts.awaits.push(AwaitPoint {
+                    expr: e.id,
                     span: kw,
                     point: e.span.hi.saturating_sub(1),
                     closures: self.closures(),
@@ -920,18 +825,12 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Return(x) => {
                 if let Some(x) = x {
-                    let life = if self.closure_stack.is_empty() {
-                        Life::Returned
-                    } else {
-                        Life::Moved(self.temp_end)
-                    };
-                    self.expr_as(x, life);
+                    self.expr(x);
                 }
             }
             ExprKind::Break(x) => {
                 if let Some(x) = x {
-                    let end = self.temp_end;
-                    self.expr_as(x, Life::Moved(end));
+                    self.expr(x);
                 }
             }
             ExprKind::Macro { args, path } => match args {
@@ -948,6 +847,7 @@ impl<'a> Walker<'a> {
                             e.span.lo + path.iter().map(|p| p.len() as u32 + 2).sum::<u32>() - 2 + 1,
                         );
                         self.facts.awaits.push(AwaitPoint {
+                            expr: e.id,
                             span: name,
                             point: e.span.lo,
                             closures: self.closures(),
@@ -959,7 +859,6 @@ impl<'a> Walker<'a> {
                         if let Some(b) = self.lookup(i) {
                             self.facts.mentions.push(Mention {
                                 binding: b,
-                                moved: true,
                                 fields: Vec::new(),
                                 span: e.span,
                                 expr: e.id,
@@ -971,9 +870,8 @@ impl<'a> Walker<'a> {
                 }
             },
             ExprKind::Struct { fields, rest, .. } => {
-                let end = self.temp_end;
                 for (_, f) in fields {
-                    self.expr_as(f, Life::Moved(end));
+                    self.expr(f);
                 }
                 if let Some(r) = rest {
                     self.expr(r);
@@ -984,11 +882,10 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr, moved: bool) {
+    fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr) {
         let role = if self.log_depth > 0 { Role::Log } else { Role::Use };
         self.facts.mentions.push(Mention {
             binding,
-            moved,
             fields,
             span: e.span,
             expr: e.id,
@@ -1020,30 +917,20 @@ impl<'a> Walker<'a> {
         self.closure_stack.push(e.id);
         let saved_let = self.in_let.take();
         let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
-        let body_end = c.body.span.hi;
-        self.with_scope(body_end, |w| {
+        self.with_scope(|w| {
             for (i, p) in c.params.iter().enumerate() {
                 w.bind_pat(p, tys.get(i).cloned().unwrap_or_default(), true);
             }
-            w.with_temp_end(body_end, |w| w.expr_as(&c.body, Life::Moved(e.span.hi)));
+            w.expr(&c.body);
         });
         self.closure_stack.pop();
         self.in_let = saved_let;
         self.repeat = saved_repeat;
     }
 
-    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr], life: Life) {
+    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
         let recv_ty = self.ty_of(recv);
-        // The receiver's value: passed through (`lock().unwrap()`), consumed by the call
-        // (`get(k).map(|r| ..)`), or borrowed as a temporary (`lock().unwrap().insert(..)`).
-        let recv_life = if PASS_THROUGH_METHODS.contains(&method) {
-            life
-        } else if CONSUMING_METHODS.contains(&method) {
-            Life::Moved(e.span.hi)
-        } else {
-            Life::Temp
-        };
-        self.expr_as(recv, recv_life);
+        self.expr(recv);
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;
@@ -1122,7 +1009,6 @@ impl<'a> Walker<'a> {
             }
         }
         let iter_closure = !parallel && spawn_kind.is_none();
-        let arg_life = Life::Moved(e.span.hi);
         for a in args {
             let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
             if is_closure && spawn_kind.is_none() && !parallel && SYNC_CLOSURE_METHODS.contains(&method) {
@@ -1130,10 +1016,10 @@ impl<'a> Walker<'a> {
             }
             if iter_closure && is_closure && is_repeating_adapter(method) {
                 self.repeat.push(a.span.lo);
-                self.expr_as(a, arg_life);
+                self.expr(a);
                 self.repeat.pop();
             } else {
-                self.expr_as(a, arg_life);
+                self.expr(a);
             }
         }
         if let Some(acq) = super::locks::classify(&recv_inner, method)
@@ -1145,6 +1031,7 @@ impl<'a> Walker<'a> {
             };
             self.facts.acquisitions.push(Acquisition {
                 lock: place,
+                expr: e.id,
                 lock_ty: recv_inner.clone(),
                 op: acq.op,
                 shape: acq.shape,
@@ -1152,8 +1039,6 @@ impl<'a> Walker<'a> {
                 span: e.span,
                 method_span,
                 closures: self.closures(),
-                life,
-                temp_end: self.temp_end,
                 used_by: None,
                 args: args.iter().map(|x| x.span).collect(),
                 in_let: self.in_let,
@@ -1183,12 +1068,11 @@ impl<'a> Walker<'a> {
             let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
             self.facts.calls.push(Call {
                 callee,
+                expr: e.id,
                 span: e.span,
                 closures: self.closures(),
                 recv: recv_place,
                 args,
-                life,
-                temp_end: self.temp_end,
             });
         }
         // A map write.
@@ -1212,12 +1096,11 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr], life: Life) {
-        let arg_life = Life::Moved(e.span.hi);
+    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) {
         let ExprKind::Path(names) = &func.kind else {
             self.expr(func);
             for a in args {
-                self.expr_as(a, arg_life);
+                self.expr(a);
             }
             return;
         };
@@ -1226,7 +1109,12 @@ impl<'a> Walker<'a> {
             && let Some(b) = self.lookup(&names[0])
             && let Some(&c) = self.facts.closure_bindings.get(&b)
         {
-            self.facts.closure_calls.push((c, e.span, self.closures()));
+            self.facts.closure_calls.push(ClosureCall {
+                closure: c,
+                expr: e.id,
+                span: e.span,
+                closures: self.closures(),
+            });
         }
         let callee = if local {
             None
@@ -1265,10 +1153,10 @@ impl<'a> Walker<'a> {
         for a in args {
             if iterish && matches!(peel(a).kind, ExprKind::Closure(_)) {
                 self.repeat.push(a.span.lo);
-                self.expr_as(a, arg_life);
+                self.expr(a);
                 self.repeat.pop();
             } else {
-                self.expr_as(a, arg_life);
+                self.expr(a);
             }
         }
         if matches!(spawn, Some(Spawner::Scope | Spawner::Join)) {
@@ -1278,12 +1166,11 @@ impl<'a> Walker<'a> {
             let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
             self.facts.calls.push(Call {
                 callee: c,
+                expr: e.id,
                 span: e.span,
                 closures: self.closures(),
                 recv: None,
                 args,
-                life,
-                temp_end: self.temp_end,
             });
         }
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
@@ -1864,19 +1751,6 @@ fn chain_has_par_iter(e: &Expr) -> bool {
     }
 }
 
-/// `Option`/`Result` combinators that consume their receiver: a guard inside is dropped when
-/// the call returns (`map.get(k).map(|r| r.clone())`).
-const CONSUMING_METHODS: &[&str] = &[
-    "map",
-    "and_then",
-    "map_or",
-    "map_or_else",
-    "is_some_and",
-    "is_none_or",
-    "is_ok_and",
-    "is_err_and",
-];
-
 /// Does a block end by leaving (`return`, `break`, `continue`, or a panicking macro)?
 fn diverges(b: &Block) -> bool {
     match b.stmts.last() {
@@ -1887,15 +1761,6 @@ fn diverges(b: &Block) -> bool {
                 .is_some_and(|n| matches!(n.as_str(), "panic" | "unreachable" | "bail" | "todo")),
             _ => false,
         },
-        _ => false,
-    }
-}
-
-/// Does a condition contain `let` (an `if let`/`while let`, possibly in a let chain)?
-fn contains_let(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Let { .. } => true,
-        ExprKind::Binary { lhs, rhs, .. } => contains_let(lhs) || contains_let(rhs),
         _ => false,
     }
 }
@@ -1921,7 +1786,7 @@ mod tests {
     fn facts(src: &str, f: &str) -> (ItemIndex, BodyFacts) {
         let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
         let id = ix.fns.iter().position(|x| x.def.name == f).unwrap() as u32;
-        let b = Walker::analyze(&ix, id, crate::Edition::E2021);
+        let b = Walker::analyze(&ix, id);
         (ix, b)
     }
 
@@ -2035,7 +1900,7 @@ mod resolution_tests {
             pub fn make_mut(shared: Arc<HashMap<String, u32>>) { let mut mine = Arc::clone(&shared);\n\
             thread::spawn(move || { Arc::make_mut(&mut mine).insert(\"x\".into(), 1); }); }";
         let ix = ItemIndex::build(vec![Some(parse_and_lower(0, src).unwrap())]);
-        let b = Walker::analyze(&ix, 0, crate::Edition::E2021);
+        let b = Walker::analyze(&ix, 0);
         assert!(
             b.bindings
                 .iter()

@@ -286,6 +286,14 @@ pub struct Closure {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinKind {
+    And,
+    Or,
+    /// Every other binary operator.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UnOp {
     Deref,
     Not,
@@ -366,8 +374,8 @@ pub enum ExprKind {
     Binary {
         lhs: Box<Expr>,
         rhs: Box<Expr>,
-        /// `&&` or `||`: each operand is a temporary scope of its own.
-        lazy: bool,
+        /// `&&` and `||` evaluate lazily, and each operand is a temporary scope of its own.
+        op: BinKind,
     },
     Unary {
         op: UnOp,

@@ -1,14 +1,13 @@
-//! Locks, guards and their lifetimes: which operations acquire which lock, how long each guard
-//! lives (by the edition's temporary rules, `drop`, moves and scope ends), crate-wide function
-//! summaries of the locks a call acquires or returns, and the lock-order graph.
+//! Locks: which operations take which lock, lock identity, the lock events and summaries the
+//! guard flow ([`super::flow`]) produces, and the lock-order graph.
 //!
 //! Lock identity is a place: a root (`self`, a parameter, a static, or a local's object — `Arc`
 //! clones share one) and a field path. Two different fields, or two different objects, are two
-//! different locks.
+//! different locks. Across functions a lock is a [`LockClass`].
 
 use std::collections::HashSet;
 
-use super::body::{Acquisition, BodyFacts, Call, Life, Place, Root};
+use super::body::{BodyFacts, Call, Place, Root};
 use super::items::ItemIndex;
 use super::types::{LockLib, SemTy, Wrap};
 use crate::diagnostic::Span;
@@ -51,7 +50,16 @@ pub fn guards_a_map(ix: &ItemIndex, ty: &SemTy) -> bool {
     match ty {
         SemTy::ConcurrentMap { .. } => true,
         SemTy::Lock { inner, .. } | SemTy::Wrapper { inner, .. } => {
-            matches!(inner.as_ref(), SemTy::ConcurrentMap { .. }) || ix.holds_map_by_value(inner, 0)
+            // A copy-on-write map behind the lock (`RwLock<Arc<HashMap<..>>>`, written with
+            // `Arc::make_mut` or by swapping in a new `Arc`) is guarded by it too.
+            let inner = match inner.as_ref() {
+                SemTy::Wrapper {
+                    wrap: Wrap::Arc | Wrap::Rc | Wrap::Box,
+                    inner,
+                } => inner.as_ref(),
+                other => other,
+            };
+            matches!(inner, SemTy::ConcurrentMap { .. }) || ix.holds_map_by_value(inner, 0)
         }
         _ => false,
     }
@@ -101,26 +109,6 @@ pub fn is_async_context(body: &BodyFacts, ctx: Option<u32>) -> bool {
     ctx.map_or(body.is_async, |c| body.async_closures.contains(&c))
 }
 
-/// Where a value with this life ends, if it is a guard created at offset `at`.
-#[must_use]
-pub fn life_end(body: &BodyFacts, life: Life, temp_end: u32, at: u32) -> u32 {
-    match life {
-        Life::Temp => temp_end,
-        Life::Moved(end) => end,
-        Life::Returned => body.fn_end,
-        Life::Bound(b) => {
-            let scope_end = body.binding_ends.get(b as usize).copied().unwrap_or(body.fn_end);
-            let moved = body
-                .mentions
-                .iter()
-                .filter(|m| m.binding == b && m.moved && m.span.lo > at)
-                .map(|m| m.span.lo)
-                .min();
-            moved.map_or(scope_end, |m| m.min(scope_end))
-        }
-    }
-}
-
 /// A lock a function acquires, relative to its `self`, parameters and statics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SummaryAcq {
@@ -146,15 +134,21 @@ pub struct SumPlace {
     pub fields: Vec<String>,
 }
 
-/// What calling a function does to locks: the locks it takes (and releases) and the guards it
-/// returns.
-#[derive(Debug, Clone, Default)]
+/// What calling a function does to locks: the locks it takes, the guards it returns and the
+/// parameters it hands back (computed by [`super::flow`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
+    /// Every lock it takes, directly or through calls (try-locks included).
     pub acquires: Vec<SummaryAcq>,
-    pub returns: Vec<SummaryAcq>,
+    /// The guards in its return value: where each sits, and which of `acquires` took it.
+    pub returns: Vec<(super::flow::Path, usize)>,
+    /// Parameters (by position, `self` first) whose value comes back in the return value, and
+    /// where it sits there.
+    pub passes: Vec<(usize, super::flow::Path)>,
 }
 
-fn to_sum(body: &BodyFacts, place: &Place) -> Option<SumPlace> {
+/// A place of this function in summary terms (relative to `self`, a parameter or a static).
+pub(crate) fn to_sum(body: &BodyFacts, place: &Place) -> Option<SumPlace> {
     let p = canonical(body, place);
     let root = match p.root {
         Root::SelfParam => SumRoot::SelfParam,
@@ -172,7 +166,7 @@ fn to_sum(body: &BodyFacts, place: &Place) -> Option<SumPlace> {
 }
 
 /// Maps a callee's summary place to the caller's place at a call site.
-fn at_call_site(call: &Call, has_self: bool, p: &SumPlace) -> Option<Place> {
+pub(crate) fn at_call_site(call: &Call, has_self: bool, p: &SumPlace) -> Option<Place> {
     let mut base = match &p.root {
         SumRoot::Static(s) => Place {
             root: Root::Static(*s),
@@ -193,83 +187,6 @@ fn at_call_site(call: &Call, has_self: bool, p: &SumPlace) -> Option<Place> {
     Some(base)
 }
 
-/// Crate-wide summaries, computed to a fixpoint (recursion included).
-#[must_use]
-pub fn summaries(ix: &ItemIndex, bodies: &[BodyFacts]) -> Vec<Summary> {
-    let mut out: Vec<Summary> = bodies
-        .iter()
-        .enumerate()
-        .map(|(f, body)| {
-            let mut s = Summary::default();
-            for a in &body.acquisitions {
-                if exec_context(body, &a.closures).is_some() || a.op.is_try() {
-                    continue;
-                }
-                let Some(lock) = to_sum(body, &a.lock) else { continue };
-                let acq = SummaryAcq {
-                    lock,
-                    lock_ty: a.lock_ty.clone(),
-                    op: a.op,
-                    span: a.span,
-                    fn_id: f as u32,
-                };
-                if a.life == Life::Returned && a.op.returns_guard() {
-                    s.returns.push(acq.clone());
-                }
-                s.acquires.push(acq);
-            }
-            s
-        })
-        .collect();
-    let has_self: Vec<bool> = ix.fns.iter().map(|f| f.def.self_kind.is_some()).collect();
-    for _ in 0..16 {
-        let mut changed = false;
-        for (f, body) in bodies.iter().enumerate() {
-            let mut add_acq = Vec::new();
-            let mut add_ret = Vec::new();
-            for call in &body.calls {
-                if exec_context(body, &call.closures).is_some() || call.callee as usize == f {
-                    continue;
-                }
-                let callee = &out[call.callee as usize];
-                for (list, returned) in [(&callee.acquires, false), (&callee.returns, true)] {
-                    for a in list {
-                        let Some(place) = at_call_site(call, has_self[call.callee as usize], &a.lock) else {
-                            continue;
-                        };
-                        let Some(lock) = to_sum(body, &place) else { continue };
-                        let acq = SummaryAcq { lock, ..a.clone() };
-                        if returned {
-                            if call.life == Life::Returned {
-                                add_ret.push(acq);
-                            }
-                        } else {
-                            add_acq.push(acq);
-                        }
-                    }
-                }
-            }
-            let s = &mut out[f];
-            for a in add_acq {
-                if !s.acquires.iter().any(|x| x.lock == a.lock && x.op == a.op) {
-                    s.acquires.push(a);
-                    changed = true;
-                }
-            }
-            for a in add_ret {
-                if !s.returns.iter().any(|x| x.lock == a.lock && x.op == a.op) {
-                    s.returns.push(a);
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    out
-}
-
 /// One lock operation in a function, direct or through a call.
 #[derive(Debug, Clone)]
 pub struct LockEvent {
@@ -286,101 +203,65 @@ pub struct LockEvent {
     pub through_closure: Option<Span>,
     pub closures: Vec<u32>,
     pub context: Option<u32>,
-    /// The guard's live range `[start, end)`, for operations that leave a guard alive.
-    pub guard: Option<(u32, u32)>,
     /// Index into `BodyFacts::acquisitions` for direct events.
     pub acquisition: Option<usize>,
+    /// Where the lock is taken directly: the acquisition's span and function.
+    pub origin: (Span, u32),
+    /// The guards (indices of other events of this function) certainly alive when this
+    /// happens, in the same thread and call context.
+    pub held: Vec<u32>,
 }
 
-impl LockEvent {
+/// A lock's identity across functions: the same field of any value of one struct, the same
+/// static, or (only comparable within its function) a local's object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LockClass {
+    /// `Type.field.field`: a field path of a struct of this package.
+    Field { adt: u32, fields: Vec<String> },
+    /// A static (and a field path inside it).
+    Static { id: u32, fields: Vec<String> },
+    /// The object of a local binding of one function (and a field path inside it).
+    Local {
+        fn_id: u32,
+        binding: u32,
+        fields: Vec<String>,
+    },
+}
+
+impl LockClass {
+    /// Is this lock only known within one function?
     #[must_use]
-    pub fn alive_at(&self, offset: u32) -> bool {
-        self.guard.is_some_and(|(s, e)| s <= offset && offset < e)
+    pub fn is_local(&self) -> bool {
+        matches!(self, LockClass::Local { .. })
+    }
+
+    /// How the lock reads in a message: `Registry.peers`, `CACHE`, `state.routes`.
+    #[must_use]
+    pub fn describe(&self, ix: &ItemIndex, bodies: &[BodyFacts]) -> String {
+        let (base, fields) = match self {
+            LockClass::Field { adt, fields } => (ix.adts[*adt as usize].name.clone(), fields),
+            LockClass::Static { id, fields } => (ix.statics[*id as usize].name.clone(), fields),
+            LockClass::Local {
+                fn_id, binding, fields, ..
+            } => (bodies[*fn_id as usize].bindings[*binding as usize].name.clone(), fields),
+        };
+        std::iter::once(base)
+            .chain(fields.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
-/// The lock events of one function, in source order.
+/// The class of a lock place of function `fn_id`: `Type.field` for fields of `self` or of any
+/// value of a struct type (so two functions taking the same struct's locks agree), the static
+/// for statics, and the local object for locals of other types.
 #[must_use]
-pub fn events(body: &BodyFacts, sums: &[Summary], has_self: &dyn Fn(u32) -> bool) -> Vec<LockEvent> {
-    let mut out = Vec::new();
-    for (i, a) in body.acquisitions.iter().enumerate() {
-        out.push(direct_event(body, i, a));
-    }
-    for call in &body.calls {
-        let callee = &sums[call.callee as usize];
-        let context = exec_context(body, &call.closures);
-        for a in &callee.acquires {
-            let Some(place) = at_call_site(call, has_self(call.callee), &a.lock) else {
-                continue;
-            };
-            let returned = callee.returns.iter().any(|r| r.lock == a.lock && r.op == a.op);
-            let guard = returned.then(|| (call.span.hi, life_end(body, call.life, call.temp_end, call.span.hi)));
-            out.push(LockEvent {
-                lock: canonical(body, &place),
-                lock_ty: a.lock_ty.clone(),
-                op: a.op,
-                span: call.span,
-                via: Some((call.callee, a.span)),
-                through_closure: None,
-                closures: call.closures.clone(),
-                context,
-                guard,
-                acquisition: None,
-            });
-        }
-    }
-    // Calling a local closure runs its lock operations at the call.
-    for (closure, span, closures) in &body.closure_calls {
-        let context = exec_context(body, closures);
-        for a in body
-            .acquisitions
-            .iter()
-            .filter(|a| exec_context(body, &a.closures) == Some(*closure))
-        {
-            out.push(LockEvent {
-                lock: canonical(body, &a.lock),
-                lock_ty: a.lock_ty.clone(),
-                op: a.op,
-                span: *span,
-                via: None,
-                through_closure: Some(a.span),
-                closures: closures.clone(),
-                context,
-                guard: None,
-                acquisition: None,
-            });
-        }
-    }
-    out.sort_by_key(|e| (e.span.lo, e.span.hi));
-    out
-}
-
-fn direct_event(body: &BodyFacts, i: usize, a: &Acquisition) -> LockEvent {
-    let guard =
-        a.op.returns_guard()
-            .then(|| (a.span.hi, life_end(body, a.life, a.temp_end, a.span.hi)));
-    LockEvent {
-        lock: canonical(body, &a.lock),
-        lock_ty: a.lock_ty.clone(),
-        op: a.op,
-        span: a.span,
-        via: None,
-        through_closure: None,
-        closures: a.closures.clone(),
-        context: exec_context(body, &a.closures),
-        guard,
-        acquisition: Some(i),
-    }
-}
-
-/// A name for a lock that is stable where it needs to be: `Type.field` for fields of `self`
-/// or of any value of a struct type (so two functions taking the same struct's locks agree),
-/// `NAME.field` for statics, and a function-local name for locals of other types (only
-/// comparable within that function).
-#[must_use]
-pub fn global_name(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<String> {
-    let base = match lock.root {
-        Root::Static(s) => ix.statics[s as usize].name.clone(),
+pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<LockClass> {
+    match lock.root {
+        Root::Static(id) => Some(LockClass::Static {
+            id,
+            fields: lock.fields.clone(),
+        }),
         Root::SelfParam => {
             let f = &ix.fns[fn_id as usize];
             let SemTy::Adt { id, .. } = &ix.impls[f.impl_id? as usize].self_ty else {
@@ -389,38 +270,30 @@ pub fn global_name(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -
             if lock.fields.is_empty() {
                 return None;
             }
-            ix.adts[*id as usize].name.clone()
+            Some(LockClass::Field {
+                adt: *id,
+                fields: lock.fields.clone(),
+            })
         }
-        Root::Local(b) => {
-            let bind = &body.bindings[b as usize];
-            match bind.ty.autoderef() {
-                SemTy::Adt { id, .. } if !lock.fields.is_empty() => ix.adts[*id as usize].name.clone(),
-                _ => format!("{}#{}@{}", ix.fns[fn_id as usize].def.name, bind.name, b),
-            }
-        }
-    };
-    Some(
-        std::iter::once(base)
-            .chain(lock.fields.iter().cloned())
-            .collect::<Vec<_>>()
-            .join("."),
-    )
-}
-
-/// A lock name for messages: function-local names show only the binding.
-#[must_use]
-pub fn display_name(name: &str) -> &str {
-    match name.split_once('#') {
-        Some((_, rest)) => rest.split_once('@').map_or(rest, |(n, _)| n),
-        None => name,
+        Root::Local(b) => match body.bindings[b as usize].ty.autoderef() {
+            SemTy::Adt { id, .. } if !lock.fields.is_empty() => Some(LockClass::Field {
+                adt: *id,
+                fields: lock.fields.clone(),
+            }),
+            _ => Some(LockClass::Local {
+                fn_id,
+                binding: b,
+                fields: lock.fields.clone(),
+            }),
+        },
     }
 }
 
 /// One ordered pair: `second` was taken while a guard of `first` was alive.
 #[derive(Debug, Clone)]
 pub struct OrderEdge {
-    pub first: String,
-    pub second: String,
+    pub first: LockClass,
+    pub second: LockClass,
     pub fn_id: u32,
     /// The execution context (closure) both acquisitions run in.
     pub context: Option<u32>,
@@ -428,42 +301,32 @@ pub struct OrderEdge {
     pub second_span: Span,
 }
 
-/// Nested acquisitions of two different named map locks, over the whole crate.
+/// Nested acquisitions of two different map locks, over the whole crate: each blocking
+/// acquisition with each guard certainly held at that moment.
 #[must_use]
-pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], all_events: &[Vec<LockEvent>]) -> Vec<OrderEdge> {
+pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], guards: &[super::flow::FnGuards]) -> Vec<OrderEdge> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for (f, events) in all_events.iter().enumerate() {
-        for outer in events
-            .iter()
-            .filter(|e| matches!(e.op, AcqOp::Lock { is_try: false, .. }))
-        {
-            let Some((start, end)) = outer.guard else { continue };
-            let Some(first) = global_name(ix, &bodies[f], f as u32, &outer.lock) else {
-                continue;
-            };
-            if !guards_a_map(ix, &outer.lock_ty) {
-                continue;
-            }
-            for inner in events.iter().filter(|e| {
-                matches!(e.op, AcqOp::Lock { is_try: false, .. })
-                    && e.context == outer.context
-                    && e.span.lo >= start
-                    && e.span.lo < end
-                    && e.lock != outer.lock
-            }) {
-                let Some(second) = global_name(ix, &bodies[f], f as u32, &inner.lock) else {
-                    continue;
-                };
-                if second == first || !guards_a_map(ix, &inner.lock_ty) {
+    let blocking = |e: &LockEvent| matches!(e.op, AcqOp::Lock { is_try: false, .. });
+    for (f, g) in guards.iter().enumerate() {
+        let body = &bodies[f];
+        for inner in g.events.iter().filter(|e| blocking(e) && guards_a_map(ix, &e.lock_ty)) {
+            for outer in inner.held.iter().map(|&h| &g.events[h as usize]) {
+                if !blocking(outer) || outer.lock == inner.lock || !guards_a_map(ix, &outer.lock_ty) {
                     continue;
                 }
-                if seen.insert((first.clone(), second.clone(), f, inner.span)) {
+                let (Some(first), Some(second)) = (
+                    lock_class(ix, body, f as u32, &outer.lock),
+                    lock_class(ix, body, f as u32, &inner.lock),
+                ) else {
+                    continue;
+                };
+                if first != second && seen.insert((first.clone(), second.clone(), f, inner.span)) {
                     out.push(OrderEdge {
-                        first: first.clone(),
+                        first,
                         second,
                         fn_id: f as u32,
-                        context: outer.context,
+                        context: inner.context,
                         first_span: outer.span,
                         second_span: inner.span,
                     });
@@ -471,99 +334,6 @@ pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], all_events: &[Vec<LockE
             }
         }
     }
+    out.sort_by_key(|e| (e.fn_id, e.first_span.lo, e.second_span.lo));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::Edition;
-    use crate::model::Model;
-    use crate::model::lower::parse_and_lower;
-
-    /// Lock events of `f` as `(line, method, guard end line)`.
-    fn guards(src: &str, f: &str, edition: Edition) -> Vec<(usize, String, Option<usize>)> {
-        let m = Model::build(
-            edition,
-            vec![Some(parse_and_lower(0, src).unwrap())],
-            vec![src.to_owned()],
-        );
-        let id = m.items.fns.iter().position(|x| x.def.name == f).unwrap();
-        let line = |off: u32| src[..off as usize].matches('\n').count() + 1;
-        m.lock_events[id]
-            .iter()
-            .map(|e| {
-                let method = e.acquisition.map_or_else(
-                    || format!("via {}", m.items.fns[e.via.unwrap().0 as usize].def.name),
-                    |i| m.bodies[id].acquisitions[i].method.clone(),
-                );
-                (line(e.span.lo), method, e.guard.map(|(_, end)| line(end)))
-            })
-            .collect()
-    }
-
-    const PRELUDE: &str = "use std::collections::HashMap; use std::sync::Mutex;\n\
-        struct S { m: Mutex<HashMap<u8, u8>> }\nimpl S {\n";
-
-    fn src(body: &str) -> String {
-        format!("{PRELUDE}{body}\n}}\n")
-    }
-
-    #[test]
-    fn let_bound_guard_lives_to_block_end_or_drop() {
-        let s = src(
-            "fn f(&self) {\n let g = self.m.lock().unwrap();\n g.len();\n drop(g);\n self.m.lock().unwrap().clear();\n}",
-        );
-        assert_eq!(
-            guards(&s, "f", Edition::E2021),
-            vec![(5, "lock".into(), Some(7)), (8, "lock".into(), Some(8))]
-        );
-        let s = src("fn f(&self) {\n {\n let _g = self.m.lock().unwrap();\n }\n let _ = self.m.lock();\n}");
-        // `let _ =` drops at once; `_g` at the end of its block.
-        assert_eq!(
-            guards(&s, "f", Edition::E2021),
-            vec![(6, "lock".into(), Some(7)), (8, "lock".into(), Some(8))]
-        );
-    }
-
-    #[test]
-    fn scrutinee_temporaries_follow_the_edition() {
-        let body = "fn f(&self) {\n if let Some(v) = self.m.lock().unwrap().get(&1) {\n let _ = v;\n } else {\n self.m.lock().unwrap().clear();\n }\n}";
-        let s = src(body);
-        // 2021: alive through the else block (until the end of the `if`).
-        assert_eq!(guards(&s, "f", Edition::E2021)[0], (5, "lock".into(), Some(9)));
-        // 2024: dropped at the end of the then-block.
-        assert_eq!(guards(&s, "f", Edition::E2024)[0], (5, "lock".into(), Some(7)));
-        let s = src("fn g(&self) {\n match self.m.lock().unwrap().get(&1) {\n Some(_) => {}\n None => {}\n }\n}");
-        assert_eq!(guards(&s, "g", Edition::E2024)[0], (5, "lock".into(), Some(8)));
-        let s = src("fn h(&self) {\n if self.m.lock().unwrap().is_empty() {\n self.m.lock().unwrap().clear();\n }\n}");
-        assert_eq!(guards(&s, "h", Edition::E2021)[0], (5, "lock".into(), Some(5)));
-    }
-
-    #[test]
-    fn block_tail_temporaries_outlive_the_block_until_2021() {
-        let body = "fn f(&self) -> usize {\n let n = {\n self.m.lock().unwrap().len()\n }\n + 1;\n n\n}";
-        let s = src(body);
-        assert_eq!(guards(&s, "f", Edition::E2021)[0], (6, "lock".into(), Some(8)));
-        assert_eq!(guards(&s, "f", Edition::E2024)[0], (6, "lock".into(), Some(7)));
-        let body = "fn g(&self) {\n for k in self.m.lock().unwrap().keys() {\n let _ = k;\n }\n}";
-        assert_eq!(guards(&src(body), "g", Edition::E2021)[0], (5, "lock".into(), Some(7)));
-    }
-
-    #[test]
-    fn summaries_cross_calls_and_returned_guards() {
-        let body = "fn len(&self) -> usize { self.inner() }\n\
-            fn inner(&self) -> usize { self.m.lock().unwrap().len() }\n\
-            fn guard(&self) -> std::sync::MutexGuard<'_, HashMap<u8, u8>> { self.m.lock().unwrap() }\n\
-            fn f(&self) {\n let g = self.guard();\n let n = self.len();\n}";
-        let got = guards(&src(body), "f", Edition::E2021);
-        assert_eq!(got[0], (8, "via guard".into(), Some(10)));
-        assert_eq!(got[1], (9, "via len".into(), None));
-    }
-
-    #[test]
-    fn dashmap_refs_consumed_by_combinators_end_with_the_call() {
-        let s = "use dashmap::DashMap;\nfn f(m: &DashMap<u8, u8>) {\n let v = m.get(&1).map(|r| *r);\n if let Some(r) = m.get(&2) {\n let _ = r;\n }\n}";
-        let got = guards(s, "f", Edition::E2021);
-        assert_eq!(got, vec![(3, "get".into(), Some(3)), (4, "get".into(), Some(6))]);
-    }
 }

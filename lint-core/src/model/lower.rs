@@ -8,8 +8,8 @@ use syn::spanned::Spanned;
 use syn::{Token, visit::Visit};
 
 use super::ir::{
-    Arm, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param, Pat,
-    SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
+    Arm, BinKind, Block, Closure, Expr, ExprKind, Field, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, Param,
+    Pat, SelfKind, StaticKind, Stmt, Ty, TyPath, TySeg, UnOp, UseEntry,
 };
 use crate::catalog::{is_expr_list_macro, is_format_macro};
 use crate::diagnostic::Span;
@@ -876,8 +876,12 @@ impl Lowerer<'_> {
                         },
                     )
                 } else {
-                    let lazy = matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_));
-                    self.mk(span, ExprKind::Binary { lhs, rhs, lazy })
+                    let op = match b.op {
+                        syn::BinOp::And(_) => BinKind::And,
+                        syn::BinOp::Or(_) => BinKind::Or,
+                        _ => BinKind::Other,
+                    };
+                    self.mk(span, ExprKind::Binary { lhs, rhs, op })
                 }
             }
             E::Unary(u) => {

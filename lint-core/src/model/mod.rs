@@ -6,6 +6,7 @@
 //! - [`Model`]: all of it, plus the call graph and what is reachable from a spawned thread.
 
 pub mod body;
+pub mod flow;
 pub mod ir;
 pub mod items;
 pub mod locks;
@@ -43,9 +44,10 @@ pub struct Model {
     pub fns_by_file: Vec<Vec<u32>>,
     /// What calling each function does to locks.
     pub summaries: Vec<locks::Summary>,
-    /// Lock events of each function (direct and through calls), in source order.
-    pub lock_events: Vec<Vec<locks::LockEvent>>,
-    /// Nested acquisitions of named map locks across the crate.
+    /// Lock events of each function (direct and through calls) in source order, each with the
+    /// guards held when it happens, and the guards held at each `.await`.
+    pub guards: Vec<flow::FnGuards>,
+    /// Nested acquisitions of map locks across the crate.
     pub order_edges: Vec<locks::OrderEdge>,
     /// The text of each file (empty for files that were not read), for rules that rewrite code.
     pub texts: Vec<String>,
@@ -70,13 +72,10 @@ impl Model {
         let items = ItemIndex::build_with(files, config);
         let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
-            .map(|f| Walker::analyze(&items, f, edition))
+            .map(|f| Walker::analyze(&items, f))
             .collect();
-        let summaries = locks::summaries(&items, &bodies);
-        let has_self = |f: u32| items.fns[f as usize].def.self_kind.is_some();
-        let lock_events: Vec<Vec<locks::LockEvent>> =
-            bodies.iter().map(|b| locks::events(b, &summaries, &has_self)).collect();
-        let order_edges = locks::order_edges(&items, &bodies, &lock_events);
+        let (summaries, guards) = flow::analyze_all(&items, &bodies, edition);
+        let order_edges = locks::order_edges(&items, &bodies, &guards);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);
@@ -90,7 +89,7 @@ impl Model {
             spawned_fns,
             fns_by_file,
             summaries,
-            lock_events,
+            guards,
             order_edges,
             texts,
         }

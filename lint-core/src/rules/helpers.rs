@@ -210,25 +210,25 @@ pub fn snippet(model: &Model, span: Span) -> &str {
     model.texts[span.file as usize].get(span.range()).unwrap_or("")
 }
 
-/// Pairs `(held, taken)` of operations on the same map lock in one function: `taken` happens
-/// while the guard of `held` is alive, in the same thread and call context. `accept` decides
-/// which operation kinds the rule is about. Each `taken` is paired with its first `held` only.
+/// Pairs `(held, taken)` of operations on the same map lock in one function: `taken`
+/// happens while the guard of `held` is certainly alive (the guard flow says so), in the same
+/// thread and call context. `accept` decides which operation kinds the rule is about. One pair
+/// per site: a call whose callee takes the lock in several ways is one finding.
 #[must_use]
 pub fn held_while_taken(
     model: &Model,
     fn_id: u32,
     accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
 ) -> Vec<(&LockEvent, &LockEvent)> {
-    let events = &model.lock_events[fn_id as usize];
-    let mut out = Vec::new();
-    for taken in events {
-        let held = events.iter().find(|held| {
-            held.span.lo < taken.span.lo
-                && held.lock == taken.lock
+    let events = &model.guards[fn_id as usize].events;
+    let mut out: Vec<(&LockEvent, &LockEvent)> = Vec::new();
+    for taken in events.iter().filter(|t| !t.op.is_try()) {
+        if out.iter().any(|(_, t)| t.span == taken.span) {
+            continue;
+        }
+        let held = taken.held.iter().map(|&h| &events[h as usize]).find(|held| {
+            held.lock == taken.lock
                 && held.context == taken.context
-                && held.alive_at(taken.span.lo)
-                && !std::ptr::eq(*held, taken)
-                && !taken.op.is_try()
                 && guards_a_map(&model.items, &held.lock_ty)
                 && accept(held.op, taken.op, held)
         });

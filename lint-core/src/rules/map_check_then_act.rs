@@ -81,7 +81,7 @@ impl Rule for MapCheckThenAct {
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
         for &f in &model.fns_by_file[file as usize] {
             let body = &model.bodies[f as usize];
-            let events = &model.lock_events[f as usize];
+            let events = &model.guards[f as usize].events;
             let mut reported = Vec::new();
             for act in events {
                 let Some((act_method, act_call, act_args)) = usage(body, act) else {
@@ -90,11 +90,11 @@ impl Rule for MapCheckThenAct {
                 if !ACTS.contains(&act_method) || !guards_a_map(&model.items, &act.lock_ty) {
                     continue;
                 }
-                for check in events.iter().filter(|c| {
+                for (_, check) in events.iter().enumerate().filter(|(i, c)| {
                     c.span.lo < act.span.lo
                         && c.lock == act.lock
                         && c.context == act.context
-                        && !c.alive_at(act.span.lo)
+                        && !act.held.contains(&(*i as u32))
                         && !c.op.is_try()
                         && same_kind(c.op, act.op)
                 }) {

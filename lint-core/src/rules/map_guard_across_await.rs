@@ -53,27 +53,17 @@ impl Rule for MapGuardAcrossAwait {
     fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
         for &f in &model.fns_by_file[file as usize] {
             let body = &model.bodies[f as usize];
-            let events = &model.lock_events[f as usize];
+            let guards = &model.guards[f as usize];
             let mut reported = Vec::new();
-            for a in &body.awaits {
+            for (a, held_here) in body.awaits.iter().zip(&guards.awaits) {
                 let ctx = exec_context(body, &a.closures);
                 if !is_async_context(body, ctx) {
                     continue;
                 }
-                // The suspension point: the `await` keyword at the end of the expression.
-                let point = a.point;
-                let Some(held) = events.iter().find(|e| {
-                    e.context == ctx
-                        && e.span.hi <= point
-                        && e.alive_at(point)
-                        && guards_a_map(&model.items, &e.lock_ty)
+                let Some(held) = held_here.iter().map(|&h| &guards.events[h as usize]).find(|e| {
+                    guards_a_map(&model.items, &e.lock_ty)
                         && match e.op {
-                            AcqOp::Lock { .. } => {
-                                matches!(
-                                    lock_lib(&e.lock_ty),
-                                    Some(LockLib::Std | LockLib::ParkingLot | LockLib::Spin)
-                                )
-                            }
+                            AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
                             AcqOp::Sharded { guard, .. } => guard,
                             AcqOp::Borrow { .. } => false,
                         }

@@ -1,6 +1,5 @@
 use crate::catalog::Interest;
 use crate::model::Model;
-use crate::model::locks::display_name;
 use crate::rules::helpers::{Reporter, line_of};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -55,7 +54,7 @@ impl Rule for MapLockOrderInversion {
         for e in edges.iter().filter(|e| e.second_span.file == file) {
             // Function-local locks (`name#..`) only exist in one call: the two orders must run
             // concurrently there, in different threads (a spawned closure and its parent).
-            let local = e.first.contains('#') || e.second.contains('#');
+            let local = e.first.is_local() || e.second.is_local();
             let Some(other) = edges.iter().find(|o| {
                 o.first == e.second && o.second == e.first && (!local || (o.fn_id == e.fn_id && o.context != e.context))
             }) else {
@@ -66,8 +65,9 @@ impl Rule for MapLockOrderInversion {
             }
             reported.push(e.second_span);
             let other_fn = &model.items.fns[other.fn_id as usize].def.name;
-            let (first, second) = (display_name(&e.first), display_name(&e.second));
-            let (o_first, o_second) = (display_name(&other.first), display_name(&other.second));
+            let name = |c: &crate::model::locks::LockClass| c.describe(&model.items, &model.bodies);
+            let (first, second) = (name(&e.first), name(&e.second));
+            let (o_first, o_second) = (name(&other.first), name(&other.second));
             out.report(
                 e.second_span,
                 format!(

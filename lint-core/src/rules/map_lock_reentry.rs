@@ -67,12 +67,7 @@ fn deadlocks(first: LockMode, second: LockMode, lib: Option<LockLib>) -> bool {
         | (Write, Mutex | Read | Write | UpgradableRead | ReadRecursive)
         | (UpgradableRead, UpgradableRead) => true,
         // Writer-preferring read locks deadlock as soon as a writer waits between the reads.
-        (Read | ReadRecursive, Read) => {
-            matches!(
-                lib,
-                Some(LockLib::Std | LockLib::ParkingLot | LockLib::Tokio | LockLib::AsyncLock)
-            )
-        }
+        (Read | ReadRecursive, Read) => lib.is_some_and(LockLib::writer_preferring),
         _ => false,
     }
 }

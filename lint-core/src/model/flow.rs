@@ -1,0 +1,1918 @@
+//! Guard flow: where every guard lives, followed as a value through each function body.
+//!
+//! A guard is a *value*: the result of `m.lock()` (inside its `LockResult`), of `map.get(k)`
+//! (inside its `Option`), of a helper that returns one inside a struct. This pass walks each
+//! body once in evaluation order and keeps an abstract state: which *slots* (local bindings and
+//! temporaries) hold which guards, and where inside their value (the `Some` payload, a struct
+//! field, the items of an iterator). It follows
+//!
+//! - **moves**: a guard passed by value, bound by `let`, returned, stored in a local struct or
+//!   collection leaves its old slot; `drop(g)` ends it; a guard moved into a call the model
+//!   cannot see is ended there (silence rather than a guess);
+//! - **temporaries**, by the Reference's temporary scopes and the package's edition: statements,
+//!   `if` conditions and bodies, `match` arms, lazy operands, block tails (2024), `if let`
+//!   scrutinees (into `else` up to 2021), `let` lifetime extension (`let r = &*m.lock()`);
+//! - **paths**: `if`/`match`/loops fork and join the state. A pattern refines what the scrutinee
+//!   holds: in a `None` or `Err(_)` arm the `Option`'s payload holds nothing, while a guard
+//!   beside it (the `MutexGuard` temporary of `m.lock().unwrap().get(k)`) is still alive. A guard
+//!   released on only some incoming paths is *maybe* held, and rules stay silent about it;
+//! - **calls**: a function of the package is summarized (the locks it takes, relative to its
+//!   `self`, parameters and statics; the guards it returns and where they sit in its result; the
+//!   parameters it hands back), bottom-up over the call graph's strongly connected components.
+//!
+//! The output per function is its lock events, each with the guards certainly held when it
+//! happens, and the guards held at each `.await`. Rules ask these; none re-walks a body.
+
+use std::collections::HashMap;
+
+use super::body::{BodyFacts, Role};
+use super::ir::{BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, SelfKind, Stmt, Ty, UnOp};
+use super::items::ItemIndex;
+use super::locks::{self, LockEvent, Summary, SummaryAcq, exec_context};
+use crate::Edition;
+use crate::catalog::{self, GuardMethod, Shape, ShapeSeg};
+
+/// One step into a value: an enum variant's payload, a struct or tuple field, the items of an
+/// iterator or collection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Seg {
+    Var(Box<str>),
+    Field(Box<str>),
+    Elem,
+}
+
+/// Where a guard sits inside a value (empty: the value is the guard).
+pub type Path = Vec<Seg>;
+
+/// Tokens at or above this value stand for what a parameter holds (for summaries).
+const PARAM_TOK: u32 = 1 << 30;
+/// Loops are iterated to a fixpoint at most this many times (deeper nests: once).
+const LOOP_ROUNDS: u32 = 3;
+const MAX_LOOP_DEPTH: u32 = 3;
+const MAX_DEPTH: u32 = 384;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    path: Path,
+    tok: u32,
+    /// Held on every path that reaches here (`false`: only on some).
+    must: bool,
+}
+
+/// What a value holds: guards (event indices) at paths inside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Val(Vec<Held>);
+
+fn var(name: &str) -> Seg {
+    Seg::Var(name.into())
+}
+
+fn field(name: &str) -> Seg {
+    Seg::Field(name.into())
+}
+
+fn is_var(p: &[Seg]) -> bool {
+    matches!(p.first(), Some(Seg::Var(_)))
+}
+
+impl Val {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn token(tok: u32, shape: Shape) -> Val {
+        Val(shape
+            .iter()
+            .map(|p| Held {
+                path: p
+                    .iter()
+                    .map(|s| match s {
+                        ShapeSeg::Variant(v) => var(v),
+                        ShapeSeg::Elem => Seg::Elem,
+                    })
+                    .collect(),
+                tok,
+                must: true,
+            })
+            .collect())
+    }
+
+    fn extend(&mut self, other: Val) {
+        for h in other.0 {
+            if let Some(x) = self.0.iter_mut().find(|x| x.tok == h.tok && x.path == h.path) {
+                x.must &= h.must;
+            } else {
+                self.0.push(h);
+            }
+        }
+    }
+
+    /// The value placed inside another at `prefix` (`Some(v)`, `S { f: v }`).
+    fn under(mut self, prefix: &[Seg]) -> Val {
+        if !prefix.is_empty() {
+            for h in &mut self.0 {
+                let mut p = prefix.to_vec();
+                p.append(&mut h.path);
+                h.path = p;
+            }
+        }
+        self
+    }
+
+    /// `unwrap()`, `?`: the payload of `Some`/`Ok`/`Present`; an `Err`'s payload is gone.
+    fn unwrap_variant(self) -> Val {
+        Val(self
+            .0
+            .into_iter()
+            .filter_map(|mut h| match h.path.first() {
+                Some(Seg::Var(v)) if matches!(&**v, "Some" | "Ok" | "Present") => {
+                    h.path.remove(0);
+                    Some(h)
+                }
+                Some(Seg::Var(_)) => None,
+                _ => Some(h),
+            })
+            .collect())
+    }
+
+    fn rename_variant(self, from: &str, to: &str) -> Val {
+        Val(self
+            .0
+            .into_iter()
+            .filter_map(|mut h| match h.path.first() {
+                Some(Seg::Var(v)) if &**v == from => {
+                    h.path[0] = var(to);
+                    Some(h)
+                }
+                Some(Seg::Var(_)) => None,
+                _ => Some(h),
+            })
+            .collect())
+    }
+
+    /// Splits off what sits under `prefix` (re-rooted), leaving the rest.
+    fn take_under(&mut self, prefix: &[Seg]) -> Val {
+        let (taken, rest): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|h| h.path.len() >= prefix.len() && h.path[..prefix.len()] == *prefix);
+        self.0 = rest;
+        Val(taken
+            .into_iter()
+            .map(|mut h| {
+                h.path.drain(..prefix.len());
+                h
+            })
+            .collect())
+    }
+
+    /// The items of an iterator or collection.
+    fn items(&self) -> Val {
+        Val(self
+            .0
+            .iter()
+            .filter(|h| h.path.first() == Some(&Seg::Elem))
+            .map(|h| Held {
+                path: h.path[1..].to_vec(),
+                ..h.clone()
+            })
+            .collect())
+    }
+
+    fn without_items(self) -> Val {
+        Val(self
+            .0
+            .into_iter()
+            .filter(|h| h.path.first() != Some(&Seg::Elem))
+            .collect())
+    }
+
+    fn holds_variant(&self) -> bool {
+        self.0.iter().any(|h| is_var(&h.path))
+    }
+
+    /// Every guard moved to the value itself (an `Entry` finished into a `RefMut`).
+    fn flatten(self) -> Val {
+        let mut out = Val::default();
+        for h in self.0 {
+            out.extend(Val(vec![Held { path: Vec::new(), ..h }]));
+        }
+        out
+    }
+
+    fn maybe(mut self) -> Val {
+        for h in &mut self.0 {
+            h.must = false;
+        }
+        self
+    }
+
+    /// Joins the values of two paths. A guard held on only one of them is *maybe* held, except
+    /// inside a variant: `Some(g)` on one path and nothing on the other is an `Option` that may
+    /// be `None`, and still holds `g` whenever it is `Some`.
+    fn join(a: &Val, b: &Val) -> Val {
+        let mut out = Vec::new();
+        for h in &a.0 {
+            let must = match b.0.iter().find(|x| x.tok == h.tok && x.path == h.path) {
+                Some(x) => h.must && x.must,
+                None => h.must && is_var(&h.path),
+            };
+            out.push(Held { must, ..h.clone() });
+        }
+        for h in &b.0 {
+            if !a.0.iter().any(|x| x.tok == h.tok && x.path == h.path) {
+                out.push(Held {
+                    must: h.must && is_var(&h.path),
+                    ..h.clone()
+                });
+            }
+        }
+        Val(out)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Slot {
+    Bind(u32),
+    Temp(u32),
+}
+
+/// The guards each live slot holds on the current path. A slot that was moved out, dropped or
+/// went out of scope has no entry; a slot whose guards a pattern refined away keeps an empty
+/// one (so a join can tell "moved on one path" from "`None` on one path").
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct State {
+    live: bool,
+    slots: Vec<(Slot, Val)>,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            live: true,
+            slots: Vec::new(),
+        }
+    }
+
+    fn dead() -> State {
+        State {
+            live: false,
+            slots: Vec::new(),
+        }
+    }
+
+    fn get_mut(&mut self, s: Slot) -> Option<&mut Val> {
+        self.slots.iter_mut().find(|(x, _)| *x == s).map(|(_, v)| v)
+    }
+
+    fn get(&self, s: Slot) -> Option<&Val> {
+        self.slots.iter().find(|(x, _)| *x == s).map(|(_, v)| v)
+    }
+
+    fn set(&mut self, s: Slot, v: Val) {
+        match self.slots.binary_search_by(|(x, _)| x.cmp(&s)) {
+            Ok(i) => self.slots[i].1 = v,
+            Err(i) => self.slots.insert(i, (s, v)),
+        }
+    }
+
+    fn take(&mut self, s: Slot) -> Val {
+        match self.slots.binary_search_by(|(x, _)| x.cmp(&s)) {
+            Ok(i) => self.slots.remove(i).1,
+            Err(_) => Val::default(),
+        }
+    }
+
+    fn join(a: State, b: State) -> State {
+        if !a.live {
+            return b;
+        }
+        if !b.live {
+            return a;
+        }
+        let mut slots = Vec::new();
+        for (s, v) in &a.slots {
+            match b.get(*s) {
+                Some(w) => slots.push((*s, Val::join(v, w))),
+                None => slots.push((*s, v.clone().maybe())),
+            }
+        }
+        for (s, v) in &b.slots {
+            if a.get(*s).is_none() {
+                slots.push((*s, v.clone().maybe()));
+            }
+        }
+        slots.sort_by_key(|(s, _)| *s);
+        State { live: true, slots }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    /// A block, arm or closure: where bindings (and extended temporaries) live.
+    Block,
+    /// A temporary scope: statements, conditions, arm bodies, lazy operands, tails (2024).
+    Temp,
+}
+
+#[derive(Debug)]
+struct Scope {
+    kind: ScopeKind,
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Default)]
+struct LoopCtx {
+    breaks: Option<State>,
+    continues: Option<State>,
+    value: Val,
+}
+
+/// A function body or a closure body: where `return` goes, and its loops.
+#[derive(Debug, Default)]
+struct Frame {
+    ret: Option<Val>,
+    loops: Vec<LoopCtx>,
+}
+
+/// The lock facts of one function: its events, each with the guards certainly held when it
+/// happens, and the guards held at each `.await` (indexed like `BodyFacts::awaits`).
+#[derive(Debug, Default)]
+pub struct FnGuards {
+    pub events: Vec<LockEvent>,
+    pub awaits: Vec<Vec<u32>>,
+}
+
+/// Runs the guard flow over every function, callees before callers, and returns each one's
+/// summary and guard facts.
+#[must_use]
+pub fn analyze_all(ix: &ItemIndex, bodies: &[BodyFacts], edition: Edition) -> (Vec<Summary>, Vec<FnGuards>) {
+    let n = bodies.len();
+    let mut sums = vec![Summary::default(); n];
+    let mut guards: Vec<FnGuards> = (0..n).map(|_| FnGuards::default()).collect();
+    for scc in sccs(bodies) {
+        let recursive = scc.len() > 1 || bodies[scc[0] as usize].calls.iter().any(|c| c.callee == scc[0]);
+        for _ in 0..if recursive { 4 } else { 1 } {
+            let mut changed = false;
+            for &f in &scc {
+                if !needs_flow(ix, &bodies[f as usize], f, &sums) {
+                    continue;
+                }
+                let (g, s) = Flow::run(ix, f, &bodies[f as usize], edition, &sums);
+                guards[f as usize] = g;
+                if s != sums[f as usize] {
+                    sums[f as usize] = s;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+    (sums, guards)
+}
+
+/// Can anything in this function take a lock, or hand a guard on?
+fn needs_flow(ix: &ItemIndex, body: &BodyFacts, f: u32, sums: &[Summary]) -> bool {
+    if !body.acquisitions.is_empty() || body.calls.iter().any(|c| !sums[c.callee as usize].is_empty()) {
+        return true;
+    }
+    // A function that may hand a parameter's guard back (`fn touch(g: G) -> G { g }`).
+    let def = &ix.fns[f as usize].def;
+    def.ret.as_ref().is_some_and(|t| !is_plain(t))
+        && (def.params.iter().any(|p| !is_plain(&p.ty)) || def.self_kind == Some(SelfKind::Value))
+}
+
+/// A type that never holds a guard: references, primitives, strings.
+fn is_plain(t: &Ty) -> bool {
+    match t {
+        Ty::Ref { .. } | Ty::Ptr { .. } | Ty::Slice(_) | Ty::Bounds(_) => true,
+        Ty::Tuple(ts) => ts.iter().all(is_plain),
+        Ty::Path(p) => {
+            p.segments.len() == 1 && {
+                let s = &p.segments[0];
+                s.args.is_empty()
+                    && matches!(
+                        s.name.as_str(),
+                        "u8" | "u16"
+                            | "u32"
+                            | "u64"
+                            | "u128"
+                            | "usize"
+                            | "i8"
+                            | "i16"
+                            | "i32"
+                            | "i64"
+                            | "i128"
+                            | "isize"
+                            | "f32"
+                            | "f64"
+                            | "bool"
+                            | "char"
+                            | "str"
+                            | "String"
+                    )
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Strongly connected components of the call graph, callees first (Tarjan, iteratively).
+fn sccs(bodies: &[BodyFacts]) -> Vec<Vec<u32>> {
+    let n = bodies.len();
+    let mut index = vec![u32::MAX; n];
+    let mut low = vec![0u32; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<u32> = Vec::new();
+    let mut out = Vec::new();
+    let mut next = 0u32;
+    for root in 0..n as u32 {
+        if index[root as usize] != u32::MAX {
+            continue;
+        }
+        // (node, next call to visit)
+        let mut work: Vec<(u32, usize)> = vec![(root, 0)];
+        index[root as usize] = next;
+        low[root as usize] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root as usize] = true;
+        while let Some(&mut (v, ref mut i)) = work.last_mut() {
+            let calls = &bodies[v as usize].calls;
+            if *i < calls.len() {
+                let w = calls[*i].callee;
+                *i += 1;
+                if index[w as usize] == u32::MAX {
+                    index[w as usize] = next;
+                    low[w as usize] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w as usize] = true;
+                    work.push((w, 0));
+                } else if on_stack[w as usize] {
+                    low[v as usize] = low[v as usize].min(index[w as usize]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent as usize] = low[parent as usize].min(low[v as usize]);
+            }
+            if low[v as usize] == index[v as usize] {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w as usize] = false;
+                    comp.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                comp.reverse();
+                out.push(comp);
+            }
+        }
+    }
+    out
+}
+
+/// The walk of one function body.
+struct Flow<'a> {
+    ix: &'a ItemIndex,
+    f: u32,
+    body: &'a BodyFacts,
+    edition: Edition,
+    sums: &'a [Summary],
+    /// The binding a path expression names, by expression id.
+    binding_of: HashMap<u32, u32>,
+    /// The binding a pattern identifier declares, by its offset.
+    pat_binding: HashMap<u32, u32>,
+    acq_of: HashMap<u32, usize>,
+    call_of: HashMap<u32, usize>,
+    closure_call_of: HashMap<u32, usize>,
+    await_of: HashMap<u32, usize>,
+    /// Bindings named inside unknown macros, by the macro's expression id.
+    opaque: HashMap<u32, Vec<u32>>,
+    /// The scope each binding was declared in.
+    binding_scope: HashMap<u32, usize>,
+    events: Vec<LockEvent>,
+    event_of: HashMap<(u32, u32), u32>,
+    awaits: Vec<Vec<u32>>,
+    /// What each closure (analyzed on its own) returns, in terms of its own events.
+    closure_returns: HashMap<u32, Val>,
+    st: State,
+    scopes: Vec<Scope>,
+    frames: Vec<Frame>,
+    /// Values evaluated and not yet consumed (earlier arguments of a call being evaluated).
+    pending: Vec<Val>,
+    next_temp: u32,
+    /// Temporaries created now live in this scope (`let` lifetime extension).
+    extend_to: Option<usize>,
+    loop_depth: u32,
+    depth: u32,
+}
+
+impl<'a> Flow<'a> {
+    fn run(
+        ix: &'a ItemIndex,
+        f: u32,
+        body: &'a BodyFacts,
+        edition: Edition,
+        sums: &'a [Summary],
+    ) -> (FnGuards, Summary) {
+        let def = &ix.fns[f as usize].def;
+        let mut binding_of = HashMap::new();
+        let mut opaque: HashMap<u32, Vec<u32>> = HashMap::new();
+        for m in &body.mentions {
+            if m.role == Role::Opaque {
+                opaque.entry(m.expr).or_default().push(m.binding);
+            } else {
+                binding_of.insert(m.expr, m.binding);
+            }
+        }
+        let mut fl = Flow {
+            ix,
+            f,
+            body,
+            edition,
+            sums,
+            binding_of,
+            pat_binding: body
+                .bindings
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.span.lo, i as u32))
+                .collect(),
+            acq_of: body.acquisitions.iter().enumerate().map(|(i, a)| (a.expr, i)).collect(),
+            call_of: body.calls.iter().enumerate().map(|(i, c)| (c.expr, i)).collect(),
+            closure_call_of: body
+                .closure_calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.expr, i))
+                .collect(),
+            await_of: body.awaits.iter().enumerate().map(|(i, a)| (a.expr, i)).collect(),
+            opaque,
+            binding_scope: HashMap::new(),
+            events: Vec::new(),
+            event_of: HashMap::new(),
+            awaits: vec![Vec::new(); body.awaits.len()],
+            closure_returns: HashMap::new(),
+            st: State::new(),
+            scopes: Vec::new(),
+            frames: vec![Frame::default()],
+            pending: Vec::new(),
+            next_temp: 0,
+            extend_to: None,
+            loop_depth: 0,
+            depth: 0,
+        };
+        fl.push(ScopeKind::Block);
+        // Parameters hold what the caller passes (for summaries: guards handed back).
+        for &(b, pos) in &body.params {
+            let by_value = match def.self_kind {
+                Some(k) if pos == 0 => k == SelfKind::Value,
+                _ => true,
+            };
+            if by_value {
+                fl.bind(
+                    b,
+                    Val(vec![Held {
+                        path: Vec::new(),
+                        tok: PARAM_TOK + pos as u32,
+                        must: true,
+                    }]),
+                );
+            }
+        }
+        fl.push(ScopeKind::Temp);
+        if let Some(b) = &def.body {
+            let v = fl.block(b);
+            fl.ret(v);
+        }
+        fl.pop();
+        fl.pop();
+        let ret = fl.frames.pop().and_then(|f| f.ret).unwrap_or_default();
+        fl.finish(&ret)
+    }
+
+    // ------------------------------------------------------------ scopes and slots
+
+    fn push(&mut self, kind: ScopeKind) {
+        self.scopes.push(Scope {
+            kind,
+            slots: Vec::new(),
+        });
+    }
+
+    /// Ends the innermost scope in the current state and in `others` (the other outcome of a
+    /// condition).
+    fn pop_in(&mut self, others: &mut [&mut State]) {
+        let Some(sc) = self.scopes.pop() else { return };
+        for s in sc.slots {
+            self.st.take(s);
+            for o in others.iter_mut() {
+                o.take(s);
+            }
+            if let Slot::Bind(b) = s {
+                self.binding_scope.remove(&b);
+            }
+        }
+    }
+
+    fn pop(&mut self) {
+        self.pop_in(&mut []);
+    }
+
+    fn innermost(&self, kind: ScopeKind) -> usize {
+        self.scopes.iter().rposition(|s| s.kind == kind).unwrap_or(0)
+    }
+
+    /// Puts a value in a new temporary of the current temporary scope (or the extended one).
+    fn temp(&mut self, v: Val) -> Option<Slot> {
+        if v.is_empty() || !self.st.live {
+            return None;
+        }
+        let s = Slot::Temp(self.next_temp);
+        self.next_temp += 1;
+        let at = self.extend_to.unwrap_or_else(|| self.innermost(ScopeKind::Temp));
+        self.scopes[at].slots.push(s);
+        self.st.set(s, v);
+        Some(s)
+    }
+
+    /// Binds a value to a binding (declared in the innermost block, arm or closure scope).
+    fn bind(&mut self, b: u32, v: Val) {
+        if !self.st.live {
+            return;
+        }
+        if self.binding_scope.get(&b).is_none_or(|&at| at >= self.scopes.len()) {
+            let at = self.innermost(ScopeKind::Block);
+            self.scopes[at].slots.push(Slot::Bind(b));
+            self.binding_scope.insert(b, at);
+        }
+        if v.is_empty() {
+            self.st.take(Slot::Bind(b));
+        } else {
+            self.st.set(Slot::Bind(b), v);
+        }
+    }
+
+    fn frame(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("a frame")
+    }
+
+    fn ret(&mut self, v: Val) {
+        if !self.st.live {
+            return;
+        }
+        let f = self.frame();
+        f.ret = Some(match f.ret.take() {
+            Some(r) => Val::join(&r, &v),
+            None => v,
+        });
+    }
+
+    /// The guards certainly held now: in live slots and in values being evaluated.
+    fn held_now(&self, except: Option<u32>) -> Vec<u32> {
+        if !self.st.live {
+            return Vec::new();
+        }
+        let mut out: Vec<u32> = self
+            .st
+            .slots
+            .iter()
+            .map(|(_, v)| v)
+            .chain(self.pending.iter())
+            .flat_map(|v| v.0.iter())
+            .filter(|h| h.must && h.tok < PARAM_TOK && Some(h.tok) != except)
+            .map(|h| h.tok)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    // ------------------------------------------------------------ events
+
+    fn record(&mut self, key: (u32, u32), make: impl FnOnce(&Self) -> Option<LockEvent>) -> Option<u32> {
+        let id = if let Some(&id) = self.event_of.get(&key) {
+            id
+        } else {
+            let ev = make(self)?;
+            let id = self.events.len() as u32;
+            self.events.push(ev);
+            self.event_of.insert(key, id);
+            id
+        };
+        self.events[id as usize].held = self.held_now(Some(id));
+        Some(id)
+    }
+
+    fn direct_event(&mut self, ai: usize) -> Option<u32> {
+        let a = &self.body.acquisitions[ai];
+        self.record((a.expr, 0), |fl| {
+            Some(LockEvent {
+                lock: locks::canonical(fl.body, &a.lock),
+                lock_ty: a.lock_ty.clone(),
+                op: a.op,
+                span: a.span,
+                via: None,
+                through_closure: None,
+                closures: a.closures.clone(),
+                context: exec_context(fl.body, &a.closures),
+                acquisition: Some(ai),
+                origin: (a.span, fl.f),
+                held: Vec::new(),
+            })
+        })
+    }
+
+    fn call_event(&mut self, ci: usize, k: usize) -> Option<u32> {
+        let call = &self.body.calls[ci];
+        let acq = &self.sums[call.callee as usize].acquires[k];
+        let has_self = self.ix.fns[call.callee as usize].def.self_kind.is_some();
+        self.record((call.expr, k as u32 + 1), |fl| {
+            let place = locks::at_call_site(call, has_self, &acq.lock)?;
+            Some(LockEvent {
+                lock: locks::canonical(fl.body, &place),
+                lock_ty: acq.lock_ty.clone(),
+                op: acq.op,
+                span: call.span,
+                via: Some((call.callee, acq.span)),
+                through_closure: None,
+                closures: call.closures.clone(),
+                context: exec_context(fl.body, &call.closures),
+                acquisition: None,
+                origin: (acq.span, acq.fn_id),
+                held: Vec::new(),
+            })
+        })
+    }
+
+    fn closure_call_event(&mut self, cc: usize, ai: usize) -> Option<u32> {
+        let call = &self.body.closure_calls[cc];
+        let a = &self.body.acquisitions[ai];
+        self.record((call.expr, ai as u32 + 1), |fl| {
+            Some(LockEvent {
+                lock: locks::canonical(fl.body, &a.lock),
+                lock_ty: a.lock_ty.clone(),
+                op: a.op,
+                span: call.span,
+                via: None,
+                through_closure: Some(a.span),
+                closures: call.closures.clone(),
+                context: exec_context(fl.body, &call.closures),
+                acquisition: None,
+                origin: (a.span, fl.f),
+                held: Vec::new(),
+            })
+        })
+    }
+
+    // ------------------------------------------------------------ statements and blocks
+
+    fn block(&mut self, b: &Block) -> Val {
+        self.push(ScopeKind::Block);
+        let n = b.stmts.len();
+        let mut value = Val::default();
+        for (i, s) in b.stmts.iter().enumerate() {
+            match s {
+                Stmt::Expr { expr, semi: false } if i + 1 == n => {
+                    // The tail's temporaries outlive the block up to 2021.
+                    let own = self.edition >= Edition::E2024;
+                    if own {
+                        self.push(ScopeKind::Temp);
+                    }
+                    value = self.eval(expr);
+                    if own {
+                        self.pop();
+                    }
+                }
+                _ => self.stmt(s),
+            }
+        }
+        self.pop();
+        value
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Let { pat, init, els, .. } => {
+                self.push(ScopeKind::Temp);
+                let v = init.as_ref().map(|e| self.let_init(e)).unwrap_or_default();
+                match els {
+                    Some(els) => {
+                        let slot = self.temp(v);
+                        let mut fail = self.st.clone();
+                        if let Some(s) = slot {
+                            refine_fail(&mut fail, s, pat);
+                        }
+                        // The initializer's temporaries are gone when `else` runs.
+                        let stmt_slots = self.scopes.last().map(|s| s.slots.clone()).unwrap_or_default();
+                        for s in stmt_slots {
+                            fail.take(s);
+                        }
+                        let ok = std::mem::replace(&mut self.st, fail);
+                        let _ = self.block(els);
+                        self.st = ok;
+                        if let Some(s) = slot {
+                            self.refine(s, pat);
+                        }
+                        self.bind_pat(slot, false, pat, &[]);
+                    }
+                    None => self.bind_value(pat, v),
+                }
+                self.pop();
+            }
+            Stmt::Expr { expr, .. } => {
+                self.push(ScopeKind::Temp);
+                let _ = self.eval(expr);
+                self.pop();
+            }
+            Stmt::Item(_) => {}
+        }
+    }
+
+    /// A `let` initializer: the operand of a top-level `&` lives as long as the binding.
+    fn let_init(&mut self, e: &Expr) -> Val {
+        match &e.kind {
+            ExprKind::Ref { expr, .. } => {
+                self.extended_place(expr);
+                Val::default()
+            }
+            _ => self.eval(e),
+        }
+    }
+
+    fn extended_place(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Unary { op: UnOp::Deref, expr } | ExprKind::Field { base: expr, .. } => self.extended_place(expr),
+            ExprKind::Path(_) => {}
+            _ => {
+                let v = self.eval(e);
+                let saved = self.extend_to.replace(self.innermost(ScopeKind::Block));
+                self.temp(v);
+                self.extend_to = saved;
+            }
+        }
+    }
+
+    /// Binds an irrefutable pattern to a value.
+    fn bind_value(&mut self, pat: &Pat, v: Val) {
+        match pat {
+            Pat::Ident {
+                by_ref: false,
+                span,
+                sub: None,
+                ..
+            } => {
+                if let Some(&b) = self.pat_binding.get(&span.lo) {
+                    self.bind(b, v);
+                }
+            }
+            Pat::Wild | Pat::Other | Pat::Path(_) => {
+                // Dropped at the end of the statement.
+                self.temp(v);
+            }
+            _ => {
+                let slot = self.temp(v);
+                self.bind_pat(slot, false, pat, &[]);
+            }
+        }
+    }
+
+    /// Binds the names of `pat` to what sits at `at` in the value in `slot` (moved out of it,
+    /// unless bound by reference).
+    fn bind_pat(&mut self, slot: Option<Slot>, by_ref: bool, pat: &Pat, at: &[Seg]) {
+        match pat {
+            Pat::Ident {
+                by_ref: r,
+                span,
+                sub,
+                name,
+                ..
+            } => {
+                if let Some(sub) = sub {
+                    self.bind_pat(slot, by_ref, sub, at);
+                }
+                if is_unit_variant(name, sub.is_some()) {
+                    return;
+                }
+                let Some(&b) = self.pat_binding.get(&span.lo) else {
+                    return;
+                };
+                let v = match slot {
+                    Some(s) if !by_ref && !*r => self.st.get_mut(s).map(|v| v.take_under(at)).unwrap_or_default(),
+                    _ => Val::default(),
+                };
+                self.bind(b, v);
+            }
+            Pat::Variant { name, elems } => {
+                let mut p = at.to_vec();
+                p.push(var(name));
+                if let [one] = elems.as_slice() {
+                    self.bind_pat(slot, by_ref, one, &p);
+                } else {
+                    for (i, e) in elems.iter().enumerate() {
+                        let mut q = p.clone();
+                        q.push(field(&i.to_string()));
+                        self.bind_pat(slot, by_ref, e, &q);
+                    }
+                }
+            }
+            Pat::Tuple(ps) => {
+                for (i, e) in ps.iter().enumerate() {
+                    let mut q = at.to_vec();
+                    q.push(field(&i.to_string()));
+                    self.bind_pat(slot, by_ref, e, &q);
+                }
+            }
+            Pat::Struct(fs) => {
+                for (n, e) in fs {
+                    let mut q = at.to_vec();
+                    q.push(field(n));
+                    self.bind_pat(slot, by_ref, e, &q);
+                }
+            }
+            Pat::Ref(p) => self.bind_pat(slot, true, p, at),
+            Pat::Compound(ps) => {
+                // Or-patterns and slices: the names are bound, by reference as far as guards go.
+                for p in ps {
+                    self.bind_pat(None, true, p, at);
+                }
+            }
+            Pat::Path(_) | Pat::Other | Pat::Wild => {}
+        }
+    }
+
+    /// A pattern matched: the scrutinee is not any other variant.
+    fn refine(&mut self, s: Slot, pat: &Pat) {
+        let Some(v) = self.st.get_mut(s) else { return };
+        match pat {
+            Pat::Variant { name, .. } => v.0.retain(|h| match h.path.first() {
+                Some(Seg::Var(x)) => **x == **name,
+                _ => true,
+            }),
+            Pat::Ident { name, sub: None, .. } | Pat::Path(name)
+                if is_unit_variant(name, false) || matches!(pat, Pat::Path(_)) =>
+            {
+                v.0.retain(|h| !is_var(&h.path));
+            }
+            Pat::Ident { sub: Some(sub), .. } => self.refine(s, sub),
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn eval(&mut self, e: &Expr) -> Val {
+        if self.depth > MAX_DEPTH {
+            return Val::default();
+        }
+        self.depth += 1;
+        let v = self.eval_inner(e);
+        self.depth -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Val {
+        match &e.kind {
+            ExprKind::Path(_) => match self.binding_of.get(&e.id) {
+                Some(&b) => self.st.take(Slot::Bind(b)),
+                None => Val::default(),
+            },
+            ExprKind::Lit => Val::default(),
+            ExprKind::Field { .. } => self.field_value(e),
+            ExprKind::MethodCall { recv, method, args, .. } => self.method_call(e, recv, method, args),
+            ExprKind::Call { func, args } => self.call(e, func, args),
+            ExprKind::Closure(c) => self.closure(e, c),
+            ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
+            ExprKind::Async { is_move, body } => {
+                let captured = if *is_move { self.captures(e.id) } else { Val::default() };
+                let ret = self.separately(|fl| fl.block(body));
+                self.closure_returns.insert(e.id, ret);
+                captured
+            }
+            ExprKind::If { cond, then, els } => self.if_expr(cond, then, els.as_deref()),
+            ExprKind::Let { .. } => {
+                let (t, f) = self.cond(e);
+                self.st = State::join(t, f);
+                Val::default()
+            }
+            ExprKind::Match { scrut, arms } => {
+                let (slot, by_ref) = self.scrutinee(scrut);
+                let base = self.st.clone();
+                let mut end = State::dead();
+                let mut value = Val::default();
+                for arm in arms {
+                    self.st = base.clone();
+                    self.push(ScopeKind::Block);
+                    if let Some(s) = slot {
+                        self.refine(s, &arm.pat);
+                    }
+                    self.bind_pat(slot, by_ref, &arm.pat, &[]);
+                    if let Some(g) = &arm.guard {
+                        self.push(ScopeKind::Temp);
+                        let _ = self.eval(g);
+                        self.pop();
+                    }
+                    self.push(ScopeKind::Temp);
+                    let v = self.eval(&arm.body);
+                    self.pop();
+                    self.pop();
+                    if self.st.live {
+                        value = if end.live { Val::join(&value, &v) } else { v };
+                    }
+                    end = State::join(end, std::mem::replace(&mut self.st, State::dead()));
+                }
+                self.st = end;
+                value
+            }
+            ExprKind::While { cond, body } => {
+                let has_let = contains_let(cond);
+                self.run_loop(|fl| {
+                    fl.push(ScopeKind::Block);
+                    fl.push(ScopeKind::Temp);
+                    let (t, mut f) = fl.cond(cond);
+                    fl.st = t;
+                    if has_let {
+                        // A `while let` scrutinee's temporaries live through the body.
+                        let _ = fl.block(body);
+                        fl.pop_in(&mut [&mut f]);
+                        fl.pop_in(&mut [&mut f]);
+                    } else {
+                        // A plain condition's temporaries die before the body.
+                        fl.pop_in(&mut [&mut f]);
+                        let _ = fl.block(body);
+                        fl.pop_in(&mut [&mut f]);
+                    }
+                    Some(f)
+                });
+                Val::default()
+            }
+            ExprKind::Loop(b) => self.run_loop(|fl| {
+                let _ = fl.block(b);
+                None
+            }),
+            ExprKind::For { pat, iter, body } => {
+                let v = self.eval(iter);
+                let items = v.items();
+                self.temp(v);
+                self.run_loop(|fl| {
+                    let head = fl.st.clone();
+                    fl.push(ScopeKind::Block);
+                    fl.bind_value(pat, items.clone());
+                    let _ = fl.block(body);
+                    fl.pop();
+                    Some(head)
+                });
+                Val::default()
+            }
+            ExprKind::Assign { lhs, rhs, compound } => {
+                if *compound {
+                    let _ = self.eval(rhs);
+                    self.place(lhs);
+                } else {
+                    let v = self.eval(rhs);
+                    self.assign(lhs, v);
+                }
+                Val::default()
+            }
+            ExprKind::Binary { lhs, rhs, op } => {
+                if *op == BinKind::Other {
+                    let a = self.eval(lhs);
+                    self.pending.push(a);
+                    let _ = self.eval(rhs);
+                    self.pending.pop();
+                } else {
+                    let (t, f) = self.cond(e);
+                    self.st = State::join(t, f);
+                }
+                Val::default()
+            }
+            ExprKind::Unary { op: UnOp::Deref, expr } | ExprKind::Ref { expr, .. } | ExprKind::RawAddr { expr, .. } => {
+                self.place(expr);
+                Val::default()
+            }
+            ExprKind::Unary { expr, .. } | ExprKind::Cast { expr, .. } => {
+                let _ = self.eval(expr);
+                Val::default()
+            }
+            ExprKind::Await(x) => {
+                let v = self.eval(x);
+                self.await_point(e.id);
+                v
+            }
+            ExprKind::Try(x) => self.eval(x).unwrap_variant(),
+            ExprKind::Index { base, index } => {
+                self.place(base);
+                let _ = self.eval(index);
+                Val::default()
+            }
+            ExprKind::Return(x) => {
+                let v = x.as_ref().map(|x| self.eval(x)).unwrap_or_default();
+                self.ret(v);
+                self.st = State::dead();
+                Val::default()
+            }
+            ExprKind::Break(x) => {
+                let v = x.as_ref().map(|x| self.eval(x)).unwrap_or_default();
+                let st = std::mem::replace(&mut self.st, State::dead());
+                if st.live
+                    && let Some(l) = self.frame().loops.last_mut()
+                {
+                    l.breaks = Some(match l.breaks.take() {
+                        Some(b) => State::join(b, st),
+                        None => st,
+                    });
+                    l.value = Val::join(&l.value, &v);
+                }
+                Val::default()
+            }
+            ExprKind::Continue => {
+                let st = std::mem::replace(&mut self.st, State::dead());
+                if st.live
+                    && let Some(l) = self.frame().loops.last_mut()
+                {
+                    l.continues = Some(match l.continues.take() {
+                        Some(c) => State::join(c, st),
+                        None => st,
+                    });
+                }
+                Val::default()
+            }
+            ExprKind::Macro { path, args } => self.macro_expr(e, path, args),
+            ExprKind::Struct { fields, rest, .. } => {
+                let mark = self.pending.len();
+                for (n, x) in fields {
+                    let v = self.eval(x).under(&[field(n)]);
+                    self.pending.push(v);
+                }
+                if let Some(r) = rest {
+                    self.place(r);
+                }
+                self.collect_pending(mark)
+            }
+            ExprKind::Tuple(es) => {
+                let mark = self.pending.len();
+                for (i, x) in es.iter().enumerate() {
+                    let v = self.eval(x).under(&[field(&i.to_string())]);
+                    self.pending.push(v);
+                }
+                self.collect_pending(mark)
+            }
+            ExprKind::Other(es) => {
+                let mark = self.pending.len();
+                for x in es {
+                    let v = self.eval(x).under(&[Seg::Elem]);
+                    self.pending.push(v);
+                }
+                self.collect_pending(mark)
+            }
+        }
+    }
+
+    fn collect_pending(&mut self, mark: usize) -> Val {
+        let mut out = Val::default();
+        for v in self.pending.drain(mark..) {
+            out.extend(v);
+        }
+        out
+    }
+
+    /// Evaluates an expression in a place context (a receiver taken by reference, a `&`
+    /// operand, a scrutinee): a value expression's result becomes a temporary. Returns the slot
+    /// holding the place's value, when it is a binding or a new temporary.
+    fn place(&mut self, e: &Expr) -> Option<Slot> {
+        match &e.kind {
+            ExprKind::Path(_) => self.binding_of.get(&e.id).map(|&b| Slot::Bind(b)),
+            ExprKind::Field { base, .. }
+            | ExprKind::Unary {
+                op: UnOp::Deref,
+                expr: base,
+            } => {
+                self.place(base);
+                None
+            }
+            ExprKind::Index { base, index } => {
+                self.place(base);
+                let _ = self.eval(index);
+                None
+            }
+            _ => {
+                let v = self.eval(e);
+                self.temp(v)
+            }
+        }
+    }
+
+    /// The slot a `match`/`if let` looks into, and whether its patterns bind by reference.
+    fn scrutinee(&mut self, e: &Expr) -> (Option<Slot>, bool) {
+        match &e.kind {
+            ExprKind::Ref { expr, .. } => (self.place(expr), true),
+            ExprKind::Unary { op: UnOp::Deref, .. } | ExprKind::Field { .. } | ExprKind::Index { .. } => {
+                (self.place(e), true)
+            }
+            _ => (self.place(e), false),
+        }
+    }
+
+    /// `s.f` in a value context: moves the field's guards out of a local.
+    fn field_value(&mut self, e: &Expr) -> Val {
+        let mut path = Vec::new();
+        let mut cur = e;
+        while let ExprKind::Field { base, name } = &cur.kind {
+            path.push(field(name));
+            cur = base;
+        }
+        path.reverse();
+        if let ExprKind::Path(_) = &cur.kind {
+            let Some(&b) = self.binding_of.get(&cur.id) else {
+                return Val::default();
+            };
+            let Some(v) = self.st.get_mut(Slot::Bind(b)) else {
+                return Val::default();
+            };
+            v.take_under(&path)
+        } else {
+            let mut v = self.eval(cur);
+            let out = v.take_under(&path);
+            self.temp(v);
+            out
+        }
+    }
+
+    fn assign(&mut self, lhs: &Expr, v: Val) {
+        match &lhs.kind {
+            ExprKind::Path(_) => {
+                if let Some(&b) = self.binding_of.get(&lhs.id) {
+                    // The old value is dropped.
+                    self.st.take(Slot::Bind(b));
+                    self.bind(b, v);
+                }
+            }
+            ExprKind::Field { base, name } if matches!(base.kind, ExprKind::Path(_)) => {
+                if let Some(&b) = self.binding_of.get(&base.id) {
+                    let mut cur = self.st.take(Slot::Bind(b));
+                    let _old = cur.take_under(&[field(name)]);
+                    cur.extend(v.under(&[field(name)]));
+                    self.bind(b, cur);
+                }
+            }
+            // Stored into `self`, a global or through a pointer: no longer followed.
+            _ => {
+                self.place(lhs);
+            }
+        }
+    }
+
+    fn await_point(&mut self, expr: u32) {
+        if let Some(&i) = self.await_of.get(&expr) {
+            self.awaits[i] = self.held_now(None);
+        }
+    }
+
+    // ------------------------------------------------------------ calls
+
+    fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) -> Val {
+        if let Some(&ai) = self.acq_of.get(&e.id) {
+            self.place(recv);
+            let mark = self.pending.len();
+            self.args(args);
+            let ev = self.direct_event(ai);
+            self.pending.truncate(mark);
+            let a = &self.body.acquisitions[ai];
+            return match ev {
+                Some(ev) if a.op.returns_guard() => Val::token(ev, a.shape),
+                _ => Val::default(),
+            };
+        }
+        if let Some(&ci) = self.call_of.get(&e.id) {
+            let by_value = self.ix.fns[self.body.calls[ci].callee as usize].def.self_kind == Some(SelfKind::Value);
+            let r = if by_value {
+                self.eval(recv)
+            } else {
+                self.place(recv);
+                Val::default()
+            };
+            return self.local_call(ci, Some(r), args);
+        }
+        // A `DashMap` entry bound to a name is consumed by its finishing calls.
+        if let ExprKind::Path(_) = recv.kind
+            && let Some(&b) = self.binding_of.get(&recv.id)
+            && matches!(
+                method,
+                "remove" | "remove_entry" | "replace_entry" | "into_key" | "insert" | "insert_entry" | "into_ref"
+            )
+            && self.st.get(Slot::Bind(b)).is_some_and(|v| self.is_entry(v))
+        {
+            let v = self.st.take(Slot::Bind(b));
+            let mark = self.pending.len();
+            self.pending.push(v.clone());
+            self.args(args);
+            self.pending.truncate(mark);
+            return if matches!(method, "insert" | "insert_entry" | "into_ref") {
+                v.flatten()
+            } else {
+                Val::default()
+            };
+        }
+        let effect = catalog::guard_method(method);
+        let mark = self.pending.len();
+        // The receiver: consumed by the call, or borrowed.
+        let (recv_val, recv_slot) = match effect {
+            Some(GuardMethod::NextItem) => {
+                let s = self.place(recv);
+                (s.and_then(|s| self.st.get(s).cloned()).unwrap_or_default(), None)
+            }
+            Some(GuardMethod::View) if is_place_expr(recv) => {
+                self.place(recv);
+                (Val::default(), None)
+            }
+            Some(_) => (self.eval(recv), None),
+            None => (Val::default(), self.place(recv)),
+        };
+        self.pending.push(recv_val.clone());
+        let arg_vals = self.args(args);
+        self.pending.truncate(mark);
+        // A guard pushed into a local collection lives with it.
+        if matches!(
+            method,
+            "push" | "push_back" | "push_front" | "insert" | "extend" | "append"
+        ) && let Some(Slot::Bind(b)) = recv_slot
+            && arg_vals.iter().any(|v| !v.is_empty())
+            && self
+                .st
+                .get(Slot::Bind(b))
+                .is_none_or(|v| v.0.iter().all(|h| h.path.first() == Some(&Seg::Elem)))
+        {
+            let mut cur = self.st.take(Slot::Bind(b));
+            for v in arg_vals {
+                cur.extend(v.under(&[Seg::Elem]));
+            }
+            self.bind(b, cur);
+            return Val::default();
+        }
+        if catalog::is_condvar_wait(method)
+            && let Some(g) = arg_vals.into_iter().find(|v| !v.is_empty())
+        {
+            return if method.starts_with("wait_timeout") {
+                g.under(&[field("0")])
+            } else {
+                g
+            };
+        }
+        let Some(effect) = effect else { return Val::default() };
+        match effect {
+            GuardMethod::Unwrap => recv_val.unwrap_variant(),
+            GuardMethod::ResultToOption => recv_val.rename_variant("Ok", "Some"),
+            GuardMethod::OptionToResult => recv_val.rename_variant("Some", "Ok"),
+            GuardMethod::Keep => recv_val,
+            GuardMethod::EntryFinish => recv_val.flatten(),
+            // On an `Option`/`Result` the receiver is consumed; an iterator adapter keeps the
+            // iterator (and its lock), but its items are the closure's.
+            GuardMethod::Combinator if recv_val.holds_variant() => Val::default(),
+            GuardMethod::Combinator => recv_val.without_items(),
+            GuardMethod::NextItem => recv_val.items().under(&[var("Some")]),
+            GuardMethod::Collect => recv_val.items().under(&[Seg::Elem]),
+            GuardMethod::View => {
+                // A view of a temporary: the same variant, so patterns refine it.
+                recv_val
+            }
+            GuardMethod::Consume | GuardMethod::Transform => Val::default(),
+        }
+    }
+
+    /// Does this value hold a `DashMap` entry (from `entry`/`try_entry` in this function)?
+    fn is_entry(&self, v: &Val) -> bool {
+        v.0.iter().any(|h| {
+            self.events
+                .get(h.tok as usize)
+                .and_then(|e| e.acquisition)
+                .is_some_and(|ai| matches!(self.body.acquisitions[ai].method.as_str(), "entry" | "try_entry"))
+        })
+    }
+
+    /// Evaluates call arguments in order, each pending (held) while the next is evaluated and
+    /// until the caller truncates `pending`; closures that run during the call see it held.
+    fn args(&mut self, args: &[Expr]) -> Vec<Val> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            let v = self.eval(a);
+            self.pending.push(v.clone());
+            out.push(v);
+        }
+        out
+    }
+
+    fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) -> Val {
+        let ExprKind::Path(names) = &func.kind else {
+            self.place(func);
+            let mark = self.pending.len();
+            self.args(args);
+            self.pending.truncate(mark);
+            return Val::default();
+        };
+        let last = names.last().map_or("", String::as_str);
+        let owner = names.len().checked_sub(2).map_or("", |i| names[i].as_str());
+        if let Some(&ci) = self.call_of.get(&e.id) {
+            return self.local_call(ci, None, args);
+        }
+        if let Some(&cc) = self.closure_call_of.get(&e.id) {
+            return self.closure_call(cc, args);
+        }
+        let mark = self.pending.len();
+        let vals = self.args(args);
+        self.pending.truncate(mark);
+        let first = || vals.first().cloned().unwrap_or_default();
+        match (owner, last) {
+            // Ended here (`mem::forget` keeps the lock, but nothing after it is followed).
+            (_, "drop" | "forget") => Val::default(),
+            ("" | "Option" | "Result", "Some" | "Ok" | "Err") if vals.len() == 1 => first().under(&[var(last)]),
+            ("Box" | "Arc" | "Rc" | "Pin" | "ManuallyDrop" | "Cell" | "RefCell", "new" | "pin" | "from") => first(),
+            _ if catalog::is_guard_map_fn(owner, last) => first(),
+            _ if last.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                // A tuple struct or an enum variant built around the arguments (both read
+                // back by a tuple-struct pattern, `Locked(g)`).
+                let mut out = Val::default();
+                for (i, v) in vals.into_iter().enumerate() {
+                    let mut p = vec![var(last)];
+                    if args.len() > 1 {
+                        p.push(field(&i.to_string()));
+                    }
+                    out.extend(v.under(&p));
+                }
+                out
+            }
+            // An unknown function: what it was given is no longer followed.
+            _ => Val::default(),
+        }
+    }
+
+    /// A call of a function of this package: its locks are taken here, while what is held
+    /// now is held; its result holds what its summary says it returns.
+    fn local_call(&mut self, ci: usize, recv: Option<Val>, args: &[Expr]) -> Val {
+        let mark = self.pending.len();
+        let mut params = Vec::new();
+        if let Some(r) = recv {
+            self.pending.push(r.clone());
+            params.push(r);
+        }
+        params.extend(self.args(args));
+        let callee = self.body.calls[ci].callee as usize;
+        let sum = &self.sums[callee];
+        let mut evs = Vec::with_capacity(sum.acquires.len());
+        for k in 0..sum.acquires.len() {
+            evs.push(self.call_event(ci, k));
+        }
+        self.pending.truncate(mark);
+        let sum = &self.sums[callee];
+        let mut out = Val::default();
+        for (path, k) in &sum.returns {
+            if let Some(Some(ev)) = evs.get(*k) {
+                out.extend(Val(vec![Held {
+                    path: path.clone(),
+                    tok: *ev,
+                    must: true,
+                }]));
+            }
+        }
+        for (pos, path) in &sum.passes {
+            if let Some(v) = params.get(*pos) {
+                out.extend(v.clone().under(path));
+            }
+        }
+        out
+    }
+
+    /// A call of a closure bound to a local name: its locks are taken here.
+    fn closure_call(&mut self, cc: usize, args: &[Expr]) -> Val {
+        let mark = self.pending.len();
+        self.args(args);
+        let closure = self.body.closure_calls[cc].closure;
+        let mut mapped = HashMap::new();
+        for (ai, a) in self.body.acquisitions.iter().enumerate() {
+            if exec_context(self.body, &a.closures) == Some(closure)
+                && let Some(ev) = self.closure_call_event(cc, ai)
+            {
+                mapped.insert(ai, ev);
+            }
+        }
+        self.pending.truncate(mark);
+        let Some(ret) = self.closure_returns.get(&closure) else {
+            return Val::default();
+        };
+        let mut out = Val::default();
+        for h in &ret.0 {
+            let ai = self.events.get(h.tok as usize).and_then(|ev| ev.acquisition);
+            if let Some(ev) = ai.and_then(|ai| mapped.get(&ai)) {
+                out.extend(Val(vec![Held {
+                    path: h.path.clone(),
+                    tok: *ev,
+                    must: h.must,
+                }]));
+            }
+        }
+        out
+    }
+
+    fn closure(&mut self, e: &Expr, c: &Closure) -> Val {
+        if self.body.sync_closures.contains(&e.id) {
+            // Runs during the call it is passed to, with what is held there; what it does
+            // to the caller's guards is not followed.
+            let saved = self.st.clone();
+            self.frames.push(Frame::default());
+            self.push(ScopeKind::Block);
+            self.push(ScopeKind::Temp);
+            let _ = self.eval(&c.body);
+            self.pop();
+            self.pop();
+            self.frames.pop();
+            self.st = saved;
+            return Val::default();
+        }
+        let captured = if c.is_move { self.captures(e.id) } else { Val::default() };
+        let ret = self.separately(|fl| fl.eval(&c.body));
+        self.closure_returns.insert(e.id, ret);
+        captured
+    }
+
+    /// Analyzes a closure or async block on its own: it runs at another time, with nothing
+    /// held. Returns what it returns.
+    fn separately(&mut self, body: impl FnOnce(&mut Self) -> Val) -> Val {
+        let st = std::mem::replace(&mut self.st, State::new());
+        let scopes = std::mem::take(&mut self.scopes);
+        let pending = std::mem::take(&mut self.pending);
+        let extend = self.extend_to.take();
+        let loop_depth = std::mem::take(&mut self.loop_depth);
+        self.frames.push(Frame::default());
+        self.push(ScopeKind::Block);
+        self.push(ScopeKind::Temp);
+        let v = body(self);
+        self.ret(v);
+        self.pop();
+        self.pop();
+        let ret = self.frames.pop().and_then(|f| f.ret).unwrap_or_default();
+        self.st = st;
+        self.scopes = scopes;
+        self.pending = pending;
+        self.extend_to = extend;
+        self.loop_depth = loop_depth;
+        ret
+    }
+
+    /// What a `move` closure or async block takes from its surroundings: guards of the locals
+    /// it names.
+    fn captures(&mut self, closure: u32) -> Val {
+        let mut out = Val::default();
+        let names: Vec<u32> = self
+            .body
+            .mentions
+            .iter()
+            .filter(|m| m.closures.contains(&closure) && self.body.declared_outside(m.binding, closure))
+            .map(|m| m.binding)
+            .collect();
+        for b in names {
+            let v = self.st.take(Slot::Bind(b));
+            out.extend(v.under(&[Seg::Elem]));
+        }
+        out
+    }
+
+    fn macro_expr(&mut self, e: &Expr, path: &[String], args: &MacroArgs) -> Val {
+        let name = path.last().map_or("", String::as_str);
+        match args {
+            MacroArgs::Parsed(es) => {
+                let mut out = Val::default();
+                if name == "vec" {
+                    let mark = self.pending.len();
+                    for x in es {
+                        let v = self.eval(x).under(&[Seg::Elem]);
+                        self.pending.push(v);
+                    }
+                    out = self.collect_pending(mark);
+                } else {
+                    // Formatting and assertion macros take their arguments by reference.
+                    for x in es {
+                        self.place(x);
+                    }
+                }
+                if catalog::is_awaiting_macro(name) {
+                    self.await_point(e.id);
+                }
+                out
+            }
+            MacroArgs::Opaque(_) => {
+                // What an unknown macro does with a guard is unknown: no longer followed.
+                if let Some(bs) = self.opaque.get(&e.id).cloned() {
+                    for b in bs {
+                        self.st.take(Slot::Bind(b));
+                    }
+                }
+                Val::default()
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ control flow
+
+    fn if_expr(&mut self, cond: &Expr, then: &Block, els: Option<&Expr>) -> Val {
+        let has_let = contains_let(cond);
+        // Bindings of `if let` live in the then-block; 2024 drops its scrutinee's temporaries
+        // before `else`, 2021 keeps them to the end of the enclosing statement.
+        let if_let_scope = has_let && self.edition >= Edition::E2024;
+        self.push(ScopeKind::Block);
+        if !has_let || if_let_scope {
+            self.push(ScopeKind::Temp);
+        }
+        let (t, mut f) = self.cond(cond);
+        self.st = t;
+        if !has_let {
+            // A plain condition's temporaries die before either branch runs.
+            self.pop_in(&mut [&mut f]);
+        }
+        self.push(ScopeKind::Temp);
+        let v_then = self.block(then);
+        self.pop();
+        if if_let_scope {
+            self.pop_in(&mut [&mut f]);
+        }
+        self.pop_in(&mut [&mut f]);
+        let t_end = std::mem::replace(&mut self.st, f);
+        let v_else = match els {
+            Some(x) => {
+                self.push(ScopeKind::Temp);
+                let v = self.eval(x);
+                self.pop();
+                v
+            }
+            None => Val::default(),
+        };
+        let f_end = std::mem::replace(&mut self.st, State::dead());
+        let value = match (t_end.live, f_end.live) {
+            (true, true) => Val::join(&v_then, &v_else),
+            (true, false) => v_then,
+            _ => v_else,
+        };
+        self.st = State::join(t_end, f_end);
+        value
+    }
+
+    /// Evaluates a condition; returns the states where it holds and where it does not.
+    fn cond(&mut self, c: &Expr) -> (State, State) {
+        match &c.kind {
+            ExprKind::Let { pat, expr } => {
+                let (slot, by_ref) = self.scrutinee(expr);
+                let mut f = self.st.clone();
+                if let Some(s) = slot {
+                    refine_fail(&mut f, s, pat);
+                    self.refine(s, pat);
+                }
+                self.bind_pat(slot, by_ref, pat, &[]);
+                (std::mem::replace(&mut self.st, State::dead()), f)
+            }
+            ExprKind::Binary {
+                lhs,
+                rhs,
+                op: op @ (BinKind::And | BinKind::Or),
+            } => {
+                let scoped = !contains_let(c);
+                let (t1, f1) = self.operand(lhs, scoped);
+                if *op == BinKind::And {
+                    self.st = t1;
+                    let (t2, f2) = self.operand(rhs, scoped);
+                    (t2, State::join(f1, f2))
+                } else {
+                    self.st = f1;
+                    let (t2, f2) = self.operand(rhs, scoped);
+                    (State::join(t1, t2), f2)
+                }
+            }
+            ExprKind::Unary { op: UnOp::Not, expr } => {
+                let (t, f) = self.cond(expr);
+                (f, t)
+            }
+            ExprKind::MethodCall { recv, method, args, .. }
+                if args.is_empty() && matches!(method.as_str(), "is_none" | "is_some" | "is_ok" | "is_err") =>
+            {
+                let slot = self.place(recv);
+                let t = self.st.clone();
+                let mut f = std::mem::replace(&mut self.st, State::dead());
+                let mut t = t;
+                if let Some(s) = slot {
+                    // `is_none()`: no payload where it holds; `is_some()`: none where it fails.
+                    let empty = if matches!(method.as_str(), "is_none" | "is_err") {
+                        &mut t
+                    } else {
+                        &mut f
+                    };
+                    if let Some(v) = empty.get_mut(s) {
+                        v.0.retain(|h| match h.path.first() {
+                            Some(Seg::Var(x)) => !matches!(&**x, "Some" | "Ok"),
+                            _ => true,
+                        });
+                    }
+                }
+                (t, f)
+            }
+            _ => {
+                let _ = self.eval(c);
+                (self.st.clone(), std::mem::replace(&mut self.st, State::dead()))
+            }
+        }
+    }
+
+    /// One operand of `&&`/`||`: a temporary scope of its own (unless it binds with `let`).
+    fn operand(&mut self, x: &Expr, scoped: bool) -> (State, State) {
+        if scoped {
+            self.push(ScopeKind::Temp);
+        }
+        let (mut t, mut f) = self.cond(x);
+        if scoped {
+            self.st = std::mem::replace(&mut t, State::dead());
+            self.pop_in(&mut [&mut f]);
+            t = std::mem::replace(&mut self.st, State::dead());
+        }
+        (t, f)
+    }
+
+    /// Runs a loop to a fixpoint: `iteration` evaluates one iteration from the loop head and
+    /// returns the state in which the loop exits normally (`None` for `loop`).
+    fn run_loop(&mut self, mut iteration: impl FnMut(&mut Self) -> Option<State>) -> Val {
+        self.loop_depth += 1;
+        let rounds = if self.loop_depth > MAX_LOOP_DEPTH {
+            1
+        } else {
+            LOOP_ROUNDS
+        };
+        let mut head = self.st.clone();
+        let mut exit = State::dead();
+        let mut ctx = LoopCtx::default();
+        for _ in 0..rounds {
+            self.st = head.clone();
+            self.frame().loops.push(LoopCtx::default());
+            exit = iteration(self).unwrap_or_else(State::dead);
+            ctx = self.frame().loops.pop().unwrap_or_default();
+            let end = std::mem::replace(&mut self.st, State::dead());
+            let back = match ctx.continues.take() {
+                Some(c) => State::join(end, c),
+                None => end,
+            };
+            let next = State::join(head.clone(), back);
+            if next == head {
+                break;
+            }
+            head = next;
+        }
+        self.loop_depth -= 1;
+        self.st = match ctx.breaks {
+            Some(b) => State::join(exit, b),
+            None => exit,
+        };
+        ctx.value
+    }
+
+    // ------------------------------------------------------------ summary
+
+    fn finish(mut self, ret: &Val) -> (FnGuards, Summary) {
+        // Every acquisition has an event, even in code the walk did not reach.
+        for ai in 0..self.body.acquisitions.len() {
+            if !self.event_of.contains_key(&(self.body.acquisitions[ai].expr, 0)) {
+                self.st = State::dead();
+                self.direct_event(ai);
+            }
+        }
+        let mut sum = Summary::default();
+        let mut acq_index: HashMap<u32, usize> = HashMap::new();
+        for (i, ev) in self.events.iter().enumerate() {
+            if ev.context.is_some() {
+                continue;
+            }
+            let Some(lock) = locks::to_sum(self.body, &ev.lock) else {
+                continue;
+            };
+            let acq = SummaryAcq {
+                lock,
+                lock_ty: ev.lock_ty.clone(),
+                op: ev.op,
+                span: ev.origin.0,
+                fn_id: ev.origin.1,
+            };
+            let k = if let Some(k) = sum.acquires.iter().position(|x| x.lock == acq.lock && x.op == acq.op) {
+                k
+            } else {
+                sum.acquires.push(acq);
+                sum.acquires.len() - 1
+            };
+            acq_index.insert(i as u32, k);
+        }
+        for h in ret.0.iter().filter(|h| h.must) {
+            if h.tok >= PARAM_TOK {
+                let pos = (h.tok - PARAM_TOK) as usize;
+                if !sum.passes.iter().any(|(p, q)| *p == pos && *q == h.path) {
+                    sum.passes.push((pos, h.path.clone()));
+                }
+            } else if let Some(&k) = acq_index.get(&h.tok)
+                && !sum.returns.iter().any(|(p, x)| *x == k && *p == h.path)
+            {
+                sum.returns.push((h.path.clone(), k));
+            }
+        }
+        // Events in source order; held sets and await points follow the new indices.
+        let mut order: Vec<u32> = (0..self.events.len() as u32).collect();
+        order.sort_by_key(|&i| {
+            let e = &self.events[i as usize];
+            (e.span.lo, e.span.hi, i)
+        });
+        let mut new_index = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old as usize] = new as u32;
+        }
+        let mut events: Vec<Option<LockEvent>> = std::mem::take(&mut self.events).into_iter().map(Some).collect();
+        let mut sorted = Vec::with_capacity(events.len());
+        for &old in &order {
+            let mut e = events[old as usize].take().expect("each event once");
+            for h in &mut e.held {
+                *h = new_index[*h as usize];
+            }
+            e.held.sort_unstable();
+            sorted.push(e);
+        }
+        let awaits = self
+            .awaits
+            .into_iter()
+            .map(|hs| {
+                let mut v: Vec<u32> = hs.into_iter().map(|h| new_index[h as usize]).collect();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        (FnGuards { events: sorted, awaits }, sum)
+    }
+}
+
+/// The else-branch of `if let PAT = s` (or a `let .. else`): the scrutinee is not `PAT`. Only
+/// a variant pattern whose parts cannot fail tells what the value is then.
+fn refine_fail(st: &mut State, s: Slot, pat: &Pat) {
+    let Pat::Variant { name, elems } = pat else { return };
+    if !elems.iter().all(irrefutable) {
+        return;
+    }
+    if let Some(v) = st.get_mut(s) {
+        v.0.retain(|h| match h.path.first() {
+            Some(Seg::Var(x)) => **x != **name,
+            _ => true,
+        });
+    }
+}
+
+fn irrefutable(p: &Pat) -> bool {
+    match p {
+        Pat::Ident { name, sub, .. } => !is_unit_variant(name, sub.is_some()) && sub.as_deref().is_none_or(irrefutable),
+        Pat::Wild => true,
+        Pat::Tuple(ps) => ps.iter().all(irrefutable),
+        Pat::Struct(fs) => fs.iter().all(|(_, p)| irrefutable(p)),
+        Pat::Ref(p) => irrefutable(p),
+        _ => false,
+    }
+}
+
+/// An identifier pattern that names a unit variant or constant (`None`, `Empty`), by Rust's
+/// naming conventions, rather than binding a name.
+fn is_unit_variant(name: &str, has_sub: bool) -> bool {
+    !has_sub && name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+fn is_place_expr(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Path(_) => true,
+        ExprKind::Field { base, .. }
+        | ExprKind::Unary {
+            op: UnOp::Deref,
+            expr: base,
+        } => is_place_expr(base),
+        _ => false,
+    }
+}
+
+/// Does a condition bind with `let` (an `if let`/`while let`, or a let chain)?
+fn contains_let(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Let { .. } => true,
+        ExprKind::Binary {
+            lhs,
+            rhs,
+            op: BinKind::And | BinKind::Or,
+        } => contains_let(lhs) || contains_let(rhs),
+        _ => false,
+    }
+}
+
+impl Summary {
+    /// Does calling this function do nothing to locks?
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty()
+    }
+}
