@@ -198,6 +198,27 @@ pub static TYPES: &[TypeEntry] = &[
     ty("LocalKey", STD, Known::Wrap(Wrap::LocalKey)),
 ];
 
+/// The guard types of the lock libraries, by name: a parameter of one of these types can be
+/// handed back by its function (`fn touch(g: MutexGuard<..>) -> MutexGuard<..>`), and a function
+/// naming one matters to the lock rules.
+pub const LOCK_GUARD_TYPES: &[&str] = &[
+    "MutexGuard",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "RwLockUpgradableReadGuard",
+    "MappedMutexGuard",
+    "MappedRwLockReadGuard",
+    "MappedRwLockWriteGuard",
+    "ArcMutexGuard",
+    "ArcRwLockReadGuard",
+    "ArcRwLockWriteGuard",
+    "OwnedMutexGuard",
+    "OwnedRwLockReadGuard",
+    "OwnedRwLockWriteGuard",
+    "FairMutexGuard",
+    "SpinMutexGuard",
+];
+
 /// The library of a lock, by the crate its path starts with.
 pub static LOCK_LIBS: &[(&str, LockLib)] = &[
     ("std", LockLib::Std),
@@ -493,12 +514,20 @@ pub fn guard_method(method: &str) -> Option<GuardMethod> {
     })
 }
 
-/// Functions (by last path segment, with their owner type) that hand the guard in their first
-/// argument back, narrowed (`MutexGuard::map(g, |m| ..)`, `Ref::map`, `RefMut::map`).
+/// Functions called by path on a guard type that hand the guard in their first argument back,
+/// narrowed (`MutexGuard::map(g, |m| ..)`, `Ref::map`), and where it sits in their result:
+/// `try_map`/`filter_map` return `Result<Mapped, Original>`, the guard in both.
 #[must_use]
-pub fn is_guard_map_fn(owner: &str, name: &str) -> bool {
-    matches!(name, "map" | "filter_map" | "try_map" | "map_split") && owner.ends_with("Guard")
-        || matches!((owner, name), ("Ref" | "RefMut", "map" | "filter_map" | "map_split"))
+pub fn guard_map(owner: &str, name: &str) -> Option<Shape> {
+    const BOTH: Shape = &[&[ShapeSeg::Variant("Ok")], &[ShapeSeg::Variant("Err")]];
+    if !(owner.ends_with("Guard") || matches!(owner, "Ref" | "RefMut" | "RefMulti" | "RefMutMulti")) {
+        return None;
+    }
+    match name {
+        "map" | "map_split" => Some(DIRECT),
+        "try_map" | "filter_map" => Some(BOTH),
+        _ => None,
+    }
 }
 
 /// Methods of a condition variable that take a guard and give it back (`Condvar::wait(g)`).
@@ -787,8 +816,10 @@ pub enum Interest {
 }
 
 impl Interest {
-    /// The type names that make a file or item interesting.
+    /// The type names that make a file or item interesting: the types, and for locks their
+    /// guard types.
     pub fn words(self) -> impl Iterator<Item = &'static str> + use<> {
+        let guards: &[&str] = if self == Interest::Locks { LOCK_GUARD_TYPES } else { &[] };
         TYPES
             .iter()
             .filter(move |t| match (self, t.kind) {
@@ -800,6 +831,7 @@ impl Interest {
                 _ => false,
             })
             .map(|t| t.name)
+            .chain(guards.iter().copied())
     }
 }
 
@@ -849,7 +881,8 @@ mod tests {
         let maps: Vec<_> = Interest::Maps.words().collect();
         assert!(maps.contains(&"HashSet") && maps.contains(&"BTreeMap") && !maps.contains(&"DashMap"));
         let locks: Vec<_> = Interest::Locks.words().collect();
-        assert_eq!(locks, vec!["Mutex", "RwLock", "FairMutex"]);
+        assert_eq!(locks[..3], ["Mutex", "RwLock", "FairMutex"]);
+        assert!(locks.contains(&"MutexGuard"));
         assert_eq!(
             Interest::Wrapper(Wrap::RefCell).words().collect::<Vec<_>>(),
             vec!["RefCell"]

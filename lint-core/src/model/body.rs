@@ -841,18 +841,13 @@ impl<'a> Walker<'a> {
                     self.log_depth -= u32::from(logs);
                     // `select!`/`join!` await their futures: the macro is a suspension point.
                     if path.last().is_some_and(|n| crate::catalog::is_awaiting_macro(n)) {
-                        let name = Span::new(
-                            e.span.file,
-                            e.span.lo,
-                            e.span.lo + path.iter().map(|p| p.len() as u32 + 2).sum::<u32>() - 2 + 1,
-                        );
-                        self.facts.awaits.push(AwaitPoint {
-                            expr: e.id,
-                            span: name,
-                            point: e.span.lo,
-                            closures: self.closures(),
-                        });
+                        self.macro_await(e, path);
                     }
+                }
+                MacroArgs::Select { futures, handlers } => {
+                    self.exprs(futures);
+                    self.exprs(handlers);
+                    self.macro_await(e, path);
                 }
                 MacroArgs::Opaque(idents) => {
                     for i in idents {
@@ -880,6 +875,21 @@ impl<'a> Walker<'a> {
             ExprKind::Tuple(es) | ExprKind::Other(es) => self.exprs(es),
             ExprKind::Continue => {}
         }
+    }
+
+    /// An awaiting macro (`select!`, `join!`): a suspension point, shown at the macro's name.
+    fn macro_await(&mut self, e: &Expr, path: &[String]) {
+        let name = Span::new(
+            e.span.file,
+            e.span.lo,
+            e.span.lo + path.iter().map(|p| p.len() as u32 + 2).sum::<u32>() - 2 + 1,
+        );
+        self.facts.awaits.push(AwaitPoint {
+            expr: e.id,
+            span: name,
+            point: e.span.lo,
+            closures: self.closures(),
+        });
     }
 
     fn mention(&mut self, binding: u32, fields: Vec<String>, e: &Expr) {

@@ -322,6 +322,8 @@ struct Scope {
 
 #[derive(Debug, Default)]
 struct LoopCtx {
+    /// How many scopes were open when the loop started: a `break` leaves the others.
+    depth: usize,
     breaks: Option<State>,
     continues: Option<State>,
     value: Val,
@@ -377,43 +379,21 @@ fn needs_flow(ix: &ItemIndex, body: &BodyFacts, f: u32, sums: &[Summary]) -> boo
     if !body.acquisitions.is_empty() || body.calls.iter().any(|c| !sums[c.callee as usize].is_empty()) {
         return true;
     }
-    // A function that may hand a parameter's guard back (`fn touch(g: G) -> G { g }`).
-    let def = &ix.fns[f as usize].def;
-    def.ret.as_ref().is_some_and(|t| !is_plain(t))
-        && (def.params.iter().any(|p| !is_plain(&p.ty)) || def.self_kind == Some(SelfKind::Value))
+    // A function that may hand a guard it was given back (`fn touch(g: G) -> G { g }`).
+    ix.fns[f as usize].def.params.iter().any(|p| names_guard(&p.ty))
 }
 
-/// A type that never holds a guard: references, primitives, strings.
-fn is_plain(t: &Ty) -> bool {
+/// Does a written type name a lock guard type (`MutexGuard<'_, T>`, `Option<RwLockWriteGuard<..>>`)?
+/// Only such parameters are followed into summaries: what a function does with other values
+/// is no lock's business (and lex-first planning keeps every function naming one).
+fn names_guard(t: &Ty) -> bool {
     match t {
-        Ty::Ref { .. } | Ty::Ptr { .. } | Ty::Slice(_) | Ty::Bounds(_) => true,
-        Ty::Tuple(ts) => ts.iter().all(is_plain),
-        Ty::Path(p) => {
-            p.segments.len() == 1 && {
-                let s = &p.segments[0];
-                s.args.is_empty()
-                    && matches!(
-                        s.name.as_str(),
-                        "u8" | "u16"
-                            | "u32"
-                            | "u64"
-                            | "u128"
-                            | "usize"
-                            | "i8"
-                            | "i16"
-                            | "i32"
-                            | "i64"
-                            | "i128"
-                            | "isize"
-                            | "f32"
-                            | "f64"
-                            | "bool"
-                            | "char"
-                            | "str"
-                            | "String"
-                    )
-            }
-        }
+        Ty::Path(p) => p
+            .segments
+            .iter()
+            .any(|s| catalog::LOCK_GUARD_TYPES.contains(&s.name.as_str()) || s.args.iter().any(names_guard)),
+        Ty::Ref { inner, .. } | Ty::Ptr { inner, .. } | Ty::Array(inner) | Ty::Slice(inner) => names_guard(inner),
+        Ty::Tuple(ts) => ts.iter().any(names_guard),
         _ => false,
     }
 }
@@ -568,13 +548,12 @@ impl<'a> Flow<'a> {
             depth: 0,
         };
         fl.push(ScopeKind::Block);
-        // Parameters hold what the caller passes (for summaries: guards handed back).
+        // A guard-typed parameter holds what the caller passes (for summaries: guards handed
+        // back).
+        let offset = usize::from(def.self_kind.is_some());
         for &(b, pos) in &body.params {
-            let by_value = match def.self_kind {
-                Some(k) if pos == 0 => k == SelfKind::Value,
-                _ => true,
-            };
-            if by_value {
+            let guard_typed = pos >= offset && def.params.get(pos - offset).is_some_and(|p| names_guard(&p.ty));
+            if guard_typed {
                 fl.bind(
                     b,
                     Val(vec![Held {
@@ -1118,7 +1097,7 @@ impl<'a> Flow<'a> {
             }
             ExprKind::Break(x) => {
                 let v = x.as_ref().map(|x| self.eval(x)).unwrap_or_default();
-                let st = std::mem::replace(&mut self.st, State::dead());
+                let st = self.leave_loop_scopes();
                 if st.live
                     && let Some(l) = self.frame().loops.last_mut()
                 {
@@ -1131,7 +1110,7 @@ impl<'a> Flow<'a> {
                 Val::default()
             }
             ExprKind::Continue => {
-                let st = std::mem::replace(&mut self.st, State::dead());
+                let st = self.leave_loop_scopes();
                 if st.live
                     && let Some(l) = self.frame().loops.last_mut()
                 {
@@ -1171,6 +1150,23 @@ impl<'a> Flow<'a> {
                 self.collect_pending(mark)
             }
         }
+    }
+
+    /// The state a `break`/`continue` takes to its loop: the scopes it jumps out of are ended.
+    /// The current path ends here.
+    fn leave_loop_scopes(&mut self) -> State {
+        let mut st = std::mem::replace(&mut self.st, State::dead());
+        let depth = self
+            .frames
+            .last()
+            .and_then(|f| f.loops.last())
+            .map_or(self.scopes.len(), |l| l.depth);
+        for sc in self.scopes.iter().skip(depth) {
+            for s in &sc.slots {
+                st.take(*s);
+            }
+        }
+        st
     }
 
     fn collect_pending(&mut self, mark: usize) -> Val {
@@ -1431,7 +1427,14 @@ impl<'a> Flow<'a> {
             (_, "drop" | "forget") => Val::default(),
             ("" | "Option" | "Result", "Some" | "Ok" | "Err") if vals.len() == 1 => first().under(&[var(last)]),
             ("Box" | "Arc" | "Rc" | "Pin" | "ManuallyDrop" | "Cell" | "RefCell", "new" | "pin" | "from") => first(),
-            _ if catalog::is_guard_map_fn(owner, last) => first(),
+            _ if catalog::guard_map(owner, last).is_some() => {
+                let v = first();
+                let mut out = Val::default();
+                for at in Val::token(0, catalog::guard_map(owner, last).unwrap_or_default()).0 {
+                    out.extend(v.clone().under(&at.path));
+                }
+                out
+            }
             _ if last.starts_with(|c: char| c.is_ascii_uppercase()) => {
                 // A tuple struct or an enum variant built around the arguments (both read
                 // back by a tuple-struct pattern, `Locked(g)`).
@@ -1592,6 +1595,15 @@ impl<'a> Flow<'a> {
                         self.pending.push(v);
                     }
                     out = self.collect_pending(mark);
+                } else if matches!(name, "assert" | "debug_assert")
+                    && let Some((c, rest)) = es.split_first()
+                {
+                    // Past an assertion its condition holds (`assert!(r.is_none())`).
+                    let (t, _) = self.cond(c);
+                    self.st = t;
+                    for x in rest {
+                        self.place(x);
+                    }
                 } else {
                     // Formatting and assertion macros take their arguments by reference.
                     for x in es {
@@ -1602,6 +1614,24 @@ impl<'a> Flow<'a> {
                     self.await_point(e.id);
                 }
                 out
+            }
+            MacroArgs::Select { futures, handlers } => {
+                for x in futures {
+                    self.place(x);
+                }
+                self.await_point(e.id);
+                // One branch runs, after the futures were awaited.
+                let base = self.st.clone();
+                let mut end = State::dead();
+                for h in handlers {
+                    self.st = base.clone();
+                    self.push(ScopeKind::Temp);
+                    let _ = self.eval(h);
+                    self.pop();
+                    end = State::join(end, std::mem::replace(&mut self.st, State::dead()));
+                }
+                self.st = if handlers.is_empty() { base } else { end };
+                Val::default()
             }
             MacroArgs::Opaque(_) => {
                 // What an unknown macro does with a guard is unknown: no longer followed.
@@ -1751,7 +1781,11 @@ impl<'a> Flow<'a> {
         let mut ctx = LoopCtx::default();
         for _ in 0..rounds {
             self.st = head.clone();
-            self.frame().loops.push(LoopCtx::default());
+            let depth = self.scopes.len();
+            self.frame().loops.push(LoopCtx {
+                depth,
+                ..LoopCtx::default()
+            });
             exit = iteration(self).unwrap_or_else(State::dead);
             ctx = self.frame().loops.pop().unwrap_or_default();
             let end = std::mem::replace(&mut self.st, State::dead());
@@ -1914,5 +1948,279 @@ impl Summary {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Edition;
+    use crate::model::Model;
+    use crate::model::lower::parse_and_lower;
+
+    fn model(src: &str, edition: Edition) -> Model {
+        Model::build(
+            edition,
+            vec![Some(parse_and_lower(0, src).unwrap())],
+            vec![src.to_owned()],
+        )
+    }
+
+    fn line(src: &str, off: u32) -> usize {
+        src[..off as usize].matches('\n').count() + 1
+    }
+
+    /// The lock events of `f` as `(line, what, lines of the guards held then)`.
+    fn events(src: &str, f: &str, edition: Edition) -> Vec<(usize, String, Vec<usize>)> {
+        let m = model(src, edition);
+        let id = m.items.fns.iter().position(|x| x.def.name == f).unwrap();
+        let evs = &m.guards[id].events;
+        evs.iter()
+            .map(|e| {
+                let what = match (e.acquisition, e.via) {
+                    (Some(i), _) => m.bodies[id].acquisitions[i].method.clone(),
+                    (None, Some((callee, _))) => format!("via {}", m.items.fns[callee as usize].def.name),
+                    _ => "closure".into(),
+                };
+                let held = e.held.iter().map(|&h| line(src, evs[h as usize].span.lo)).collect();
+                (line(src, e.span.lo), what, held)
+            })
+            .collect()
+    }
+
+    /// The lines of the guards held at each `.await` of `f`.
+    fn awaits(src: &str, f: &str, edition: Edition) -> Vec<Vec<usize>> {
+        let m = model(src, edition);
+        let id = m.items.fns.iter().position(|x| x.def.name == f).unwrap();
+        let g = &m.guards[id];
+        g.awaits
+            .iter()
+            .map(|hs| hs.iter().map(|&h| line(src, g.events[h as usize].span.lo)).collect())
+            .collect()
+    }
+
+    const PRELUDE: &str = "use std::collections::HashMap; use std::sync::{Mutex, RwLock}; use dashmap::DashMap;\n\
+        struct S { m: Mutex<HashMap<u8, u8>>, rw: RwLock<HashMap<u8, u8>>, d: DashMap<u8, u8> }\nimpl S {\n";
+
+    fn src(body: &str) -> String {
+        format!("{PRELUDE}{body}\n}}\n")
+    }
+
+    fn ev(l: usize, what: &str, held: &[usize]) -> (usize, String, Vec<usize>) {
+        (l, what.to_owned(), held.to_vec())
+    }
+
+    #[test]
+    fn an_option_payload_holds_nothing_where_the_pattern_says_none() {
+        let s = src(
+            "fn f(&self, k: u8) {\n match self.d.get(&k) {\n Some(r) => { self.d.insert(k, *r); }\n None => { self.d.insert(k, 0); }\n }\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(6, "insert", &[5]), ev(7, "insert", &[])]
+        );
+        // The `MutexGuard` temporary beside the `Option` is alive in every arm.
+        let s = src(
+            "fn f(&self, k: u8) {\n match self.m.lock().unwrap().get(&k) {\n Some(_) => {}\n None => { self.m.lock().unwrap().insert(k, 0); }\n }\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2024),
+            vec![ev(5, "lock", &[]), ev(7, "lock", &[5])]
+        );
+        // `let .. else`, `is_none()`, the `Err` arm of a try-lock.
+        let s = src(
+            "fn f(&self, k: u8) {\n let Some(r) = self.d.get(&k) else {\n self.d.insert(k, 0);\n return;\n };\n let _ = *r;\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(6, "insert", &[])]
+        );
+        let s = src("fn f(&self, k: u8) {\n let r = self.d.get(&k);\n if r.is_none() {\n self.d.insert(k, 0);\n }\n}");
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(7, "insert", &[])]
+        );
+        let s = src(
+            "fn f(&self) {\n match self.rw.try_write() {\n Ok(mut g) => { g.clear(); }\n Err(_) => { self.rw.write().unwrap().clear(); }\n }\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "try_write", &[]), ev(7, "write", &[])]
+        );
+    }
+
+    #[test]
+    fn if_let_scrutinees_follow_the_edition() {
+        let body = "fn f(&self, k: u8) {\n if let Some(v) = self.rw.read().unwrap().get(&k) {\n let _ = v;\n } else {\n self.rw.write().unwrap().insert(k, 0);\n }\n}";
+        assert_eq!(
+            events(&src(body), "f", Edition::E2021),
+            vec![ev(5, "read", &[]), ev(8, "write", &[5])]
+        );
+        assert_eq!(
+            events(&src(body), "f", Edition::E2024),
+            vec![ev(5, "read", &[]), ev(8, "write", &[])]
+        );
+        // A `DashMap` ref in the scrutinee: in `else` the `Option` is `None` in every edition.
+        let body = "fn f(&self, k: u8) {\n if let Some(v) = self.d.get(&k) {\n self.d.insert(k, *v);\n } else {\n self.d.insert(k, 0);\n }\n}";
+        assert_eq!(
+            events(&src(body), "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(6, "insert", &[5]), ev(8, "insert", &[])]
+        );
+    }
+
+    #[test]
+    fn branch_bodies_and_block_tails_end_their_temporaries() {
+        // A then-branch's temporary is never alive in the else-branch.
+        let s = src(
+            "fn f(&self, c: bool) {\n if c { self.m.lock().unwrap().insert(1, 1) } else { self.m.lock().unwrap().insert(1, 2) };\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "lock", &[]), ev(5, "lock", &[])]
+        );
+        // A bare block's tail outlives the block up to 2021.
+        let s = src(
+            "fn f(&self) -> usize {\n let n = { self.m.lock().unwrap().len() } + self.m.lock().unwrap().len();\n n\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "lock", &[]), ev(5, "lock", &[5])]
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2024),
+            vec![ev(5, "lock", &[]), ev(5, "lock", &[])]
+        );
+        // Lazy operands are temporary scopes of their own; other operands live to the `;`.
+        let s =
+            src("fn f(&self) -> bool {\n self.m.lock().unwrap().is_empty() && self.m.lock().unwrap().is_empty()\n}");
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "lock", &[]), ev(5, "lock", &[])]
+        );
+    }
+
+    #[test]
+    fn guards_move_with_their_values() {
+        // Moved out of the scrutinee and dropped.
+        let s = src(
+            "fn f(&self, k: u8) {\n if let Some(mut e) = self.d.get_mut(&k) {\n *e += 1;\n drop(e);\n self.d.remove(&k);\n }\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get_mut", &[]), ev(8, "remove", &[])]
+        );
+        // Into a binding through match arms; into a local struct; into a vector.
+        let s = src(
+            "fn f(&self, k: u8) {\n let r = match self.d.get(&k) { Some(r) => r, None => return };\n self.d.insert(k, *r);\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(6, "insert", &[5])]
+        );
+        let s = src(
+            "fn f(&self, fast: bool) -> Option<()> {\n let g = if fast { self.m.lock().unwrap() } else { return None };\n self.m.lock().unwrap().clear();\n drop(g);\n Some(())\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "lock", &[]), ev(6, "lock", &[5])]
+        );
+        let s = src(
+            "fn f(&self) {\n let mut v = Vec::new();\n v.push(self.m.lock().unwrap());\n self.m.lock().unwrap().clear();\n drop(v);\n self.m.lock().unwrap().clear();\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(6, "lock", &[]), ev(7, "lock", &[6]), ev(9, "lock", &[])]
+        );
+        // Dropped on one path only: maybe held, so not reported as held.
+        let s = src(
+            "fn f(&self, c: bool) {\n let g = self.m.lock().unwrap();\n if c { drop(g); }\n self.m.lock().unwrap().clear();\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "lock", &[]), ev(7, "lock", &[])]
+        );
+    }
+
+    #[test]
+    fn calls_carry_guards_in_and_out() {
+        let s = format!(
+            "use std::sync::MutexGuard;\nstruct Locked<'a> {{ g: MutexGuard<'a, HashMap<u8, u8>> }}\n{}",
+            src(
+                "fn locked(&self) -> Locked<'_> { Locked { g: self.m.lock().unwrap() } }\n\
+                 fn pair(&self) -> (MutexGuard<'_, HashMap<u8, u8>>, u8) { (self.m.lock().unwrap(), 1) }\n\
+                 fn keep(g: MutexGuard<'_, HashMap<u8, u8>>) -> MutexGuard<'_, HashMap<u8, u8>> { g }\n\
+                 fn eat(g: MutexGuard<'_, HashMap<u8, u8>>) { drop(g) }\n\
+                 fn f(&self) {\n let l = self.locked();\n self.m.lock().unwrap().clear();\n drop(l);\n\
+                 let (g, _) = self.pair();\n self.m.lock().unwrap().clear();\n drop(g);\n\
+                 let g = Self::keep(self.m.lock().unwrap());\n self.m.lock().unwrap().clear();\n\
+                 Self::eat(g);\n self.m.lock().unwrap().clear();\n}"
+            )
+        );
+        let got = events(&s, "f", Edition::E2021);
+        let held: Vec<(String, Vec<usize>)> = got.iter().map(|(_, w, h)| (w.clone(), h.clone())).collect();
+        let l = |n: usize| got[n].0;
+        assert_eq!(
+            held,
+            vec![
+                ("via locked".into(), vec![]),
+                ("lock".into(), vec![l(0)]),
+                ("via pair".into(), vec![]),
+                ("lock".into(), vec![l(2)]),
+                ("lock".into(), vec![]),
+                ("lock".into(), vec![l(4)]),
+                ("lock".into(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn loops_and_iterators() {
+        // A `DashMap` iterator holds its shard for the whole loop; collected keys hold nothing.
+        let s = src(
+            "fn f(&self) {\n for r in self.d.iter() {\n self.d.remove(r.key());\n }\n let ks: Vec<u8> = self.d.iter().map(|r| *r.key()).collect();\n for k in ks { self.d.remove(&k); }\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![
+                ev(5, "iter", &[]),
+                ev(6, "remove", &[5]),
+                ev(8, "iter", &[]),
+                ev(9, "remove", &[])
+            ]
+        );
+        // A `while let` scrutinee lives through the body; a `break` leaves the loop's scopes.
+        let s = src(
+            "fn f(&self) {\n while let Some(k) = self.m.lock().unwrap().keys().next().copied() {\n self.m.lock().unwrap().remove(&k);\n }\n loop {\n let g = self.m.lock().unwrap();\n if g.is_empty() { break; }\n }\n self.m.lock().unwrap().clear();\n}",
+        );
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![
+                ev(5, "lock", &[]),
+                ev(6, "lock", &[5]),
+                ev(9, "lock", &[]),
+                ev(12, "lock", &[])
+            ]
+        );
+    }
+
+    #[test]
+    fn guards_at_await_points() {
+        let s = src(
+            "async fn f(&self) {\n let g = self.d.get(&1);\n tick().await;\n drop(g);\n { let _h = self.m.lock().unwrap(); }\n tick().await;\n}",
+        );
+        assert_eq!(awaits(&s, "f", Edition::E2021), vec![vec![5], vec![]]);
+        // `select!` runs a handler after its futures were awaited.
+        let s = src(
+            "async fn f(&self) {\n tokio::select! {\n _ = tick() => { let g = self.m.lock().unwrap(); g.len(); }\n }\n}",
+        );
+        assert_eq!(awaits(&s, "f", Edition::E2021), vec![Vec::<usize>::new()]);
+    }
+
+    #[test]
+    fn assertions_refine() {
+        let s = src("fn f(&self) {\n let r = self.d.get(&1);\n assert!(r.is_none());\n self.d.insert(1, 1);\n}");
+        assert_eq!(
+            events(&s, "f", Edition::E2021),
+            vec![ev(5, "get", &[]), ev(7, "insert", &[])]
+        );
     }
 }

@@ -304,6 +304,9 @@ pub enum UnOp {
 pub enum MacroArgs {
     /// A well-known macro whose arguments were parsed.
     Parsed(Vec<Expr>),
+    /// `select!`: the futures (and branch preconditions), awaited first, then the branch
+    /// handlers, one of which runs.
+    Select { futures: Vec<Expr>, handlers: Vec<Expr> },
     /// An unknown macro: only the identifiers its tokens mention (so analyses can stay silent
     /// about bindings they cannot see used).
     Opaque(Vec<String>),

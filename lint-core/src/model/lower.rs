@@ -1039,7 +1039,20 @@ impl Lowerer<'_> {
                 .parse2(tokens.clone())
                 .ok()
                 .map(|e| vec![self.expr(&e)]),
-            "select" => parse_select.parse2(tokens.clone()).ok().map(|es| self.exprs(&es)),
+            "select" => {
+                if let Ok((futures, handlers)) = parse_select.parse2(tokens.clone()) {
+                    let futures = self.exprs(&futures);
+                    let handlers = self.exprs(&handlers);
+                    return self.mk(
+                        span,
+                        ExprKind::Macro {
+                            path,
+                            args: MacroArgs::Select { futures, handlers },
+                        },
+                    );
+                }
+                None
+            }
             n if is_expr_list_macro(n) => parse_expr_list.parse2(tokens.clone()).ok().map(|es| {
                 let mut out = self.exprs(&es);
                 if is_format_macro(n) {
@@ -1224,8 +1237,11 @@ fn parse_vec_args(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
 
 /// `tokio::select! { biased; pat = fut (, if cond)? => handler, ... else => handler }`:
 /// the futures, conditions and handlers as expressions (patterns are not bound here).
-fn parse_select(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
+/// `select! { [biased;] pat = future [, if cond] => handler, ... [else => handler] }`: the
+/// futures (and conditions) and the handlers.
+fn parse_select(input: ParseStream<'_>) -> syn::Result<(Vec<syn::Expr>, Vec<syn::Expr>)> {
     let mut out = Vec::new();
+    let mut handlers = Vec::new();
     if input.peek(syn::Ident) && input.fork().parse::<syn::Ident>()? == "biased" {
         let _: syn::Ident = input.parse()?;
         let _: Token![;] = input.parse()?;
@@ -1244,12 +1260,12 @@ fn parse_select(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
             }
         }
         let _: Token![=>] = input.parse()?;
-        out.push(input.parse()?);
+        handlers.push(input.parse()?);
         if input.peek(Token![,]) {
             let _: Token![,] = input.parse()?;
         }
     }
-    Ok(out)
+    Ok((out, handlers))
 }
 
 /// `lazy_static! { [pub] static ref NAME: Ty = expr; ... }` and
@@ -1412,6 +1428,7 @@ mod tests {
                     ..
                 } => match args {
                     MacroArgs::Parsed(a) => format!("parsed {}", a.len()),
+                    MacroArgs::Select { futures, handlers } => format!("parsed {}", futures.len() + handlers.len()),
                     MacroArgs::Opaque(ids) => format!("opaque {}", ids.join(",")),
                 },
                 _ => "other".into(),
