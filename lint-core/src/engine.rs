@@ -349,7 +349,12 @@ pub(crate) fn analyze_with(
                     file,
                     out: &mut found,
                 };
-                let r = catch_unwind(AssertUnwindSafe(|| rule.check(&model, file, &mut reporter)));
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    for &f in &model.fns_by_file[file as usize] {
+                        rule.check_fn(&model, model.function(f), &mut reporter);
+                    }
+                    rule.check_file(&model, file, &mut reporter);
+                }));
                 match r {
                     Ok(()) => out.extend(found),
                     Err(panic) => out.push(tool_diag(
@@ -554,7 +559,7 @@ mod tests {
         fn meta(&self) -> &'static RuleMeta {
             &PANICS
         }
-        fn check(&self, _: &Model, _: u32, _: &mut Reporter<'_>) {
+        fn check_file(&self, _: &Model, _: u32, _: &mut Reporter<'_>) {
             panic!("boom");
         }
     }

@@ -95,6 +95,16 @@ impl Model {
         }
     }
 
+    /// One function as the rules see it.
+    #[must_use]
+    pub fn function(&self, id: u32) -> Function<'_> {
+        Function {
+            id,
+            body: &self.bodies[id as usize],
+            guards: &self.guards[id as usize],
+        }
+    }
+
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
     /// Returns the spawn: the innermost spawned closure around it, or a spawn that reaches the
     /// function through calls.
@@ -107,6 +117,48 @@ impl Model {
             }
         }
         self.spawned_fns.get(&fn_id).copied()
+    }
+}
+
+/// One function of the package as the rules see it: its body's facts and its lock events, with
+/// the questions rules ask about them.
+#[derive(Debug, Clone, Copy)]
+pub struct Function<'m> {
+    pub id: u32,
+    pub body: &'m BodyFacts,
+    pub guards: &'m flow::FnGuards,
+}
+
+impl<'m> Function<'m> {
+    /// Its lock events, in source order.
+    #[must_use]
+    pub fn events(&self) -> &'m [locks::LockEvent] {
+        &self.guards.events
+    }
+
+    /// The guards certainly alive when `e` (one of [`Function::events`]) happens, in the same
+    /// thread and call context.
+    pub fn held(&self, e: &locks::LockEvent) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        let events = &self.guards.events;
+        e.held.clone().into_iter().map(move |h| &events[h as usize])
+    }
+
+    /// Is the guard taken by `g` still alive when `at` happens?
+    #[must_use]
+    pub fn is_held(&self, g: &locks::LockEvent, at: &locks::LockEvent) -> bool {
+        let events = &self.guards.events;
+        at.held.iter().any(|&h| std::ptr::eq(std::ptr::from_ref(&events[h as usize]), g))
+    }
+
+    /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
+    pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        let events = &self.guards.events;
+        self.guards
+            .awaits
+            .get(i)
+            .into_iter()
+            .flatten()
+            .map(move |&h| &events[h as usize])
     }
 }
 

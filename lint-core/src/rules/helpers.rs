@@ -86,14 +86,17 @@ impl Finding<'_, '_> {
         self
     }
 
+    /// Adds the finding, unless the rule already reported one at the same primary span.
     pub fn emit(self) {
-        self.reporter.out.push(self.diag);
+        if !self.reporter.out.iter().any(|d| d.primary == self.diag.primary) {
+            self.reporter.out.push(self.diag);
+        }
     }
 }
 
-use crate::model::Model;
 use crate::model::body::{BodyFacts, Place, Root, Spawn, SpawnBody, SpawnKind, Write};
 use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
+use crate::model::{Function, Model};
 
 /// How a place reads in a message: `M`, `self.cache`, `state.routes`.
 #[must_use]
@@ -215,18 +218,17 @@ pub fn snippet(model: &Model, span: Span) -> &str {
 /// thread and call context. `accept` decides which operation kinds the rule is about. One pair
 /// per site: a call whose callee takes the lock in several ways is one finding.
 #[must_use]
-pub fn held_while_taken(
+pub fn held_while_taken<'m>(
     model: &Model,
-    fn_id: u32,
+    func: Function<'m>,
     accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
-) -> Vec<(&LockEvent, &LockEvent)> {
-    let events = &model.guards[fn_id as usize].events;
+) -> Vec<(&'m LockEvent, &'m LockEvent)> {
     let mut out: Vec<(&LockEvent, &LockEvent)> = Vec::new();
-    for taken in events.iter().filter(|t| !t.op.is_try()) {
+    for taken in func.events().iter().filter(|t| !t.op.is_try()) {
         if out.iter().any(|(_, t)| t.span == taken.span) {
             continue;
         }
-        let held = taken.held.iter().map(|&h| &events[h as usize]).find(|held| {
+        let held = func.held(taken).find(|held| {
             held.lock == taken.lock
                 && held.context == taken.context
                 && guards_a_map(&model.items, &held.lock_ty)
@@ -295,14 +297,14 @@ pub struct Words {
 /// [`held_while_taken`]), worded by the rule.
 pub fn report_conflicts(
     model: &Model,
-    file: u32,
+    func: Function<'_>,
     out: &mut Reporter<'_>,
     accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
     words: impl Fn(&Conflict<'_>) -> Words,
 ) {
-    for &f in &model.fns_by_file[file as usize] {
-        let body = &model.bodies[f as usize];
-        for (held, taken) in held_while_taken(model, f, &accept) {
+    let body = func.body;
+    {
+        for (held, taken) in held_while_taken(model, func, &accept) {
             let c = Conflict {
                 body,
                 held,

@@ -1,6 +1,6 @@
 use crate::catalog::Interest;
-use crate::model::Model;
 use crate::model::body::{BodyFacts, Role, Root, SpawnBody, SpawnKind, Via};
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, place_name, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -57,72 +57,70 @@ impl Rule for LostMapWrites {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            for (b, binding) in body.bindings.iter().enumerate() {
-                let b = b as u32;
-                let (source, copy_span) = if let Some((src, span)) = &binding.clone_of {
-                    (Some(src), *span)
-                } else if let Some(span) = binding.shared_clone {
-                    (None, span)
-                } else {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
+        let body = func.body;
+        for (b, binding) in body.bindings.iter().enumerate() {
+            let b = b as u32;
+            let (source, copy_span) = if let Some((src, span)) = &binding.clone_of {
+                (Some(src), *span)
+            } else if let Some(span) = binding.shared_clone {
+                (None, span)
+            } else {
+                continue;
+            };
+            for spawn in &body.spawns {
+                let SpawnBody::Closure(c) = spawn.body else { continue };
+                let Some(closure) = body.closures.get(&c) else { continue };
+                let captured = body.declared_outside(b, c);
+                // A copy made inside the thread from something the closure captured.
+                let copied_inside = !captured
+                    && binding.closure.is_some_and(|d| d == c)
+                    && source.is_some_and(|p| matches!(p.root, Root::Local(r) if body.declared_outside(r, c)));
+                if !(copied_inside || captured && closure.is_move) {
                     continue;
-                };
-                for spawn in &body.spawns {
-                    let SpawnBody::Closure(c) = spawn.body else { continue };
-                    let Some(closure) = body.closures.get(&c) else { continue };
-                    let captured = body.declared_outside(b, c);
-                    // A copy made inside the thread from something the closure captured.
-                    let copied_inside = !captured
-                        && binding.closure.is_some_and(|d| d == c)
-                        && source.is_some_and(|p| matches!(p.root, Root::Local(r) if body.declared_outside(r, c)));
-                    if !(copied_inside || captured && closure.is_move) {
-                        continue;
-                    }
-                    let writes_in = |via_ok: fn(Via) -> bool| {
-                        body.writes
-                            .iter()
-                            .find(|w| w.place.root == Root::Local(b) && w.closures.contains(&c) && via_ok(w.via))
-                    };
-                    let first = if source.is_some() {
-                        writes_in(|v| matches!(v, Via::Direct | Via::RefCell))
-                    } else {
-                        writes_in(|v| v == Via::MakeMut)
-                    };
-                    let Some(first) = first else { continue };
-                    if escapes_after(body, b, first.span.lo) {
-                        continue;
-                    }
-                    let name = &binding.name;
-                    let unit = if spawn.kind == SpawnKind::Task {
-                        "task"
-                    } else {
-                        "thread"
-                    };
-                    let what = source.map_or_else(
-                        || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
-                        |p| {
-                            let src = place_name(model, body, p);
-                            if src == *name {
-                                format!("a copy of the outer `{src}`")
-                            } else {
-                                format!("a copy of `{src}`")
-                            }
-                        },
-                    );
-                    out.report(
-                        write_span(first),
-                        format!("writes to `{name}` are lost: it is {what} that never leaves the spawned {unit}"),
-                    )
-                    .primary_label(format!("this write is never seen outside the {unit}"))
-                    .label(copy_span, "the map is copied here")
-                    .label(spawn.span, format!("the copy moves into this {unit} and is dropped when it ends"))
-                    .help("share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)")
-                    .note("`Arc<maplint_maps::ShardedMap>` is cheap to clone into every thread and all of them write the same map")
-                    .emit();
-                    break;
                 }
+                let writes_in = |via_ok: fn(Via) -> bool| {
+                    body.writes
+                        .iter()
+                        .find(|w| w.place.root == Root::Local(b) && w.closures.contains(&c) && via_ok(w.via))
+                };
+                let first = if source.is_some() {
+                    writes_in(|v| matches!(v, Via::Direct | Via::RefCell))
+                } else {
+                    writes_in(|v| v == Via::MakeMut)
+                };
+                let Some(first) = first else { continue };
+                if escapes_after(body, b, first.span.lo) {
+                    continue;
+                }
+                let name = &binding.name;
+                let unit = if spawn.kind == SpawnKind::Task {
+                    "task"
+                } else {
+                    "thread"
+                };
+                let what = source.map_or_else(
+                    || "a clone of a shared `Arc`, so `Arc::make_mut` copies the map".to_owned(),
+                    |p| {
+                        let src = place_name(model, body, p);
+                        if src == *name {
+                            format!("a copy of the outer `{src}`")
+                        } else {
+                            format!("a copy of `{src}`")
+                        }
+                    },
+                );
+                out.report(
+                    write_span(first),
+                    format!("writes to `{name}` are lost: it is {what} that never leaves the spawned {unit}"),
+                )
+                .primary_label(format!("this write is never seen outside the {unit}"))
+                .label(copy_span, "the map is copied here")
+                .label(spawn.span, format!("the copy moves into this {unit} and is dropped when it ends"))
+                .help("share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)")
+                .note("`Arc<maplint_maps::ShardedMap>` is cheap to clone into every thread and all of them write the same map")
+                .emit();
+                break;
             }
         }
     }

@@ -1,6 +1,6 @@
 use crate::catalog::{Interest, Wrap};
-use crate::model::Model;
 use crate::model::locks::AcqOp;
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -53,12 +53,12 @@ impl Rule for MapBorrowConflict {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let accept = |held, taken, _: &_| match (held, taken) {
             (AcqOp::Borrow { mutable: m1, .. }, AcqOp::Borrow { mutable: m2, .. }) => m1 || m2,
             _ => false,
         };
-        report_conflicts(model, file, out, accept, |c| {
+        report_conflicts(model, func, out, accept, |c| {
             let held_mut = matches!(c.held.op, AcqOp::Borrow { mutable: true, .. });
             let taken_mut = matches!(c.taken.op, AcqOp::Borrow { mutable: true, .. });
             let (what, error) = if taken_mut {

@@ -1,8 +1,8 @@
 use crate::catalog::Interest;
 use crate::diagnostic::{Applicability, Span};
-use crate::model::Model;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, line_of, lock_name, snippet};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -78,117 +78,111 @@ impl Rule for MapCheckThenAct {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let events = &model.guards[f as usize].events;
-            let mut reported = Vec::new();
-            for act in events {
-                let Some((act_method, act_call, act_args)) = usage(body, act) else {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
+        let body = func.body;
+        let events = func.events();
+        for act in events {
+            let Some((act_method, act_call, act_args)) = usage(body, act) else {
+                continue;
+            };
+            if !ACTS.contains(&act_method) || !guards_a_map(&model.items, &act.lock_ty) {
+                continue;
+            }
+            for check in events.iter().filter(|c| {
+                c.span.lo < act.span.lo
+                    && c.lock == act.lock
+                    && c.context == act.context
+                    && !func.is_held(c, act)
+                    && !c.op.is_try()
+                    && same_kind(c.op, act.op)
+            }) {
+                let Some((check_method, check_call, check_args)) = usage(body, check) else {
                     continue;
                 };
-                if !ACTS.contains(&act_method) || !guards_a_map(&model.items, &act.lock_ty) {
+                if !CHECKS.contains(&check_method) {
                     continue;
                 }
-                for (_, check) in events.iter().enumerate().filter(|(i, c)| {
-                    c.span.lo < act.span.lo
-                        && c.lock == act.lock
-                        && c.context == act.context
-                        && !act.held.contains(&(*i as u32))
-                        && !c.op.is_try()
-                        && same_kind(c.op, act.op)
-                }) {
-                    let Some((check_method, check_call, check_args)) = usage(body, check) else {
-                        continue;
-                    };
-                    if !CHECKS.contains(&check_method) || reported.contains(&act.span) {
-                        continue;
-                    }
-                    let a = &body.acquisitions[check.acquisition.expect("direct event")];
-                    // The check in an `if` condition (directly, or through a `let` the
-                    // condition reads) and the act in its then-block.
-                    // Checking one key and changing another is not a race on the same entry.
-                    let same_key = match (check_args.first(), act_args.first()) {
-                        (Some(c), Some(k)) => key_text(snippet(model, *c)) == key_text(snippet(model, *k)),
-                        _ => false,
-                    };
-                    if !same_key {
-                        continue;
-                    }
-                    let checked_in = |cond: Span| {
-                        inside(check.span, cond)
-                            || a.in_let
-                                .is_some_and(|b| body.mentions.iter().any(|m| m.binding == b && inside(m.span, cond)))
-                    };
-                    // The check in a condition or scrutinee (directly, or through a `let` it
-                    // reads) and the act where it found the key absent: the then-block of
-                    // `if !..`, the else-block of `if ..`/`if let Some(..)`, the code after
-                    // `if .. { return }`, a `None =>` arm.
-                    let branch = body
-                        .absent_branches
-                        .iter()
-                        .find(|(cond, absent)| checked_in(*cond) && inside(act.span, *absent));
-                    let guarding_if =
-                        branch.and_then(|(cond, _)| body.ifs.iter().find(|i| i.cond == *cond && i.negated));
-                    // Read-modify-write: the checked value flows into the inserted value.
-                    let rmw = branch.is_none()
-                        && a.in_let.is_some_and(|b| {
-                            body.mentions
-                                .iter()
-                                .any(|m| m.binding == b && act_args.iter().any(|s| inside(m.span, *s)))
-                        });
-                    if branch.is_none() && !rmw {
-                        continue;
-                    }
-                    reported.push(act.span);
-                    let name = lock_name(model, body, act);
-                    let line = line_of(model, check.span);
-                    let (message, label) = if rmw {
-                        (
-                            format!(
-                                "`{name}` is read and then updated under two separate locks: concurrent updates are lost"
-                            ),
-                            "read here, under a first lock",
-                        )
-                    } else {
-                        (
-                            format!(
-                                "`{name}` is checked (line {line}) and then changed under a second lock: another thread can change it in between"
-                            ),
-                            "checked here, under a first lock that is released at once",
-                        )
-                    };
-                    let mut finding = out
-                        .report(act_call, message)
-                        .primary_label("changed here, under a second lock")
-                        .label(check_call, label);
-                    if let Some(i) = guarding_if
-                        && let Some((replacement, applicability)) = entry_rewrite(
-                            model,
-                            i,
-                            check_method,
-                            check_call,
-                            check_args,
-                            act_method,
-                            act_call,
-                            act_args,
-                        )
-                    {
-                        finding = finding.suggestion(
-                            "check and insert under one guard with the entry API",
-                            i.span,
-                            replacement,
-                            applicability,
-                        );
-                    } else {
-                        finding = finding.help(
-                            "do the check and the change under one guard: bind the guard once, or use `entry(..)`",
-                        );
-                    }
-                    finding
-                        .note("`maplint_maps::ShardedMap::get_or_insert_with` and `update` check and change under one lock")
-                        .emit();
+                let a = &body.acquisitions[check.acquisition.expect("direct event")];
+                // The check in an `if` condition (directly, or through a `let` the
+                // condition reads) and the act in its then-block.
+                // Checking one key and changing another is not a race on the same entry.
+                let same_key = match (check_args.first(), act_args.first()) {
+                    (Some(c), Some(k)) => key_text(snippet(model, *c)) == key_text(snippet(model, *k)),
+                    _ => false,
+                };
+                if !same_key {
+                    continue;
                 }
+                let checked_in = |cond: Span| {
+                    inside(check.span, cond)
+                        || a.in_let
+                            .is_some_and(|b| body.mentions.iter().any(|m| m.binding == b && inside(m.span, cond)))
+                };
+                // The check in a condition or scrutinee (directly, or through a `let` it
+                // reads) and the act where it found the key absent: the then-block of
+                // `if !..`, the else-block of `if ..`/`if let Some(..)`, the code after
+                // `if .. { return }`, a `None =>` arm.
+                let branch = body
+                    .absent_branches
+                    .iter()
+                    .find(|(cond, absent)| checked_in(*cond) && inside(act.span, *absent));
+                let guarding_if = branch.and_then(|(cond, _)| body.ifs.iter().find(|i| i.cond == *cond && i.negated));
+                // Read-modify-write: the checked value flows into the inserted value.
+                let rmw = branch.is_none()
+                    && a.in_let.is_some_and(|b| {
+                        body.mentions
+                            .iter()
+                            .any(|m| m.binding == b && act_args.iter().any(|s| inside(m.span, *s)))
+                    });
+                if branch.is_none() && !rmw {
+                    continue;
+                }
+                let name = lock_name(model, body, act);
+                let line = line_of(model, check.span);
+                let (message, label) = if rmw {
+                    (
+                        format!(
+                            "`{name}` is read and then updated under two separate locks: concurrent updates are lost"
+                        ),
+                        "read here, under a first lock",
+                    )
+                } else {
+                    (
+                        format!(
+                            "`{name}` is checked (line {line}) and then changed under a second lock: another thread can change it in between"
+                        ),
+                        "checked here, under a first lock that is released at once",
+                    )
+                };
+                let mut finding = out
+                    .report(act_call, message)
+                    .primary_label("changed here, under a second lock")
+                    .label(check_call, label);
+                if let Some(i) = guarding_if
+                    && let Some((replacement, applicability)) = entry_rewrite(
+                        model,
+                        i,
+                        check_method,
+                        check_call,
+                        check_args,
+                        act_method,
+                        act_call,
+                        act_args,
+                    )
+                {
+                    finding = finding.suggestion(
+                        "check and insert under one guard with the entry API",
+                        i.span,
+                        replacement,
+                        applicability,
+                    );
+                } else {
+                    finding = finding
+                        .help("do the check and the change under one guard: bind the guard once, or use `entry(..)`");
+                }
+                finding
+                    .note("`maplint_maps::ShardedMap::get_or_insert_with` and `update` check and change under one lock")
+                    .emit();
             }
         }
     }

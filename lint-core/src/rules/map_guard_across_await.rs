@@ -1,7 +1,7 @@
 use crate::catalog::Interest;
-use crate::model::Model;
 use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context, lock_lib};
 use crate::model::types::LockLib;
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, line_of, lock_name};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -50,45 +50,42 @@ impl Rule for MapGuardAcrossAwait {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let guards = &model.guards[f as usize];
-            let mut reported = Vec::new();
-            for (a, held_here) in body.awaits.iter().zip(&guards.awaits) {
-                let ctx = exec_context(body, &a.closures);
-                if !is_async_context(body, ctx) {
-                    continue;
-                }
-                let Some(held) = held_here.iter().map(|&h| &guards.events[h as usize]).find(|e| {
-                    guards_a_map(&model.items, &e.lock_ty)
-                        && match e.op {
-                            AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
-                            AcqOp::Sharded { guard, .. } => guard,
-                            AcqOp::Borrow { .. } => false,
-                        }
-                }) else {
-                    continue;
-                };
-                if reported.contains(&held.span) {
-                    continue;
-                }
-                reported.push(held.span);
-                let name = lock_name(model, body, held);
-                let line = line_of(model, held.span);
-                let await_kw = a.span;
-                let what = if matches!(held.op, AcqOp::Sharded { .. }) {
-                    "a `DashMap` guard into"
-                } else {
-                    "a guard of"
-                };
-                out.report(await_kw, format!("{what} `{name}` from line {line} is held across this `.await`"))
-                    .primary_label("the task may be suspended here while the lock is held")
-                    .label(held.span, "the guard is taken here and is still alive at the `.await`")
-                    .help("copy what you need out of the map and drop the guard before `.await`")
-                    .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
-                    .emit();
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
+        let body = func.body;
+        let mut reported = Vec::new();
+        for (i, a) in body.awaits.iter().enumerate() {
+            let ctx = exec_context(body, &a.closures);
+            if !is_async_context(body, ctx) {
+                continue;
             }
+            let Some(held) = func.held_at_await(i).find(|e| {
+                guards_a_map(&model.items, &e.lock_ty)
+                    && match e.op {
+                        AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
+                        AcqOp::Sharded { guard, .. } => guard,
+                        AcqOp::Borrow { .. } => false,
+                    }
+            }) else {
+                continue;
+            };
+            if reported.contains(&held.span) {
+                continue;
+            }
+            reported.push(held.span);
+            let name = lock_name(model, body, held);
+            let line = line_of(model, held.span);
+            let await_kw = a.span;
+            let what = if matches!(held.op, AcqOp::Sharded { .. }) {
+                "a `DashMap` guard into"
+            } else {
+                "a guard of"
+            };
+            out.report(await_kw, format!("{what} `{name}` from line {line} is held across this `.await`"))
+                .primary_label("the task may be suspended here while the lock is held")
+                .label(held.span, "the guard is taken here and is still alive at the `.await`")
+                .help("copy what you need out of the map and drop the guard before `.await`")
+                .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
+                .emit();
         }
     }
 }

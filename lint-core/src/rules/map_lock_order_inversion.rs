@@ -48,9 +48,8 @@ impl Rule for MapLockOrderInversion {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+    fn check_file(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
         let edges = &model.order_edges;
-        let mut reported = Vec::new();
         for e in edges.iter().filter(|e| e.second_span.file == file) {
             // Function-local locks (`name#..`) only exist in one call: the two orders must run
             // concurrently there, in different threads (a spawned closure and its parent).
@@ -60,10 +59,6 @@ impl Rule for MapLockOrderInversion {
             }) else {
                 continue;
             };
-            if reported.contains(&e.second_span) {
-                continue;
-            }
-            reported.push(e.second_span);
             let other_fn = &model.items.fns[other.fn_id as usize].def.name;
             let name = |c: &crate::model::locks::LockClass| c.describe(&model.items, &model.bodies);
             let (first, second) = (name(&e.first), name(&e.second));

@@ -1,8 +1,8 @@
 use crate::catalog::Interest;
-use crate::model::Model;
 use crate::model::locks::LockEvent;
 use crate::model::locks::{AcqOp, LockMode, lock_lib};
 use crate::model::types::LockLib;
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -77,12 +77,12 @@ impl Rule for MapLockReentry {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let accept = |held, taken, h: &LockEvent| match (held, taken) {
             (AcqOp::Lock { mode: m1, .. }, AcqOp::Lock { mode: m2, .. }) => deadlocks(m1, m2, lock_lib(&h.lock_ty)),
             _ => false,
         };
-        report_conflicts(model, file, out, accept, |c| Words {
+        report_conflicts(model, func, out, accept, |c| Words {
             message: format!(
                 "`{}` is locked again{} while its guard from line {} is still alive",
                 c.name, c.how, c.line

@@ -1,6 +1,6 @@
 use crate::catalog::Interest;
-use crate::model::Model;
 use crate::model::locks::{AcqOp, LockMode};
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -49,7 +49,7 @@ impl Rule for MapLockUpgrade {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let accept = |held, taken, _: &_| {
             matches!(
                 (held, taken),
@@ -65,7 +65,7 @@ impl Rule for MapLockUpgrade {
                 )
             )
         };
-        report_conflicts(model, file, out, accept, |c| Words {
+        report_conflicts(model, func, out, accept, |c| Words {
             message: format!(
                 "`{}` is write-locked{} while a read guard of it from line {} is still alive",
                 c.name, c.how, c.line

@@ -1,8 +1,8 @@
 use crate::catalog::{Interest, Wrap};
 use std::collections::HashSet;
 
-use crate::model::Model;
 use crate::model::body::{SpawnKind, Via};
+use crate::model::{Function, Model};
 use crate::rules::helpers::{
     Reporter, concurrent_use, enclosing_spawn, place_name, root_binding, spawn_noun, write_span,
 };
@@ -60,62 +60,60 @@ impl Rule for MapMutatedInSpawn {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let mut reported = HashSet::new();
-            for w in &body.writes {
-                if !matches!(w.via, Via::Direct | Via::RefCell) {
-                    continue;
-                }
-                let Some(b) = root_binding(body, &w.place) else {
-                    continue;
-                };
-                let binding = &body.bindings[b as usize];
-                let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
-                    continue;
-                };
-                if !body.declared_outside(b, c) || !reported.insert((binding.identity, w.place.fields.clone(), c)) {
-                    continue;
-                }
-                let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
-                    continue;
-                };
-                let name = &place_name(model, body, &w.place);
-                let (message, help) = if spawn.kind == SpawnKind::Parallel {
-                    (
-                        format!("`{name}` is mutated from many threads at once inside a rayon parallel iterator"),
-                        "build the map with `collect()`, or `fold` + `reduce`, instead of inserting from the closure",
-                    )
-                } else if spawn.repeated && other == spawn.span {
-                    (
-                        format!(
-                            "`{name}` is mutated inside {} that is started several times",
-                            spawn_noun(spawn.kind)
-                        ),
-                        "share one `Arc<Mutex<HashMap<..>>>` between the threads, or let each thread build its own map and merge the results after `join()`",
-                    )
-                } else {
-                    (
-                        format!(
-                            "`{name}` is mutated inside {} while other code still uses it",
-                            spawn_noun(spawn.kind)
-                        ),
-                        "share one `Arc<Mutex<HashMap<..>>>` between the threads, or move the map into the thread and get it back from `join()`",
-                    )
-                };
-                let mut finding = out
-                    .report(write_span(w), message)
-                    .primary_label(format!("`{name}` is written here"))
-                    .label(spawn.span, "spawned here");
-                if other != spawn.span {
-                    finding = finding.label(other, format!("`{name}` is also used here while the spawned code runs"));
-                }
-                finding
-                    .help(help)
-                    .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
-                    .emit();
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
+        let body = func.body;
+        let mut reported = HashSet::new();
+        for w in &body.writes {
+            if !matches!(w.via, Via::Direct | Via::RefCell) {
+                continue;
             }
+            let Some(b) = root_binding(body, &w.place) else {
+                continue;
+            };
+            let binding = &body.bindings[b as usize];
+            let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
+                continue;
+            };
+            if !body.declared_outside(b, c) || !reported.insert((binding.identity, w.place.fields.clone(), c)) {
+                continue;
+            }
+            let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
+                continue;
+            };
+            let name = &place_name(model, body, &w.place);
+            let (message, help) = if spawn.kind == SpawnKind::Parallel {
+                (
+                    format!("`{name}` is mutated from many threads at once inside a rayon parallel iterator"),
+                    "build the map with `collect()`, or `fold` + `reduce`, instead of inserting from the closure",
+                )
+            } else if spawn.repeated && other == spawn.span {
+                (
+                    format!(
+                        "`{name}` is mutated inside {} that is started several times",
+                        spawn_noun(spawn.kind)
+                    ),
+                    "share one `Arc<Mutex<HashMap<..>>>` between the threads, or let each thread build its own map and merge the results after `join()`",
+                )
+            } else {
+                (
+                    format!(
+                        "`{name}` is mutated inside {} while other code still uses it",
+                        spawn_noun(spawn.kind)
+                    ),
+                    "share one `Arc<Mutex<HashMap<..>>>` between the threads, or move the map into the thread and get it back from `join()`",
+                )
+            };
+            let mut finding = out
+                .report(write_span(w), message)
+                .primary_label(format!("`{name}` is written here"))
+                .label(spawn.span, "spawned here");
+            if other != spawn.span {
+                finding = finding.label(other, format!("`{name}` is also used here while the spawned code runs"));
+            }
+            finding
+                .help(help)
+                .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
+                .emit();
         }
     }
 }

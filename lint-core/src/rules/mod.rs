@@ -13,7 +13,7 @@ mod sharded_map_reentry;
 mod unsynchronized_map_write;
 
 use crate::diagnostic::Level;
-use crate::model::Model;
+use crate::model::{Function, Model};
 use crate::rules::helpers::Reporter;
 
 /// Whether and how a rule offers fixes.
@@ -97,11 +97,15 @@ impl RuleMeta {
     }
 }
 
-/// A rule: reads the model, reports through the [`Reporter`].
+/// A rule: reads the model, reports through the [`Reporter`]. The engine calls
+/// [`Rule::check_fn`] for every function of a file, then [`Rule::check_file`]; a finding whose
+/// primary span a rule already reported in the file is dropped (one finding per site).
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
-    /// Checks one file of the package (`file` indexes `model.files`).
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>);
+    /// Checks one function of the file.
+    fn check_fn(&self, _model: &Model, _func: Function<'_>, _out: &mut Reporter<'_>) {}
+    /// Checks package-wide facts that land in this file (`file` indexes the package's files).
+    fn check_file(&self, _model: &Model, _file: u32, _out: &mut Reporter<'_>) {}
 }
 
 /// Declares a rule: its doc comment becomes `RuleMeta::docs`.

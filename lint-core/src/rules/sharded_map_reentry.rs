@@ -1,7 +1,7 @@
 use crate::catalog::Interest;
-use crate::model::Model;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent};
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, Words, report_conflicts};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -66,12 +66,12 @@ impl Rule for ShardedMapReentry {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let accept = |held, taken, _: &_| match (held, taken) {
             (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
             _ => false,
         };
-        report_conflicts(model, file, out, accept, |c| {
+        report_conflicts(model, func, out, accept, |c| {
             let guard = guard_name(c.body, c.held);
             Words {
                 message: format!(

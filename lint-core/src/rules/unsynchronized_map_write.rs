@@ -1,10 +1,10 @@
 use crate::catalog::{Interest, Wrap};
 use std::collections::HashSet;
 
-use crate::model::Model;
 use crate::model::body::{BodyFacts, Root, Via, Write};
 use crate::model::ir::{SelfKind, StaticKind};
 use crate::model::types::SemTy;
+use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, concurrent_use, enclosing_spawn, place_name, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -82,21 +82,19 @@ impl Rule for UnsynchronizedMapWrite {
         &Self::META
     }
 
-    fn check(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        for &f in &model.fns_by_file[file as usize] {
-            let body = &model.bodies[f as usize];
-            let mut seen_statics = HashSet::new();
-            for w in &body.writes {
-                match w.place.root {
-                    Root::Static(s) => {
-                        if !seen_statics.contains(&s) && check_static(model, f, body, w, s, out) {
-                            seen_statics.insert(s);
-                        }
+    fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
+        let (f, body) = (func.id, func.body);
+        let mut seen_statics = HashSet::new();
+        for w in &body.writes {
+            match w.place.root {
+                Root::Static(s) => {
+                    if !seen_statics.contains(&s) && check_static(model, f, body, w, s, out) {
+                        seen_statics.insert(s);
                     }
-                    Root::SelfParam => check_sync_impl(model, f, body, w, out),
-                    Root::Local(b) if w.via == Via::RawPtr => check_raw_pointer(model, body, w, b, out),
-                    Root::Local(_) => {}
                 }
+                Root::SelfParam => check_sync_impl(model, f, body, w, out),
+                Root::Local(b) if w.via == Via::RawPtr => check_raw_pointer(model, body, w, b, out),
+                Root::Local(_) => {}
             }
         }
     }

@@ -1,0 +1,160 @@
+//! Places: what memory location an expression denotes (through references, derefs, cell
+//! accessors, option unwrapping and aliases), and how it was reached.
+
+use super::{Place, Root, Via, Walker};
+use crate::model::ir::{Expr, ExprKind, UnOp};
+use crate::model::types::{SemTy, Wrap};
+
+impl Walker<'_> {
+    /// The place an expression denotes, how it is reached, and its root expression.
+    pub(super) fn place_root(&self, e: &Expr) -> Option<(Place, Via, u32)> {
+        let (p, via) = self.place_of(e)?;
+        Some((p, via, root_expr(e)?))
+    }
+
+    /// The place an expression denotes (through references, derefs, cell accessors, option
+    /// unwrapping and aliases), and the strongest way it was reached.
+    #[must_use]
+    pub fn place_of(&self, e: &Expr) -> Option<(Place, Via)> {
+        self.place_of_depth(e, 0)
+    }
+
+    pub(super) fn place_of_depth(&self, e: &Expr, depth: u32) -> Option<(Place, Via)> {
+        if depth > 64 {
+            return None;
+        }
+        let rec = |x: &Expr| self.place_of_depth(x, depth + 1);
+        let strongest = |a: Via, b: Via| if b == Via::Direct { a } else { b };
+        match &e.kind {
+            ExprKind::Path(names) if names.len() == 1 => {
+                if let Some(b) = self.lookup(&names[0]) {
+                    let bind = &self.facts.bindings[b as usize];
+                    if let Some((a, via)) = &bind.alias {
+                        let via = if matches!(bind.ty, SemTy::Ptr { .. }) && *via == Via::Direct {
+                            Via::RawPtr
+                        } else {
+                            *via
+                        };
+                        return Some((a.clone(), via));
+                    }
+                    if names[0] == "self" {
+                        return Some((
+                            Place {
+                                root: Root::SelfParam,
+                                fields: Vec::new(),
+                            },
+                            Via::Direct,
+                        ));
+                    }
+                    return Some((
+                        Place {
+                            root: Root::Local(b),
+                            fields: Vec::new(),
+                        },
+                        Via::Direct,
+                    ));
+                }
+                let s = self.ix.static_by_path(self.file, names)?;
+                Some((
+                    Place {
+                        root: Root::Static(s),
+                        fields: Vec::new(),
+                    },
+                    Via::Direct,
+                ))
+            }
+            ExprKind::Path(names) => {
+                let s = self.ix.static_by_path(self.file, names)?;
+                Some((
+                    Place {
+                        root: Root::Static(s),
+                        fields: Vec::new(),
+                    },
+                    Via::Direct,
+                ))
+            }
+            ExprKind::Field { base, name } => {
+                let (mut p, via) = rec(base)?;
+                p.fields.push(name.clone());
+                Some((p, via))
+            }
+            ExprKind::Unary { op: UnOp::Deref, expr } => {
+                let (p, via) = rec(expr)?;
+                let through_ptr = matches!(self.ty_of(expr), SemTy::Ptr { .. });
+                Some((
+                    p,
+                    if through_ptr && via == Via::Direct {
+                        Via::RawPtr
+                    } else {
+                        via
+                    },
+                ))
+            }
+            ExprKind::Ref { expr, .. } | ExprKind::RawAddr { expr, .. } | ExprKind::Cast { expr, .. } => rec(expr),
+            ExprKind::Unsafe(b) | ExprKind::Block(b) if b.stmts.len() == 1 => rec(b.tail()?),
+            ExprKind::MethodCall { recv, method, .. } => {
+                let rt = self.ty_of(recv);
+                let via = match (method.as_str(), rt.autoderef()) {
+                    (
+                        "borrow_mut",
+                        SemTy::Wrapper {
+                            wrap: Wrap::RefCell, ..
+                        },
+                    ) => Via::RefCell,
+                    (
+                        "get" | "get_mut" | "raw_get",
+                        SemTy::Wrapper {
+                            wrap: Wrap::UnsafeCell, ..
+                        },
+                    ) => Via::UnsafeCell,
+                    ("as_mut" | "as_ref", SemTy::Ptr { .. }) => Via::RawPtr,
+                    (
+                        "as_mut"
+                        | "unwrap"
+                        | "expect"
+                        | "assume_init_mut"
+                        | "get_or_insert_with"
+                        | "get_or_insert_default"
+                        | "as_deref_mut"
+                        | "deref_mut"
+                        | "as_mut_ptr"
+                        | "as_ptr"
+                        | "cast_mut"
+                        | "unwrap_unchecked",
+                        _,
+                    ) => Via::Direct,
+                    _ => return None,
+                };
+                let (p, v) = rec(recv)?;
+                Some((p, strongest(v, via)))
+            }
+            ExprKind::Call { func, args } => {
+                let ExprKind::Path(names) = &func.kind else { return None };
+                let last = names.last()?.as_str();
+                let first = args.first()?;
+                match last {
+                    "make_mut" => rec(first).map(|(p, _)| (p, Via::MakeMut)),
+                    "as_mut" | "unwrap" | "from_mut" => rec(first),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The root expression of a place expression (the path or `self` it starts from).
+pub(super) fn root_expr(e: &Expr) -> Option<u32> {
+    match &e.kind {
+        ExprKind::Path(_) => Some(e.id),
+        ExprKind::Field { base: x, .. }
+        | ExprKind::Unary { expr: x, .. }
+        | ExprKind::Ref { expr: x, .. }
+        | ExprKind::RawAddr { expr: x, .. }
+        | ExprKind::Cast { expr: x, .. }
+        | ExprKind::MethodCall { recv: x, .. } => root_expr(x),
+        ExprKind::Unsafe(b) | ExprKind::Block(b) => root_expr(b.tail()?),
+        ExprKind::Call { args, .. } => root_expr(args.first()?),
+        _ => None,
+    }
+}
