@@ -126,7 +126,7 @@ fn error_at(path: &Path, text: &str, span: Option<Range<usize>>, msg: &str) -> C
 /// A path relative to the current directory when under it.
 fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    crate::workspace::display(path, &cwd)
+    crate::paths::display(path, &cwd)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
@@ -275,7 +275,7 @@ pub fn path_glob(pattern: &str, segments: &[String]) -> bool {
             Some((&"**", rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
             Some((seg, rest)) => s
                 .first()
-                .is_some_and(|first| crate::workspace::glob(seg, first) && go(rest, &s[1..])),
+                .is_some_and(|first| crate::paths::glob(seg, first) && go(rest, &s[1..])),
         }
     }
     let pattern = pattern.trim().trim_start_matches("./").trim_end_matches('/');

@@ -15,6 +15,7 @@ mod config;
 mod explain;
 mod fix;
 mod output;
+mod paths;
 mod run;
 mod walk;
 mod workspace;

@@ -391,7 +391,7 @@ fn finish(
     if opts.format == Format::Sarif {
         let base = units
             .first()
-            .map_or_else(|| workspace::absolute(Path::new(".")), |u| u.display_base.clone());
+            .map_or_else(|| crate::paths::absolute(Path::new(".")), |u| u.display_base.clone());
         print!(
             "{}",
             crate::output::sarif::document(sarif_results, &base, stats.io_errors == 0)

@@ -156,6 +156,12 @@ impl Diagnostic {
     /// Documentation URL of the rule.
     #[must_use]
     pub fn docs_url(&self) -> String {
-        crate::rules::docs_url(&self.rule)
+        docs_url(&self.rule)
     }
+}
+
+/// The documentation URL of a rule.
+#[must_use]
+pub fn docs_url(rule: &str) -> String {
+    format!("https://github.com/maplint/maplint/blob/main/docs/rules/{rule}.md")
 }

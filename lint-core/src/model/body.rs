@@ -161,7 +161,7 @@ pub struct Acquisition {
     pub expr: u32,
     /// The receiver's type after auto-deref: a `Lock`, a guarded `ConcurrentMap`, a `RefCell`.
     pub lock_ty: SemTy,
-    pub op: super::locks::AcqOp,
+    pub op: crate::catalog::AcqOp,
     /// Where the guard sits in the call's result.
     pub shape: crate::catalog::Shape,
     pub method: String,
@@ -1038,7 +1038,7 @@ impl<'a> Walker<'a> {
                 self.expr(a);
             }
         }
-        if let Some(acq) = super::locks::classify(&recv_inner, method)
+        if let Some(acq) = super::types::classify(&recv_inner, method)
             && let Some((place, _)) = self.place_of(recv)
         {
             let method_span = match &e.kind {

@@ -29,20 +29,9 @@ use super::body::{BodyFacts, Role};
 use super::ir::{BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, SelfKind, Stmt, Ty, UnOp};
 use super::items::ItemIndex;
 use super::locks::{self, LockEvent, Summary, SummaryAcq, exec_context};
+pub use super::locks::{FnGuards, Path, Seg};
 use crate::Edition;
 use crate::catalog::{self, GuardMethod, Shape, ShapeSeg};
-
-/// One step into a value: an enum variant's payload, a struct or tuple field, the items of an
-/// iterator or collection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Seg {
-    Var(Box<str>),
-    Field(Box<str>),
-    Elem,
-}
-
-/// Where a guard sits inside a value (empty: the value is the guard).
-pub type Path = Vec<Seg>;
 
 /// Tokens at or above this value stand for what a parameter holds (for summaries).
 const PARAM_TOK: u32 = 1 << 30;
@@ -334,14 +323,6 @@ struct LoopCtx {
 struct Frame {
     ret: Option<Val>,
     loops: Vec<LoopCtx>,
-}
-
-/// The lock facts of one function: its events, each with the guards certainly held when it
-/// happens, and the guards held at each `.await` (indexed like `BodyFacts::awaits`).
-#[derive(Debug, Default)]
-pub struct FnGuards {
-    pub events: Vec<LockEvent>,
-    pub awaits: Vec<Vec<u32>>,
 }
 
 /// Runs the guard flow over every function, callees before callers, and returns each one's

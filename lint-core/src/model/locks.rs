@@ -12,28 +12,8 @@ use super::items::ItemIndex;
 use super::types::{LockLib, SemTy, Wrap};
 use crate::diagnostic::Span;
 
+pub use super::types::classify;
 pub use crate::catalog::{AcqOp, LockMode};
-use crate::catalog::{Acquire, Receiver};
-
-/// The receiver kind of a guard-producing call on a value of type `recv` (after auto-deref).
-#[must_use]
-pub fn receiver(recv: &SemTy) -> Option<Receiver> {
-    match recv {
-        SemTy::Lock { kind, lib, .. } => Some(Receiver::Lock(*kind, *lib)),
-        SemTy::ConcurrentMap { guarded: true } => Some(Receiver::GuardedMap),
-        SemTy::Wrapper {
-            wrap: Wrap::RefCell, ..
-        } => Some(Receiver::RefCell),
-        _ => None,
-    }
-}
-
-/// Classifies a method call on a receiver of type `recv` (after auto-deref): the operation and
-/// where its guard sits in the result.
-#[must_use]
-pub fn classify(recv: &SemTy, method: &str) -> Option<Acquire> {
-    crate::catalog::acquisition(receiver(recv)?, method)
-}
 
 /// The lock's library, for locks.
 #[must_use]
@@ -141,10 +121,30 @@ pub struct Summary {
     /// Every lock it takes, directly or through calls (try-locks included).
     pub acquires: Vec<SummaryAcq>,
     /// The guards in its return value: where each sits, and which of `acquires` took it.
-    pub returns: Vec<(super::flow::Path, usize)>,
+    pub returns: Vec<(Path, usize)>,
     /// Parameters (by position, `self` first) whose value comes back in the return value, and
     /// where it sits there.
-    pub passes: Vec<(usize, super::flow::Path)>,
+    pub passes: Vec<(usize, Path)>,
+}
+
+/// One step into a value: an enum variant's payload, a struct or tuple field, the items of an
+/// iterator or collection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Seg {
+    Var(Box<str>),
+    Field(Box<str>),
+    Elem,
+}
+
+/// Where a guard sits inside a value (empty: the value is the guard).
+pub type Path = Vec<Seg>;
+
+/// The lock facts of one function: its events, each with the guards certainly held when it
+/// happens, and the guards held at each `.await` (indexed like `BodyFacts::awaits`).
+#[derive(Debug, Default)]
+pub struct FnGuards {
+    pub events: Vec<LockEvent>,
+    pub awaits: Vec<Vec<u32>>,
 }
 
 /// A place of this function in summary terms (relative to `self`, a parameter or a static).
@@ -304,7 +304,7 @@ pub struct OrderEdge {
 /// Nested acquisitions of two different map locks, over the whole crate: each blocking
 /// acquisition with each guard certainly held at that moment.
 #[must_use]
-pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], guards: &[super::flow::FnGuards]) -> Vec<OrderEdge> {
+pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], guards: &[FnGuards]) -> Vec<OrderEdge> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let blocking = |e: &LockEvent| matches!(e.op, AcqOp::Lock { is_try: false, .. });

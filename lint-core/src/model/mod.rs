@@ -147,7 +147,9 @@ impl<'m> Function<'m> {
     #[must_use]
     pub fn is_held(&self, g: &locks::LockEvent, at: &locks::LockEvent) -> bool {
         let events = &self.guards.events;
-        at.held.iter().any(|&h| std::ptr::eq(std::ptr::from_ref(&events[h as usize]), g))
+        at.held
+            .iter()
+            .any(|&h| std::ptr::eq(std::ptr::from_ref(&events[h as usize]), g))
     }
 
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).

@@ -3,7 +3,7 @@
 
 use super::ir::{Ty, TyPath};
 
-use crate::catalog::Known;
+use crate::catalog::{Acquire, Known, Receiver};
 pub use crate::catalog::{LockKind, LockLib, MapKind, Wrap};
 
 /// What the model knows about a value's type.
@@ -137,6 +137,26 @@ pub use crate::catalog::is_known_crate;
 #[must_use]
 pub fn last_args(p: &TyPath) -> &[Ty] {
     p.last().map_or(&[], |s| s.args.as_slice())
+}
+
+/// The receiver kind of a guard-producing call on a value of type `recv` (after auto-deref).
+#[must_use]
+pub fn receiver(recv: &SemTy) -> Option<Receiver> {
+    match recv {
+        SemTy::Lock { kind, lib, .. } => Some(Receiver::Lock(*kind, *lib)),
+        SemTy::ConcurrentMap { guarded: true } => Some(Receiver::GuardedMap),
+        SemTy::Wrapper {
+            wrap: Wrap::RefCell, ..
+        } => Some(Receiver::RefCell),
+        _ => None,
+    }
+}
+
+/// Classifies a method call on a receiver of type `recv` (after auto-deref): the operation and
+/// where its guard sits in the result.
+#[must_use]
+pub fn classify(recv: &SemTy, method: &str) -> Option<Acquire> {
+    crate::catalog::acquisition(receiver(recv)?, method)
 }
 
 #[cfg(test)]

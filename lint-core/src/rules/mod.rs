@@ -225,8 +225,4 @@ pub fn meta(name: &str) -> Option<&'static RuleMeta> {
         .find(|m| m.name == name)
 }
 
-/// The documentation URL of a rule.
-#[must_use]
-pub fn docs_url(rule: &str) -> String {
-    format!("https://github.com/maplint/maplint/blob/main/docs/rules/{rule}.md")
-}
+pub use crate::diagnostic::docs_url;
