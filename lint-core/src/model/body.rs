@@ -222,10 +222,42 @@ pub struct ClosureFacts {
     pub parents: Vec<u32>,
 }
 
+/// Where the value of a struct literal's field comes from, as far as object identity goes.
+#[derive(Debug, Clone)]
+pub enum FieldSource {
+    /// The object at this place: moved in, or an `Arc`/`Rc` clone of it (the same object).
+    Shared(Place),
+    /// What a call of a function of this package returns, given these argument places.
+    Call {
+        callee: u32,
+        args: Vec<Option<Place>>,
+    },
+    /// A struct literal written in place (an index into `BodyFacts::struct_lits`).
+    Lit(usize),
+    Unknown,
+}
+
+/// A struct literal of a struct of this package (`Node { peers, gossip: Gossip::new(..) }`).
+#[derive(Debug, Clone)]
+pub struct StructLit {
+    pub adt: u32,
+    pub expr: u32,
+    pub fields: Vec<(String, FieldSource)>,
+    /// Written with `..base`: the other fields come from elsewhere.
+    pub has_rest: bool,
+}
+
 /// Everything the model knows about one function body.
 #[derive(Debug, Default)]
 pub struct BodyFacts {
     pub bindings: Vec<Binding>,
+    /// Struct literals of the package's structs.
+    pub struct_lits: Vec<StructLit>,
+    /// Bindings initialized by a struct literal or a call of a function of this package
+    /// (`let g = Gossip::new(..);`): where their object comes from.
+    pub built_bindings: HashMap<u32, FieldSource>,
+    /// The struct literal the function returns as its tail value, if any.
+    pub returned_lit: Option<usize>,
     pub mentions: Vec<Mention>,
     pub writes: Vec<Write>,
     pub spawns: Vec<Spawn>,
@@ -331,6 +363,9 @@ impl<'a> Walker<'a> {
         w.params(&f.def);
         if let Some(body) = &f.def.body {
             w.block(body);
+            if let Some(tail) = body.tail() {
+                w.facts.returned_lit = w.facts.struct_lits.iter().position(|l| l.expr == tail.id);
+            }
         }
         let write_roots: std::collections::HashSet<u32> = w.facts.writes.iter().map(|x| x.root_expr).collect();
         for m in &mut w.facts.mentions {
@@ -544,7 +579,15 @@ impl<'a> Walker<'a> {
                     _ => Vec::new(),
                 };
                 let before = self.facts.bindings.len();
+                let built = init
+                    .as_ref()
+                    .filter(|_| pat.simple_name().is_some())
+                    .map(|e| self.field_source(e))
+                    .filter(|s| matches!(s, FieldSource::Lit(_) | FieldSource::Call { .. }));
                 self.bind_pat(pat, ty, false);
+                if let Some(built) = built {
+                    self.facts.built_bindings.insert(before as u32, built);
+                }
                 if let Some(link) = link {
                     self.apply_link(before as u32, link);
                 }
@@ -870,16 +913,78 @@ impl<'a> Walker<'a> {
                     }
                 }
             },
-            ExprKind::Struct { fields, rest, .. } => {
+            ExprKind::Struct { fields, rest, path } => {
                 for (_, f) in fields {
                     self.expr(f);
                 }
                 if let Some(r) = rest {
                     self.expr(r);
                 }
+                self.struct_lit(e, path, fields, rest.is_some());
             }
             ExprKind::Tuple(es) | ExprKind::Other(es) => self.exprs(es),
             ExprKind::Continue => {}
+        }
+    }
+
+    /// Records a struct literal of a package struct: where each field's object comes from.
+    fn struct_lit(&mut self, e: &Expr, path: &[String], fields: &[(String, Expr)], has_rest: bool) {
+        let ty = if path.len() == 1 && path[0] == "Self" {
+            self.self_ty.clone().unwrap_or_default()
+        } else {
+            self.ix.resolve_type_path(self.file, path, Vec::new(), 0)
+        };
+        let SemTy::Adt { id, .. } = ty else { return };
+        let fields = fields
+            .iter()
+            .map(|(name, f)| (name.clone(), self.field_source(f)))
+            .collect();
+        self.facts.struct_lits.push(StructLit {
+            adt: id,
+            expr: e.id,
+            fields,
+            has_rest,
+        });
+    }
+
+    /// The place a call argument hands over: the place itself, or the object an `Arc`/`Rc`
+    /// clone of it shares (`Gossip::new(Arc::clone(&peers))` hands over `peers`).
+    fn arg_place(&self, a: &Expr) -> Option<Place> {
+        if let Some(src) = clone_source(peel(a))
+            && self.ty_of(src).is_shared_pointer()
+        {
+            return self.place_of(src).map(|(p, _)| p);
+        }
+        self.place_of(a).map(|(p, _)| p)
+    }
+
+    fn field_source(&self, f: &Expr) -> FieldSource {
+        let f = peel(f);
+        if let Some(i) = self.facts.struct_lits.iter().rposition(|l| l.expr == f.id) {
+            return FieldSource::Lit(i);
+        }
+        if let Some(src) = clone_source(f) {
+            return match self.place_of(src) {
+                Some((place, _)) if self.ty_of(src).is_shared_pointer() => FieldSource::Shared(place),
+                _ => FieldSource::Unknown,
+            };
+        }
+        match &f.kind {
+            ExprKind::Path(_) | ExprKind::Field { .. } => self
+                .place_of(f)
+                .map_or(FieldSource::Unknown, |(p, _)| FieldSource::Shared(p)),
+            ExprKind::Call { .. } | ExprKind::MethodCall { .. } => {
+                match self.facts.calls.iter().rev().find(|c| c.expr == f.id) {
+                    Some(c) => {
+                        let mut args = Vec::new();
+                        args.extend(c.recv.clone().map(Some));
+                        args.extend(c.args.iter().cloned());
+                        FieldSource::Call { callee: c.callee, args }
+                    }
+                    None => FieldSource::Unknown,
+                }
+            }
+            _ => FieldSource::Unknown,
         }
     }
 
@@ -1081,7 +1186,7 @@ impl<'a> Walker<'a> {
             && let Some(callee) = self.ix.method(*id, method)
         {
             let recv_place = self.place_of(recv).map(|(p, _)| p);
-            let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
+            let args = args.iter().map(|a| self.arg_place(a)).collect();
             self.facts.calls.push(Call {
                 callee,
                 expr: e.id,
@@ -1179,7 +1284,7 @@ impl<'a> Walker<'a> {
             self.facts.scope_ends.insert(e.id, e.span.hi);
         }
         if let Some(c) = callee {
-            let args = args.iter().map(|a| self.place_of(a).map(|(p, _)| p)).collect();
+            let args = args.iter().map(|a| self.arg_place(a)).collect();
             self.facts.calls.push(Call {
                 callee: c,
                 expr: e.id,

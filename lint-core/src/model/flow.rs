@@ -25,6 +25,7 @@
 
 use std::collections::HashMap;
 
+use super::aliases::FieldAliases;
 use super::body::{BodyFacts, Role};
 use super::ir::{BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, SelfKind, Stmt, Ty, UnOp};
 use super::items::ItemIndex;
@@ -328,7 +329,12 @@ struct Frame {
 /// Runs the guard flow over every function, callees before callers, and returns each one's
 /// summary and guard facts.
 #[must_use]
-pub fn analyze_all(ix: &ItemIndex, bodies: &[BodyFacts], edition: Edition) -> (Vec<Summary>, Vec<FnGuards>) {
+pub fn analyze_all(
+    ix: &ItemIndex,
+    bodies: &[BodyFacts],
+    aliases: &FieldAliases,
+    edition: Edition,
+) -> (Vec<Summary>, Vec<FnGuards>) {
     let n = bodies.len();
     let mut sums = vec![Summary::default(); n];
     let mut guards: Vec<FnGuards> = (0..n).map(|_| FnGuards::default()).collect();
@@ -340,7 +346,7 @@ pub fn analyze_all(ix: &ItemIndex, bodies: &[BodyFacts], edition: Edition) -> (V
                 if !needs_flow(ix, &bodies[f as usize], f, &sums) {
                     continue;
                 }
-                let (g, s) = Flow::run(ix, f, &bodies[f as usize], edition, &sums);
+                let (g, s) = Flow::run(ix, aliases, f, &bodies[f as usize], edition, &sums);
                 guards[f as usize] = g;
                 if s != sums[f as usize] {
                     sums[f as usize] = s;
@@ -440,6 +446,7 @@ fn sccs(bodies: &[BodyFacts]) -> Vec<Vec<u32>> {
 /// The walk of one function body.
 struct Flow<'a> {
     ix: &'a ItemIndex,
+    aliases: &'a FieldAliases,
     f: u32,
     body: &'a BodyFacts,
     edition: Edition,
@@ -476,6 +483,7 @@ struct Flow<'a> {
 impl<'a> Flow<'a> {
     fn run(
         ix: &'a ItemIndex,
+        aliases: &'a FieldAliases,
         f: u32,
         body: &'a BodyFacts,
         edition: Edition,
@@ -493,6 +501,7 @@ impl<'a> Flow<'a> {
         }
         let mut fl = Flow {
             ix,
+            aliases,
             f,
             body,
             edition,
@@ -669,11 +678,18 @@ impl<'a> Flow<'a> {
         Some(id)
     }
 
+    /// A lock's place as events name it: `Arc` clones resolved to their object, aliased field
+    /// paths to the shortest one.
+    fn lock_place(&self, place: &super::body::Place) -> super::body::Place {
+        self.aliases
+            .normalize(self.ix, self.body, self.f, locks::canonical(self.body, place))
+    }
+
     fn direct_event(&mut self, ai: usize) -> Option<u32> {
         let a = &self.body.acquisitions[ai];
         self.record((a.expr, 0), |fl| {
             Some(LockEvent {
-                lock: locks::canonical(fl.body, &a.lock),
+                lock: fl.lock_place(&a.lock),
                 lock_ty: a.lock_ty.clone(),
                 op: a.op,
                 span: a.span,
@@ -695,7 +711,7 @@ impl<'a> Flow<'a> {
         self.record((call.expr, k as u32 + 1), |fl| {
             let place = locks::at_call_site(call, has_self, &acq.lock)?;
             Some(LockEvent {
-                lock: locks::canonical(fl.body, &place),
+                lock: fl.lock_place(&place),
                 lock_ty: acq.lock_ty.clone(),
                 op: acq.op,
                 span: call.span,
@@ -715,7 +731,7 @@ impl<'a> Flow<'a> {
         let a = &self.body.acquisitions[ai];
         self.record((call.expr, ai as u32 + 1), |fl| {
             Some(LockEvent {
-                lock: locks::canonical(fl.body, &a.lock),
+                lock: fl.lock_place(&a.lock),
                 lock_ty: a.lock_ty.clone(),
                 op: a.op,
                 span: call.span,

@@ -5,6 +5,7 @@
 //!   resolution; [`body`]: per-function bindings, identities, writes, spawns and calls.
 //! - [`Model`]: all of it, plus the call graph and what is reachable from a spawned thread.
 
+pub mod aliases;
 pub mod body;
 pub mod flow;
 pub mod ir;
@@ -74,7 +75,8 @@ impl Model {
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f))
             .collect();
-        let (summaries, guards) = flow::analyze_all(&items, &bodies, edition);
+        let aliases = aliases::FieldAliases::build(&bodies);
+        let (summaries, guards) = flow::analyze_all(&items, &bodies, &aliases, edition);
         let order_edges = locks::order_edges(&items, &bodies, &guards);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
