@@ -122,8 +122,11 @@ fn main() {
                     })
                     .collect();
                 let n = texts.len();
-                let full = describe(&Model::build(Edition::E2021, all, vec![String::new(); n]));
-                let part = describe(&Model::build(Edition::E2021, planned, vec![String::new(); n]));
+                let once = lex::single_impl_traits(&lexed);
+                let build =
+                    |irs, once| Model::build_with(Edition::E2021, irs, vec![String::new(); n], &settings.types, once);
+                let full = describe(&build(all, Some(once.clone())));
+                let part = describe(&build(planned, Some(once)));
                 let mut diffs = Vec::new();
                 for (k, v) in &part {
                     match full.get(k) {

@@ -332,6 +332,8 @@ pub type Shape = &'static [&'static [ShapeSeg]];
 
 const DIRECT: Shape = &[&[]];
 const IN_OK: Shape = &[&[ShapeSeg::Variant("Ok")]];
+/// `LockResult<Guard>`: the guard in `Ok`, and in `Err`'s `PoisonError` too.
+const LOCK_RESULT: Shape = &[&[ShapeSeg::Variant("Ok")], &[ShapeSeg::Variant("Err")]];
 const IN_SOME: Shape = &[&[ShapeSeg::Variant("Some")]];
 const IN_PRESENT: Shape = &[&[ShapeSeg::Variant("Present")]];
 const ENTRY: Shape = &[&[ShapeSeg::Variant("Occupied")], &[ShapeSeg::Variant("Vacant")]];
@@ -403,8 +405,9 @@ static SHARDED_METHODS: &[(&str, bool, Shape)] = &[
 /// Where a lock's guard sits in what `lock()` (or `try_lock()`) returns, by library.
 fn lock_shape(lib: LockLib, is_try: bool) -> Shape {
     match (lib, is_try) {
-        // `LockResult<Guard>`, `TryLockResult<Guard>`.
-        (LockLib::Std, _) | (LockLib::Tokio, true) => IN_OK,
+        (LockLib::Std, false) => LOCK_RESULT,
+        // `TryLockResult<Guard>`: an `Err` is usually `WouldBlock`, which holds nothing.
+        (LockLib::Std | LockLib::Tokio, true) => IN_OK,
         (LockLib::ParkingLot | LockLib::Spin | LockLib::AsyncLock | LockLib::Futures | LockLib::Unknown, true) => {
             IN_SOME
         }
@@ -497,7 +500,8 @@ pub fn guard_method(method: &str) -> Option<GuardMethod> {
         "ok" => G::ResultToOption,
         "ok_or" | "ok_or_else" => G::OptionToResult,
         "map_err" | "and_modify" | "filter" | "take" | "skip" | "rev" | "peekable" | "enumerate" | "step_by"
-        | "fuse" | "chain" | "skip_while" | "take_while" | "inspect" | "cycle" | "by_ref" | "into_iter" => G::Keep,
+        | "fuse" | "chain" | "skip_while" | "take_while" | "inspect" | "cycle" | "by_ref" | "into_iter"
+        | "into_inner" => G::Keep,
         "or_insert" | "or_insert_with" | "or_insert_with_key" | "or_default" | "or_try_insert_with" | "into_ref" => {
             G::EntryFinish
         }
@@ -867,7 +871,7 @@ mod tests {
     #[test]
     fn guard_shapes() {
         let std_lock = acquisition(Receiver::Lock(LockKind::Mutex, LockLib::Std), "lock").unwrap();
-        assert_eq!(std_lock.shape, IN_OK);
+        assert_eq!(std_lock.shape, LOCK_RESULT);
         let pl = acquisition(Receiver::Lock(LockKind::RwLock, LockLib::ParkingLot), "try_write").unwrap();
         assert_eq!(pl.shape, IN_SOME);
         assert!(acquisition(Receiver::Lock(LockKind::Mutex, LockLib::Std), "read").is_none());

@@ -280,6 +280,7 @@ pub(crate) fn analyze_with(
             }
         })
         .collect();
+    let single_impl_traits = lex::single_impl_traits(&lexed);
     drop(lexed);
     let parsed_count = parsed.iter().filter(|p| p.parsed).count();
     let reused_count = parsed.iter().filter(|p| p.reused).count();
@@ -304,7 +305,7 @@ pub(crate) fn analyze_with(
         })
         .collect();
     let model = catch_unwind(AssertUnwindSafe(|| {
-        Model::build_with(pkg.edition, irs, texts, &settings.types)
+        Model::build_with(pkg.edition, irs, texts, &settings.types, Some(single_impl_traits))
     }));
     let mut model = match model {
         Ok(m) => m,

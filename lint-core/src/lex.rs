@@ -99,6 +99,10 @@ pub struct LexFacts {
     pub error: Option<(String, Span)>,
     /// Attributes and doc comments that parsing can leave out (see `Trivia`), in order.
     pub trivia: Vec<(u32, u32)>,
+    /// The names of the traits the file defines.
+    pub traits: Vec<Sym>,
+    /// The trait of each `impl Trait for Type` in the file.
+    pub trait_impls: Vec<Sym>,
 }
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
@@ -109,6 +113,9 @@ pub struct LexItem {
     pub names: Vec<Sym>,
     /// For methods: the name of the `impl`'s self type (or the trait).
     pub owner: Option<Sym>,
+    /// For methods of `impl Trait for Type`: the trait's name (a call through `dyn Trait` or a
+    /// bound `T: Trait` can resolve to the method).
+    pub trait_of: Option<Sym>,
     /// The self types of `impl` blocks nested in this item (in a function body).
     pub nested_owners: Vec<Sym>,
     /// For a type alias `type A = path::B<..>;`: `B`, the type whose methods `impl A` defines.
@@ -183,8 +190,8 @@ enum Value {
 enum Frame {
     /// The file, an inline `mod` or an `extern` block: items live here.
     Items,
-    /// An `impl` body: functions here are methods of `owner`.
-    Impl(Sym),
+    /// An `impl` body: functions here are methods of `owner` (of the trait, when it has one).
+    Impl(Sym, Option<Sym>),
     /// A `trait` body: functions here are its methods, whose default bodies are no call the
     /// model resolves.
     Trait(Sym),
@@ -348,7 +355,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         }
         // Where items live: directly in a file, module, `impl` or `trait` body (not in the
         // brackets of an attribute or the parentheses of a macro call).
-        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(_) | Frame::Trait(_)))
+        let at_items = matches!(frames.last(), Some(Frame::Items | Frame::Impl(..) | Frame::Trait(_)))
             && delims.last().is_none_or(|(c, _)| *c == '}');
         if at_items && item.is_none() && header.is_none() && pending.is_none() {
             let starts_item = match tok.kind {
@@ -426,12 +433,17 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     ));
                 } else if item.is_none() && at_items && (flags & DEF != 0 || word == "macro_rules") {
                     let owner = match frames.last() {
-                        Some(Frame::Impl(o) | Frame::Trait(o)) => Some(*o),
+                        Some(Frame::Impl(o, _) | Frame::Trait(o)) => Some(*o),
+                        _ => None,
+                    };
+                    let trait_of = match frames.last() {
+                        Some(Frame::Impl(_, t)) => *t,
                         _ => None,
                     };
                     item = Some((
                         LexItem {
                             owner,
+                            trait_of,
                             is_fn: word == "fn",
                             keyword: if flags & DEF != 0 { word } else { "" },
                             range: Some((pending.unwrap_or(pos) as u32, 0)),
@@ -486,7 +498,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         match frames.last() {
                             // A method of an `impl` nested in this item is no free name (the
                             // model registers it with its type), nor is a trait's.
-                            Some(Frame::Impl(o)) => it.nested_owners.push(*o),
+                            Some(Frame::Impl(o, _)) => it.nested_owners.push(*o),
                             Some(Frame::Trait(_)) => {}
                             // Items nested in this one (inner fns; `static ref X` in
                             // `lazy_static!`).
@@ -597,7 +609,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             .copied()
                             .unwrap_or("");
                         if kw == "trait" {
-                            Frame::Trait(sym(ids.first().copied().unwrap_or("")))
+                            let name = sym(ids.first().copied().unwrap_or(""));
+                            facts.traits.push(name);
+                            Frame::Trait(name)
                         } else {
                             if unsafe_impl {
                                 // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
@@ -611,13 +625,25 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                                 facts.unsafe_impls.push(it.idents.clone());
                                 facts.items.push(it);
                             }
-                            Frame::Impl(sym(owner))
+                            // `impl path::Trait<X> for Type`: the last name before `for`, outside `<..>`.
+                            let trait_name = head
+                                .iter()
+                                .rposition(|i| *i == "for")
+                                .and_then(|p| {
+                                    head[..p]
+                                        .iter()
+                                        .rev()
+                                        .find(|i| !matches!(**i, "unsafe" | "dyn" | "impl"))
+                                })
+                                .map(|t| sym(t));
+                            facts.trait_impls.extend(trait_name);
+                            Frame::Impl(sym(owner), trait_name)
                         }
                     }
                     Some(_) => Frame::Items,
                     None => Frame::Other,
                 };
-                if matches!(frame, Frame::Items | Frame::Impl(_) | Frame::Trait(_)) {
+                if matches!(frame, Frame::Items | Frame::Impl(..) | Frame::Trait(_)) {
                     // The items of an `impl`, `trait` or `mod` body start afresh.
                     pending = None;
                 }
@@ -652,7 +678,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             &mut item_members,
                         ));
                         pending = None;
-                    } else if matches!(closed, Some(Frame::Items | Frame::Impl(_) | Frame::Trait(_))) {
+                    } else if matches!(closed, Some(Frame::Items | Frame::Impl(..) | Frame::Trait(_))) {
                         pending = None;
                     }
                 }
@@ -946,6 +972,23 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
     it
 }
 
+/// The traits a call can be resolved through: defined by the package and implemented exactly
+/// once in it (a method with two implementations, or a default body, is no call the model
+/// resolves). Read from every file, parsed or not, so the model counts what parsing everything
+/// would.
+#[must_use]
+pub fn single_impl_traits(facts: &[LexFacts]) -> SymSet {
+    let mut counts: HashMap<Sym, u32, BuildHasherDefault<SymHasher>> = HashMap::default();
+    for t in facts.iter().flat_map(|f| f.trait_impls.iter()) {
+        *counts.entry(*t).or_default() += 1;
+    }
+    facts
+        .iter()
+        .flat_map(|f| f.traits.iter().copied())
+        .filter(|t| counts.get(t) == Some(&1))
+        .collect()
+}
+
 /// What parsing leaves out of one file (see [`plan`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Omit {
@@ -1142,6 +1185,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
     // The names the package defines: the self type of an `impl` is a type of the package only
     // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
     let defined: SymSet = items().flat_map(|i| i.free_names().iter().copied()).collect();
+    let traits = single_impl_traits(facts);
     // `type A = path::B<C>;`: the methods of `impl A` are `B`'s (when the package defines `B`),
     // so an interesting `A` makes `B` interesting. (The other way needs no link: the alias
     // names `B`, so an interesting `B` makes the alias, and so `A`, interesting.)
@@ -1171,6 +1215,16 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
             for (ii, it) in f.items.iter().enumerate() {
                 if item_done[fi][ii] || inert(it) {
                     continue;
+                }
+                // A method of `impl Trait for T`, `T` interesting, is what a call through
+                // `dyn Trait` or `X: Trait` runs, when the package defines the trait.
+                if let (Some(o), Some(t)) = (it.owner, it.trait_of)
+                    && names.contains(&o)
+                    && traits.contains(&t)
+                    && !names.contains(&t)
+                {
+                    add(&mut names, t);
+                    changed = true;
                 }
                 if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
@@ -1567,6 +1621,21 @@ mod tests {
             ("++++++++++--", "+++++++++++-"),
             "{first}\n{second}"
         );
+    }
+
+    #[test]
+    fn trait_impls_make_their_trait_interesting() {
+        // `Audit::on_event` takes a lock: a call through `dyn Handler` or `H: Handler` can run it,
+        // so what names `Handler` is parsed; `Quiet` is a trait nobody implements with a lock.
+        // A trait implemented twice is no call the model resolves: `Twice` stays uninteresting.
+        let file = "trait Handler {\n    fn on_event(&self);\n}\nstruct Audit { m: Mutex<u8> }\nimpl Handler for Audit {\n    fn on_event(&self) { self.m.lock(); }\n}\nfn dispatch(h: &dyn Handler) { h.on_event() }\nfn generic<H: Handler>(h: &H) { h.on_event() }\ntrait Twice { fn q(&self); }\nfn other(q: &dyn Twice) { q.q() }\nstruct Log;\nimpl Twice for Log {\n    fn q(&self) {}\n}\nimpl Twice for Audit {\n    fn q(&self) {}\n}\n";
+        let kept: String = planned(&[file], &["Mutex"])[0]
+            .as_deref()
+            .expect("parsed")
+            .lines()
+            .map(|l| if l.trim_start().starts_with('~') { '-' } else { '+' })
+            .collect();
+        assert_eq!(kept, "++++++++++--+-++++");
     }
 
     #[test]

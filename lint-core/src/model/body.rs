@@ -150,6 +150,9 @@ pub struct Call {
     pub recv: Option<Place>,
     /// The arguments' places, when they denote one.
     pub args: Vec<Option<Place>>,
+    /// Resolved through this trait (the receiver is a `dyn` or generic value, and the package
+    /// has one implementation of the method).
+    pub through_trait: Option<String>,
 }
 
 /// A lock, concurrent-map or `RefCell` operation.
@@ -360,7 +363,7 @@ impl<'a> Walker<'a> {
             in_let: None,
             block_ends: Vec::new(),
         };
-        w.params(&f.def);
+        w.params(&f.def, f.impl_id);
         if let Some(body) = &f.def.body {
             w.block(body);
             if let Some(tail) = body.tail() {
@@ -376,13 +379,11 @@ impl<'a> Walker<'a> {
         w.facts
     }
 
-    fn params(&mut self, def: &FnDef) {
-        let subst: Vec<(String, SemTy)> = def
-            .generics
-            .params
-            .iter()
-            .map(|(n, _)| (n.clone(), SemTy::Unknown))
-            .collect();
+    fn params(&mut self, def: &FnDef, impl_id: Option<u32>) {
+        let mut subst = impl_id
+            .map(|i| self.ix.impls[i as usize].generic_tys.clone())
+            .unwrap_or_default();
+        subst.extend(super::items::generic_subst(&def.generics));
         if let Some(kind) = def.self_kind {
             let st = self.self_ty.clone().unwrap_or_default();
             let ty = match kind {
@@ -1105,7 +1106,7 @@ impl<'a> Walker<'a> {
                 self.closure_param_tys.insert(peel(c).id, vec![t]);
             }
         }
-        if matches!(method, "scope" | "in_place_scope") && matches!(recv_inner, SemTy::Unknown) {
+        if matches!(method, "scope" | "in_place_scope") && matches!(recv_inner, SemTy::Unknown | SemTy::Dyn(_)) {
             // `pool.scope(|s| ..)` (rayon thread pools)
             if let Some(c) = args.first() {
                 self.closure_param_tys
@@ -1175,16 +1176,24 @@ impl<'a> Walker<'a> {
         }
         // Lock acquisitions, and anything that may be hand-rolled synchronization (a lock-named
         // call on a value of unknown type, a compare-and-swap).
-        if (crate::catalog::is_lock_method(method) && matches!(recv_inner, SemTy::Lock { .. } | SemTy::Unknown))
+        if (crate::catalog::is_lock_method(method)
+            && matches!(recv_inner, SemTy::Lock { .. } | SemTy::Unknown | SemTy::Dyn(_)))
             || method.starts_with("compare_exchange")
             || method == "compare_and_swap"
         {
             self.facts.locks.push(e.span);
         }
         // A call to a method of this crate.
-        if let SemTy::Adt { id, .. } = &recv_inner
-            && let Some(callee) = self.ix.method(*id, method)
-        {
+        let resolved = match &recv_inner {
+            SemTy::Adt { id, .. } => self.ix.method(*id, method).map(|f| (f, None)),
+            // Through a trait the package defines and implements once.
+            SemTy::Dyn(traits) => self
+                .ix
+                .trait_method(traits, method)
+                .map(|(f, t)| (f, Some(t.to_owned()))),
+            _ => None,
+        };
+        if let Some((callee, through_trait)) = resolved {
             let recv_place = self.place_of(recv).map(|(p, _)| p);
             let args = args.iter().map(|a| self.arg_place(a)).collect();
             self.facts.calls.push(Call {
@@ -1194,6 +1203,7 @@ impl<'a> Walker<'a> {
                 closures: self.closures(),
                 recv: recv_place,
                 args,
+                through_trait,
             });
         }
         // A map write.
@@ -1292,6 +1302,7 @@ impl<'a> Walker<'a> {
                 closures: self.closures(),
                 recv: None,
                 args,
+                through_trait: None,
             });
         }
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.

@@ -45,6 +45,9 @@ const MAX_DEPTH: u32 = 384;
 struct Held {
     path: Path,
     tok: u32,
+    /// Guards of the same lock taken the same way share a class: a value that holds one guard
+    /// of a lock on one path and another on the other path holds a guard of it on both.
+    class: u32,
     /// Held on every path that reaches here (`false`: only on some).
     must: bool,
 }
@@ -70,7 +73,7 @@ impl Val {
         self.0.is_empty()
     }
 
-    fn token(tok: u32, shape: Shape) -> Val {
+    fn token(tok: u32, class: u32, shape: Shape) -> Val {
         Val(shape
             .iter()
             .map(|p| Held {
@@ -82,6 +85,7 @@ impl Val {
                     })
                     .collect(),
                 tok,
+                class,
                 must: true,
             })
             .collect())
@@ -197,21 +201,25 @@ impl Val {
     }
 
     /// Joins the values of two paths. A guard held on only one of them is *maybe* held, except
-    /// inside a variant: `Some(g)` on one path and nothing on the other is an `Option` that may
-    /// be `None`, and still holds `g` whenever it is `Some`.
+    /// inside a variant (`Some(g)` on one path and nothing on the other is an `Option` that may
+    /// be `None`, and still holds `g` whenever it is `Some`), and except where the other path
+    /// holds another guard of the same lock there (a guard re-taken in each loop iteration).
     fn join(a: &Val, b: &Val) -> Val {
+        let only = |h: &Held, other: &Val| {
+            h.must && (is_var(&h.path) || other.0.iter().any(|x| x.must && x.class == h.class && x.path == h.path))
+        };
         let mut out = Vec::new();
         for h in &a.0 {
             let must = match b.0.iter().find(|x| x.tok == h.tok && x.path == h.path) {
                 Some(x) => h.must && x.must,
-                None => h.must && is_var(&h.path),
+                None => only(h, b),
             };
             out.push(Held { must, ..h.clone() });
         }
         for h in &b.0 {
             if !a.0.iter().any(|x| x.tok == h.tok && x.path == h.path) {
                 out.push(Held {
-                    must: h.must && is_var(&h.path),
+                    must: only(h, a),
                     ..h.clone()
                 });
             }
@@ -316,7 +324,8 @@ struct LoopCtx {
     depth: usize,
     breaks: Option<State>,
     continues: Option<State>,
-    value: Val,
+    /// What `break value` hands out (`None`: no `break` with a value yet).
+    value: Option<Val>,
 }
 
 /// A function body or a closure body: where `return` goes, and its loops.
@@ -464,6 +473,9 @@ struct Flow<'a> {
     /// The scope each binding was declared in.
     binding_scope: HashMap<u32, usize>,
     events: Vec<LockEvent>,
+    /// The class of each event's guard: events of one lock place and operation share one.
+    classes: Vec<u32>,
+    class_of: HashMap<(super::body::Place, crate::catalog::AcqOp), u32>,
     event_of: HashMap<(u32, u32), u32>,
     awaits: Vec<Vec<u32>>,
     /// What each closure (analyzed on its own) returns, in terms of its own events.
@@ -525,6 +537,8 @@ impl<'a> Flow<'a> {
             opaque,
             binding_scope: HashMap::new(),
             events: Vec::new(),
+            classes: Vec::new(),
+            class_of: HashMap::new(),
             event_of: HashMap::new(),
             awaits: vec![Vec::new(); body.awaits.len()],
             closure_returns: HashMap::new(),
@@ -549,6 +563,7 @@ impl<'a> Flow<'a> {
                     Val(vec![Held {
                         path: Vec::new(),
                         tok: PARAM_TOK + pos as u32,
+                        class: PARAM_TOK + pos as u32,
                         must: true,
                     }]),
                 );
@@ -670,6 +685,9 @@ impl<'a> Flow<'a> {
         } else {
             let ev = make(self)?;
             let id = self.events.len() as u32;
+            let n = self.class_of.len() as u32;
+            let class = *self.class_of.entry((ev.lock.clone(), ev.op)).or_insert(n);
+            self.classes.push(class);
             self.events.push(ev);
             self.event_of.insert(key, id);
             id
@@ -699,6 +717,7 @@ impl<'a> Flow<'a> {
                 context: exec_context(fl.body, &a.closures),
                 acquisition: Some(ai),
                 origin: (a.span, fl.f),
+                through_trait: None,
                 held: Vec::new(),
             })
         })
@@ -721,6 +740,7 @@ impl<'a> Flow<'a> {
                 context: exec_context(fl.body, &call.closures),
                 acquisition: None,
                 origin: (acq.span, acq.fn_id),
+                through_trait: call.through_trait.clone(),
                 held: Vec::new(),
             })
         })
@@ -741,6 +761,7 @@ impl<'a> Flow<'a> {
                 context: exec_context(fl.body, &call.closures),
                 acquisition: None,
                 origin: (a.span, fl.f),
+                through_trait: None,
                 held: Vec::new(),
             })
         })
@@ -776,7 +797,15 @@ impl<'a> Flow<'a> {
         match s {
             Stmt::Let { pat, init, els, .. } => {
                 self.push(ScopeKind::Temp);
-                let v = init.as_ref().map(|e| self.let_init(e)).unwrap_or_default();
+                let v = match init {
+                    // `let _ = place;` binds nothing and moves nothing.
+                    Some(e) if matches!(pat, Pat::Wild) && is_place_expr(e) => {
+                        self.place(e);
+                        Val::default()
+                    }
+                    Some(e) => self.let_init(e),
+                    None => Val::default(),
+                };
                 match els {
                     Some(els) => {
                         let slot = self.temp(v);
@@ -1102,7 +1131,10 @@ impl<'a> Flow<'a> {
                         Some(b) => State::join(b, st),
                         None => st,
                     });
-                    l.value = Val::join(&l.value, &v);
+                    l.value = Some(match l.value.take() {
+                        Some(w) => Val::join(&w, &v),
+                        None => v,
+                    });
                 }
                 Val::default()
             }
@@ -1277,7 +1309,7 @@ impl<'a> Flow<'a> {
             self.pending.truncate(mark);
             let a = &self.body.acquisitions[ai];
             return match ev {
-                Some(ev) if a.op.returns_guard() => Val::token(ev, a.shape),
+                Some(ev) if a.op.returns_guard() => Val::token(ev, self.classes[ev as usize], a.shape),
                 _ => Val::default(),
             };
         }
@@ -1327,6 +1359,25 @@ impl<'a> Flow<'a> {
             None => (Val::default(), self.place(recv)),
         };
         self.pending.push(recv_val.clone());
+        // `opt.map(|g| Wrapper { g })`: the closure is given the payload, and what it returns
+        // is the result's payload.
+        if effect == Some(GuardMethod::Combinator)
+            && recv_val.holds_variant()
+            && let Some((closure, c)) = self.payload_closure(method, args)
+        {
+            for a in args.iter().filter(|a| a.id != closure) {
+                let v = self.eval(a);
+                self.pending.push(v);
+            }
+            let variant = if recv_val.0.iter().any(|h| h.path.first() == Some(&var("Ok"))) {
+                "Ok"
+            } else {
+                "Some"
+            };
+            let v = self.inline_closure(c, recv_val.unwrap_variant());
+            self.pending.truncate(mark);
+            return if method == "map" { v.under(&[var(variant)]) } else { v };
+        }
         let arg_vals = self.args(args);
         self.pending.truncate(mark);
         // A guard pushed into a local collection lives with it.
@@ -1374,6 +1425,20 @@ impl<'a> Flow<'a> {
                 recv_val
             }
             GuardMethod::Consume | GuardMethod::Transform => Val::default(),
+        }
+    }
+
+    /// The closure an `Option`/`Result` combinator gives the payload to (`map(|g| ..)`,
+    /// `map_or(d, |g| ..)`), when it is written in place and runs during the call.
+    fn payload_closure<'e>(&self, method: &str, args: &'e [Expr]) -> Option<(u32, &'e Closure)> {
+        let arg = match method {
+            "map" | "and_then" => args.first()?,
+            "map_or" | "map_or_else" => args.get(1)?,
+            _ => return None,
+        };
+        match &arg.kind {
+            ExprKind::Closure(c) if self.body.sync_closures.contains(&arg.id) => Some((arg.id, c)),
+            _ => None,
         }
     }
 
@@ -1427,7 +1492,7 @@ impl<'a> Flow<'a> {
             _ if catalog::guard_map(owner, last).is_some() => {
                 let v = first();
                 let mut out = Val::default();
-                for at in Val::token(0, catalog::guard_map(owner, last).unwrap_or_default()).0 {
+                for at in Val::token(0, 0, catalog::guard_map(owner, last).unwrap_or_default()).0 {
                     out.extend(v.clone().under(&at.path));
                 }
                 out
@@ -1474,6 +1539,7 @@ impl<'a> Flow<'a> {
                 out.extend(Val(vec![Held {
                     path: path.clone(),
                     tok: *ev,
+                    class: self.classes[*ev as usize],
                     must: true,
                 }]));
             }
@@ -1510,6 +1576,7 @@ impl<'a> Flow<'a> {
                 out.extend(Val(vec![Held {
                     path: h.path.clone(),
                     tok: *ev,
+                    class: self.classes[*ev as usize],
                     must: h.must,
                 }]));
             }
@@ -1519,23 +1586,33 @@ impl<'a> Flow<'a> {
 
     fn closure(&mut self, e: &Expr, c: &Closure) -> Val {
         if self.body.sync_closures.contains(&e.id) {
-            // Runs during the call it is passed to, with what is held there; what it does
-            // to the caller's guards is not followed.
-            let saved = self.st.clone();
-            self.frames.push(Frame::default());
-            self.push(ScopeKind::Block);
-            self.push(ScopeKind::Temp);
-            let _ = self.eval(&c.body);
-            self.pop();
-            self.pop();
-            self.frames.pop();
-            self.st = saved;
+            let _ = self.inline_closure(c, Val::default());
             return Val::default();
         }
         let captured = if c.is_move { self.captures(e.id) } else { Val::default() };
         let ret = self.separately(|fl| fl.eval(&c.body));
         self.closure_returns.insert(e.id, ret);
         captured
+    }
+
+    /// A closure that runs during the call it is passed to, with what is held there, its first
+    /// parameter given `param`. Returns what it returns; what it does to the caller's guards is
+    /// not followed.
+    fn inline_closure(&mut self, c: &Closure, param: Val) -> Val {
+        let saved = self.st.clone();
+        self.frames.push(Frame::default());
+        self.push(ScopeKind::Block);
+        if let Some(p) = c.params.first() {
+            self.bind_value(p, param);
+        }
+        self.push(ScopeKind::Temp);
+        let v = self.eval(&c.body);
+        self.ret(v);
+        self.pop();
+        self.pop();
+        let ret = self.frames.pop().and_then(|f| f.ret).unwrap_or_default();
+        self.st = saved;
+        ret
     }
 
     /// Analyzes a closure or async block on its own: it runs at another time, with nothing
@@ -1801,7 +1878,7 @@ impl<'a> Flow<'a> {
             Some(b) => State::join(exit, b),
             None => exit,
         };
-        ctx.value
+        ctx.value.unwrap_or_default()
     }
 
     // ------------------------------------------------------------ summary

@@ -49,6 +49,8 @@ pub struct ImplDef {
     pub file: u32,
     pub self_ty: SemTy,
     pub generics: Vec<String>,
+    /// The generic parameters as types (by their bounds), for the methods' signatures.
+    pub generic_tys: Vec<(String, SemTy)>,
     /// Last segment of the implemented trait (`Sync`), if any.
     pub trait_name: Option<String>,
     pub is_unsafe: bool,
@@ -85,6 +87,14 @@ pub struct ItemIndex {
     names: HashMap<String, Vec<(u32, Def)>>,
     /// (adt id, method name) → fn ids.
     methods: HashMap<(u32, String), Vec<u32>>,
+    /// (trait name, method name) → the fn ids of the package's impls of it, and whether the
+    /// trait has a default body for it. Only traits the package defines.
+    trait_methods: HashMap<(String, String), (Vec<u32>, bool)>,
+    /// Names of the traits the package defines.
+    traits: std::collections::HashSet<String>,
+    /// The traits implemented exactly once in the whole package, as the lexer counted them in
+    /// every file (`None`: count the parsed impls).
+    pub single_impl_traits: Option<crate::lex::SymSet>,
     /// User-configured types.
     pub config: TypeConfig,
     /// Raw static types, resolved after all items are known.
@@ -96,6 +106,27 @@ const MAX_RESOLVE_DEPTH: u32 = 32;
 
 fn generic_names(g: &Generics) -> Vec<String> {
     g.params.iter().map(|(n, _)| n.clone()).collect()
+}
+
+/// Generic parameters as types: a parameter with trait bounds is known by them.
+#[must_use]
+pub fn generic_subst(g: &Generics) -> Vec<(String, SemTy)> {
+    g.params
+        .iter()
+        .map(|(n, bounds)| {
+            let t = if bounds.is_empty() {
+                SemTy::Unknown
+            } else {
+                dyn_of(bounds)
+            };
+            (n.clone(), t)
+        })
+        .collect()
+}
+
+/// A type known by its trait bounds.
+fn dyn_of(bounds: &[TyPath]) -> SemTy {
+    SemTy::Dyn(bounds.iter().filter_map(|b| b.last().map(|s| s.name.clone())).collect())
 }
 
 impl ItemIndex {
@@ -190,7 +221,12 @@ impl ItemIndex {
                 ItemKind::Const { .. } => {}
                 // Default bodies are analyzed like any function. A trait method is never a call
                 // the model resolves (it knows no receiver's trait), so they define no name.
-                ItemKind::Trait { fns, .. } => {
+                ItemKind::Trait { fns, name } => {
+                    self.traits.insert(name.clone());
+                    for def in &fns {
+                        let entry = self.trait_methods.entry((name.clone(), def.name.clone())).or_default();
+                        entry.1 |= def.body.is_some();
+                    }
                     for def in fns.into_iter().filter(|d| d.body.is_some()) {
                         let nested = nested_items(def.body.as_ref());
                         self.fns.push(FnInfo {
@@ -235,6 +271,7 @@ impl ItemIndex {
                         file,
                         self_ty: SemTy::Unknown,
                         generics: generic_names(&generics),
+                        generic_tys: Vec::new(),
                         trait_name: trait_path.as_ref().and_then(TyPath::last).map(|s| s.name.clone()),
                         is_unsafe,
                         span: item.span,
@@ -261,12 +298,21 @@ impl ItemIndex {
         }
         let impl_tys = std::mem::take(&mut self.impl_tys);
         for (i, (ty, generics)) in impl_tys.iter().enumerate() {
-            let subst: Vec<(String, SemTy)> = generics
-                .params
-                .iter()
-                .map(|(n, _)| (n.clone(), SemTy::Unknown))
-                .collect();
+            let subst = generic_subst(generics);
             let sem = self.resolve_ty(ty, self.impls[i].file, &subst, None);
+            self.impls[i].generic_tys = subst;
+            if let Some(t) = &self.impls[i].trait_name
+                && self.traits.contains(t)
+            {
+                for &f in &self.impls[i].fns {
+                    if let Some(entry) = self
+                        .trait_methods
+                        .get_mut(&(t.clone(), self.fns[f as usize].def.name.clone()))
+                    {
+                        entry.0.push(f);
+                    }
+                }
+            }
             if let SemTy::Adt { id, .. } = sem {
                 for &f in &self.impls[i].fns {
                     self.methods
@@ -369,6 +415,7 @@ impl ItemIndex {
             },
             Ty::Tuple(ts) => SemTy::Tuple(ts.iter().map(rec).collect()),
             Ty::Array(t) | Ty::Slice(t) => SemTy::Vec(Box::new(rec(t))),
+            Ty::Bounds(bounds) => dyn_of(bounds),
             _ => SemTy::Unknown,
         }
     }
@@ -494,6 +541,32 @@ impl ItemIndex {
             Def::Fn(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// The one body a call of `method` on a value known only by its traits (`dyn Trait`,
+    /// `T: Trait`) can run: the package defines the trait, and exactly one of its impls in the
+    /// package provides the method (no default body could run instead). Returns it with the
+    /// trait's name.
+    #[must_use]
+    pub fn trait_method<'t>(&self, traits: &'t [String], method: &str) -> Option<(u32, &'t str)> {
+        let mut found = None;
+        for t in traits {
+            let Some((impls, has_default)) = self.trait_methods.get(&(t.clone(), method.to_owned())) else {
+                continue;
+            };
+            if self
+                .single_impl_traits
+                .as_ref()
+                .is_some_and(|once| !once.contains(&crate::lex::sym(t)))
+            {
+                return None;
+            }
+            match (impls.as_slice(), *has_default, found) {
+                ([one], false, None) => found = Some((*one, t.as_str())),
+                _ => return None,
+            }
+        }
+        found
     }
 
     /// The method `name` of a crate-local type, when exactly one impl defines it.

@@ -207,6 +207,9 @@ pub struct LockEvent {
     pub acquisition: Option<usize>,
     /// Where the lock is taken directly: the acquisition's span and function.
     pub origin: (Span, u32),
+    /// For events through a call resolved through a trait (a `dyn` or generic receiver with
+    /// one implementation in the package): the trait.
+    pub through_trait: Option<String>,
     /// The guards (indices of other events of this function) certainly alive when this
     /// happens, in the same thread and call context.
     pub held: Vec<u32>,

@@ -57,20 +57,24 @@ pub struct Model {
 impl Model {
     #[must_use]
     pub fn build(edition: Edition, files: Vec<Option<ir::FileIr>>, texts: Vec<String>) -> Model {
-        Self::build_with(edition, files, texts, &crate::settings::TypeConfig::default())
+        Self::build_with(edition, files, texts, &crate::settings::TypeConfig::default(), None)
     }
 
-    /// Builds the model with user-configured types.
+    /// Builds the model with user-configured types and, when only part of the package was
+    /// parsed, what the lexer counted in every file: the traits implemented once
+    /// ([`crate::lex::single_impl_traits`]).
     #[must_use]
     pub fn build_with(
         edition: Edition,
         files: Vec<Option<ir::FileIr>>,
         texts: Vec<String>,
         config: &crate::settings::TypeConfig,
+        single_impl_traits: Option<crate::lex::SymSet>,
     ) -> Model {
         let parsed = files.iter().map(Option::is_some).collect();
         let n_files = files.len();
-        let items = ItemIndex::build_with(files, config);
+        let mut items = ItemIndex::build_with(files, config);
+        items.single_impl_traits = single_impl_traits;
         let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f))

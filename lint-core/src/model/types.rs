@@ -44,6 +44,9 @@ pub enum SemTy {
     FnItem(u32),
     /// A scope handle (`s` in `thread::scope(|s| ..)`), identified by the scope call's expression.
     ScopeHandle(u32),
+    /// A trait object, `impl Trait` or a generic parameter: the traits it is known to
+    /// implement (last path segments).
+    Dyn(Vec<String>),
     #[default]
     Unknown,
 }

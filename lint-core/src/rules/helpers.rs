@@ -269,6 +269,22 @@ pub fn via_label<'r, 'a>(model: &Model, e: &LockEvent, f: Finding<'r, 'a>) -> Fi
     }
 }
 
+/// For an event through a call resolved through a trait: which implementation was assumed.
+#[must_use]
+pub fn trait_note(model: &Model, e: &LockEvent) -> Option<String> {
+    let t = e.through_trait.as_ref()?;
+    let (callee, _) = e.via?;
+    let f = &model.items.fns[callee as usize];
+    let ty = match &model.items.impls[f.impl_id? as usize].self_ty {
+        crate::model::types::SemTy::Adt { id, .. } => model.items.adts[*id as usize].name.clone(),
+        _ => return None,
+    };
+    Some(format!(
+        "`{}` is called through the trait `{t}`, and `{ty}` is its only implementation in this package: the receiver is assumed to be a `{ty}`",
+        f.def.name
+    ))
+}
+
 /// One "taken while held" pair, with what messages need to say about it.
 #[derive(Debug)]
 pub struct Conflict<'a> {
@@ -318,7 +334,10 @@ pub fn report_conflicts(
                 .report(taken.span, w.message)
                 .primary_label(w.primary)
                 .label(held.span, w.held);
-            let finding = via_label(model, taken, finding).help(w.help);
+            let mut finding = via_label(model, taken, finding).help(w.help);
+            if let Some(note) = trait_note(model, taken) {
+                finding = finding.note(note);
+            }
             match w.note {
                 Some(n) => finding.note(n).emit(),
                 None => finding.emit(),

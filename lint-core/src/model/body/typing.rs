@@ -155,6 +155,10 @@ impl Walker<'_> {
                         .ix
                         .method(*id, method)
                         .map_or(SemTy::Unknown, |f| self.ix.fn_ret_ty(f)),
+                    (_, SemTy::Dyn(traits)) => self
+                        .ix
+                        .trait_method(traits, method)
+                        .map_or(SemTy::Unknown, |(f, _)| self.ix.fn_ret_ty(f)),
                     _ => SemTy::Unknown,
                 }
             }
