@@ -35,9 +35,15 @@ declare_rule! {
     /// or `self.conns.borrow_mut().retain(|_, c| !c.is_closed())`.
     ///
     /// ## Known problems
-    /// - `try_borrow`/`try_borrow_mut` never panic and are not reported.
-    /// - The cell is identified by its access path; a second path to the same cell is not
-    ///   recognized.
+    /// - `try_borrow`/`try_borrow_mut` never panic and are not reported; neither is the `Err`
+    ///   arm of a `try_borrow_mut`, which holds no borrow.
+    /// - The cell is identified by its access path; a second path to the same cell (a reference
+    ///   stored in another struct, a getter) is not recognized.
+    /// - A borrow made in a callback the model cannot resolve (a closure stored in a field, a
+    ///   trait object with several implementations) is not followed.
+    /// - The guard flow reports only guards that are alive on every path to the second
+    ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
+    ///   guards joined from two branches of different locks, is silent.
     pub struct MapBorrowConflict {
         name: "map_borrow_conflict",
         level: Deny,

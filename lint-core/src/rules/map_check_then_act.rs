@@ -43,8 +43,10 @@ declare_rule! {
     /// - Only checks in the `if` condition itself, or in a `let` whose binding the condition
     ///   uses, are paired with acts in the then-block; read-modify-write is found when the
     ///   checked value appears in the inserted value.
-    /// - The map is identified by its access path; a second path to the same map is not
-    ///   recognized.
+    /// - An act that re-checks atomically (`entry(..).or_insert*`) after a fast-path `get` is
+    ///   still reported, and so is a cache fill whose value is a pure function of the key.
+    /// - The map is identified by its access path; a second path to the same map through a
+    ///   getter is not recognized.
     pub struct MapCheckThenAct {
         name: "map_check_then_act",
         level: Warn,

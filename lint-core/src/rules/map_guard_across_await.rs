@@ -34,7 +34,11 @@ declare_rule! {
     /// ## Known problems
     /// - Guards of `tokio`, `async-lock` and `futures` locks are designed to be held across
     ///   `.await` and are not reported; locks from crates the model does not know are skipped.
-    /// - A guard dropped on only some paths is treated as dropped.
+    /// - Whether another task can reach the lock is not checked: a guard into a private copy of
+    ///   a map (a cloned `DashMap`) is reported like any other.
+    /// - A guard dropped on some paths only is not reported.
+    /// - An async block or closure is its own context: a guard alive where the block is created
+    ///   is not held across the block's own awaits.
     pub struct MapGuardAcrossAwait {
         name: "map_guard_across_await",
         level: Warn,

@@ -32,7 +32,12 @@ declare_rule! {
     ///   struct) or by static; two instances of one struct are not told apart. Locks held in
     ///   other locals are compared only within one function, between a spawned closure and
     ///   the code that spawned it.
+    /// - Both locks must guard a map or set; a cycle through a lock around other data, a cycle
+    ///   of three or more locks, and a common outer lock held around both orders (a gate, which
+    ///   makes the inversion harmless) are not yet taken into account.
     /// - `try_lock` is not considered.
+    /// - An edge is recorded only where the first guard is certainly alive (the guard flow);
+    ///   a guard released on some paths only adds no edge.
     pub struct MapLockOrderInversion {
         name: "map_lock_order_inversion",
         level: Warn,

@@ -11,10 +11,13 @@ declare_rule! {
     /// Finds a lock around a map that is acquired again on the same thread while a guard of
     /// it is still alive: `Mutex` then `Mutex`, a write guard then anything, and two read
     /// guards of a writer-preferring `RwLock` (std, `parking_lot` `read()`, tokio, async-lock).
-    /// The first guard can be a `let` binding, a temporary in a `match`, `if let` or
-    /// `while let` scrutinee (following the edition's temporary rules), a `for` loop's
-    /// iterator, or a guard held while calling a function of the same crate that locks the
-    /// same field (through any depth of calls).
+    /// The first guard is followed as a value: a `let` binding, a temporary in a `match`,
+    /// `if let` or `while let` scrutinee (following the edition's temporary rules), a `for`
+    /// loop's iterator, a guard returned by a helper (inside an `Option`, a tuple or a struct
+    /// of its own), moved into a struct, a `Vec` or a `move` closure, or re-taken in every
+    /// iteration of a loop; the second acquisition can happen in a function of the same crate
+    /// (through any depth of calls, and through a trait the crate implements once). A set is a
+    /// map here, and so is a map behind an `Arc` inside the lock.
     ///
     /// ## Why is this bad?
     /// `std`, `parking_lot`, spin and async mutexes are not re-entrant: the second `lock()` waits
@@ -41,12 +44,21 @@ declare_rule! {
     /// operation under one lock and panic instead of deadlocking when called re-entrantly.
     ///
     /// ## Known problems
-    /// - Locks are identified by their access path: the same lock reached through two
-    ///   different paths (a reference stored in another struct, a parameter that aliases
-    ///   `self`) is not recognized, and two paths are never assumed to alias.
-    /// - Calls through trait objects, closures stored in fields and generic callbacks are not
-    ///   followed; closures passed to unknown functions are assumed to run later.
-    /// - A guard dropped on only some paths (`if c { drop(g) }`) is treated as dropped.
+    /// - Locks are identified by their access path, with `Arc` clones resolved to their object
+    ///   and a field path that every struct literal of the package fills with the same `Arc` as
+    ///   another (`Node { peers, gossip: Gossip::new(Arc::clone(&peers)) }`) resolved to the
+    ///   shorter one. A lock reached through a getter method (`fn peers(&self) -> &Mutex<..>`), a
+    ///   reference stored in a struct, or a parameter that aliases `self` is not recognized.
+    /// - A call through a trait object or a generic bound resolves only when the package
+    ///   defines the trait and implements it once (the finding names the implementation it
+    ///   assumed); closures passed to unknown functions are assumed to run later.
+    /// - The guard flow reports only guards that are alive on every path to the second
+    ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
+    ///   guards joined from two branches of different locks, is silent.
+    /// - A guard whose lock mode changes (`RwLockWriteGuard::downgrade`, `upgrade`) or that is
+    ///   handed to a function the model cannot see (an external crate, a closure stored in a
+    ///   field, a parameter whose type is not a lock guard type, like a generic `R: Deref`) is no
+    ///   longer followed after that point.
     /// - Locks whose type the model cannot resolve (`Mutex` from an unknown crate, generic
     ///   wrappers) are not checked.
     pub struct MapLockReentry {

@@ -32,8 +32,16 @@ declare_rule! {
     /// or `maplint_maps::LockedMap::get_or_insert_with`.
     ///
     /// ## Known problems
-    /// - The same lock reached through two different access paths is not recognized.
+    /// - The same lock reached through a getter method or a reference stored elsewhere is not
+    ///   recognized (see `map_lock_reentry`).
     /// - `upgradable_read` followed by `upgrade` is correct and not reported.
+    /// - The guard flow reports only guards that are alive on every path to the second
+    ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
+    ///   guards joined from two branches of different locks, is silent.
+    /// - A guard whose lock mode changes (`RwLockWriteGuard::downgrade`, `upgrade`) or that is
+    ///   handed to a function the model cannot see (an external crate, a closure stored in a
+    ///   field, a parameter whose type is not a lock guard type, like a generic `R: Deref`) is no
+    ///   longer followed after that point.
     pub struct MapLockUpgrade {
         name: "map_lock_upgrade",
         level: Deny,

@@ -12,7 +12,8 @@ declare_rule! {
     /// same map: `insert`, `remove`, `entry`, `get_mut`, `alter`, `retain`, `clear`, or `get`
     /// while holding a `RefMut`/`Entry`, or `iter` while holding a write guard. The guard can
     /// be a `let` binding, a scrutinee temporary (`if let Some(r) = map.get(k) { map.insert(..) }`),
-    /// a loop over `iter()`, or come from a helper of the same crate.
+    /// a loop over `iter()`, a `Ref` bound out of a `match` arm, or come from a helper of the
+    /// same crate (also inside a struct or tuple it returns). `DashSet` counts too.
     ///
     /// ## Why is this bad?
     /// Every `DashMap` guard holds its shard's `RwLock`. Writing to a key of the same shard
@@ -38,8 +39,15 @@ declare_rule! {
     /// ## Known problems
     /// - Two reads (`get` while holding a `Ref`) are not reported, although they can deadlock
     ///   when a writer queues on the shard between them.
-    /// - The map is identified by its access path; a second path to the same map is not
-    ///   recognized.
+    /// - In a `None` arm, the `else` of `if let Some(r) = map.get(k)` or after `r.is_none()`,
+    ///   the `Option` holds no `Ref`, so a write there is not reported (it is a check-then-act
+    ///   race, which `map_check_then_act` reports).
+    /// - A `Ref` handed out through a generic or `dyn` value, or by a helper whose signature the
+    ///   model cannot follow, is not followed; a map reached through a getter
+    ///   (`fn sessions(&self) -> &DashMap<..>`) is not the field it returns.
+    /// - The guard flow reports only guards that are alive on every path to the second
+    ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
+    ///   guards joined from two branches of different locks, is silent.
     pub struct ShardedMapReentry {
         name: "sharded_map_reentry",
         level: Deny,
