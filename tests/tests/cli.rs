@@ -440,6 +440,7 @@ fn demo_findings_in_json() {
         got,
         vec![
             expect("lost_map_writes", "src/cache.rs", 55),
+            expect("map_borrow_across_await", "src/sessions.rs", 77),
             expect("map_borrow_conflict", "src/sessions.rs", 56),
             expect("map_check_then_act", "src/peers.rs", 48),
             expect("map_guard_across_await", "src/sessions.rs", 35),

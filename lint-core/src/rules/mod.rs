@@ -2,6 +2,7 @@
 
 pub mod helpers;
 mod lost_map_writes;
+mod map_borrow_across_await;
 mod map_borrow_conflict;
 mod map_check_then_act;
 mod map_guard_across_await;
@@ -157,6 +158,7 @@ pub static RULES: &[&dyn Rule] = &[
     &sharded_map_reentry::ShardedMapReentry,
     &map_borrow_conflict::MapBorrowConflict,
     &map_guard_across_await::MapGuardAcrossAwait,
+    &map_borrow_across_await::MapBorrowAcrossAwait,
     &map_check_then_act::MapCheckThenAct,
     &map_lock_order_inversion::MapLockOrderInversion,
 ];
