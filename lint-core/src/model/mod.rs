@@ -111,6 +111,56 @@ impl Model {
         }
     }
 
+    /// Is the object at `place` reachable only from this call of function `f`, so no other
+    /// thread or task can use it meanwhile? `&mut self` (or a `&mut` parameter) with no `Arc`
+    /// or `Rc` on the way to the place, or a local that is only ever locked where it is (never
+    /// captured by a closure, passed or borrowed elsewhere).
+    #[must_use]
+    pub fn is_exclusive(&self, f: u32, place: &body::Place) -> bool {
+        let body = &self.bodies[f as usize];
+        let def = &self.items.fns[f as usize];
+        let root_ty = match place.root {
+            body::Root::Static(_) => return false,
+            body::Root::SelfParam => {
+                if def.def.self_kind != Some(ir::SelfKind::RefMut) {
+                    return false;
+                }
+                def.impl_id
+                    .map(|i| self.items.impls[i as usize].self_ty.clone())
+                    .unwrap_or_default()
+            }
+            body::Root::Local(b) => {
+                let bind = &body.bindings[b as usize];
+                if bind.is_param {
+                    match &bind.ty {
+                        types::SemTy::Ref { mutable: true, inner } => (**inner).clone(),
+                        _ => return false,
+                    }
+                } else {
+                    // A local object only ever locked right where it is named.
+                    let only_locked = body.mentions_of_object(b).all(|m| {
+                        m.closures.is_empty()
+                            && body.acquisitions.iter().any(|a| {
+                                a.span.file == m.span.file && a.span.lo <= m.span.lo && m.span.hi <= a.method_span.lo
+                            })
+                    });
+                    if !only_locked || bind.shared_clone.is_some() || bind.alias.is_some() {
+                        return false;
+                    }
+                    bind.ty.clone()
+                }
+            }
+        };
+        let mut ty = root_ty;
+        for field in &place.fields {
+            if ty.is_shared_pointer() || matches!(ty.autoderef(), types::SemTy::Unknown) {
+                return false;
+            }
+            ty = self.items.field_ty(&ty, field);
+        }
+        !has_shared_pointer(&ty)
+    }
+
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
     /// Returns the spawn: the innermost spawned closure around it, or a spawn that reaches the
     /// function through calls.
@@ -158,6 +208,30 @@ impl<'m> Function<'m> {
             .any(|&h| std::ptr::eq(std::ptr::from_ref(&events[h as usize]), g))
     }
 
+    /// A gate around both `a` and `b`: a guard of another lock, taken exclusively, certainly
+    /// alive at both (so no other thread can run between them through the same gate).
+    #[must_use]
+    pub fn gate(&self, a: &locks::LockEvent, b: &locks::LockEvent) -> Option<&'m locks::LockEvent> {
+        let events = &self.guards.events;
+        a.held
+            .iter()
+            .filter(|h| b.held.contains(h))
+            .map(|&h| &events[h as usize])
+            .find(|g| {
+                g.lock != a.lock
+                    && g.lock != b.lock
+                    && matches!(
+                        g.op,
+                        crate::catalog::AcqOp::Lock {
+                            mode: crate::catalog::LockMode::Mutex
+                                | crate::catalog::LockMode::Write
+                                | crate::catalog::LockMode::UpgradableRead,
+                            is_try: false
+                        }
+                    )
+            })
+    }
+
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
     pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
         let events = &self.guards.events;
@@ -167,6 +241,19 @@ impl<'m> Function<'m> {
             .into_iter()
             .flatten()
             .map(move |&h| &events[h as usize])
+    }
+}
+
+/// Does this type reach its contents through an `Arc` or `Rc` (other owners may exist)?
+fn has_shared_pointer(ty: &types::SemTy) -> bool {
+    match ty {
+        types::SemTy::Wrapper {
+            wrap: types::Wrap::Arc | types::Wrap::Rc,
+            ..
+        } => true,
+        types::SemTy::Wrapper { inner, .. } | types::SemTy::Ref { inner, .. } => has_shared_pointer(inner),
+        types::SemTy::Unknown => true,
+        _ => false,
     }
 }
 

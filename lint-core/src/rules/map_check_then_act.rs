@@ -12,7 +12,13 @@ declare_rule! {
     /// `if !m.lock().contains_key(&k) { m.lock().insert(k, v) }`,
     /// `let hit = m.read().get(&k).is_some(); if !hit { m.write().insert(..) }`, `DashMap`
     /// `contains_key` then `insert`, and read-modify-write through two acquisitions
-    /// (`let n = *m.lock().get(&k).unwrap_or(&0); m.lock().insert(k, n + 1)`).
+    /// (`let n = *m.lock().get(&k).unwrap_or(&0); m.lock().insert(k, n + 1)`, also when the
+    /// value read travels through locals and `if let` patterns before it is written back).
+    ///
+    /// It stays silent when the act checks again under its own lock (`entry(..)`,
+    /// `try_insert`), when one gate lock taken exclusively is held around both halves, and
+    /// when no other thread can reach the map (`&mut self` with no `Arc` or `Rc` on the way to
+    /// it, or a mutex that is only ever locked right where it lives).
     ///
     /// ## Why is this bad?
     /// The lock is released between the check and the act, so another thread can insert the
@@ -43,8 +49,11 @@ declare_rule! {
     /// - Only checks in the `if` condition itself, or in a `let` whose binding the condition
     ///   uses, are paired with acts in the then-block; read-modify-write is found when the
     ///   checked value appears in the inserted value.
-    /// - An act that re-checks atomically (`entry(..).or_insert*`) after a fast-path `get` is
-    ///   still reported, and so is a cache fill whose value is a pure function of the key.
+    /// - A cache fill (`if let Some(v) = cache.get(k) { return v }`, compute, `insert`) is
+    ///   reported even when the value is a pure function of the key, where a duplicate fill is
+    ///   harmless.
+    /// - A check in a `while` condition, a negated check stored in a `let`, and a write back
+    ///   through `get_mut` on the second guard are not recognized.
     /// - The map is identified by its access path; a second path to the same map through a
     ///   getter is not recognized.
     pub struct MapCheckThenAct {
@@ -58,7 +67,9 @@ declare_rule! {
 }
 
 const CHECKS: &[&str] = &["contains_key", "get", "get_key_value", "contains"];
-const ACTS: &[&str] = &["insert", "try_insert", "entry"];
+/// Acts that can overwrite what another thread put in between. `entry(..)` and `try_insert`
+/// look again under their own lock, so they are safe acts after any check.
+const ACTS: &[&str] = &["insert"];
 
 /// The method, call span and argument spans an event's guard is used for (`m.lock().insert(..)`)
 /// or, for `DashMap` operations, the operation itself.
@@ -104,6 +115,10 @@ impl Rule for MapCheckThenAct {
                 if !CHECKS.contains(&check_method) {
                     continue;
                 }
+                // Serialized by a gate held around both, or on a map no other thread can reach.
+                if func.gate(check, act).is_some() || model.is_exclusive(func.id, &act.lock) {
+                    continue;
+                }
                 let a = &body.acquisitions[check.acquisition.expect("direct event")];
                 // The check in an `if` condition (directly, or through a `let` the
                 // condition reads) and the act in its then-block.
@@ -129,13 +144,10 @@ impl Rule for MapCheckThenAct {
                     .iter()
                     .find(|(cond, absent)| checked_in(*cond) && inside(act.span, *absent));
                 let guarding_if = branch.and_then(|(cond, _)| body.ifs.iter().find(|i| i.cond == *cond && i.negated));
-                // Read-modify-write: the checked value flows into the inserted value.
-                let rmw = branch.is_none()
-                    && a.in_let.is_some_and(|b| {
-                        body.mentions
-                            .iter()
-                            .any(|m| m.binding == b && act_args.iter().any(|s| inside(m.span, *s)))
-                    });
+                // Read-modify-write: the checked value flows into the inserted value, through a
+                // `let` or the pattern of the `if let` whose then-block acts ("present, then
+                // overwrite").
+                let rmw = branch.is_none() && checked_value_flows(body, check.span, a.in_let, act.span, act_args);
                 if branch.is_none() && !rmw {
                     continue;
                 }
@@ -188,6 +200,27 @@ impl Rule for MapCheckThenAct {
             }
         }
     }
+}
+
+/// Does the value read by the check reach the act's arguments: through the `let` it
+/// initializes, and on through the patterns of `if let`s around the act that read it
+/// (`let seen = m.get(k).copied(); if let Some(n) = seen { m.insert(k, n + 1) }`)?
+fn checked_value_flows(body: &BodyFacts, check: Span, in_let: Option<u32>, act: Span, act_args: &[Span]) -> bool {
+    let mentioned_in = |b: u32, at: Span| body.mentions.iter().any(|m| m.binding == b && inside(m.span, at));
+    let mut carriers: Vec<u32> = in_let.into_iter().collect();
+    for i in body.ifs.iter().filter(|i| inside(act, i.then)) {
+        let reads = inside(check, i.cond) || carriers.iter().any(|&b| mentioned_in(b, i.cond));
+        if reads {
+            carriers.extend(
+                body.bindings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| inside(b.span, i.cond))
+                    .map(|(b, _)| b as u32),
+            );
+        }
+    }
+    carriers.iter().any(|&b| act_args.iter().any(|s| mentioned_in(b, *s)))
 }
 
 /// A key expression without the borrow or copy around it (`&k`, `k.clone()` → `k`).
