@@ -719,6 +719,7 @@ impl<'a> Flow<'a> {
                 origin: (a.span, fl.f),
                 through_trait: None,
                 held: Vec::new(),
+                nested: Vec::new(),
             })
         })
     }
@@ -742,6 +743,7 @@ impl<'a> Flow<'a> {
                 origin: (acq.span, acq.fn_id),
                 through_trait: call.through_trait.clone(),
                 held: Vec::new(),
+                nested: Vec::new(),
             })
         })
     }
@@ -763,6 +765,7 @@ impl<'a> Flow<'a> {
                 origin: (a.span, fl.f),
                 through_trait: None,
                 held: Vec::new(),
+                nested: Vec::new(),
             })
         })
     }
@@ -1533,6 +1536,17 @@ impl<'a> Flow<'a> {
         }
         self.pending.truncate(mark);
         let sum = &self.sums[callee];
+        // The callee's own nesting, between this call's events.
+        for &(j, k) in &sum.nested {
+            if let (Some(Some(ej)), Some(Some(ek))) = (evs.get(j), evs.get(k))
+                && ej != ek
+            {
+                let nested = &mut self.events[*ek as usize].nested;
+                if !nested.contains(ej) {
+                    nested.push(*ej);
+                }
+            }
+        }
         let mut out = Val::default();
         for (path, k) in &sum.returns {
             if let Some(Some(ev)) = evs.get(*k) {
@@ -1915,6 +1929,21 @@ impl<'a> Flow<'a> {
             };
             acq_index.insert(i as u32, k);
         }
+        // Nesting a caller can see; on locks only this call can reach (`&mut self`), it can
+        // block no other thread.
+        let exclusive = |ev: &LockEvent| locks::is_exclusive(self.ix, self.body, self.f, &ev.lock);
+        for (i, ev) in self.events.iter().enumerate() {
+            let Some(&k) = acq_index.get(&(i as u32)) else { continue };
+            for h in ev.held.iter().chain(&ev.nested) {
+                if let Some(&j) = acq_index.get(h)
+                    && j != k
+                    && !sum.nested.contains(&(j, k))
+                    && !(exclusive(ev) && exclusive(&self.events[*h as usize]))
+                {
+                    sum.nested.push((j, k));
+                }
+            }
+        }
         for h in ret.0.iter().filter(|h| h.must) {
             if h.tok >= PARAM_TOK {
                 let pos = (h.tok - PARAM_TOK) as usize;
@@ -1941,10 +1970,11 @@ impl<'a> Flow<'a> {
         let mut sorted = Vec::with_capacity(events.len());
         for &old in &order {
             let mut e = events[old as usize].take().expect("each event once");
-            for h in &mut e.held {
+            for h in e.held.iter_mut().chain(e.nested.iter_mut()) {
                 *h = new_index[*h as usize];
             }
             e.held.sort_unstable();
+            e.nested.sort_unstable();
             sorted.push(e);
         }
         let awaits = self

@@ -125,6 +125,9 @@ pub struct Summary {
     /// Parameters (by position, `self` first) whose value comes back in the return value, and
     /// where it sits there.
     pub passes: Vec<(usize, Path)>,
+    /// Pairs `(held, taken)` of `acquires`: the function takes `taken` while it still holds
+    /// `held` (directly or inside its callees).
+    pub nested: Vec<(usize, usize)>,
 }
 
 /// One step into a value: an enum variant's payload, a struct or tuple field, the items of an
@@ -213,6 +216,72 @@ pub struct LockEvent {
     /// The guards (indices of other events of this function) certainly alive when this
     /// happens, in the same thread and call context.
     pub held: Vec<u32>,
+    /// For events through a call: the other events of the same call whose guards the callee
+    /// still holds when it takes this lock (its own nesting, `fn transfer(a, b)` taking `b`
+    /// while holding `a`).
+    pub nested: Vec<u32>,
+}
+
+/// Is the object at `place` reachable only from this call of function `f`, so no other
+/// thread or task can use it meanwhile? `&mut self` (or a `&mut` parameter) with no `Arc`
+/// or `Rc` on the way to the place, or a local that is only ever locked where it is (never
+/// captured by a closure, passed or borrowed elsewhere).
+#[must_use]
+pub fn is_exclusive(ix: &ItemIndex, body: &BodyFacts, f: u32, place: &Place) -> bool {
+    let def = &ix.fns[f as usize];
+    let root_ty = match place.root {
+        Root::Static(_) => return false,
+        Root::SelfParam => {
+            if def.def.self_kind != Some(super::ir::SelfKind::RefMut) {
+                return false;
+            }
+            def.impl_id
+                .map(|i| ix.impls[i as usize].self_ty.clone())
+                .unwrap_or_default()
+        }
+        Root::Local(b) => {
+            let bind = &body.bindings[b as usize];
+            if bind.is_param {
+                match &bind.ty {
+                    SemTy::Ref { mutable: true, inner } => (**inner).clone(),
+                    _ => return false,
+                }
+            } else {
+                // A local object only ever locked right where it is named.
+                let only_locked = body.mentions_of_object(b).all(|m| {
+                    m.closures.is_empty()
+                        && body.acquisitions.iter().any(|a| {
+                            a.span.file == m.span.file && a.span.lo <= m.span.lo && m.span.hi <= a.method_span.lo
+                        })
+                });
+                if !only_locked || bind.shared_clone.is_some() || bind.alias.is_some() {
+                    return false;
+                }
+                bind.ty.clone()
+            }
+        }
+    };
+    let mut ty = root_ty;
+    for field in &place.fields {
+        if ty.is_shared_pointer() || matches!(ty.autoderef(), SemTy::Unknown) {
+            return false;
+        }
+        ty = ix.field_ty(&ty, field);
+    }
+    !has_shared_pointer(&ty)
+}
+
+/// Does this type reach its contents through an `Arc` or `Rc` (other owners may exist)?
+fn has_shared_pointer(ty: &SemTy) -> bool {
+    match ty {
+        SemTy::Wrapper {
+            wrap: Wrap::Arc | Wrap::Rc,
+            ..
+        } => true,
+        SemTy::Wrapper { inner, .. } | SemTy::Ref { inner, .. } => has_shared_pointer(inner),
+        SemTy::Unknown => true,
+        _ => false,
+    }
 }
 
 /// A lock's identity across functions: the same field of any value of one struct, the same
@@ -260,35 +329,40 @@ impl LockClass {
 /// for statics, and the local object for locals of other types.
 #[must_use]
 pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<LockClass> {
-    match lock.root {
-        Root::Static(id) => Some(LockClass::Static {
+    let root_ty = match lock.root {
+        Root::Static(id) => ix.statics[id as usize].ty.clone(),
+        Root::SelfParam => {
+            let f = &ix.fns[fn_id as usize];
+            ix.impls[f.impl_id? as usize].self_ty.clone()
+        }
+        Root::Local(b) => body.bindings[b as usize].ty.clone(),
+    };
+    // A lock is named after the innermost struct of the package that holds it: the field of
+    // `LogFetchBuffer` is one lock whether it is reached as `self.completed` or as
+    // `self.buffer.completed` from the struct that owns the buffer.
+    let mut owner: Option<(u32, usize)> = None;
+    let mut ty = root_ty;
+    for (i, field) in lock.fields.iter().enumerate() {
+        if let SemTy::Adt { id, .. } = ty.autoderef() {
+            owner = Some((*id, i));
+        }
+        ty = ix.field_ty(&ty, field);
+    }
+    match (owner, lock.root) {
+        (Some((adt, i)), _) => Some(LockClass::Field {
+            adt,
+            fields: lock.fields[i..].to_vec(),
+        }),
+        (None, Root::Static(id)) => Some(LockClass::Static {
             id,
             fields: lock.fields.clone(),
         }),
-        Root::SelfParam => {
-            let f = &ix.fns[fn_id as usize];
-            let SemTy::Adt { id, .. } = &ix.impls[f.impl_id? as usize].self_ty else {
-                return None;
-            };
-            if lock.fields.is_empty() {
-                return None;
-            }
-            Some(LockClass::Field {
-                adt: *id,
-                fields: lock.fields.clone(),
-            })
-        }
-        Root::Local(b) => match body.bindings[b as usize].ty.autoderef() {
-            SemTy::Adt { id, .. } if !lock.fields.is_empty() => Some(LockClass::Field {
-                adt: *id,
-                fields: lock.fields.clone(),
-            }),
-            _ => Some(LockClass::Local {
-                fn_id,
-                binding: b,
-                fields: lock.fields.clone(),
-            }),
-        },
+        (None, Root::SelfParam) => None,
+        (None, Root::Local(b)) => Some(LockClass::Local {
+            fn_id,
+            binding: b,
+            fields: lock.fields.clone(),
+        }),
     }
 }
 
@@ -297,46 +371,237 @@ pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) ->
 pub struct OrderEdge {
     pub first: LockClass,
     pub second: LockClass,
+    pub first_mode: LockMode,
+    pub second_mode: LockMode,
     pub fn_id: u32,
     /// The execution context (closure) both acquisitions run in.
     pub context: Option<u32>,
     pub first_span: Span,
     pub second_span: Span,
+    /// When both were taken inside one call (a callee given the two locks): the callee.
+    pub inside: Option<u32>,
+    /// Both locks are reachable only from this call of the function (`&mut self`): the edge
+    /// cannot take part in a deadlock with another thread.
+    pub exclusive: bool,
+    /// Other locks held exclusively when `second` is taken: a gate that serializes this edge.
+    pub gates: Vec<LockClass>,
 }
 
-/// Nested acquisitions of two different map locks, over the whole crate: each blocking
-/// acquisition with each guard certainly held at that moment.
-#[must_use]
-pub fn order_edges(ix: &ItemIndex, bodies: &[BodyFacts], guards: &[FnGuards]) -> Vec<OrderEdge> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let blocking = |e: &LockEvent| matches!(e.op, AcqOp::Lock { is_try: false, .. });
-    for (f, g) in guards.iter().enumerate() {
-        let body = &bodies[f];
-        for inner in g.events.iter().filter(|e| blocking(e) && guards_a_map(ix, &e.lock_ty)) {
-            for outer in inner.held.iter().map(|&h| &g.events[h as usize]) {
-                if !blocking(outer) || outer.lock == inner.lock || !guards_a_map(ix, &outer.lock_ty) {
-                    continue;
-                }
-                let (Some(first), Some(second)) = (
-                    lock_class(ix, body, f as u32, &outer.lock),
-                    lock_class(ix, body, f as u32, &inner.lock),
-                ) else {
+/// The package's lock-order graph: an edge `A -> B` for each place `B` is taken while a guard
+/// of `A` is certainly alive (directly, through calls, and inside callees that take two locks
+/// given as parameters), over every lock of the package, as lockdep builds it.
+#[derive(Debug, Default)]
+pub struct LockGraph {
+    pub edges: Vec<OrderEdge>,
+    /// Locks that guard a map or set (a cycle is reported when it has one).
+    pub map_locks: HashSet<LockClass>,
+    /// Locks taken exclusively somewhere (`lock()`, `write()`): two read guards in opposite
+    /// orders deadlock only when a writer queues.
+    pub written: HashSet<LockClass>,
+}
+
+/// The index of an event of `fg`.
+fn h_index(fg: &FnGuards, e: &LockEvent) -> u32 {
+    fg.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(usize::MAX) as u32
+}
+
+fn lock_mode(op: AcqOp) -> Option<LockMode> {
+    match op {
+        AcqOp::Lock { mode, is_try: false } => Some(mode),
+        _ => None,
+    }
+}
+
+impl LockGraph {
+    #[must_use]
+    pub fn build(ix: &ItemIndex, bodies: &[BodyFacts], guards: &[FnGuards]) -> LockGraph {
+        let mut g = LockGraph::default();
+        let mut seen = HashSet::new();
+        for (f, fg) in guards.iter().enumerate() {
+            let body = &bodies[f];
+            let class = |e: &LockEvent| lock_class(ix, body, f as u32, &e.lock);
+            for inner in &fg.events {
+                let Some(second_mode) = lock_mode(inner.op) else {
                     continue;
                 };
-                if first != second && seen.insert((first.clone(), second.clone(), f, inner.span)) {
-                    out.push(OrderEdge {
+                let Some(second) = class(inner) else { continue };
+                if guards_a_map(ix, &inner.lock_ty) {
+                    g.map_locks.insert(second.clone());
+                }
+                if matches!(second_mode, LockMode::Mutex | LockMode::Write) {
+                    g.written.insert(second.clone());
+                }
+                let outers: Vec<&LockEvent> = inner
+                    .held
+                    .iter()
+                    .chain(&inner.nested)
+                    .map(|&h| &fg.events[h as usize])
+                    .collect();
+                let gates: Vec<LockClass> = outers
+                    .iter()
+                    .filter(|o| {
+                        matches!(
+                            lock_mode(o.op),
+                            Some(LockMode::Mutex | LockMode::Write | LockMode::UpgradableRead)
+                        )
+                    })
+                    .filter_map(|o| class(o))
+                    .collect();
+                for outer in &outers {
+                    let Some(first_mode) = lock_mode(outer.op) else {
+                        continue;
+                    };
+                    if outer.lock == inner.lock {
+                        continue;
+                    }
+                    let Some(first) = class(outer) else { continue };
+                    if first == second || !seen.insert((first.clone(), second.clone(), f, outer.span, inner.span)) {
+                        continue;
+                    }
+                    g.edges.push(OrderEdge {
+                        gates: gates
+                            .iter()
+                            .filter(|c| **c != first && **c != second)
+                            .cloned()
+                            .collect(),
                         first,
-                        second,
+                        second: second.clone(),
+                        first_mode,
+                        second_mode,
                         fn_id: f as u32,
                         context: inner.context,
                         first_span: outer.span,
                         second_span: inner.span,
+                        inside: inner
+                            .via
+                            .map(|(f, _)| f)
+                            .filter(|_| inner.nested.contains(&h_index(fg, outer))),
+                        exclusive: is_exclusive(ix, body, f as u32, &outer.lock)
+                            && is_exclusive(ix, body, f as u32, &inner.lock),
                     });
                 }
             }
         }
+        g.edges.sort_by_key(|e| (e.fn_id, e.first_span.lo, e.second_span.lo));
+        g
     }
-    out.sort_by_key(|e| (e.fn_id, e.first_span.lo, e.second_span.lo));
-    out
+
+    /// Elementary cycles of up to `max_len` edges (each as edge indices, starting from its
+    /// smallest lock), one per sequence of locks, at most `limit` of them.
+    #[must_use]
+    pub fn cycles<'a>(&'a self, max_len: usize, limit: usize) -> Vec<Vec<usize>> {
+        let mut ids: Vec<&LockClass> = Vec::new();
+        let mut ends: Vec<(usize, usize)> = Vec::with_capacity(self.edges.len());
+        for e in &self.edges {
+            let mut id = |c: &'a LockClass| {
+                ids.iter().position(|x| *x == c).unwrap_or_else(|| {
+                    ids.push(c);
+                    ids.len() - 1
+                })
+            };
+            let a = id(&e.first);
+            let b = id(&e.second);
+            ends.push((a, b));
+        }
+        let mut out: Vec<Vec<usize>> = Vec::new();
+        let mut seen_nodes: HashSet<Vec<usize>> = HashSet::new();
+        for start in 0..ids.len() {
+            // Depth-first over edges whose ends are all above `start`, back to `start`.
+            let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, Vec::new())];
+            while let Some((node, path)) = stack.pop() {
+                if out.len() >= limit {
+                    return out;
+                }
+                for (i, &(a, b)) in ends.iter().enumerate() {
+                    if a != node {
+                        continue;
+                    }
+                    if b == start {
+                        let mut cycle = path.clone();
+                        cycle.push(i);
+                        let nodes: Vec<usize> = cycle.iter().map(|&k| ends[k].0).collect();
+                        if seen_nodes.insert(nodes) {
+                            out.push(cycle);
+                        }
+                    } else if b > start && path.len() + 1 < max_len && !path.iter().any(|&k| ends[k].0 == b) {
+                        let mut next = path.clone();
+                        next.push(i);
+                        stack.push((b, next));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Edition;
+    use crate::model::Model;
+    use crate::model::lower::parse_and_lower;
+
+    fn graph(src: &str) -> (Model, Vec<(String, String)>) {
+        let m = Model::build(
+            Edition::E2021,
+            vec![Some(parse_and_lower(0, src).unwrap())],
+            vec![src.to_owned()],
+        );
+        let name = |c: &super::LockClass| c.describe(&m.items, &m.bodies);
+        let edges = m
+            .lock_graph
+            .edges
+            .iter()
+            .map(|e| (name(&e.first), name(&e.second)))
+            .collect();
+        (m, edges)
+    }
+
+    const PRELUDE: &str = "use std::collections::HashMap; use std::sync::{Mutex, RwLock};\n\
+        struct Buf { pending: Mutex<HashMap<u8, u8>>, done: Mutex<Vec<u8>> }\n\
+        struct Owner { buf: Buf, stats: RwLock<u64> }\n";
+
+    #[test]
+    fn edges_name_locks_by_the_struct_that_holds_them() {
+        let src = format!(
+            "{PRELUDE}impl Buf {{ fn add(&self) {{ let p = self.pending.lock().unwrap(); self.done.lock().unwrap().push(1); drop(p); }} }}\n\
+             impl Owner {{ fn scan(&self) {{ let d = self.buf.done.lock().unwrap(); self.buf.pending.lock().unwrap().len(); drop(d); }} }}"
+        );
+        let (m, edges) = graph(&src);
+        assert_eq!(
+            edges,
+            vec![
+                ("Buf.pending".to_owned(), "Buf.done".to_owned()),
+                ("Buf.done".to_owned(), "Buf.pending".to_owned())
+            ]
+        );
+        assert_eq!(m.lock_graph.cycles(4, 10).len(), 1);
+        assert!(m.lock_graph.written.len() == 2 && m.lock_graph.map_locks.len() == 1);
+    }
+
+    #[test]
+    fn a_callee_given_two_locks_nests_them_at_the_call() {
+        let src = format!(
+            "{PRELUDE}fn both(a: &Mutex<HashMap<u8, u8>>, b: &Mutex<Vec<u8>>) {{ let _a = a.lock().unwrap(); b.lock().unwrap().clear(); }}\n\
+             impl Buf {{ fn run(&self) {{ both(&self.pending, &self.done); }} }}"
+        );
+        let (_, edges) = graph(&src);
+        assert!(
+            edges.contains(&("Buf.pending".to_owned(), "Buf.done".to_owned())),
+            "{edges:?}"
+        );
+    }
+
+    #[test]
+    fn cycles_of_three_are_found_once() {
+        let src = "use std::sync::Mutex;\nstruct R { a: Mutex<u8>, b: Mutex<u8>, c: Mutex<u8> }\n\
+            impl R { fn ab(&self) { let _x = self.a.lock(); let _y = self.b.lock(); }\n\
+            fn bc(&self) { let _x = self.b.lock(); let _y = self.c.lock(); }\n\
+            fn ca(&self) { let _x = self.c.lock(); let _y = self.a.lock(); } }";
+        let (m, _) = graph(src);
+        let cycles = m.lock_graph.cycles(4, 10);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].len(), 3);
+        assert!(m.lock_graph.cycles(2, 10).is_empty(), "no cycle of two");
+    }
 }

@@ -48,8 +48,8 @@ pub struct Model {
     /// Lock events of each function (direct and through calls) in source order, each with the
     /// guards held when it happens, and the guards held at each `.await`.
     pub guards: Vec<flow::FnGuards>,
-    /// Nested acquisitions of map locks across the crate.
-    pub order_edges: Vec<locks::OrderEdge>,
+    /// The lock-order graph of the package.
+    pub lock_graph: locks::LockGraph,
     /// The text of each file (empty for files that were not read), for rules that rewrite code.
     pub texts: Vec<String>,
 }
@@ -81,7 +81,7 @@ impl Model {
             .collect();
         let aliases = aliases::FieldAliases::build(&bodies);
         let (summaries, guards) = flow::analyze_all(&items, &bodies, &aliases, edition);
-        let order_edges = locks::order_edges(&items, &bodies, &guards);
+        let lock_graph = locks::LockGraph::build(&items, &bodies, &guards);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);
@@ -96,7 +96,7 @@ impl Model {
             fns_by_file,
             summaries,
             guards,
-            order_edges,
+            lock_graph,
             texts,
         }
     }
@@ -112,53 +112,10 @@ impl Model {
     }
 
     /// Is the object at `place` reachable only from this call of function `f`, so no other
-    /// thread or task can use it meanwhile? `&mut self` (or a `&mut` parameter) with no `Arc`
-    /// or `Rc` on the way to the place, or a local that is only ever locked where it is (never
-    /// captured by a closure, passed or borrowed elsewhere).
+    /// thread or task can use it meanwhile? (See [`locks::is_exclusive`].)
     #[must_use]
     pub fn is_exclusive(&self, f: u32, place: &body::Place) -> bool {
-        let body = &self.bodies[f as usize];
-        let def = &self.items.fns[f as usize];
-        let root_ty = match place.root {
-            body::Root::Static(_) => return false,
-            body::Root::SelfParam => {
-                if def.def.self_kind != Some(ir::SelfKind::RefMut) {
-                    return false;
-                }
-                def.impl_id
-                    .map(|i| self.items.impls[i as usize].self_ty.clone())
-                    .unwrap_or_default()
-            }
-            body::Root::Local(b) => {
-                let bind = &body.bindings[b as usize];
-                if bind.is_param {
-                    match &bind.ty {
-                        types::SemTy::Ref { mutable: true, inner } => (**inner).clone(),
-                        _ => return false,
-                    }
-                } else {
-                    // A local object only ever locked right where it is named.
-                    let only_locked = body.mentions_of_object(b).all(|m| {
-                        m.closures.is_empty()
-                            && body.acquisitions.iter().any(|a| {
-                                a.span.file == m.span.file && a.span.lo <= m.span.lo && m.span.hi <= a.method_span.lo
-                            })
-                    });
-                    if !only_locked || bind.shared_clone.is_some() || bind.alias.is_some() {
-                        return false;
-                    }
-                    bind.ty.clone()
-                }
-            }
-        };
-        let mut ty = root_ty;
-        for field in &place.fields {
-            if ty.is_shared_pointer() || matches!(ty.autoderef(), types::SemTy::Unknown) {
-                return false;
-            }
-            ty = self.items.field_ty(&ty, field);
-        }
-        !has_shared_pointer(&ty)
+        locks::is_exclusive(&self.items, &self.bodies[f as usize], f, place)
     }
 
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
@@ -241,19 +198,6 @@ impl<'m> Function<'m> {
             .into_iter()
             .flatten()
             .map(move |&h| &events[h as usize])
-    }
-}
-
-/// Does this type reach its contents through an `Arc` or `Rc` (other owners may exist)?
-fn has_shared_pointer(ty: &types::SemTy) -> bool {
-    match ty {
-        types::SemTy::Wrapper {
-            wrap: types::Wrap::Arc | types::Wrap::Rc,
-            ..
-        } => true,
-        types::SemTy::Wrapper { inner, .. } | types::SemTy::Ref { inner, .. } => has_shared_pointer(inner),
-        types::SemTy::Unknown => true,
-        _ => false,
     }
 }
 

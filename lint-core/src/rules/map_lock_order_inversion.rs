@@ -1,13 +1,18 @@
 use crate::catalog::Interest;
+use crate::catalog::LockMode;
 use crate::model::Model;
+use crate::model::locks::{LockClass, LockGraph, OrderEdge};
 use crate::rules::helpers::{Reporter, line_of};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it does
-    /// Finds two map locks taken in opposite nested orders in two places of the crate: `A`
-    /// then `B` in one function, `B` then `A` in another (directly or through calls). Both
-    /// sites are reported.
+    /// Finds locks taken in a cycle of orders somewhere in the crate, at least one of them
+    /// around a map or set: `A` then `B` in one function and `B` then `A` in another, or a ring
+    /// of three or four (`parse` → `check` → `emit` → `parse`), directly, through calls, or
+    /// inside a helper given the two locks in either order (`transfer(&a, &b)` and
+    /// `transfer(&b, &a)`). The other locks of the cycle can guard anything (`Mutex<Stats>`).
+    /// Each cycle is reported once, at its first site, with every other site as a label.
     ///
     /// ## Why is this bad?
     /// When the two run at the same time, each thread holds one lock and waits for the other:
@@ -29,23 +34,88 @@ declare_rule! {
     ///
     /// ## Known problems
     /// - Locks are named by type and field (`Ledger.accounts`, for `self` and any value of that
-    ///   struct) or by static; two instances of one struct are not told apart. Locks held in
-    ///   other locals are compared only within one function, between a spawned closure and
-    ///   the code that spawned it.
-    /// - Both locks must guard a map or set; a cycle through a lock around other data, a cycle
-    ///   of three or more locks, and a common outer lock held around both orders (a gate, which
-    ///   makes the inversion harmless) are not yet taken into account.
-    /// - `try_lock` is not considered.
+    ///   struct) or by static; two instances of one struct are not told apart (a cycle of one
+    ///   field locked through two instances, `a.lock` then `b.lock`, is not reported). Locks
+    ///   held in other locals are compared only within one function, between a spawned closure
+    ///   and the code that spawned it.
+    /// - A cycle is not reported when one lock taken exclusively is held around each of its
+    ///   edges (a gate), nor when all of its locks are read locks that the package never
+    ///   write-locks.
+    /// - Cycles of more than four locks, `try_lock`, `DashMap` shards and `RefCell`s are not
+    ///   considered.
     /// - An edge is recorded only where the first guard is certainly alive (the guard flow);
     ///   a guard released on some paths only adds no edge.
     pub struct MapLockOrderInversion {
         name: "map_lock_order_inversion",
         level: Warn,
-        summary: "two map locks are taken in opposite orders in two places",
+        summary: "locks around maps are taken in a cycle of opposite orders",
         fix: None,
         since: "0.1.0",
         interests: &[Interest::Locks],
     }
+}
+
+/// Longest cycle looked for, and how many cycles of one package are looked at.
+const MAX_CYCLE: usize = 4;
+const MAX_CYCLES: usize = 200;
+
+/// Can the locks of this cycle, taken in these orders, really block each other?
+fn deadlocks(model: &Model, g: &LockGraph, edges: &[&OrderEdge]) -> bool {
+    // At least one lock guards a map (maplint's business); any other lock closes the cycle.
+    if !edges
+        .iter()
+        .any(|e| g.map_locks.contains(&e.first) || g.map_locks.contains(&e.second))
+    {
+        return false;
+    }
+    // A lock of one function's local only exists in one call: the orders must run at once there,
+    // in different threads (a spawned closure and the code that spawned it).
+    if edges.iter().any(|e| e.first.is_local() || e.second.is_local())
+        && (edges.iter().any(|e| e.fn_id != edges[0].fn_id) || edges.iter().all(|e| e.context == edges[0].context))
+    {
+        return false;
+    }
+    // An edge on locks only this call can reach (`&mut self`) cannot block another thread.
+    if edges.iter().any(|e| e.exclusive) {
+        return false;
+    }
+    // A cycle within one function's sequential code cannot block itself, unless the function
+    // runs on several threads at once (it is spawned).
+    if edges
+        .iter()
+        .all(|e| e.fn_id == edges[0].fn_id && e.context == edges[0].context)
+        && model.spawn_context(edges[0].fn_id, &[]).is_none()
+        && edges[0].context.is_none()
+    {
+        return false;
+    }
+    // A gate: one lock held exclusively around every edge serializes them.
+    if edges[0]
+        .gates
+        .iter()
+        .any(|gate| edges.iter().all(|e| e.gates.contains(gate)))
+    {
+        return false;
+    }
+    // A lock held for reading and taken again for reading blocks only through a queued
+    // writer (a recursive read never waits for one): the package must write-lock it somewhere.
+    read_only_links(edges)
+        .iter()
+        .all(|(lock, recursive)| !recursive && g.written.contains(lock))
+}
+
+/// The locks of a cycle that are both held and then taken for reading (readers do not block
+/// each other), and whether the taking is a recursive read.
+fn read_only_links(edges: &[&OrderEdge]) -> Vec<(LockClass, bool)> {
+    let reader = |m: LockMode| matches!(m, LockMode::Read | LockMode::ReadRecursive);
+    edges
+        .iter()
+        .filter_map(|into| {
+            let out = edges.iter().find(|e| e.first == into.second)?;
+            (reader(into.second_mode) && reader(out.first_mode))
+                .then(|| (into.second.clone(), into.second_mode == LockMode::ReadRecursive))
+        })
+        .collect()
 }
 
 impl Rule for MapLockOrderInversion {
@@ -54,32 +124,97 @@ impl Rule for MapLockOrderInversion {
     }
 
     fn check_file(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
-        let edges = &model.order_edges;
-        for e in edges.iter().filter(|e| e.second_span.file == file) {
-            // Function-local locks (`name#..`) only exist in one call: the two orders must run
-            // concurrently there, in different threads (a spawned closure and its parent).
-            let local = e.first.is_local() || e.second.is_local();
-            let Some(other) = edges.iter().find(|o| {
-                o.first == e.second && o.second == e.first && (!local || (o.fn_id == e.fn_id && o.context != e.context))
-            }) else {
+        let g = &model.lock_graph;
+        let name = |c: &LockClass| c.describe(&model.items, &model.bodies);
+        let fn_name = |e: &OrderEdge| model.items.fns[e.fn_id as usize].def.name.clone();
+        // Shortest cycles first; a cycle through the locks of a shorter one already reported
+        // is the same inversion seen again.
+        let mut cycles = g.cycles(MAX_CYCLE, MAX_CYCLES);
+        cycles.sort_by_key(Vec::len);
+        let mut accepted: Vec<Vec<&LockClass>> = Vec::new();
+        for cycle in cycles {
+            let mut edges: Vec<&OrderEdge> = cycle.iter().map(|&i| &g.edges[i]).collect();
+            if !deadlocks(model, g, &edges) {
                 continue;
-            };
-            let other_fn = &model.items.fns[other.fn_id as usize].def.name;
-            let name = |c: &crate::model::locks::LockClass| c.describe(&model.items, &model.bodies);
-            let (first, second) = (name(&e.first), name(&e.second));
-            let (o_first, o_second) = (name(&other.first), name(&other.second));
-            out.report(
-                e.second_span,
+            }
+            let locks: Vec<&LockClass> = edges.iter().map(|e| &e.first).collect();
+            if accepted.iter().any(|smaller| smaller.iter().all(|l| locks.contains(l))) {
+                continue;
+            }
+            accepted.push(locks);
+            // Reported once, at its first site in the package, starting from that edge.
+            let first = (0..edges.len())
+                .min_by_key(|&i| (edges[i].second_span.file, edges[i].second_span.lo))
+                .unwrap_or(0);
+            edges.rotate_left(first);
+            let e = edges[0];
+            if e.second_span.file != file {
+                continue;
+            }
+            let read_links = read_only_links(&edges);
+            let message = if let [_, other] = edges.as_slice() {
                 format!(
-                    "`{second}` is locked while `{first}` is held, but `{other_fn}` takes them in the opposite order (line {})",
+                    "`{}` is locked while `{}` is held, but `{}` takes them in the opposite order (line {})",
+                    name(&e.second),
+                    name(&e.first),
+                    fn_name(other),
                     line_of(model, other.second_span)
-                ),
-            )
-            .primary_label(format!("`{second}` taken second here"))
-            .label(e.first_span, format!("`{first}` taken first here"))
-            .label(other.second_span, format!("`{other_fn}` takes `{o_second}` while holding `{o_first}`"))
-            .help(format!("take `{first}` and `{second}` in the same order everywhere, or keep both maps behind one lock"))
-            .emit();
+                )
+            } else {
+                let ring: Vec<String> = edges.iter().map(|x| format!("`{}`", name(&x.first))).collect();
+                format!(
+                    "{} are taken in a cycle, each while holding the one before it: threads running these {} places at once deadlock",
+                    ring.join(" → ") + &format!(" → `{}`", name(&e.first)),
+                    edges.len()
+                )
+            };
+            let mut finding = out.report(e.second_span, message);
+            finding = match e.inside {
+                Some(callee) => finding.primary_label(format!(
+                    "`{}` takes `{}` here while holding `{}`",
+                    model.items.fns[callee as usize].def.name,
+                    name(&e.second),
+                    name(&e.first)
+                )),
+                None => finding
+                    .primary_label(format!(
+                        "`{}` taken here while `{}` is held",
+                        name(&e.second),
+                        name(&e.first)
+                    ))
+                    .label(e.first_span, format!("`{}` taken first here", name(&e.first))),
+            };
+            for x in &edges[1..] {
+                finding = finding.label(
+                    x.second_span,
+                    format!(
+                        "`{}` takes `{}` while holding `{}`",
+                        fn_name(x),
+                        name(&x.second),
+                        name(&x.first)
+                    ),
+                );
+            }
+            let order: Vec<String> = {
+                let mut locks: Vec<String> = edges.iter().map(|x| format!("`{}`", name(&x.first))).collect();
+                locks.sort();
+                locks
+            };
+            let order = match order.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => order.join(""),
+            };
+            finding = finding.help(format!(
+                "take {order} in the same order everywhere, or keep what they guard behind one lock"
+            ));
+            if !read_links.is_empty() {
+                let locks: Vec<String> = read_links.iter().map(|(l, _)| format!("`{}`", name(l))).collect();
+                finding = finding.note(format!(
+                    "{} is read-locked on both sides of the cycle: it blocks only when a writer queues between the reads (the package write-locks it elsewhere)",
+                    locks.join(" and ")
+                ));
+            }
+            finding.emit();
         }
     }
 }
