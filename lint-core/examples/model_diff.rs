@@ -59,6 +59,13 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
                 format!("ret {path:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span)
             }))
             .chain(s.passes.iter().map(|(pos, path)| format!("pass {pos} {path:?}")))
+            .chain(s.nested.iter().map(|(j, k)| {
+                let (a, b) = (&s.acquires[*j], &s.acquires[*k]);
+                format!(
+                    "nest {:?} {:?} -> {:?} {:?}",
+                    a.lock.fields, a.span, b.lock.fields, b.span
+                )
+            }))
             .collect();
         acq.sort();
         let events = &m.guards[f].events;
@@ -66,8 +73,9 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
             .iter()
             .map(|e| {
                 let held: Vec<_> = e.held.iter().map(|&h| events[h as usize].span).collect();
+                let nested: Vec<_> = e.nested.iter().map(|&h| events[h as usize].span).collect();
                 format!(
-                    "ev {:?} {:?} {:?} {:?} held={held:?}",
+                    "ev {:?} {:?} {:?} {:?} held={held:?} nested={nested:?}",
                     e.lock.fields,
                     e.op,
                     e.span,
