@@ -444,6 +444,7 @@ fn demo_findings_in_json() {
             expect("map_borrow_conflict", "src/sessions.rs", 56),
             expect("map_check_then_act", "src/peers.rs", 48),
             expect("map_guard_across_await", "src/sessions.rs", 35),
+            expect("map_guard_across_blocking_wait", "src/pool.rs", 88),
             expect("map_lock_order_inversion", "src/peers.rs", 55),
             expect("map_lock_reentry", "src/peers.rs", 23),
             expect("map_lock_upgrade", "src/peers.rs", 40),

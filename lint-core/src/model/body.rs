@@ -124,6 +124,8 @@ pub enum SpawnBody {
 #[derive(Debug, Clone)]
 pub struct Spawn {
     pub kind: SpawnKind,
+    /// The spawning call expression.
+    pub call: u32,
     /// The spawning call's path or method name.
     pub span: Span,
     pub body: SpawnBody,
@@ -133,6 +135,33 @@ pub struct Spawn {
     /// offset are fresh in each iteration; those declared before it are shared by all of them.
     pub repeated: bool,
     pub repeated_from: u32,
+    pub closures: Vec<u32>,
+}
+
+/// A channel made in this function (`let (tx, rx) = mpsc::channel();`): the bindings of its
+/// ends, sender clones included.
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    pub senders: Vec<u32>,
+    pub receivers: Vec<u32>,
+}
+
+/// What a blocking wait waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// `handle.join()`: the spawned thread (an index into `BodyFacts::spawns`).
+    Thread(usize),
+    /// `rx.recv()`: a sender of the channel (an index into `BodyFacts::channels`).
+    Message(usize),
+}
+
+/// A call that blocks this thread until another one does something.
+#[derive(Debug, Clone)]
+pub struct BlockingWait {
+    /// The call expression.
+    pub expr: u32,
+    pub span: Span,
+    pub waits_for: WaitFor,
     pub closures: Vec<u32>,
 }
 
@@ -264,6 +293,12 @@ pub struct BodyFacts {
     pub mentions: Vec<Mention>,
     pub writes: Vec<Write>,
     pub spawns: Vec<Spawn>,
+    /// Bindings holding a spawned thread's `JoinHandle`: the spawn.
+    pub join_handles: HashMap<u32, usize>,
+    /// Channels made in this function.
+    pub channels: Vec<Channel>,
+    /// Calls that wait for a spawned thread or for a message.
+    pub blocking_waits: Vec<BlockingWait>,
     pub calls: Vec<Call>,
     pub closures: HashMap<u32, ClosureFacts>,
     /// Spans of lock acquisitions and of calls that may synchronize by hand (compare-and-swap).
@@ -580,6 +615,7 @@ impl<'a> Walker<'a> {
                     _ => Vec::new(),
                 };
                 let before = self.facts.bindings.len();
+                let ends = init.as_ref().and_then(|e| self.thread_ends(pat, e));
                 let built = init
                     .as_ref()
                     .filter(|_| pat.simple_name().is_some())
@@ -589,6 +625,7 @@ impl<'a> Walker<'a> {
                 if let Some(built) = built {
                     self.facts.built_bindings.insert(before as u32, built);
                 }
+                self.record_thread_ends(ends, before as u32);
                 if let Some(link) = link {
                     self.apply_link(before as u32, link);
                 }
@@ -1053,6 +1090,7 @@ impl<'a> Walker<'a> {
     fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
         let recv_ty = self.ty_of(recv);
         self.expr(recv);
+        self.blocking_wait(e, recv, method);
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;

@@ -468,6 +468,7 @@ struct Flow<'a> {
     call_of: HashMap<u32, usize>,
     closure_call_of: HashMap<u32, usize>,
     await_of: HashMap<u32, usize>,
+    blocking_of: HashMap<u32, usize>,
     /// Bindings named inside unknown macros, by the macro's expression id.
     opaque: HashMap<u32, Vec<u32>>,
     /// The scope each binding was declared in.
@@ -478,6 +479,7 @@ struct Flow<'a> {
     class_of: HashMap<(super::body::Place, crate::catalog::AcqOp), u32>,
     event_of: HashMap<(u32, u32), u32>,
     awaits: Vec<Vec<u32>>,
+    blocking: Vec<Vec<u32>>,
     /// What each closure (analyzed on its own) returns, in terms of its own events.
     closure_returns: HashMap<u32, Val>,
     st: State,
@@ -534,6 +536,12 @@ impl<'a> Flow<'a> {
                 .map(|(i, c)| (c.expr, i))
                 .collect(),
             await_of: body.awaits.iter().enumerate().map(|(i, a)| (a.expr, i)).collect(),
+            blocking_of: body
+                .blocking_waits
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.expr, i))
+                .collect(),
             opaque,
             binding_scope: HashMap::new(),
             events: Vec::new(),
@@ -541,6 +549,7 @@ impl<'a> Flow<'a> {
             class_of: HashMap::new(),
             event_of: HashMap::new(),
             awaits: vec![Vec::new(); body.awaits.len()],
+            blocking: vec![Vec::new(); body.blocking_waits.len()],
             closure_returns: HashMap::new(),
             st: State::new(),
             scopes: Vec::new(),
@@ -992,7 +1001,13 @@ impl<'a> Flow<'a> {
             },
             ExprKind::Lit => Val::default(),
             ExprKind::Field { .. } => self.field_value(e),
-            ExprKind::MethodCall { recv, method, args, .. } => self.method_call(e, recv, method, args),
+            ExprKind::MethodCall { recv, method, args, .. } => {
+                let v = self.method_call(e, recv, method, args);
+                if let Some(&i) = self.blocking_of.get(&e.id) {
+                    self.blocking[i] = self.held_now(None);
+                }
+                v
+            }
             ExprKind::Call { func, args } => self.call(e, func, args),
             ExprKind::Closure(c) => self.closure(e, c),
             ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
@@ -1977,16 +1992,25 @@ impl<'a> Flow<'a> {
             e.nested.sort_unstable();
             sorted.push(e);
         }
-        let awaits = self
-            .awaits
-            .into_iter()
-            .map(|hs| {
-                let mut v: Vec<u32> = hs.into_iter().map(|h| new_index[h as usize]).collect();
-                v.sort_unstable();
-                v
-            })
-            .collect();
-        (FnGuards { events: sorted, awaits }, sum)
+        let remap = |sets: Vec<Vec<u32>>| -> Vec<Vec<u32>> {
+            sets.into_iter()
+                .map(|hs| {
+                    let mut v: Vec<u32> = hs.into_iter().map(|h| new_index[h as usize]).collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect()
+        };
+        let awaits = remap(self.awaits);
+        let blocking = remap(self.blocking);
+        (
+            FnGuards {
+                events: sorted,
+                awaits,
+                blocking,
+            },
+            sum,
+        )
     }
 }
 

@@ -143,11 +143,14 @@ pub enum Seg {
 pub type Path = Vec<Seg>;
 
 /// The lock facts of one function: its events, each with the guards certainly held when it
-/// happens, and the guards held at each `.await` (indexed like `BodyFacts::awaits`).
+/// happens, the guards held at each `.await` (indexed like `BodyFacts::awaits`) and at each
+/// blocking wait.
 #[derive(Debug, Default)]
 pub struct FnGuards {
     pub events: Vec<LockEvent>,
     pub awaits: Vec<Vec<u32>>,
+    /// The guards held at each blocking wait (indexed like `BodyFacts::blocking_waits`).
+    pub blocking: Vec<Vec<u32>>,
 }
 
 /// A place of this function in summary terms (relative to `self`, a parameter or a static).

@@ -189,6 +189,22 @@ impl<'m> Function<'m> {
             })
     }
 
+    /// The guards certainly alive at the `i`-th blocking wait (`BodyFacts::blocking_waits`).
+    pub fn held_at_blocking_wait(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        let events = &self.guards.events;
+        self.guards
+            .blocking
+            .get(i)
+            .into_iter()
+            .flatten()
+            .map(move |&h| &events[h as usize])
+    }
+
+    /// The lock events of a closure of this function that runs on its own (a spawned thread).
+    pub fn events_in(&self, closure: u32) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        self.guards.events.iter().filter(move |e| e.context == Some(closure))
+    }
+
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
     pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
         let events = &self.guards.events;

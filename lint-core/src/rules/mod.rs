@@ -6,6 +6,7 @@ mod map_borrow_across_await;
 mod map_borrow_conflict;
 mod map_check_then_act;
 mod map_guard_across_await;
+mod map_guard_across_blocking_wait;
 mod map_lock_order_inversion;
 mod map_lock_reentry;
 mod map_lock_upgrade;
@@ -159,6 +160,7 @@ pub static RULES: &[&dyn Rule] = &[
     &map_borrow_conflict::MapBorrowConflict,
     &map_guard_across_await::MapGuardAcrossAwait,
     &map_borrow_across_await::MapBorrowAcrossAwait,
+    &map_guard_across_blocking_wait::MapGuardAcrossBlockingWait,
     &map_check_then_act::MapCheckThenAct,
     &map_lock_order_inversion::MapLockOrderInversion,
 ];

@@ -1,10 +1,97 @@
 //! Threads and tasks: which calls spawn, and what runs in the spawned context.
 
-use super::{Spawn, SpawnBody, SpawnKind, Walker, peel};
+use super::{BlockingWait, Channel, Spawn, SpawnBody, SpawnKind, WaitFor, Walker, peel};
 use crate::catalog::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
+use crate::model::ir::Pat;
 use crate::model::ir::{Expr, ExprKind};
 
+/// What a `let` makes that a blocking wait can wait on.
+#[derive(Clone, Copy)]
+pub(super) enum ThreadEnd {
+    /// `let h = thread::spawn(..);`: the spawn.
+    Handle(usize),
+    /// `let (tx, rx) = mpsc::channel();`: a new channel.
+    Channel,
+    /// `let tx2 = tx.clone();`: another sender of this channel.
+    Sender(usize),
+}
+
 impl Walker<'_> {
+    /// What `let PAT = init` binds among thread handles and channel ends.
+    pub(super) fn thread_ends(&self, pat: &Pat, init: &Expr) -> Option<ThreadEnd> {
+        let mut e = peel(init);
+        while let ExprKind::MethodCall { recv, method, .. } = &e.kind
+            && matches!(method.as_str(), "unwrap" | "expect")
+        {
+            e = recv;
+        }
+        if let Some(i) = self.facts.spawns.iter().position(|s| s.call == e.id) {
+            return Some(ThreadEnd::Handle(i));
+        }
+        match (&e.kind, pat) {
+            (ExprKind::Call { func, .. }, Pat::Tuple(ps)) if ps.len() == 2 => {
+                let ExprKind::Path(names) = &func.kind else { return None };
+                let last = names.last()?.as_str();
+                let channel_fn = matches!(last, "channel" | "sync_channel" | "unbounded" | "bounded");
+                let known = self.ix.fn_by_path(self.file, names, self.self_ty.as_ref()).is_none();
+                (channel_fn && known).then_some(ThreadEnd::Channel)
+            }
+            (ExprKind::MethodCall { recv, method, args, .. }, _) if method == "clone" && args.is_empty() => {
+                let ExprKind::Path(names) = &recv.kind else { return None };
+                let b = self.lookup(names.first()?)?;
+                let ch = self.facts.channels.iter().position(|c| c.senders.contains(&b))?;
+                Some(ThreadEnd::Sender(ch))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records the ends a `let` bound (its first binding is `first`).
+    pub(super) fn record_thread_ends(&mut self, ends: Option<ThreadEnd>, first: u32) {
+        match ends {
+            Some(ThreadEnd::Handle(i)) => {
+                self.facts.join_handles.insert(first, i);
+            }
+            Some(ThreadEnd::Channel) if (first as usize + 1) < self.facts.bindings.len() => {
+                self.facts.channels.push(Channel {
+                    senders: vec![first],
+                    receivers: vec![first + 1],
+                });
+            }
+            Some(ThreadEnd::Sender(c)) => self.facts.channels[c].senders.push(first),
+            _ => {}
+        }
+    }
+
+    /// `h.join()`, `rx.recv()`: a call that waits for another thread.
+    pub(super) fn blocking_wait(&mut self, e: &Expr, recv: &Expr, method: &str) {
+        let ExprKind::Path(names) = &recv.kind else { return };
+        let Some(b) = names.first().and_then(|n| self.lookup(n)) else {
+            return;
+        };
+        let waits_for = match method {
+            "join" => self.facts.join_handles.get(&b).map(|&i| WaitFor::Thread(i)),
+            "recv" | "recv_timeout" | "blocking_recv" => self
+                .facts
+                .channels
+                .iter()
+                .position(|c| c.receivers.contains(&b))
+                .map(WaitFor::Message),
+            _ => None,
+        };
+        if let Some(waits_for) = waits_for {
+            let span = match &e.kind {
+                ExprKind::MethodCall { method_span, .. } => *method_span,
+                _ => e.span,
+            };
+            self.facts.blocking_waits.push(BlockingWait {
+                expr: e.id,
+                span,
+                waits_for,
+                closures: self.closures(),
+            });
+        }
+    }
     /// Classifies a called path as a spawner, through `use` imports.
     pub(super) fn spawner(&self, names: &[String]) -> Option<Spawner> {
         let expanded = self.ix.expand_path(self.file, names);
@@ -87,6 +174,7 @@ impl Walker<'_> {
             let repeated_from = self.repeat.last().copied().unwrap_or(u32::MAX);
             self.facts.spawns.push(Spawn {
                 kind,
+                call: call.id,
                 span,
                 body,
                 scope,
