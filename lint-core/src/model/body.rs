@@ -335,6 +335,76 @@ impl BodyFacts {
             .filter(move |m| self.bindings[m.binding as usize].identity == id)
     }
 
+    /// The innermost spawned closure around a position, if any, with its spawn.
+    #[must_use]
+    pub fn enclosing_spawn(&self, closures: &[u32]) -> Option<(u32, &Spawn)> {
+        closures.iter().rev().find_map(|c| {
+            self.spawns
+                .iter()
+                .find(|s| s.body == SpawnBody::Closure(*c))
+                .map(|s| (*c, s))
+        })
+    }
+
+    /// The binding a place starts from (`self` is a binding too).
+    #[must_use]
+    pub fn root_binding(&self, place: &Place) -> Option<u32> {
+        match place.root {
+            Root::Local(b) => Some(b),
+            Root::SelfParam => self
+                .bindings
+                .iter()
+                .position(|x| x.name == "self" && x.is_param)
+                .map(|i| i as u32),
+            Root::Static(_) => None,
+        }
+    }
+
+    /// Is the object bound to `b` (the part at `fields`) also used concurrently with the spawned
+    /// closure `c` (spawned by `spawn`)? Returns the span of such a use (or of the spawn itself when
+    /// the closure runs on several threads at once).
+    #[must_use]
+    pub fn concurrent_use(&self, b: u32, fields: &[String], c: u32, spawn: &Spawn) -> Option<Span> {
+        if spawn.kind == SpawnKind::Parallel {
+            return Some(spawn.span);
+        }
+        // Spawned once per iteration: shared only when declared before the loop.
+        let object = self.bindings[self.bindings[b as usize].identity as usize].span.lo;
+        if spawn.repeated && object < spawn.repeated_from {
+            return Some(spawn.span);
+        }
+        let closure_span = self.closures.get(&c)?.span;
+        let start = closure_span.hi.max(spawn.span.lo);
+        let scope_end = spawn
+            .scope
+            .and_then(|s| self.scope_ends.get(&s).copied())
+            .unwrap_or(u32::MAX);
+        let inside = |m: &Mention, cl: u32| m.closures.contains(&cl);
+        for m in self.mentions_of_object(b) {
+            if m.role == Role::Opaque || inside(m, c) {
+                continue;
+            }
+            // A use of another field is not a use of this map.
+            let n = m.fields.len().min(fields.len());
+            if m.fields[..n] != fields[..n] {
+                continue;
+            }
+            // Another spawned closure that captures the same object.
+            if let Some((other, other_spawn)) = self.enclosing_spawn(&m.closures)
+                && other != c
+                && self.declared_outside(m.binding, other)
+                && (spawn.scope.is_none() || other_spawn.scope == spawn.scope)
+            {
+                return Some(m.span);
+            }
+            // The spawning code keeps using it while the thread runs.
+            if m.span.lo > start && m.span.lo < scope_end && self.enclosing_spawn(&m.closures).is_none() {
+                return Some(m.span);
+            }
+        }
+        None
+    }
+
     /// Is `b` declared outside closure `c` (so `c` captures it)?
     #[must_use]
     pub fn declared_outside(&self, b: u32, c: u32) -> bool {

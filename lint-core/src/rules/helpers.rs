@@ -94,7 +94,7 @@ impl Finding<'_, '_> {
     }
 }
 
-use crate::model::body::{BodyFacts, Place, Root, Spawn, SpawnBody, SpawnKind, Write};
+use crate::model::body::{BodyFacts, Place, Root, SpawnKind, Write};
 use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
 use crate::model::{Function, Model};
 
@@ -119,31 +119,6 @@ pub fn write_span(w: &Write) -> Span {
     Span::new(w.span.file, w.span.lo, w.method_span.hi.max(w.span.lo))
 }
 
-/// The innermost spawned closure around a position, if any, with its spawn.
-#[must_use]
-pub fn enclosing_spawn<'b>(body: &'b BodyFacts, closures: &[u32]) -> Option<(u32, &'b Spawn)> {
-    closures.iter().rev().find_map(|c| {
-        body.spawns
-            .iter()
-            .find(|s| s.body == SpawnBody::Closure(*c))
-            .map(|s| (*c, s))
-    })
-}
-
-/// The binding a place starts from (`self` is a binding too).
-#[must_use]
-pub fn root_binding(body: &BodyFacts, place: &Place) -> Option<u32> {
-    match place.root {
-        Root::Local(b) => Some(b),
-        Root::SelfParam => body
-            .bindings
-            .iter()
-            .position(|x| x.name == "self" && x.is_param)
-            .map(|i| i as u32),
-        Root::Static(_) => None,
-    }
-}
-
 /// Words for what a spawn starts.
 #[must_use]
 pub fn spawn_noun(kind: SpawnKind) -> &'static str {
@@ -152,51 +127,6 @@ pub fn spawn_noun(kind: SpawnKind) -> &'static str {
         SpawnKind::Task => "a spawned task",
         SpawnKind::Parallel => "a rayon parallel iterator closure",
     }
-}
-
-/// Is the object bound to `b` (the part at `fields`) also used concurrently with the spawned
-/// closure `c` (spawned by `spawn`)? Returns the span of such a use (or of the spawn itself when
-/// the closure runs on several threads at once).
-#[must_use]
-pub fn concurrent_use(body: &BodyFacts, b: u32, fields: &[String], c: u32, spawn: &Spawn) -> Option<Span> {
-    if spawn.kind == SpawnKind::Parallel {
-        return Some(spawn.span);
-    }
-    // Spawned once per iteration: shared only when declared before the loop.
-    let object = body.bindings[body.bindings[b as usize].identity as usize].span.lo;
-    if spawn.repeated && object < spawn.repeated_from {
-        return Some(spawn.span);
-    }
-    let closure_span = body.closures.get(&c)?.span;
-    let start = closure_span.hi.max(spawn.span.lo);
-    let scope_end = spawn
-        .scope
-        .and_then(|s| body.scope_ends.get(&s).copied())
-        .unwrap_or(u32::MAX);
-    let inside = |m: &crate::model::body::Mention, cl: u32| m.closures.contains(&cl);
-    for m in body.mentions_of_object(b) {
-        if m.role == crate::model::body::Role::Opaque || inside(m, c) {
-            continue;
-        }
-        // A use of another field is not a use of this map.
-        let n = m.fields.len().min(fields.len());
-        if m.fields[..n] != fields[..n] {
-            continue;
-        }
-        // Another spawned closure that captures the same object.
-        if let Some((other, other_spawn)) = enclosing_spawn(body, &m.closures)
-            && other != c
-            && body.declared_outside(m.binding, other)
-            && (spawn.scope.is_none() || other_spawn.scope == spawn.scope)
-        {
-            return Some(m.span);
-        }
-        // The spawning code keeps using it while the thread runs.
-        if m.span.lo > start && m.span.lo < scope_end && enclosing_spawn(body, &m.closures).is_none() {
-            return Some(m.span);
-        }
-    }
-    None
 }
 
 /// 1-based line of an offset in a file of the package.

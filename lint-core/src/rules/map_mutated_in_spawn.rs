@@ -3,9 +3,7 @@ use std::collections::HashSet;
 
 use crate::model::body::{SpawnKind, Via};
 use crate::model::{Function, Model};
-use crate::rules::helpers::{
-    Reporter, concurrent_use, enclosing_spawn, place_name, root_binding, spawn_noun, write_span,
-};
+use crate::rules::helpers::{Reporter, place_name, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -67,17 +65,17 @@ impl Rule for MapMutatedInSpawn {
             if !matches!(w.via, Via::Direct | Via::RefCell) {
                 continue;
             }
-            let Some(b) = root_binding(body, &w.place) else {
+            let Some(b) = body.root_binding(&w.place) else {
                 continue;
             };
             let binding = &body.bindings[b as usize];
-            let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
+            let Some((c, spawn)) = body.enclosing_spawn(&w.closures) else {
                 continue;
             };
             if !body.declared_outside(b, c) || !reported.insert((binding.identity, w.place.fields.clone(), c)) {
                 continue;
             }
-            let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
+            let Some(other) = body.concurrent_use(b, &w.place.fields, c, spawn) else {
                 continue;
             };
             let name = &place_name(model, body, &w.place);

@@ -5,7 +5,7 @@ use crate::model::body::{BodyFacts, Root, Via, Write};
 use crate::model::ir::{SelfKind, StaticKind};
 use crate::model::types::SemTy;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, concurrent_use, enclosing_spawn, place_name, spawn_noun, write_span};
+use crate::rules::helpers::{Reporter, place_name, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -111,7 +111,7 @@ fn check_static(model: &Model, f: u32, body: &BodyFacts, w: &Write, s: u32, out:
     };
     let name = place_name(model, body, &w.place);
     let fn_name = &model.items.fns[f as usize].def.name;
-    let in_closure = enclosing_spawn(body, &w.closures).is_some();
+    let in_closure = body.enclosing_spawn(&w.closures).is_some();
     let where_ = if in_closure {
         "inside a spawned closure".to_owned()
     } else {
@@ -175,13 +175,13 @@ fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut
 }
 
 fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &mut Reporter<'_>) {
-    let Some((c, spawn)) = enclosing_spawn(body, &w.closures) else {
+    let Some((c, spawn)) = body.enclosing_spawn(&w.closures) else {
         return;
     };
     if !body.declared_outside(b, c) {
         return;
     }
-    let Some(other) = concurrent_use(body, b, &w.place.fields, c, spawn) else {
+    let Some(other) = body.concurrent_use(b, &w.place.fields, c, spawn) else {
         return;
     };
     let name = place_name(model, body, &w.place);
