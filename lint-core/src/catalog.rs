@@ -7,6 +7,9 @@
 //! lex-first planner derives its interest words from it, so a new lock library or spawner is
 //! one entry here. This module depends on nothing else in the crate.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
 /// Plain (unsynchronized) maps and sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MapKind {
@@ -243,10 +246,23 @@ const OTHER_KNOWN_CRATES: &[&str] = &["lazy_static", "crossbeam", "crossbeam_uti
 pub fn known_type(path: &[&str]) -> Option<Known> {
     let last = *path.last()?;
     let root = (path.len() > 1).then(|| path[0]);
-    TYPES
+    by_name()
+        .get(last)?
         .iter()
-        .find(|t| t.name == last && (!t.only_from || root.is_some_and(|r| t.from.contains(&r))))
+        .find(|t| !t.only_from || root.is_some_and(|r| t.from.contains(&r)))
         .map(|t| t.kind)
+}
+
+/// [`TYPES`] by name, in table order (the model classifies a type path at every turn).
+fn by_name() -> &'static HashMap<&'static str, Vec<&'static TypeEntry>> {
+    static INDEX: OnceLock<HashMap<&'static str, Vec<&'static TypeEntry>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut m: HashMap<&'static str, Vec<&'static TypeEntry>> = HashMap::new();
+        for t in TYPES {
+            m.entry(t.name).or_default().push(t);
+        }
+        m
+    })
 }
 
 /// The library of a lock type at this path.
@@ -262,9 +278,17 @@ pub fn lock_lib(path: &[&str]) -> LockLib {
 /// Crates whose paths the model classifies by these tables.
 #[must_use]
 pub fn is_known_crate(name: &str) -> bool {
-    TYPES.iter().any(|t| t.from.contains(&name))
-        || LOCK_LIBS.iter().any(|(c, _)| *c == name)
-        || OTHER_KNOWN_CRATES.contains(&name)
+    static CRATES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    CRATES
+        .get_or_init(|| {
+            TYPES
+                .iter()
+                .flat_map(|t| t.from.iter().copied())
+                .chain(LOCK_LIBS.iter().map(|(c, _)| *c))
+                .chain(OTHER_KNOWN_CRATES.iter().copied())
+                .collect()
+        })
+        .contains(name)
 }
 
 /// Does a glob import of this crate (`use dashmap::*`) bring this well-known name in?

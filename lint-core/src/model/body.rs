@@ -1043,6 +1043,10 @@ impl<'a> Walker<'a> {
             self.ix.resolve_type_path(self.file, path, Vec::new(), 0)
         };
         let SemTy::Adt { id, .. } = ty else { return };
+        // Only a struct that can hold a shared object can make two paths one object.
+        if !self.ix.adt_shares(id) {
+            return;
+        }
         let fields = fields
             .iter()
             .map(|(name, f)| (name.clone(), self.field_source(f)))

@@ -92,6 +92,9 @@ pub struct ItemIndex {
     trait_methods: HashMap<(String, String), (Vec<u32>, bool)>,
     /// Names of the traits the package defines.
     traits: std::collections::HashSet<String>,
+    /// For each struct: can a value of it hold an object shared with others (an `Arc`/`Rc`
+    /// field, or a field of such a struct)? A generic field is not counted.
+    adt_shares: Vec<bool>,
     /// The traits implemented exactly once in the whole package, as the lexer counted them in
     /// every file (`None`: count the parsed impls).
     pub single_impl_traits: Option<crate::lex::SymSet>,
@@ -149,6 +152,7 @@ impl ItemIndex {
             }
         }
         ix.resolve_deferred();
+        ix.adt_shares = ix.compute_adt_shares();
         ix
     }
 
@@ -284,6 +288,56 @@ impl ItemIndex {
                 ItemKind::Mod { items: None, .. } => {}
             }
         }
+    }
+
+    /// Can a value of this struct hold a shared object (see `adt_shares`)?
+    #[must_use]
+    pub fn adt_shares(&self, adt: u32) -> bool {
+        self.adt_shares.get(adt as usize).copied().unwrap_or(true)
+    }
+
+    fn compute_adt_shares(&self) -> Vec<bool> {
+        fn shares(ty: &SemTy, adts: &[bool]) -> bool {
+            match ty {
+                SemTy::Wrapper {
+                    wrap: Wrap::Arc | Wrap::Rc,
+                    ..
+                } => true,
+                SemTy::Adt { id, .. } => adts.get(*id as usize).copied().unwrap_or(true),
+                SemTy::Wrapper { inner, .. }
+                | SemTy::Lock { inner, .. }
+                | SemTy::Ref { inner, .. }
+                | SemTy::Ptr { inner, .. }
+                | SemTy::Vec(inner) => shares(inner, adts),
+                SemTy::Tuple(ts) => ts.iter().any(|t| shares(t, adts)),
+                _ => false,
+            }
+        }
+        let tys: Vec<Vec<SemTy>> = (0..self.adts.len())
+            .map(|id| {
+                let adt = &self.adts[id];
+                let ty = SemTy::Adt {
+                    id: id as u32,
+                    args: Vec::new(),
+                };
+                adt.fields.iter().map(|(n, _)| self.field_ty(&ty, n)).collect()
+            })
+            .collect();
+        let mut out = vec![false; self.adts.len()];
+        // To a fixpoint: a struct shares when one of its fields does.
+        loop {
+            let mut changed = false;
+            for (id, fields) in tys.iter().enumerate() {
+                if !out[id] && fields.iter().any(|t| shares(t, &out)) {
+                    out[id] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        out
     }
 
     fn resolve_deferred(&mut self) {

@@ -401,7 +401,13 @@ pub struct LockGraph {
     /// Locks taken exclusively somewhere (`lock()`, `write()`): two read guards in opposite
     /// orders deadlock only when a writer queues.
     pub written: HashSet<LockClass>,
+    /// Its elementary cycles of up to [`MAX_CYCLE`] locks (edge indices), shortest first.
+    pub cycles: Vec<Vec<usize>>,
 }
+
+/// The longest lock-order cycle looked for, and how many cycles of one package at most.
+pub const MAX_CYCLE: usize = 4;
+const MAX_CYCLES: usize = 200;
 
 /// The index of an event of `fg`.
 fn h_index(fg: &FnGuards, e: &LockEvent) -> u32 {
@@ -486,25 +492,27 @@ impl LockGraph {
             }
         }
         g.edges.sort_by_key(|e| (e.fn_id, e.first_span.lo, e.second_span.lo));
+        g.cycles = g.find_cycles(MAX_CYCLE, MAX_CYCLES);
+        g.cycles.sort_by_key(Vec::len);
         g
     }
 
     /// Elementary cycles of up to `max_len` edges (each as edge indices, starting from its
     /// smallest lock), one per sequence of locks, at most `limit` of them.
     #[must_use]
-    pub fn cycles<'a>(&'a self, max_len: usize, limit: usize) -> Vec<Vec<usize>> {
-        let mut ids: Vec<&LockClass> = Vec::new();
+    pub fn find_cycles(&self, max_len: usize, limit: usize) -> Vec<Vec<usize>> {
+        let mut ids: std::collections::HashMap<&LockClass, usize> = std::collections::HashMap::new();
         let mut ends: Vec<(usize, usize)> = Vec::with_capacity(self.edges.len());
         for e in &self.edges {
-            let mut id = |c: &'a LockClass| {
-                ids.iter().position(|x| *x == c).unwrap_or_else(|| {
-                    ids.push(c);
-                    ids.len() - 1
-                })
-            };
-            let a = id(&e.first);
-            let b = id(&e.second);
+            let n = ids.len();
+            let a = *ids.entry(&e.first).or_insert(n);
+            let n = ids.len();
+            let b = *ids.entry(&e.second).or_insert(n);
             ends.push((a, b));
+        }
+        let mut from: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+        for (i, &(a, _)) in ends.iter().enumerate() {
+            from[a].push(i);
         }
         let mut out: Vec<Vec<usize>> = Vec::new();
         let mut seen_nodes: HashSet<Vec<usize>> = HashSet::new();
@@ -515,10 +523,8 @@ impl LockGraph {
                 if out.len() >= limit {
                     return out;
                 }
-                for (i, &(a, b)) in ends.iter().enumerate() {
-                    if a != node {
-                        continue;
-                    }
+                for &i in &from[node] {
+                    let b = ends[i].1;
                     if b == start {
                         let mut cycle = path.clone();
                         cycle.push(i);
@@ -578,7 +584,7 @@ mod tests {
                 ("Buf.done".to_owned(), "Buf.pending".to_owned())
             ]
         );
-        assert_eq!(m.lock_graph.cycles(4, 10).len(), 1);
+        assert_eq!(m.lock_graph.cycles.len(), 1);
         assert!(m.lock_graph.written.len() == 2 && m.lock_graph.map_locks.len() == 1);
     }
 
@@ -602,9 +608,9 @@ mod tests {
             fn bc(&self) { let _x = self.b.lock(); let _y = self.c.lock(); }\n\
             fn ca(&self) { let _x = self.c.lock(); let _y = self.a.lock(); } }";
         let (m, _) = graph(src);
-        let cycles = m.lock_graph.cycles(4, 10);
+        let cycles = &m.lock_graph.cycles;
         assert_eq!(cycles.len(), 1);
         assert_eq!(cycles[0].len(), 3);
-        assert!(m.lock_graph.cycles(2, 10).is_empty(), "no cycle of two");
+        assert!(m.lock_graph.find_cycles(2, 10).is_empty(), "no cycle of two");
     }
 }

@@ -55,10 +55,6 @@ declare_rule! {
     }
 }
 
-/// Longest cycle looked for, and how many cycles of one package are looked at.
-const MAX_CYCLE: usize = 4;
-const MAX_CYCLES: usize = 200;
-
 /// Can the locks of this cycle, taken in these orders, really block each other?
 fn deadlocks(model: &Model, g: &LockGraph, edges: &[&OrderEdge]) -> bool {
     // At least one lock guards a map (maplint's business); any other lock closes the cycle.
@@ -129,10 +125,8 @@ impl Rule for MapLockOrderInversion {
         let fn_name = |e: &OrderEdge| model.items.fns[e.fn_id as usize].def.name.clone();
         // Shortest cycles first; a cycle through the locks of a shorter one already reported
         // is the same inversion seen again.
-        let mut cycles = g.cycles(MAX_CYCLE, MAX_CYCLES);
-        cycles.sort_by_key(Vec::len);
         let mut accepted: Vec<Vec<&LockClass>> = Vec::new();
-        for cycle in cycles {
+        for cycle in &g.cycles {
             let mut edges: Vec<&OrderEdge> = cycle.iter().map(|&i| &g.edges[i]).collect();
             if !deadlocks(model, g, &edges) {
                 continue;
