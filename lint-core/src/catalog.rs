@@ -23,17 +23,6 @@ pub enum MapKind {
     Other,
 }
 
-impl MapKind {
-    /// "map" or "set", for messages.
-    #[must_use]
-    pub fn noun(self) -> &'static str {
-        match self {
-            MapKind::HashSet | MapKind::BTreeSet | MapKind::IndexSet => "set",
-            _ => "map",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LockKind {
     Mutex,
@@ -115,17 +104,16 @@ pub struct TypeEntry {
 
 const STD: &[&str] = &["std", "core", "alloc"];
 const CONCURRENT_CRATES: &[&str] = &["papaya", "scc", "flurry", "evmap", "moka", "chashmap", "concurrent_map"];
-const LOCK_CRATES: &[&str] = &[
-    "std",
-    "parking_lot",
-    "spin",
-    "tokio",
-    "async_lock",
-    "async_std",
-    "smol",
-    "futures",
-    "futures_util",
-];
+/// The crates of [`LOCK_LIBS`].
+const LOCK_CRATES: &[&str] = &{
+    let mut out = [""; LOCK_LIBS.len()];
+    let mut i = 0;
+    while i < LOCK_LIBS.len() {
+        out[i] = LOCK_LIBS[i].0;
+        i += 1;
+    }
+    out
+};
 
 const fn ty(name: &'static str, from: &'static [&'static str], kind: Known) -> TypeEntry {
     TypeEntry {
@@ -223,7 +211,7 @@ pub const LOCK_GUARD_TYPES: &[&str] = &[
 ];
 
 /// The library of a lock, by the crate its path starts with.
-pub static LOCK_LIBS: &[(&str, LockLib)] = &[
+pub const LOCK_LIBS: &[(&str, LockLib)] = &[
     ("std", LockLib::Std),
     ("core", LockLib::Std),
     ("alloc", LockLib::Std),
@@ -284,7 +272,6 @@ pub fn is_known_crate(name: &str) -> bool {
             TYPES
                 .iter()
                 .flat_map(|t| t.from.iter().copied())
-                .chain(LOCK_LIBS.iter().map(|(c, _)| *c))
                 .chain(OTHER_KNOWN_CRATES.iter().copied())
                 .collect()
         })
@@ -295,9 +282,7 @@ pub fn is_known_crate(name: &str) -> bool {
 #[must_use]
 pub fn crate_provides(krate: &str, name: &str) -> bool {
     let krate = if STD.contains(&krate) { "std" } else { krate };
-    TYPES
-        .iter()
-        .any(|t| t.name == name && (t.from.contains(&krate) || (krate == "std" && t.from == STD)))
+    TYPES.iter().any(|t| t.name == name && t.from.contains(&krate))
 }
 
 // ---------------------------------------------------------------- guards
@@ -339,6 +324,36 @@ impl AcqOp {
             self,
             AcqOp::Lock { is_try: true, .. } | AcqOp::Borrow { is_try: true, .. }
         )
+    }
+
+    /// The mode of a lock acquisition that waits for the lock (`None` for `try_` variants and
+    /// for map and cell operations).
+    #[must_use]
+    pub fn blocking_mode(self) -> Option<LockMode> {
+        match self {
+            AcqOp::Lock { mode, is_try: false } => Some(mode),
+            _ => None,
+        }
+    }
+
+    /// Does its guard keep every other thread from taking the lock to write (`lock`, `write`,
+    /// `upgradable_read`), so code under it runs one thread at a time?
+    #[must_use]
+    pub fn serializes(self) -> bool {
+        matches!(
+            self.blocking_mode(),
+            Some(LockMode::Mutex | LockMode::Write | LockMode::UpgradableRead)
+        )
+    }
+
+    /// Does `taken` wait for a live guard of `held` on the same `DashMap` shard? (A ref of
+    /// either kind blocks a writer; a write ref blocks everyone.)
+    #[must_use]
+    pub fn shard_conflict(held: AcqOp, taken: AcqOp) -> bool {
+        match (held, taken) {
+            (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
+            _ => false,
+        }
     }
 }
 

@@ -9,10 +9,11 @@
 //! fields) makes the alias unknown, and nothing is assumed.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::body::{BodyFacts, FieldSource, Place, Root};
 use super::items::ItemIndex;
-use super::locks::canonical;
+use super::locks::{canonical, root_ty};
 use super::types::SemTy;
 
 const MAX_DEPTH: u32 = 4;
@@ -69,11 +70,18 @@ impl FieldAliases {
                     objects_of(body, &ctors, &FieldSource::Lit(i), &[], 0, &mut objects);
                     Some(aliases_among(objects))
                 };
-                let entry = per_adt.entry(lit.adt).or_insert_with(|| found.clone());
-                *entry = match (entry.take(), found) {
-                    (Some(a), Some(b)) => Some(a.into_iter().filter(|x| b.contains(x)).collect()),
-                    _ => None,
-                };
+                match per_adt.entry(lit.adt) {
+                    Entry::Vacant(v) => {
+                        v.insert(found);
+                    }
+                    Entry::Occupied(mut o) => {
+                        let agreed = match (o.get_mut().take(), found) {
+                            (Some(a), Some(b)) => Some(a.into_iter().filter(|x| b.contains(x)).collect()),
+                            _ => None,
+                        };
+                        o.insert(agreed);
+                    }
+                }
             }
         }
         let mut map = HashMap::new();
@@ -112,14 +120,7 @@ impl FieldAliases {
         if self.map.is_empty() {
             return place;
         }
-        let root_ty = match place.root {
-            Root::SelfParam => ix.fns[f as usize]
-                .impl_id
-                .map(|i| ix.impls[i as usize].self_ty.clone())
-                .unwrap_or_default(),
-            Root::Local(b) => body.bindings[b as usize].ty.clone(),
-            Root::Static(s) => ix.statics[s as usize].ty.clone(),
-        };
+        let root_ty = root_ty(ix, body, f, place.root);
         for _ in 0..MAX_DEPTH {
             let mut changed = false;
             let mut ty = root_ty.clone();

@@ -216,8 +216,6 @@ pub struct AwaitPoint {
     pub expr: u32,
     /// What to point at: the `await` keyword, or the name of an awaiting macro.
     pub span: Span,
-    /// The offset where the task is suspended (guards alive there are held across it).
-    pub point: u32,
     pub closures: Vec<u32>,
 }
 
@@ -403,6 +401,45 @@ impl BodyFacts {
             }
         }
         None
+    }
+
+    /// For a use of the object bound to `b` (the part at `fields`) inside `closures`: the
+    /// innermost spawned closure around it that captures the object, its spawn, and a use
+    /// that runs at the same time ([`BodyFacts::concurrent_use`]).
+    #[must_use]
+    pub fn racing_use(&self, b: u32, fields: &[String], closures: &[u32]) -> Option<(u32, &Spawn, Span)> {
+        let (c, spawn) = self.enclosing_spawn(closures)?;
+        if !self.declared_outside(b, c) {
+            return None;
+        }
+        Some((c, spawn, self.concurrent_use(b, fields, c, spawn)?))
+    }
+
+    /// The spawned closures a blocking wait waits on: the thread a `join` waits for, or the
+    /// threads holding a sender of the channel a `recv` reads.
+    #[must_use]
+    pub fn waited_closures(&self, wait: &BlockingWait) -> Vec<u32> {
+        match wait.waits_for {
+            WaitFor::Thread(s) => match self.spawns[s].body {
+                SpawnBody::Closure(c) => vec![c],
+                SpawnBody::Fn(_) => Vec::new(),
+            },
+            WaitFor::Message(ch) => {
+                let senders = &self.channels[ch].senders;
+                self.spawns
+                    .iter()
+                    .filter_map(|s| match s.body {
+                        SpawnBody::Closure(c) => Some(c),
+                        SpawnBody::Fn(_) => None,
+                    })
+                    .filter(|c| {
+                        self.mentions
+                            .iter()
+                            .any(|m| senders.contains(&m.binding) && m.closures.contains(c))
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// Is `b` declared outside closure `c` (so `c` captures it)?
@@ -976,7 +1013,6 @@ impl<'a> Walker<'a> {
                 self.facts.awaits.push(AwaitPoint {
                     expr: e.id,
                     span: kw,
-                    point: e.span.hi.saturating_sub(1),
                     closures: self.closures(),
                 });
             }
@@ -1110,7 +1146,6 @@ impl<'a> Walker<'a> {
         self.facts.awaits.push(AwaitPoint {
             expr: e.id,
             span: name,
-            point: e.span.lo,
             closures: self.closures(),
         });
     }

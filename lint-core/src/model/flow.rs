@@ -31,8 +31,10 @@ use super::ir::{BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, SelfKin
 use super::items::ItemIndex;
 use super::locks::{self, LockEvent, Summary, SummaryAcq, exec_context};
 pub use super::locks::{FnGuards, Path, Seg};
+use super::types::SemTy;
 use crate::Edition;
 use crate::catalog::{self, GuardMethod, Shape, ShapeSeg};
+use crate::diagnostic::Span;
 
 /// Tokens at or above this value stand for what a parameter holds (for summaries).
 const PARAM_TOK: u32 = 1 << 30;
@@ -64,6 +66,16 @@ fn field(name: &str) -> Seg {
     Seg::Field(name.into())
 }
 
+/// One place of a [`Shape`] as a path into a value.
+fn shape_path(p: &[ShapeSeg]) -> Path {
+    p.iter()
+        .map(|s| match s {
+            ShapeSeg::Variant(v) => var(v),
+            ShapeSeg::Elem => Seg::Elem,
+        })
+        .collect()
+}
+
 fn is_var(p: &[Seg]) -> bool {
     matches!(p.first(), Some(Seg::Var(_)))
 }
@@ -73,17 +85,28 @@ impl Val {
         self.0.is_empty()
     }
 
+    /// Keeps the guards outside variants and inside the variants `keep` accepts (what a
+    /// pattern or a test tells about the value).
+    fn keep_variants(&mut self, keep: impl Fn(&str) -> bool) {
+        self.0.retain(|h| match h.path.first() {
+            Some(Seg::Var(x)) => keep(x),
+            _ => true,
+        });
+    }
+
+    /// Joins `v` into what the `return`s or `break`s of a body or loop hand out so far.
+    fn join_into(acc: &mut Option<Val>, v: Val) {
+        *acc = Some(match acc.take() {
+            Some(w) => Val::join(&w, &v),
+            None => v,
+        });
+    }
+
     fn token(tok: u32, class: u32, shape: Shape) -> Val {
         Val(shape
             .iter()
             .map(|p| Held {
-                path: p
-                    .iter()
-                    .map(|s| match s {
-                        ShapeSeg::Variant(v) => var(v),
-                        ShapeSeg::Elem => Seg::Elem,
-                    })
-                    .collect(),
+                path: shape_path(p),
                 tok,
                 class,
                 must: true,
@@ -318,14 +341,26 @@ struct Scope {
     slots: Vec<Slot>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LoopCtx {
     /// How many scopes were open when the loop started: a `break` leaves the others.
     depth: usize,
-    breaks: Option<State>,
-    continues: Option<State>,
+    /// The states `break` and `continue` take to the loop's exit and head, joined.
+    breaks: State,
+    continues: State,
     /// What `break value` hands out (`None`: no `break` with a value yet).
     value: Option<Val>,
+}
+
+impl Default for LoopCtx {
+    fn default() -> LoopCtx {
+        LoopCtx {
+            depth: 0,
+            breaks: State::dead(),
+            continues: State::dead(),
+            value: None,
+        }
+    }
 }
 
 /// A function body or a closure body: where `return` goes, and its loops.
@@ -553,39 +588,33 @@ impl<'a> Flow<'a> {
             closure_returns: HashMap::new(),
             st: State::new(),
             scopes: Vec::new(),
-            frames: vec![Frame::default()],
+            frames: Vec::new(),
             pending: Vec::new(),
             next_temp: 0,
             extend_to: None,
             loop_depth: 0,
             depth: 0,
         };
-        fl.push(ScopeKind::Block);
         // A guard-typed parameter holds what the caller passes (for summaries: guards handed
         // back).
         let offset = usize::from(def.self_kind.is_some());
-        for &(b, pos) in &body.params {
-            let guard_typed = pos >= offset && def.params.get(pos - offset).is_some_and(|p| names_guard(&p.ty));
-            if guard_typed {
-                fl.bind(
-                    b,
-                    Val(vec![Held {
-                        path: Vec::new(),
-                        tok: PARAM_TOK + pos as u32,
-                        class: PARAM_TOK + pos as u32,
-                        must: true,
-                    }]),
-                );
+        let params = |fl: &mut Flow<'a>| {
+            for &(b, pos) in &body.params {
+                let guard_typed = pos >= offset && def.params.get(pos - offset).is_some_and(|p| names_guard(&p.ty));
+                if guard_typed {
+                    fl.bind(
+                        b,
+                        Val(vec![Held {
+                            path: Vec::new(),
+                            tok: PARAM_TOK + pos as u32,
+                            class: PARAM_TOK + pos as u32,
+                            must: true,
+                        }]),
+                    );
+                }
             }
-        }
-        fl.push(ScopeKind::Temp);
-        if let Some(b) = &def.body {
-            let v = fl.block(b);
-            fl.ret(v);
-        }
-        fl.pop();
-        fl.pop();
-        let ret = fl.frames.pop().and_then(|f| f.ret).unwrap_or_default();
+        };
+        let ret = fl.in_frame(params, |fl| def.body.as_ref().map(|b| fl.block(b)).unwrap_or_default());
         fl.finish(&ret)
     }
 
@@ -659,11 +688,7 @@ impl<'a> Flow<'a> {
         if !self.st.live {
             return;
         }
-        let f = self.frame();
-        f.ret = Some(match f.ret.take() {
-            Some(r) => Val::join(&r, &v),
-            None => v,
-        });
+        Val::join_into(&mut self.frame().ret, v);
     }
 
     /// The guards certainly held now: in live slots and in values being evaluated.
@@ -712,23 +737,44 @@ impl<'a> Flow<'a> {
             .normalize(self.ix, self.body, self.f, locks::canonical(self.body, place))
     }
 
+    /// An event taking `lock` (of type `lock_ty`) at `span`, inside `closures`, from the
+    /// acquisition at `origin`; the caller says how it is reached (`via`, `through_closure`,
+    /// `acquisition`, `through_trait`).
+    fn new_event(
+        &self,
+        lock: &super::body::Place,
+        lock_ty: &SemTy,
+        op: crate::catalog::AcqOp,
+        span: Span,
+        closures: &[u32],
+        origin: (Span, u32),
+    ) -> LockEvent {
+        let lock = self.lock_place(lock);
+        LockEvent {
+            on_map: locks::guards_a_map(self.ix, lock_ty),
+            exclusive: locks::is_exclusive(self.ix, self.body, self.f, &lock),
+            lock,
+            lock_ty: lock_ty.clone(),
+            op,
+            span,
+            via: None,
+            through_closure: None,
+            closures: closures.to_vec(),
+            context: exec_context(self.body, closures),
+            acquisition: None,
+            origin,
+            through_trait: None,
+            held: Vec::new(),
+            nested: Vec::new(),
+        }
+    }
+
     fn direct_event(&mut self, ai: usize) -> Option<u32> {
         let a = &self.body.acquisitions[ai];
         self.record((a.expr, 0), |fl| {
             Some(LockEvent {
-                lock: fl.lock_place(&a.lock),
-                lock_ty: a.lock_ty.clone(),
-                op: a.op,
-                span: a.span,
-                via: None,
-                through_closure: None,
-                closures: a.closures.clone(),
-                context: exec_context(fl.body, &a.closures),
                 acquisition: Some(ai),
-                origin: (a.span, fl.f),
-                through_trait: None,
-                held: Vec::new(),
-                nested: Vec::new(),
+                ..fl.new_event(&a.lock, &a.lock_ty, a.op, a.span, &a.closures, (a.span, fl.f))
             })
         })
     }
@@ -740,19 +786,16 @@ impl<'a> Flow<'a> {
         self.record((call.expr, k as u32 + 1), |fl| {
             let place = locks::at_call_site(call, has_self, &acq.lock)?;
             Some(LockEvent {
-                lock: fl.lock_place(&place),
-                lock_ty: acq.lock_ty.clone(),
-                op: acq.op,
-                span: call.span,
                 via: Some((call.callee, acq.span)),
-                through_closure: None,
-                closures: call.closures.clone(),
-                context: exec_context(fl.body, &call.closures),
-                acquisition: None,
-                origin: (acq.span, acq.fn_id),
                 through_trait: call.through_trait.clone(),
-                held: Vec::new(),
-                nested: Vec::new(),
+                ..fl.new_event(
+                    &place,
+                    &acq.lock_ty,
+                    acq.op,
+                    call.span,
+                    &call.closures,
+                    (acq.span, acq.fn_id),
+                )
             })
         })
     }
@@ -762,19 +805,8 @@ impl<'a> Flow<'a> {
         let a = &self.body.acquisitions[ai];
         self.record((call.expr, ai as u32 + 1), |fl| {
             Some(LockEvent {
-                lock: fl.lock_place(&a.lock),
-                lock_ty: a.lock_ty.clone(),
-                op: a.op,
-                span: call.span,
-                via: None,
                 through_closure: Some(a.span),
-                closures: call.closures.clone(),
-                context: exec_context(fl.body, &call.closures),
-                acquisition: None,
-                origin: (a.span, fl.f),
-                through_trait: None,
-                held: Vec::new(),
-                nested: Vec::new(),
+                ..fl.new_event(&a.lock, &a.lock_ty, a.op, call.span, &call.closures, (a.span, fl.f))
             })
         })
     }
@@ -967,14 +999,11 @@ impl<'a> Flow<'a> {
     fn refine(&mut self, s: Slot, pat: &Pat) {
         let Some(v) = self.st.get_mut(s) else { return };
         match pat {
-            Pat::Variant { name, .. } => v.0.retain(|h| match h.path.first() {
-                Some(Seg::Var(x)) => **x == **name,
-                _ => true,
-            }),
+            Pat::Variant { name, .. } => v.keep_variants(|x| x == name),
             Pat::Ident { name, sub: None, .. } | Pat::Path(name)
                 if is_unit_variant(name, false) || matches!(pat, Pat::Path(_)) =>
             {
-                v.0.retain(|h| !is_var(&h.path));
+                v.keep_variants(|_| false);
             }
             Pat::Ident { sub: Some(sub), .. } => self.refine(s, sub),
             _ => {}
@@ -1145,14 +1174,8 @@ impl<'a> Flow<'a> {
                 if st.live
                     && let Some(l) = self.frame().loops.last_mut()
                 {
-                    l.breaks = Some(match l.breaks.take() {
-                        Some(b) => State::join(b, st),
-                        None => st,
-                    });
-                    l.value = Some(match l.value.take() {
-                        Some(w) => Val::join(&w, &v),
-                        None => v,
-                    });
+                    l.breaks = State::join(std::mem::replace(&mut l.breaks, State::dead()), st);
+                    Val::join_into(&mut l.value, v);
                 }
                 Val::default()
             }
@@ -1161,39 +1184,24 @@ impl<'a> Flow<'a> {
                 if st.live
                     && let Some(l) = self.frame().loops.last_mut()
                 {
-                    l.continues = Some(match l.continues.take() {
-                        Some(c) => State::join(c, st),
-                        None => st,
-                    });
+                    l.continues = State::join(std::mem::replace(&mut l.continues, State::dead()), st);
                 }
                 Val::default()
             }
             ExprKind::Macro { path, args } => self.macro_expr(e, path, args),
             ExprKind::Struct { fields, rest, .. } => {
-                let mark = self.pending.len();
-                for (n, x) in fields {
-                    let v = self.eval(x).under(&[field(n)]);
-                    self.pending.push(v);
-                }
+                let mark = self.eval_parts(fields.iter().map(|(n, x)| (x, field(n))));
                 if let Some(r) = rest {
                     self.place(r);
                 }
                 self.collect_pending(mark)
             }
             ExprKind::Tuple(es) => {
-                let mark = self.pending.len();
-                for (i, x) in es.iter().enumerate() {
-                    let v = self.eval(x).under(&[field(&i.to_string())]);
-                    self.pending.push(v);
-                }
+                let mark = self.eval_parts(es.iter().enumerate().map(|(i, x)| (x, field(&i.to_string()))));
                 self.collect_pending(mark)
             }
             ExprKind::Other(es) => {
-                let mark = self.pending.len();
-                for x in es {
-                    let v = self.eval(x).under(&[Seg::Elem]);
-                    self.pending.push(v);
-                }
+                let mark = self.eval_parts(es.iter().map(|x| (x, Seg::Elem)));
                 self.collect_pending(mark)
             }
         }
@@ -1214,6 +1222,18 @@ impl<'a> Flow<'a> {
             }
         }
         st
+    }
+
+    /// Evaluates the parts of an aggregate (`S { f: a }`, `(a, b)`, `[a, b]`, `vec![a]`), each
+    /// under its place in the whole and pending (alive) while the later ones are evaluated.
+    /// Returns the mark to collect them from.
+    fn eval_parts<'e>(&mut self, parts: impl IntoIterator<Item = (&'e Expr, Seg)>) -> usize {
+        let mark = self.pending.len();
+        for (x, seg) in parts {
+            let v = self.eval(x).under(&[seg]);
+            self.pending.push(v);
+        }
+        mark
     }
 
     fn collect_pending(&mut self, mark: usize) -> Val {
@@ -1507,29 +1527,32 @@ impl<'a> Flow<'a> {
             (_, "drop" | "forget") => Val::default(),
             ("" | "Option" | "Result", "Some" | "Ok" | "Err") if vals.len() == 1 => first().under(&[var(last)]),
             ("Box" | "Arc" | "Rc" | "Pin" | "ManuallyDrop" | "Cell" | "RefCell", "new" | "pin" | "from") => first(),
-            _ if catalog::guard_map(owner, last).is_some() => {
-                let v = first();
-                let mut out = Val::default();
-                for at in Val::token(0, 0, catalog::guard_map(owner, last).unwrap_or_default()).0 {
-                    out.extend(v.clone().under(&at.path));
-                }
-                out
-            }
-            _ if last.starts_with(|c: char| c.is_ascii_uppercase()) => {
-                // A tuple struct or an enum variant built around the arguments (both read
-                // back by a tuple-struct pattern, `Locked(g)`).
-                let mut out = Val::default();
-                for (i, v) in vals.into_iter().enumerate() {
-                    let mut p = vec![var(last)];
-                    if args.len() > 1 {
-                        p.push(field(&i.to_string()));
+            _ => match catalog::guard_map(owner, last) {
+                // `MutexGuard::map(g, ..)`: the guard, in the places of the result's shape.
+                Some(shape) => {
+                    let v = first();
+                    let mut out = Val::default();
+                    for p in shape {
+                        out.extend(v.clone().under(&shape_path(p)));
                     }
-                    out.extend(v.under(&p));
+                    out
                 }
-                out
-            }
-            // An unknown function: what it was given is no longer followed.
-            _ => Val::default(),
+                None if last.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    // A tuple struct or an enum variant built around the arguments (both read
+                    // back by a tuple-struct pattern, `Locked(g)`).
+                    let mut out = Val::default();
+                    for (i, v) in vals.into_iter().enumerate() {
+                        let mut p = vec![var(last)];
+                        if args.len() > 1 {
+                            p.push(field(&i.to_string()));
+                        }
+                        out.extend(v.under(&p));
+                    }
+                    out
+                }
+                // An unknown function: what it was given is no longer followed.
+                None => Val::default(),
+            },
         }
     }
 
@@ -1629,19 +1652,29 @@ impl<'a> Flow<'a> {
     /// not followed.
     fn inline_closure(&mut self, c: &Closure, param: Val) -> Val {
         let saved = self.st.clone();
+        let params = |fl: &mut Self| {
+            if let Some(p) = c.params.first() {
+                fl.bind_value(p, param);
+            }
+        };
+        let ret = self.in_frame(params, |fl| fl.eval(&c.body));
+        self.st = saved;
+        ret
+    }
+
+    /// Runs a body in a frame of its own: `params` binds its parameters in its block scope,
+    /// `body` evaluates it in a temporary scope. Returns what it returns (its value and every
+    /// `return`).
+    fn in_frame(&mut self, params: impl FnOnce(&mut Self), body: impl FnOnce(&mut Self) -> Val) -> Val {
         self.frames.push(Frame::default());
         self.push(ScopeKind::Block);
-        if let Some(p) = c.params.first() {
-            self.bind_value(p, param);
-        }
+        params(self);
         self.push(ScopeKind::Temp);
-        let v = self.eval(&c.body);
+        let v = body(self);
         self.ret(v);
         self.pop();
         self.pop();
-        let ret = self.frames.pop().and_then(|f| f.ret).unwrap_or_default();
-        self.st = saved;
-        ret
+        self.frames.pop().and_then(|f| f.ret).unwrap_or_default()
     }
 
     /// Analyzes a closure or async block on its own: it runs at another time, with nothing
@@ -1652,14 +1685,7 @@ impl<'a> Flow<'a> {
         let pending = std::mem::take(&mut self.pending);
         let extend = self.extend_to.take();
         let loop_depth = std::mem::take(&mut self.loop_depth);
-        self.frames.push(Frame::default());
-        self.push(ScopeKind::Block);
-        self.push(ScopeKind::Temp);
-        let v = body(self);
-        self.ret(v);
-        self.pop();
-        self.pop();
-        let ret = self.frames.pop().and_then(|f| f.ret).unwrap_or_default();
+        let ret = self.in_frame(|_| {}, body);
         self.st = st;
         self.scopes = scopes;
         self.pending = pending;
@@ -1692,11 +1718,7 @@ impl<'a> Flow<'a> {
             MacroArgs::Parsed(es) => {
                 let mut out = Val::default();
                 if name == "vec" {
-                    let mark = self.pending.len();
-                    for x in es {
-                        let v = self.eval(x).under(&[Seg::Elem]);
-                        self.pending.push(v);
-                    }
+                    let mark = self.eval_parts(es.iter().map(|x| (x, Seg::Elem)));
                     out = self.collect_pending(mark);
                 } else if matches!(name, "assert" | "debug_assert")
                     && let Some((c, rest)) = es.split_first()
@@ -1830,9 +1852,8 @@ impl<'a> Flow<'a> {
                 if args.is_empty() && matches!(method.as_str(), "is_none" | "is_some" | "is_ok" | "is_err") =>
             {
                 let slot = self.place(recv);
-                let t = self.st.clone();
+                let mut t = self.st.clone();
                 let mut f = std::mem::replace(&mut self.st, State::dead());
-                let mut t = t;
                 if let Some(s) = slot {
                     // `is_none()`: no payload where it holds; `is_some()`: none where it fails.
                     let empty = if matches!(method.as_str(), "is_none" | "is_err") {
@@ -1841,10 +1862,7 @@ impl<'a> Flow<'a> {
                         &mut f
                     };
                     if let Some(v) = empty.get_mut(s) {
-                        v.0.retain(|h| match h.path.first() {
-                            Some(Seg::Var(x)) => !matches!(&**x, "Some" | "Ok"),
-                            _ => true,
-                        });
+                        v.keep_variants(|x| !matches!(x, "Some" | "Ok"));
                     }
                 }
                 (t, f)
@@ -1892,10 +1910,7 @@ impl<'a> Flow<'a> {
             exit = iteration(self).unwrap_or_else(State::dead);
             ctx = self.frame().loops.pop().unwrap_or_default();
             let end = std::mem::replace(&mut self.st, State::dead());
-            let back = match ctx.continues.take() {
-                Some(c) => State::join(end, c),
-                None => end,
-            };
+            let back = State::join(end, std::mem::replace(&mut ctx.continues, State::dead()));
             let next = State::join(head.clone(), back);
             if next == head {
                 break;
@@ -1903,10 +1918,7 @@ impl<'a> Flow<'a> {
             head = next;
         }
         self.loop_depth -= 1;
-        self.st = match ctx.breaks {
-            Some(b) => State::join(exit, b),
-            None => exit,
-        };
+        self.st = State::join(exit, ctx.breaks);
         ctx.value.unwrap_or_default()
     }
 
@@ -1946,14 +1958,13 @@ impl<'a> Flow<'a> {
         }
         // Nesting a caller can see; on locks only this call can reach (`&mut self`), it can
         // block no other thread.
-        let exclusive = |ev: &LockEvent| locks::is_exclusive(self.ix, self.body, self.f, &ev.lock);
         for (i, ev) in self.events.iter().enumerate() {
             let Some(&k) = acq_index.get(&(i as u32)) else { continue };
             for h in ev.held.iter().chain(&ev.nested) {
                 if let Some(&j) = acq_index.get(h)
                     && j != k
                     && !sum.nested.contains(&(j, k))
-                    && !(exclusive(ev) && exclusive(&self.events[*h as usize]))
+                    && !(ev.exclusive && self.events[*h as usize].exclusive)
                 {
                     sum.nested.push((j, k));
                 }
@@ -2022,10 +2033,7 @@ fn refine_fail(st: &mut State, s: Slot, pat: &Pat) {
         return;
     }
     if let Some(v) = st.get_mut(s) {
-        v.0.retain(|h| match h.path.first() {
-            Some(Seg::Var(x)) => **x != **name,
-            _ => true,
-        });
+        v.keep_variants(|x| x != name);
     }
 }
 
@@ -2068,14 +2076,6 @@ fn contains_let(e: &Expr) -> bool {
             op: BinKind::And | BinKind::Or,
         } => contains_let(lhs) || contains_let(rhs),
         _ => false,
-    }
-}
-
-impl Summary {
-    /// Does calling this function do nothing to locks?
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty()
     }
 }
 

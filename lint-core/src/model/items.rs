@@ -48,7 +48,6 @@ pub struct StaticDef {
 pub struct ImplDef {
     pub file: u32,
     pub self_ty: SemTy,
-    pub generics: Vec<String>,
     /// The generic parameters as types (by their bounds), for the methods' signatures.
     pub generic_tys: Vec<(String, SemTy)>,
     /// Last segment of the implemented trait (`Sync`), if any.
@@ -274,7 +273,6 @@ impl ItemIndex {
                     self.impls.push(ImplDef {
                         file,
                         self_ty: SemTy::Unknown,
-                        generics: generic_names(&generics),
                         generic_tys: Vec::new(),
                         trait_name: trait_path.as_ref().and_then(TyPath::last).map(|s| s.name.clone()),
                         is_unsafe,

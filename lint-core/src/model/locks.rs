@@ -12,7 +12,6 @@ use super::items::ItemIndex;
 use super::types::{LockLib, SemTy, Wrap};
 use crate::diagnostic::Span;
 
-pub use super::types::classify;
 pub use crate::catalog::{AcqOp, LockMode};
 
 /// The lock's library, for locks.
@@ -130,6 +129,14 @@ pub struct Summary {
     pub nested: Vec<(usize, usize)>,
 }
 
+impl Summary {
+    /// Does calling this function do nothing to locks?
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty()
+    }
+}
+
 /// One step into a value: an enum variant's payload, a struct or tuple field, the items of an
 /// iterator or collection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -223,6 +230,10 @@ pub struct LockEvent {
     /// still holds when it takes this lock (its own nesting, `fn transfer(a, b)` taking `b`
     /// while holding `a`).
     pub nested: Vec<u32>,
+    /// The lock guards a map or set ([`guards_a_map`]).
+    pub on_map: bool,
+    /// Only this call of the function can reach the lock ([`is_exclusive`]).
+    pub exclusive: bool,
 }
 
 /// Is the object at `place` reachable only from this call of function `f`, so no other
@@ -327,19 +338,26 @@ impl LockClass {
     }
 }
 
+/// The type of a place's root in function `f`: the impl's type for `self` (`Unknown` outside
+/// an impl), a local's or a static's type.
+#[must_use]
+pub fn root_ty(ix: &ItemIndex, body: &BodyFacts, f: u32, root: Root) -> SemTy {
+    match root {
+        Root::SelfParam => ix.fns[f as usize]
+            .impl_id
+            .map(|i| ix.impls[i as usize].self_ty.clone())
+            .unwrap_or_default(),
+        Root::Local(b) => body.bindings[b as usize].ty.clone(),
+        Root::Static(s) => ix.statics[s as usize].ty.clone(),
+    }
+}
+
 /// The class of a lock place of function `fn_id`: `Type.field` for fields of `self` or of any
 /// value of a struct type (so two functions taking the same struct's locks agree), the static
 /// for statics, and the local object for locals of other types.
 #[must_use]
 pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<LockClass> {
-    let root_ty = match lock.root {
-        Root::Static(id) => ix.statics[id as usize].ty.clone(),
-        Root::SelfParam => {
-            let f = &ix.fns[fn_id as usize];
-            ix.impls[f.impl_id? as usize].self_ty.clone()
-        }
-        Root::Local(b) => body.bindings[b as usize].ty.clone(),
-    };
+    let root_ty = root_ty(ix, body, fn_id, lock.root);
     // A lock is named after the innermost struct of the package that holds it: the field of
     // `LogFetchBuffer` is one lock whether it is reached as `self.completed` or as
     // `self.buffer.completed` from the struct that owns the buffer.
@@ -403,23 +421,14 @@ pub struct LockGraph {
     pub written: HashSet<LockClass>,
     /// Its elementary cycles of up to [`MAX_CYCLE`] locks (edge indices), shortest first.
     pub cycles: Vec<Vec<usize>>,
+    /// The cycles that can deadlock, with at least one map lock ([`LockGraph::judge`]): none
+    /// through the locks of a shorter one, each starting from its first site in the package.
+    pub deadlocks: Vec<Vec<usize>>,
 }
 
 /// The longest lock-order cycle looked for, and how many cycles of one package at most.
 pub const MAX_CYCLE: usize = 4;
 const MAX_CYCLES: usize = 200;
-
-/// The index of an event of `fg`.
-fn h_index(fg: &FnGuards, e: &LockEvent) -> u32 {
-    fg.events.iter().position(|x| std::ptr::eq(x, e)).unwrap_or(usize::MAX) as u32
-}
-
-fn lock_mode(op: AcqOp) -> Option<LockMode> {
-    match op {
-        AcqOp::Lock { mode, is_try: false } => Some(mode),
-        _ => None,
-    }
-}
 
 impl LockGraph {
     #[must_use]
@@ -428,52 +437,47 @@ impl LockGraph {
         let mut seen = HashSet::new();
         for (f, fg) in guards.iter().enumerate() {
             let body = &bodies[f];
-            let class = |e: &LockEvent| lock_class(ix, body, f as u32, &e.lock);
-            for inner in &fg.events {
-                let Some(second_mode) = lock_mode(inner.op) else {
+            let classes: Vec<Option<LockClass>> = fg
+                .events
+                .iter()
+                .map(|e| {
+                    e.op.blocking_mode()
+                        .and_then(|_| lock_class(ix, body, f as u32, &e.lock))
+                })
+                .collect();
+            for (inner, second) in fg.events.iter().zip(&classes) {
+                let (Some(second_mode), Some(second)) = (inner.op.blocking_mode(), second) else {
                     continue;
                 };
-                let Some(second) = class(inner) else { continue };
-                if guards_a_map(ix, &inner.lock_ty) {
+                if inner.on_map {
                     g.map_locks.insert(second.clone());
                 }
                 if matches!(second_mode, LockMode::Mutex | LockMode::Write) {
                     g.written.insert(second.clone());
                 }
-                let outers: Vec<&LockEvent> = inner
-                    .held
-                    .iter()
-                    .chain(&inner.nested)
-                    .map(|&h| &fg.events[h as usize])
+                let outers = || inner.held.iter().chain(&inner.nested).map(|&h| h as usize);
+                let gates: Vec<&LockClass> = outers()
+                    .filter(|&h| fg.events[h].op.serializes())
+                    .filter_map(|h| classes[h].as_ref())
                     .collect();
-                let gates: Vec<LockClass> = outers
-                    .iter()
-                    .filter(|o| {
-                        matches!(
-                            lock_mode(o.op),
-                            Some(LockMode::Mutex | LockMode::Write | LockMode::UpgradableRead)
-                        )
-                    })
-                    .filter_map(|o| class(o))
-                    .collect();
-                for outer in &outers {
-                    let Some(first_mode) = lock_mode(outer.op) else {
+                for h in outers() {
+                    let outer = &fg.events[h];
+                    let (Some(first_mode), Some(first)) = (outer.op.blocking_mode(), &classes[h]) else {
                         continue;
                     };
-                    if outer.lock == inner.lock {
-                        continue;
-                    }
-                    let Some(first) = class(outer) else { continue };
-                    if first == second || !seen.insert((first.clone(), second.clone(), f, outer.span, inner.span)) {
+                    if outer.lock == inner.lock
+                        || first == second
+                        || !seen.insert((first.clone(), second.clone(), f, outer.span, inner.span))
+                    {
                         continue;
                     }
                     g.edges.push(OrderEdge {
                         gates: gates
                             .iter()
                             .filter(|c| **c != first && **c != second)
-                            .cloned()
+                            .map(|c| (*c).clone())
                             .collect(),
-                        first,
+                        first: first.clone(),
                         second: second.clone(),
                         first_mode,
                         second_mode,
@@ -481,12 +485,8 @@ impl LockGraph {
                         context: inner.context,
                         first_span: outer.span,
                         second_span: inner.span,
-                        inside: inner
-                            .via
-                            .map(|(f, _)| f)
-                            .filter(|_| inner.nested.contains(&h_index(fg, outer))),
-                        exclusive: is_exclusive(ix, body, f as u32, &outer.lock)
-                            && is_exclusive(ix, body, f as u32, &inner.lock),
+                        inside: inner.via.map(|(f, _)| f).filter(|_| inner.nested.contains(&(h as u32))),
+                        exclusive: outer.exclusive && inner.exclusive,
                     });
                 }
             }
@@ -541,6 +541,98 @@ impl LockGraph {
             }
         }
         out
+    }
+
+    /// Judges the cycles ([`LockGraph::deadlocks`]); `spawned` says whether spawned code
+    /// reaches a function (it may then run on several threads at once).
+    pub fn judge(&mut self, spawned: impl Fn(u32) -> bool) {
+        // Shortest cycles first; a cycle through the locks of a shorter one already kept is
+        // the same inversion seen again.
+        let mut kept: Vec<Vec<&LockClass>> = Vec::new();
+        let mut out = Vec::new();
+        for cycle in &self.cycles {
+            if !self.can_deadlock(cycle, &spawned) {
+                continue;
+            }
+            let locks: Vec<&LockClass> = cycle.iter().map(|&i| &self.edges[i].first).collect();
+            if kept.iter().any(|smaller| smaller.iter().all(|l| locks.contains(l))) {
+                continue;
+            }
+            kept.push(locks);
+            // Starting from its first site in the package.
+            let mut cycle = cycle.clone();
+            let first = (0..cycle.len())
+                .min_by_key(|&i| {
+                    let e = &self.edges[cycle[i]];
+                    (e.second_span.file, e.second_span.lo)
+                })
+                .unwrap_or(0);
+            cycle.rotate_left(first);
+            out.push(cycle);
+        }
+        self.deadlocks = out;
+    }
+
+    /// Can the locks of this cycle, taken in these orders, really block each other?
+    fn can_deadlock(&self, cycle: &[usize], spawned: impl Fn(u32) -> bool) -> bool {
+        let edges: Vec<&OrderEdge> = cycle.iter().map(|&i| &self.edges[i]).collect();
+        // At least one lock guards a map (maplint's business); any other lock closes the cycle.
+        if !edges
+            .iter()
+            .any(|e| self.map_locks.contains(&e.first) || self.map_locks.contains(&e.second))
+        {
+            return false;
+        }
+        // A lock of one function's local only exists in one call: the orders must run at once
+        // there, in different threads (a spawned closure and the code that spawned it).
+        if edges.iter().any(|e| e.first.is_local() || e.second.is_local())
+            && (edges.iter().any(|e| e.fn_id != edges[0].fn_id) || edges.iter().all(|e| e.context == edges[0].context))
+        {
+            return false;
+        }
+        // An edge on locks only this call can reach (`&mut self`) cannot block another thread.
+        if edges.iter().any(|e| e.exclusive) {
+            return false;
+        }
+        // A cycle within one function's sequential code cannot block itself, unless the
+        // function runs on several threads at once (it is spawned).
+        if edges
+            .iter()
+            .all(|e| e.fn_id == edges[0].fn_id && e.context == edges[0].context)
+            && !spawned(edges[0].fn_id)
+            && edges[0].context.is_none()
+        {
+            return false;
+        }
+        // A gate: one lock held exclusively around every edge serializes them.
+        if edges[0]
+            .gates
+            .iter()
+            .any(|gate| edges.iter().all(|e| e.gates.contains(gate)))
+        {
+            return false;
+        }
+        // A lock held for reading and taken again for reading blocks only through a queued
+        // writer (a recursive read never waits for one): the package must write-lock it
+        // somewhere.
+        self.read_only_links(cycle)
+            .iter()
+            .all(|(lock, recursive)| !recursive && self.written.contains(lock))
+    }
+
+    /// The locks of a cycle that are both held and then taken for reading (readers do not
+    /// block each other), and whether the taking is a recursive read.
+    #[must_use]
+    pub fn read_only_links(&self, cycle: &[usize]) -> Vec<(LockClass, bool)> {
+        let reader = |m: LockMode| matches!(m, LockMode::Read | LockMode::ReadRecursive);
+        let edges = || cycle.iter().map(|&i| &self.edges[i]);
+        edges()
+            .filter_map(|into| {
+                let out = edges().find(|e| e.first == into.second)?;
+                (reader(into.second_mode) && reader(out.first_mode))
+                    .then(|| (into.second.clone(), into.second_mode == LockMode::ReadRecursive))
+            })
+            .collect()
     }
 }
 

@@ -588,10 +588,7 @@ impl Lowerer<'_> {
                 s.fields
                     .iter()
                     .map(|f| {
-                        let name = match &f.member {
-                            syn::Member::Named(i) => ident_str(i),
-                            syn::Member::Unnamed(i) => i.index.to_string(),
-                        };
+                        let name = member_name(&f.member);
                         (name, self.pat(&f.pat))
                     })
                     .collect(),
@@ -702,10 +699,11 @@ impl Lowerer<'_> {
             }
             E::Field(f) => {
                 let base = self.boxed(&f.base);
-                let (name, ms) = match &f.member {
-                    syn::Member::Named(i) => (ident_str(i), self.sp_word(i.span())),
-                    syn::Member::Unnamed(i) => (i.index.to_string(), self.sp(i.span)),
+                let ms = match &f.member {
+                    syn::Member::Named(i) => self.sp_word(i.span()),
+                    syn::Member::Unnamed(i) => self.sp(i.span),
                 };
+                let name = member_name(&f.member);
                 self.mk(j(base.span, ms), ExprKind::Field { base, name })
             }
             E::MethodCall(m) => {
@@ -958,10 +956,7 @@ impl Lowerer<'_> {
                     .fields
                     .iter()
                     .map(|f| {
-                        let name = match &f.member {
-                            syn::Member::Named(i) => ident_str(i),
-                            syn::Member::Unnamed(i) => i.index.to_string(),
-                        };
+                        let name = member_name(&f.member);
                         (name, self.expr(&f.expr))
                     })
                     .collect();
@@ -1235,8 +1230,14 @@ fn parse_vec_args(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
     Ok(out)
 }
 
-/// `tokio::select! { biased; pat = fut (, if cond)? => handler, ... else => handler }`:
-/// the futures, conditions and handlers as expressions (patterns are not bound here).
+/// A field's name: `x`, or `0` for a tuple field.
+fn member_name(m: &syn::Member) -> String {
+    match m {
+        syn::Member::Named(i) => ident_str(i),
+        syn::Member::Unnamed(i) => i.index.to_string(),
+    }
+}
+
 /// `select! { [biased;] pat = future [, if cond] => handler, ... [else => handler] }`: the
 /// futures (and conditions) and the handlers.
 fn parse_select(input: ParseStream<'_>) -> syn::Result<(Vec<syn::Expr>, Vec<syn::Expr>)> {

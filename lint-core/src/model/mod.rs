@@ -81,12 +81,13 @@ impl Model {
             .collect();
         let aliases = aliases::FieldAliases::build(&bodies);
         let (summaries, guards) = flow::analyze_all(&items, &bodies, &aliases, edition);
-        let lock_graph = locks::LockGraph::build(&items, &bodies, &guards);
         let mut fns_by_file = vec![Vec::new(); n_files];
         for (i, f) in items.fns.iter().enumerate() {
             fns_by_file[f.file as usize].push(i as u32);
         }
         let spawned_fns = reachable_from_spawns(&bodies);
+        let mut lock_graph = locks::LockGraph::build(&items, &bodies, &guards);
+        lock_graph.judge(|f| spawned_fns.contains_key(&f));
         Model {
             edition,
             parsed,
@@ -109,13 +110,6 @@ impl Model {
             body: &self.bodies[id as usize],
             guards: &self.guards[id as usize],
         }
-    }
-
-    /// Is the object at `place` reachable only from this call of function `f`, so no other
-    /// thread or task can use it meanwhile? (See [`locks::is_exclusive`].)
-    #[must_use]
-    pub fn is_exclusive(&self, f: u32, place: &body::Place) -> bool {
-        locks::is_exclusive(&self.items, &self.bodies[f as usize], f, place)
     }
 
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
@@ -149,11 +143,16 @@ impl<'m> Function<'m> {
         &self.guards.events
     }
 
+    /// The events at these indices.
+    fn resolve(&self, hs: &'m [u32]) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        let events = &self.guards.events;
+        hs.iter().map(move |&h| &events[h as usize])
+    }
+
     /// The guards certainly alive when `e` (one of [`Function::events`]) happens, in the same
     /// thread and call context.
-    pub fn held(&self, e: &locks::LockEvent) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
-        let events = &self.guards.events;
-        e.held.clone().into_iter().map(move |h| &events[h as usize])
+    pub fn held(&self, e: &'m locks::LockEvent) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
+        self.resolve(&e.held)
     }
 
     /// Is the guard taken by `g` still alive when `at` happens?
@@ -174,30 +173,12 @@ impl<'m> Function<'m> {
             .iter()
             .filter(|h| b.held.contains(h))
             .map(|&h| &events[h as usize])
-            .find(|g| {
-                g.lock != a.lock
-                    && g.lock != b.lock
-                    && matches!(
-                        g.op,
-                        crate::catalog::AcqOp::Lock {
-                            mode: crate::catalog::LockMode::Mutex
-                                | crate::catalog::LockMode::Write
-                                | crate::catalog::LockMode::UpgradableRead,
-                            is_try: false
-                        }
-                    )
-            })
+            .find(|g| g.lock != a.lock && g.lock != b.lock && g.op.serializes())
     }
 
     /// The guards certainly alive at the `i`-th blocking wait (`BodyFacts::blocking_waits`).
     pub fn held_at_blocking_wait(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
-        let events = &self.guards.events;
-        self.guards
-            .blocking
-            .get(i)
-            .into_iter()
-            .flatten()
-            .map(move |&h| &events[h as usize])
+        self.resolve(self.guards.blocking.get(i).map_or(&[], Vec::as_slice))
     }
 
     /// The lock events of a closure of this function that runs on its own (a spawned thread).
@@ -207,13 +188,7 @@ impl<'m> Function<'m> {
 
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
     pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
-        let events = &self.guards.events;
-        self.guards
-            .awaits
-            .get(i)
-            .into_iter()
-            .flatten()
-            .map(move |&h| &events[h as usize])
+        self.resolve(self.guards.awaits.get(i).map_or(&[], Vec::as_slice))
     }
 }
 

@@ -94,8 +94,9 @@ impl Finding<'_, '_> {
     }
 }
 
+use crate::model::body::AwaitPoint;
 use crate::model::body::{BodyFacts, Place, Root, SpawnKind, Write};
-use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
+use crate::model::locks::{AcqOp, LockEvent, exec_context, is_async_context};
 use crate::model::{Function, Model};
 
 /// How a place reads in a message: `M`, `self.cache`, `state.routes`.
@@ -148,24 +149,40 @@ pub fn snippet(model: &Model, span: Span) -> &str {
 /// thread and call context. `accept` decides which operation kinds the rule is about. One pair
 /// per site: a call whose callee takes the lock in several ways is one finding.
 #[must_use]
-pub fn held_while_taken<'m>(
-    model: &Model,
-    func: Function<'m>,
+pub fn held_while_taken(
+    func: Function<'_>,
     accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
-) -> Vec<(&'m LockEvent, &'m LockEvent)> {
+) -> Vec<(&LockEvent, &LockEvent)> {
     let mut out: Vec<(&LockEvent, &LockEvent)> = Vec::new();
     for taken in func.events().iter().filter(|t| !t.op.is_try()) {
         if out.iter().any(|(_, t)| t.span == taken.span) {
             continue;
         }
         let held = func.held(taken).find(|held| {
-            held.lock == taken.lock
-                && held.context == taken.context
-                && guards_a_map(&model.items, &held.lock_ty)
-                && accept(held.op, taken.op, held)
+            held.lock == taken.lock && held.context == taken.context && held.on_map && accept(held.op, taken.op, held)
         });
         if let Some(h) = held {
             out.push((h, taken));
+        }
+    }
+    out
+}
+
+/// The map guards alive across an `.await` of async code, each with the first `.await` it is
+/// held across: at each `.await`, the first guard alive there that `accept` picks.
+#[must_use]
+pub fn held_across_awaits(func: Function<'_>, accept: impl Fn(&LockEvent) -> bool) -> Vec<(&AwaitPoint, &LockEvent)> {
+    let body = func.body;
+    let mut out: Vec<(&AwaitPoint, &LockEvent)> = Vec::new();
+    for (i, a) in body.awaits.iter().enumerate() {
+        if !is_async_context(body, exec_context(body, &a.closures)) {
+            continue;
+        }
+        let Some(held) = func.held_at_await(i).find(|e| e.on_map && accept(e)) else {
+            continue;
+        };
+        if !out.iter().any(|(_, h)| h.span == held.span) {
+            out.push((a, held));
         }
     }
     out
@@ -249,29 +266,27 @@ pub fn report_conflicts(
     words: impl Fn(&Conflict<'_>) -> Words,
 ) {
     let body = func.body;
-    {
-        for (held, taken) in held_while_taken(model, func, &accept) {
-            let c = Conflict {
-                body,
-                held,
-                taken,
-                name: lock_name(model, body, held),
-                line: line_of(model, held.span),
-                how: how_taken(model, taken),
-            };
-            let w = words(&c);
-            let finding = out
-                .report(taken.span, w.message)
-                .primary_label(w.primary)
-                .label(held.span, w.held);
-            let mut finding = via_label(model, taken, finding).help(w.help);
-            if let Some(note) = trait_note(model, taken) {
-                finding = finding.note(note);
-            }
-            match w.note {
-                Some(n) => finding.note(n).emit(),
-                None => finding.emit(),
-            }
+    for (held, taken) in held_while_taken(func, &accept) {
+        let c = Conflict {
+            body,
+            held,
+            taken,
+            name: lock_name(model, body, held),
+            line: line_of(model, held.span),
+            how: how_taken(model, taken),
+        };
+        let w = words(&c);
+        let finding = out
+            .report(taken.span, w.message)
+            .primary_label(w.primary)
+            .label(held.span, w.held);
+        let mut finding = via_label(model, taken, finding).help(w.help);
+        if let Some(note) = trait_note(model, taken) {
+            finding = finding.note(note);
+        }
+        match w.note {
+            Some(n) => finding.note(n).emit(),
+            None => finding.emit(),
         }
     }
 }

@@ -1,7 +1,7 @@
 use crate::catalog::{Interest, Wrap};
-use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context};
+use crate::model::locks::AcqOp;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, line_of, lock_name};
+use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -54,22 +54,8 @@ impl Rule for MapBorrowAcrossAwait {
 
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let body = func.body;
-        let mut reported = Vec::new();
-        for (i, a) in body.awaits.iter().enumerate() {
-            if !is_async_context(body, exec_context(body, &a.closures)) {
-                continue;
-            }
-            let Some(held) = func
-                .held_at_await(i)
-                .find(|e| matches!(e.op, AcqOp::Borrow { .. }) && guards_a_map(&model.items, &e.lock_ty))
-            else {
-                continue;
-            };
-            // One finding per borrow: the first `.await` it is held across.
-            if reported.contains(&held.span) {
-                continue;
-            }
-            reported.push(held.span);
+        // One finding per borrow: the first `.await` it is held across.
+        for (a, held) in held_across_awaits(func, |e| matches!(e.op, AcqOp::Borrow { .. })) {
             let (what, other) = if matches!(held.op, AcqOp::Borrow { mutable: true, .. }) {
                 ("a mutable borrow", "borrows")
             } else {

@@ -1,7 +1,7 @@
 use crate::catalog::Interest;
 use crate::diagnostic::{Applicability, Span};
 use crate::model::body::BodyFacts;
-use crate::model::locks::{AcqOp, LockEvent, guards_a_map};
+use crate::model::locks::{AcqOp, LockEvent};
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, line_of, lock_name, snippet};
 use crate::rules::{Rule, RuleMeta, declare_rule};
@@ -98,7 +98,8 @@ impl Rule for MapCheckThenAct {
             let Some((act_method, act_call, act_args)) = usage(body, act) else {
                 continue;
             };
-            if !ACTS.contains(&act_method) || !guards_a_map(&model.items, &act.lock_ty) {
+            // (On a map no other thread can reach, nothing can run in between.)
+            if !ACTS.contains(&act_method) || !act.on_map || act.exclusive {
                 continue;
             }
             for check in events.iter().filter(|c| {
@@ -115,8 +116,8 @@ impl Rule for MapCheckThenAct {
                 if !CHECKS.contains(&check_method) {
                     continue;
                 }
-                // Serialized by a gate held around both, or on a map no other thread can reach.
-                if func.gate(check, act).is_some() || model.is_exclusive(func.id, &act.lock) {
+                // Serialized by a gate held around both.
+                if func.gate(check, act).is_some() {
                     continue;
                 }
                 let a = &body.acquisitions[check.acquisition.expect("direct event")];
@@ -130,11 +131,8 @@ impl Rule for MapCheckThenAct {
                 if !same_key {
                     continue;
                 }
-                let checked_in = |cond: Span| {
-                    inside(check.span, cond)
-                        || a.in_let
-                            .is_some_and(|b| body.mentions.iter().any(|m| m.binding == b && inside(m.span, cond)))
-                };
+                let checked_in =
+                    |cond: Span| inside(check.span, cond) || a.in_let.is_some_and(|b| mentioned_in(body, b, cond));
                 // The check in a condition or scrutinee (directly, or through a `let` it
                 // reads) and the act where it found the key absent: the then-block of
                 // `if !..`, the else-block of `if ..`/`if let Some(..)`, the code after
@@ -206,7 +204,7 @@ impl Rule for MapCheckThenAct {
 /// initializes, and on through the patterns of `if let`s around the act that read it
 /// (`let seen = m.get(k).copied(); if let Some(n) = seen { m.insert(k, n + 1) }`)?
 fn checked_value_flows(body: &BodyFacts, check: Span, in_let: Option<u32>, act: Span, act_args: &[Span]) -> bool {
-    let mentioned_in = |b: u32, at: Span| body.mentions.iter().any(|m| m.binding == b && inside(m.span, at));
+    let mentioned_in = |b: u32, at: Span| mentioned_in(body, b, at);
     let mut carriers: Vec<u32> = in_let.into_iter().collect();
     for i in body.ifs.iter().filter(|i| inside(act, i.then)) {
         let reads = inside(check, i.cond) || carriers.iter().any(|&b| mentioned_in(b, i.cond));
@@ -221,6 +219,11 @@ fn checked_value_flows(body: &BodyFacts, check: Span, in_let: Option<u32>, act: 
         }
     }
     carriers.iter().any(|&b| act_args.iter().any(|s| mentioned_in(b, *s)))
+}
+
+/// Is binding `b` named inside `at`?
+fn mentioned_in(body: &BodyFacts, b: u32, at: Span) -> bool {
+    body.mentions.iter().any(|m| m.binding == b && inside(m.span, at))
 }
 
 /// A key expression without the borrow or copy around it (`&k`, `k.clone()` → `k`).

@@ -1,8 +1,8 @@
 use crate::catalog::Interest;
-use crate::model::locks::{AcqOp, exec_context, guards_a_map, is_async_context, lock_lib};
+use crate::model::locks::{AcqOp, LockEvent, lock_lib};
 use crate::model::types::LockLib;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, line_of, lock_name};
+use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -56,26 +56,12 @@ impl Rule for MapGuardAcrossAwait {
 
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let body = func.body;
-        let mut reported = Vec::new();
-        for (i, a) in body.awaits.iter().enumerate() {
-            let ctx = exec_context(body, &a.closures);
-            if !is_async_context(body, ctx) {
-                continue;
-            }
-            let Some(held) = func.held_at_await(i).find(|e| {
-                guards_a_map(&model.items, &e.lock_ty)
-                    && match e.op {
-                        AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
-                        AcqOp::Sharded { guard, .. } => guard,
-                        AcqOp::Borrow { .. } => false,
-                    }
-            }) else {
-                continue;
-            };
-            if reported.contains(&held.span) {
-                continue;
-            }
-            reported.push(held.span);
+        let blocks_thread = |e: &LockEvent| match e.op {
+            AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
+            AcqOp::Sharded { guard, .. } => guard,
+            AcqOp::Borrow { .. } => false,
+        };
+        for (a, held) in held_across_awaits(func, blocks_thread) {
             let name = lock_name(model, body, held);
             let line = line_of(model, held.span);
             let await_kw = a.span;

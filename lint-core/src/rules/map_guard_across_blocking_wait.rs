@@ -1,6 +1,6 @@
 use crate::catalog::{AcqOp, Interest, LockMode};
-use crate::model::body::{SpawnBody, WaitFor};
-use crate::model::locks::{LockEvent, guards_a_map};
+use crate::model::body::WaitFor;
+use crate::model::locks::LockEvent;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, line_of, lock_name};
 use crate::rules::{Rule, RuleMeta, declare_rule};
@@ -65,8 +65,7 @@ fn waits_for(held: AcqOp, other: AcqOp) -> bool {
                 LockMode::Read | LockMode::ReadRecursive
             )
         ),
-        (AcqOp::Sharded { write, guard: true }, AcqOp::Sharded { write: w2, .. }) => write || w2,
-        _ => false,
+        _ => AcqOp::shard_conflict(held, other),
     }
 }
 
@@ -79,29 +78,9 @@ impl Rule for MapGuardAcrossBlockingWait {
         let body = func.body;
         for (i, wait) in body.blocking_waits.iter().enumerate() {
             // The closures running on the other side.
-            let others: Vec<u32> = match wait.waits_for {
-                WaitFor::Thread(s) => match body.spawns[s].body {
-                    SpawnBody::Closure(c) => vec![c],
-                    SpawnBody::Fn(_) => Vec::new(),
-                },
-                WaitFor::Message(ch) => {
-                    let senders = &body.channels[ch].senders;
-                    body.spawns
-                        .iter()
-                        .filter_map(|s| match s.body {
-                            SpawnBody::Closure(c) => Some(c),
-                            SpawnBody::Fn(_) => None,
-                        })
-                        .filter(|c| {
-                            body.mentions
-                                .iter()
-                                .any(|m| senders.contains(&m.binding) && m.closures.contains(c))
-                        })
-                        .collect()
-                }
-            };
+            let others = body.waited_closures(wait);
             let found = func.held_at_blocking_wait(i).find_map(|held| {
-                if !guards_a_map(&model.items, &held.lock_ty) {
+                if !held.on_map {
                     return None;
                 }
                 let other: &LockEvent = others

@@ -1,7 +1,6 @@
 use crate::catalog::Interest;
-use crate::catalog::LockMode;
 use crate::model::Model;
-use crate::model::locks::{LockClass, LockGraph, OrderEdge};
+use crate::model::locks::{LockClass, OrderEdge};
 use crate::rules::helpers::{Reporter, line_of};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -55,65 +54,6 @@ declare_rule! {
     }
 }
 
-/// Can the locks of this cycle, taken in these orders, really block each other?
-fn deadlocks(model: &Model, g: &LockGraph, edges: &[&OrderEdge]) -> bool {
-    // At least one lock guards a map (maplint's business); any other lock closes the cycle.
-    if !edges
-        .iter()
-        .any(|e| g.map_locks.contains(&e.first) || g.map_locks.contains(&e.second))
-    {
-        return false;
-    }
-    // A lock of one function's local only exists in one call: the orders must run at once there,
-    // in different threads (a spawned closure and the code that spawned it).
-    if edges.iter().any(|e| e.first.is_local() || e.second.is_local())
-        && (edges.iter().any(|e| e.fn_id != edges[0].fn_id) || edges.iter().all(|e| e.context == edges[0].context))
-    {
-        return false;
-    }
-    // An edge on locks only this call can reach (`&mut self`) cannot block another thread.
-    if edges.iter().any(|e| e.exclusive) {
-        return false;
-    }
-    // A cycle within one function's sequential code cannot block itself, unless the function
-    // runs on several threads at once (it is spawned).
-    if edges
-        .iter()
-        .all(|e| e.fn_id == edges[0].fn_id && e.context == edges[0].context)
-        && model.spawn_context(edges[0].fn_id, &[]).is_none()
-        && edges[0].context.is_none()
-    {
-        return false;
-    }
-    // A gate: one lock held exclusively around every edge serializes them.
-    if edges[0]
-        .gates
-        .iter()
-        .any(|gate| edges.iter().all(|e| e.gates.contains(gate)))
-    {
-        return false;
-    }
-    // A lock held for reading and taken again for reading blocks only through a queued
-    // writer (a recursive read never waits for one): the package must write-lock it somewhere.
-    read_only_links(edges)
-        .iter()
-        .all(|(lock, recursive)| !recursive && g.written.contains(lock))
-}
-
-/// The locks of a cycle that are both held and then taken for reading (readers do not block
-/// each other), and whether the taking is a recursive read.
-fn read_only_links(edges: &[&OrderEdge]) -> Vec<(LockClass, bool)> {
-    let reader = |m: LockMode| matches!(m, LockMode::Read | LockMode::ReadRecursive);
-    edges
-        .iter()
-        .filter_map(|into| {
-            let out = edges.iter().find(|e| e.first == into.second)?;
-            (reader(into.second_mode) && reader(out.first_mode))
-                .then(|| (into.second.clone(), into.second_mode == LockMode::ReadRecursive))
-        })
-        .collect()
-}
-
 impl Rule for MapLockOrderInversion {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -123,29 +63,14 @@ impl Rule for MapLockOrderInversion {
         let g = &model.lock_graph;
         let name = |c: &LockClass| c.describe(&model.items, &model.bodies);
         let fn_name = |e: &OrderEdge| model.items.fns[e.fn_id as usize].def.name.clone();
-        // Shortest cycles first; a cycle through the locks of a shorter one already reported
-        // is the same inversion seen again.
-        let mut accepted: Vec<Vec<&LockClass>> = Vec::new();
-        for cycle in &g.cycles {
-            let mut edges: Vec<&OrderEdge> = cycle.iter().map(|&i| &g.edges[i]).collect();
-            if !deadlocks(model, g, &edges) {
-                continue;
-            }
-            let locks: Vec<&LockClass> = edges.iter().map(|e| &e.first).collect();
-            if accepted.iter().any(|smaller| smaller.iter().all(|l| locks.contains(l))) {
-                continue;
-            }
-            accepted.push(locks);
-            // Reported once, at its first site in the package, starting from that edge.
-            let first = (0..edges.len())
-                .min_by_key(|&i| (edges[i].second_span.file, edges[i].second_span.lo))
-                .unwrap_or(0);
-            edges.rotate_left(first);
+        // Each cycle that can deadlock once, at its first site in the package.
+        for cycle in &g.deadlocks {
+            let edges: Vec<&OrderEdge> = cycle.iter().map(|&i| &g.edges[i]).collect();
             let e = edges[0];
             if e.second_span.file != file {
                 continue;
             }
-            let read_links = read_only_links(&edges);
+            let read_links = g.read_only_links(cycle);
             let message = if let [_, other] = edges.as_slice() {
                 format!(
                     "`{}` is locked while `{}` is held, but `{}` takes them in the opposite order (line {})",

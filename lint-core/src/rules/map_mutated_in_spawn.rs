@@ -69,15 +69,13 @@ impl Rule for MapMutatedInSpawn {
                 continue;
             };
             let binding = &body.bindings[b as usize];
-            let Some((c, spawn)) = body.enclosing_spawn(&w.closures) else {
+            // (The use found depends only on the object, the fields and the closure.)
+            let Some((c, spawn, other)) = body.racing_use(b, &w.place.fields, &w.closures) else {
                 continue;
             };
-            if !body.declared_outside(b, c) || !reported.insert((binding.identity, w.place.fields.clone(), c)) {
+            if !reported.insert((binding.identity, w.place.fields.clone(), c)) {
                 continue;
             }
-            let Some(other) = body.concurrent_use(b, &w.place.fields, c, spawn) else {
-                continue;
-            };
             let name = &place_name(model, body, &w.place);
             let (message, help) = if spawn.kind == SpawnKind::Parallel {
                 (

@@ -75,10 +75,7 @@ impl Rule for ShardedMapReentry {
     }
 
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
-        let accept = |held, taken, _: &_| match (held, taken) {
-            (AcqOp::Sharded { write: w1, guard: true }, AcqOp::Sharded { write: w2, .. }) => w1 || w2,
-            _ => false,
-        };
+        let accept = |held, taken, _: &_| AcqOp::shard_conflict(held, taken);
         report_conflicts(model, func, out, accept, |c| {
             let guard = guard_name(c.body, c.held);
             Words {

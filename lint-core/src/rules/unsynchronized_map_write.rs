@@ -175,13 +175,7 @@ fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut
 }
 
 fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &mut Reporter<'_>) {
-    let Some((c, spawn)) = body.enclosing_spawn(&w.closures) else {
-        return;
-    };
-    if !body.declared_outside(b, c) {
-        return;
-    }
-    let Some(other) = body.concurrent_use(b, &w.place.fields, c, spawn) else {
+    let Some((_, spawn, other)) = body.racing_use(b, &w.place.fields, &w.closures) else {
         return;
     };
     let name = place_name(model, body, &w.place);
