@@ -10,7 +10,7 @@
 //! exclude = ["generated/**"]
 //!
 //! [workspace.metadata.maplint.rules]
-//! map_check_then_act = "deny"
+//! map_duplicate_fill = "deny"
 //! ```
 //!
 //! Unknown keys, unknown rules and wrong types are errors naming the file, line and column.

@@ -614,9 +614,11 @@ pub const MAP_WRITE_METHODS: &[&str] = &[
     "replace",
 ];
 
-/// Methods that hand their receiver's value on (`lock().unwrap()` is still the guard), for
-/// the temporary-lifetime bookkeeping of the body walk.
+/// Methods that hand their receiver's value on (`lock().unwrap()` is still the guard,
+/// `.deref_mut()` the map behind it), so that the body walk knows what a guard was used for.
 pub const PASS_THROUGH_METHODS: &[&str] = &[
+    "deref",
+    "deref_mut",
     "unwrap",
     "expect",
     "unwrap_or_else",

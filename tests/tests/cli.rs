@@ -442,7 +442,8 @@ fn demo_findings_in_json() {
             expect("lost_map_writes", "src/cache.rs", 55),
             expect("map_borrow_across_await", "src/sessions.rs", 77),
             expect("map_borrow_conflict", "src/sessions.rs", 56),
-            expect("map_check_then_act", "src/peers.rs", 48),
+            expect("map_check_then_act", "src/peers.rs", 72),
+            expect("map_duplicate_fill", "src/peers.rs", 48),
             expect("map_guard_across_await", "src/sessions.rs", 35),
             expect("map_guard_across_blocking_wait", "src/pool.rs", 88),
             expect("map_lock_order_inversion", "src/peers.rs", 55),
@@ -455,10 +456,10 @@ fn demo_findings_in_json() {
             expect("unsynchronized_map_write", "src/pool.rs", 67),
         ]
     );
-    // The check-then-act finding carries a quick fix in a `help` child.
+    // The fill finding carries a quick fix in a `help` child.
     let cta = found
         .iter()
-        .find(|m| m.message.code.as_ref().unwrap().code == "maplint::map_check_then_act")
+        .find(|m| m.message.code.as_ref().unwrap().code == "maplint::map_duplicate_fill")
         .unwrap();
     let fix = cta
         .message

@@ -56,9 +56,9 @@ fn f(file: &str, line: usize, head: &str) -> (String, usize, String) {
 
 #[test]
 fn explain_prints_the_rule_page() {
-    let run = run_in(&repo_root(), &["maplint", "--explain", "maplint::map_check_then_act"]);
+    let run = run_in(&repo_root(), &["maplint", "--explain", "maplint::map_duplicate_fill"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let meta = lint_core::rules::meta("map_check_then_act").unwrap();
+    let meta = lint_core::rules::meta("map_duplicate_fill").unwrap();
     assert!(run.stdout.starts_with(&meta.docs_page()), "{}", run.stdout);
     assert!(run.stdout.contains("## What it does"));
     assert!(run.stdout.contains("Fix: sometimes"));
@@ -89,7 +89,7 @@ fn rules_lists_levels_as_configured() {
         assert_eq!(rule_row(&run, m.name).0, m.default_level.as_str());
     }
     assert_eq!(
-        rule_row(&run, "map_check_then_act"),
+        rule_row(&run, "map_duplicate_fill"),
         ("warn".into(), "sometimes".into())
     );
     assert_eq!(rule_row(&run, "map_lock_reentry"), ("deny".into(), "-".into()));
@@ -98,11 +98,11 @@ fn rules_lists_levels_as_configured() {
     let app = project("config_ws/app");
     let run = run_in(&app, &["rules"]);
     assert_eq!(rule_row(&run, "map_lock_reentry").0, "deny");
-    assert_eq!(rule_row(&run, "map_check_then_act").0, "deny*");
+    assert_eq!(rule_row(&run, "map_duplicate_fill").0, "deny*");
     assert!(run.stdout.contains("* set by the configuration or the command line"));
-    let run = run_in(&project("config_ws/tools"), &["rules", "-A", "map_check_then_act"]);
+    let run = run_in(&project("config_ws/tools"), &["rules", "-A", "map_duplicate_fill"]);
     assert_eq!(rule_row(&run, "map_lock_reentry").0, "warn*");
-    assert_eq!(rule_row(&run, "map_check_then_act").0, "allow*");
+    assert_eq!(rule_row(&run, "map_duplicate_fill").0, "allow*");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,8 +119,8 @@ fn configuration_sets_levels_types_and_excludes() {
             f("app/src/lib.rs", 14, "error[unsynchronized_map_write]"),
             // lock-types: `spin_lock::SpinLock` is a mutex; the package sets deny.
             f("app/src/lib.rs", 30, "error[map_lock_reentry]"),
-            // rules: the workspace sets map_check_then_act to deny.
-            f("app/src/lib.rs", 37, "error[map_check_then_act]"),
+            // rules: the workspace sets map_duplicate_fill to deny.
+            f("app/src/lib.rs", 37, "error[map_duplicate_fill]"),
             // spawners: `my_runtime::spawn` runs its closure on another thread.
             f("app/src/lib.rs", 46, "error[map_mutated_in_spawn]"),
             // No package configuration: the workspace's warn.
@@ -137,13 +137,13 @@ fn configuration_sets_levels_types_and_excludes() {
             "--message-format",
             "short",
             "-A",
-            "map_check_then_act",
+            "map_duplicate_fill",
             "-D",
             "warnings",
         ],
     );
     let found = findings(&run);
-    assert!(!found.iter().any(|(_, _, h)| h.contains("map_check_then_act")));
+    assert!(!found.iter().any(|(_, _, h)| h.contains("map_duplicate_fill")));
     assert!(
         found.contains(&f("tools/src/lib.rs", 12, "error[map_lock_reentry]")),
         "{found:?}"
@@ -165,7 +165,7 @@ fn configuration_sets_levels_types_and_excludes() {
         BTreeSet::from([
             f("app/src/generated/mod.rs", 12, "error[map_lock_reentry]"),
             f("app/src/legacy_cache.rs", 12, "error[map_lock_reentry]"),
-            f("app/src/lib.rs", 37, "warning[map_check_then_act]"),
+            f("app/src/lib.rs", 37, "warning[map_duplicate_fill]"),
             f("tools/src/lib.rs", 12, "error[map_lock_reentry]"),
         ]),
         "{}",
@@ -340,7 +340,7 @@ fn fix_applies_safe_fixes_and_is_idempotent() {
     // The maybe-incorrect one remains, reported as usual.
     assert_eq!(
         findings(&run),
-        BTreeSet::from([f("src/names.rs", 11, "warning[map_check_then_act]")])
+        BTreeSet::from([f("src/names.rs", 11, "warning[map_duplicate_fill]")])
     );
     assert!(read(&dir, "src/lib.rs").contains(REMEMBER_FIXED));
     let names = read(&dir, "src/names.rs");
@@ -848,7 +848,7 @@ fn also_run_merges_cargo_check_into_the_stream() {
         codes.contains(&"unused_variables"),
         "rustc's diagnostics are kept: {codes:?}"
     );
-    assert!(codes.contains(&"maplint::map_check_then_act"), "{codes:?}");
+    assert!(codes.contains(&"maplint::map_duplicate_fill"), "{codes:?}");
     // rustc's come first, then maplint's.
     let first_maplint = codes.iter().position(|c| c.starts_with("maplint::")).unwrap();
     assert!(codes[..first_maplint].contains(&"unused_variables"));

@@ -153,6 +153,12 @@ pub enum WaitFor {
     Thread(usize),
     /// `rx.recv()`: a sender of the channel (an index into `BodyFacts::channels`).
     Message(usize),
+    /// `cvar.wait(guard)`: a thread that notifies a condition variable.
+    Notify,
+    /// `barrier.wait()`: the other threads that wait on this barrier (its binding identity).
+    Barrier(u32),
+    /// `block_on(async { .. })`: the future (an async block), run on this thread.
+    Future(u32),
 }
 
 /// A call that blocks this thread until another one does something.
@@ -295,6 +301,10 @@ pub struct BodyFacts {
     pub join_handles: HashMap<u32, usize>,
     /// Channels made in this function.
     pub channels: Vec<Channel>,
+    /// Identities of the bindings holding a `Barrier` made in this function.
+    pub barriers: Vec<u32>,
+    /// `notify_one()`/`notify_all()` calls: where, and in which closures.
+    pub notifies: Vec<(Span, Vec<u32>)>,
     /// Calls that wait for a spawned thread or for a message.
     pub blocking_waits: Vec<BlockingWait>,
     pub calls: Vec<Call>,
@@ -316,6 +326,10 @@ pub struct BodyFacts {
     pub absent_branches: Vec<(Span, Span)>,
     /// Calls of closures bound to local names (`let f = || ..; f()`).
     pub closure_calls: Vec<ClosureCall>,
+    /// Every statement (a `let` or an expression statement), in walk order.
+    pub statements: Vec<Span>,
+    /// Method calls whose value is thrown away (`m.insert(k, v);`, `let _ = m.insert(k, v);`).
+    pub discarded_calls: Vec<Span>,
     /// Closures that run during the call they are passed to (iterator adapters, `Option`
     /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
     pub sync_closures: std::collections::HashSet<u32>,
@@ -415,30 +429,60 @@ impl BodyFacts {
         Some((c, spawn, self.concurrent_use(b, fields, c, spawn)?))
     }
 
-    /// The spawned closures a blocking wait waits on: the thread a `join` waits for, or the
-    /// threads holding a sender of the channel a `recv` reads.
+    /// The closures a blocking wait waits on, each with the offset before which what they do
+    /// holds the wait up: the thread a `join` waits for (all of it), the threads holding a
+    /// sender of the channel a `recv` reads, the threads that notify (up to their first
+    /// `notify_*`), the threads that wait on the same barrier (up to their first use of it),
+    /// the future `block_on` runs.
     #[must_use]
-    pub fn waited_closures(&self, wait: &BlockingWait) -> Vec<u32> {
+    pub fn waited_closures(&self, wait: &BlockingWait) -> Vec<(u32, u32)> {
+        let spawned = || {
+            self.spawns.iter().filter_map(|s| match s.body {
+                SpawnBody::Closure(c) => Some(c),
+                SpawnBody::Fn(_) => None,
+            })
+        };
         match wait.waits_for {
             WaitFor::Thread(s) => match self.spawns[s].body {
-                SpawnBody::Closure(c) => vec![c],
+                SpawnBody::Closure(c) => vec![(c, u32::MAX)],
                 SpawnBody::Fn(_) => Vec::new(),
             },
+            WaitFor::Future(c) => vec![(c, u32::MAX)],
             WaitFor::Message(ch) => {
                 let senders = &self.channels[ch].senders;
-                self.spawns
-                    .iter()
-                    .filter_map(|s| match s.body {
-                        SpawnBody::Closure(c) => Some(c),
-                        SpawnBody::Fn(_) => None,
-                    })
+                spawned()
                     .filter(|c| {
                         self.mentions
                             .iter()
                             .any(|m| senders.contains(&m.binding) && m.closures.contains(c))
                     })
+                    .map(|c| (c, u32::MAX))
                     .collect()
             }
+            WaitFor::Notify => spawned()
+                .filter(|c| !wait.closures.contains(c))
+                .filter_map(|c| {
+                    let first = self
+                        .notifies
+                        .iter()
+                        .filter(|(_, cs)| cs.contains(&c))
+                        .map(|(s, _)| s.lo)
+                        .min()?;
+                    Some((c, first))
+                })
+                .collect(),
+            WaitFor::Barrier(id) => spawned()
+                .filter(|c| !wait.closures.contains(c))
+                .filter_map(|c| {
+                    let first = self
+                        .mentions
+                        .iter()
+                        .filter(|m| m.closures.contains(&c) && self.bindings[m.binding as usize].identity == id)
+                        .map(|m| m.span.lo)
+                        .min()?;
+                    Some((c, first))
+                })
+                .collect(),
         }
     }
 
@@ -480,6 +524,12 @@ pub struct Walker<'a> {
     in_let: Option<u32>,
     /// Ends of the enclosing blocks.
     block_ends: Vec<u32>,
+    /// Bindings initialized by a test for absence (`let missing = !m.contains_key(k);`).
+    absence_tests: std::collections::HashSet<u32>,
+    /// `break`s walked so far.
+    breaks: u32,
+    /// Bindings initialized with a lock's guard (`let g = m.lock().unwrap();`).
+    guard_lets: std::collections::HashSet<u32>,
 }
 
 impl<'a> Walker<'a> {
@@ -504,6 +554,9 @@ impl<'a> Walker<'a> {
             log_depth: 0,
             in_let: None,
             block_ends: Vec::new(),
+            absence_tests: std::collections::HashSet::new(),
+            breaks: 0,
+            guard_lets: std::collections::HashSet::new(),
         };
         w.params(&f.def, f.impl_id);
         if let Some(body) = &f.def.body {
@@ -678,7 +731,18 @@ impl<'a> Walker<'a> {
 
     fn stmt(&mut self, s: &Stmt) {
         match s {
+            Stmt::Let { span, .. } => self.facts.statements.push(*span),
+            Stmt::Expr { expr, .. } => self.facts.statements.push(expr.span),
+            Stmt::Item(_) => {}
+        }
+        match s {
             Stmt::Let { pat, ty, init, els, .. } => {
+                if let Some(e) = init
+                    && matches!(pat, Pat::Wild)
+                    && matches!(e.kind, ExprKind::MethodCall { .. })
+                {
+                    self.facts.discarded_calls.push(e.span);
+                }
                 let acq_before = self.facts.acquisitions.len();
                 if let Some(e) = init {
                     let saved = self.in_let.replace(PENDING);
@@ -745,14 +809,49 @@ impl<'a> Walker<'a> {
                 }
                 // Operations of the initializer belong to the new binding's `let`.
                 let let_binding = (self.facts.bindings.len() > before).then_some(before as u32);
+                if let (Some(b), Some(e)) = (let_binding, init)
+                    && pat.simple_name().is_some()
+                {
+                    if self.absence_test(e) == Some(true) {
+                        self.absence_tests.insert(b);
+                    }
+                    // `let g = flag.lock().unwrap();`, whatever `flag` is.
+                    if guard_source(e).is_some_and(|s| {
+                        self.facts.locks.contains(&s) || self.facts.acquisitions.iter().any(|a| a.span == s)
+                    }) {
+                        self.guard_lets.insert(b);
+                    }
+                }
                 for a in &mut self.facts.acquisitions[acq_before..] {
                     if a.in_let == Some(PENDING) {
                         a.in_let = let_binding;
                     }
                 }
             }
-            Stmt::Expr { expr, .. } => self.expr(expr),
+            Stmt::Expr { expr, semi } => {
+                if *semi && matches!(expr.kind, ExprKind::MethodCall { .. }) {
+                    self.facts.discarded_calls.push(expr.span);
+                }
+                self.expr(expr);
+            }
             Stmt::Item(_) => {}
+        }
+    }
+
+    /// Does `cond` being true mean something was found absent (`Some(true)`: `!m.contains_key(k)`,
+    /// `m.get(k).is_none()`, a binding initialized so) or present (`Some(false)`: `m.get(k).is_some()`,
+    /// `!missing`)? `None` for anything else (`a && b`, comparisons).
+    fn absence_test(&self, cond: &Expr) -> Option<bool> {
+        match &cond.kind {
+            ExprKind::Unary { op: UnOp::Not, expr } => self.absence_test(expr).map(|a| !a),
+            ExprKind::MethodCall { method, .. } if method == "is_none" => Some(true),
+            ExprKind::Path(p) => {
+                let [name] = p.as_slice() else { return Some(false) };
+                let b = self.lookup(name)?;
+                Some(self.absence_tests.contains(&b))
+            }
+            ExprKind::Binary { .. } => None,
+            _ => Some(false),
         }
     }
 
@@ -907,13 +1006,13 @@ impl<'a> Walker<'a> {
                     },
                     has_else: els.is_some(),
                     els: els.as_ref().map(|x| x.span),
-                    negated: matches!(&cond.kind, ExprKind::Unary { op: UnOp::Not, .. })
-                        || matches!(&cond.kind, ExprKind::MethodCall { method, .. } if method == "is_none"),
+                    negated: self.absence_test(cond) == Some(true),
                 });
-                let negated = matches!(&cond.kind, ExprKind::Unary { op: UnOp::Not, .. })
-                    || matches!(&cond.kind, ExprKind::MethodCall { method, .. } if method == "is_none");
-                if negated {
+                // (A condition combining tests with `&&`/`||` says nothing about either.)
+                let absence = self.absence_test(cond);
+                if absence == Some(true) {
                     self.facts.absent_branches.push((cond.span, then.span));
+                } else if absence.is_none() {
                 } else if let Some(x) = els {
                     self.facts.absent_branches.push((cond.span, x.span));
                 } else if diverges(then)
@@ -956,12 +1055,28 @@ impl<'a> Walker<'a> {
                 }
             }
             ExprKind::While { cond, body } => {
+                // `while !m.contains_key(&k) { .. }` runs its body when `k` is absent;
+                // `while m.contains_key(&id) { id += 1 }` leaves the loop, when nothing breaks
+                // out of it, with `id` absent.
+                let absence = self.absence_test(cond);
+                let breaks = self.breaks;
                 self.repeat.push(e.span.lo);
                 self.with_scope(|w| {
                     w.expr(cond);
                     w.block(body);
                 });
                 self.repeat.pop();
+                match absence {
+                    Some(true) => self.facts.absent_branches.push((cond.span, body.span)),
+                    Some(false) if self.breaks == breaks => {
+                        if let Some(&end) = self.block_ends.last() {
+                            self.facts
+                                .absent_branches
+                                .push((cond.span, Span::new(e.span.file, e.span.hi, end)));
+                        }
+                    }
+                    _ => {}
+                }
             }
             ExprKind::Loop(b) => {
                 self.repeat.push(e.span.lo);
@@ -1022,6 +1137,7 @@ impl<'a> Walker<'a> {
                 }
             }
             ExprKind::Break(x) => {
+                self.breaks += 1;
                 if let Some(x) = x {
                     self.expr(x);
                 }
@@ -1199,7 +1315,7 @@ impl<'a> Walker<'a> {
     fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
         let recv_ty = self.ty_of(recv);
         self.expr(recv);
-        self.blocking_wait(e, recv, method);
+        self.blocking_wait(e, recv, method, args);
         // Spawns on handles and builders.
         let mut spawn_kind = None;
         let mut scope = None;
@@ -1404,6 +1520,13 @@ impl<'a> Walker<'a> {
         } else {
             self.spawner(names)
         };
+        if !local
+            && callee.is_none()
+            && names.last().is_some_and(|n| n == "block_on")
+            && let [fut] = args
+        {
+            self.block_on(e, fut);
+        }
         match spawn {
             Some(Spawner::Spawn(kind)) => {
                 if let Some(a) = args.first() {
@@ -1540,6 +1663,61 @@ mod tests {
 
     fn binding<'a>(b: &'a BodyFacts, name: &str) -> &'a Binding {
         b.bindings.iter().find(|x| x.name == name).unwrap()
+    }
+
+    /// The text of each absent branch's condition and of the branch's first line.
+    fn absent(src: &str, b: &BodyFacts) -> Vec<(String, String)> {
+        b.absent_branches
+            .iter()
+            .map(|(c, x)| {
+                let first = src[x.range()].trim().lines().next().unwrap_or("").trim().to_owned();
+                (src[c.range()].to_owned(), first)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn absence_through_lets_and_loops() {
+        let src = "fn f(m: &M, k: u32) {\n\
+             let missing = !m.contains_key(&k); if missing { a(); }\n\
+             let known = m.contains_key(&k); if !known { b(); } else { c(); }\n\
+             let mut id = k; while m.contains_key(&id) { id += 1; }\n\
+             d(id);\n\
+             while m.contains_key(&id) { if id > 9 { break; } id += 1; }\n\
+             while !m.contains_key(&k) { e(); }\n\
+             if missing && known { g(); } else { h(); } }";
+        let (_, b) = facts(src, "f");
+        assert_eq!(
+            absent(src, &b),
+            [
+                ("missing", "{ a(); }"),
+                ("!known", "{ b(); }"),
+                ("m.contains_key(&id)", "d(id);"),
+                ("!m.contains_key(&k)", "{ e(); }"),
+            ]
+            .map(|(c, x)| (c.to_owned(), x.to_owned()))
+        );
+    }
+
+    #[test]
+    fn waits_on_condvars_barriers_and_futures() {
+        let (_, b) = facts(
+            "use std::sync::{Arc, Barrier}; fn f(pair: &P, rt: &R) {\n\
+             let (lock, cvar) = &*pair; let mut g = lock.lock().unwrap(); g = cvar.wait(g).unwrap();\n\
+             let bar = Arc::new(Barrier::new(2)); let b2 = Arc::clone(&bar); bar.wait(); b2.wait();\n\
+             let mut child = spawn_child(); child.wait(); cvar.wait_while(other, |x| *x);\n\
+             futures::executor::block_on(async { 1 }); rt.block_on(make()); cvar.notify_one(); }",
+            "f",
+        );
+        let kinds: Vec<WaitFor> = b.blocking_waits.iter().map(|w| w.waits_for).collect();
+        assert!(
+            matches!(
+                kinds.as_slice(),
+                [WaitFor::Notify, WaitFor::Barrier(x), WaitFor::Barrier(y), WaitFor::Future(_)] if x == y
+            ),
+            "{kinds:?}"
+        );
+        assert_eq!(b.notifies.len(), 1);
     }
 
     #[test]

@@ -1037,7 +1037,13 @@ impl<'a> Flow<'a> {
                 }
                 v
             }
-            ExprKind::Call { func, args } => self.call(e, func, args),
+            ExprKind::Call { func, args } => {
+                let v = self.call(e, func, args);
+                if let Some(&i) = self.blocking_of.get(&e.id) {
+                    self.blocking[i] = self.held_now(None);
+                }
+                v
+            }
             ExprKind::Closure(c) => self.closure(e, c),
             ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
             ExprKind::Async { is_move, body } => {

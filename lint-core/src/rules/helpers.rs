@@ -81,6 +81,21 @@ impl Finding<'_, '_> {
         self
     }
 
+    /// A help carrying a suggestion made of several edits, applied together or not at all.
+    pub fn suggestion_edits(
+        mut self,
+        message: impl Into<String>,
+        edits: Vec<crate::diagnostic::Edit>,
+        applicability: crate::diagnostic::Applicability,
+    ) -> Self {
+        self.diag.helps.push(Help {
+            message: message.into(),
+            edits,
+            applicability: Some(applicability),
+        });
+        self
+    }
+
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.diag.notes.push(note.into());
         self
@@ -289,4 +304,260 @@ pub fn report_conflicts(
             None => finding.emit(),
         }
     }
+}
+
+/// What a check and an act under two acquisitions of the same map lock risk.
+#[derive(Debug, Clone, Copy)]
+pub enum Race<'b> {
+    /// The key was found absent and is inserted under a second lock: two callers can both
+    /// miss and both fill. `guarding_if` is the `if !..` whose then-block is the fill.
+    Fill {
+        guarding_if: Option<&'b crate::model::body::IfFacts>,
+    },
+    /// The value read flows into what is written under a second lock: an update is lost.
+    LostUpdate,
+}
+
+/// One half of a check-then-act: the guarded call (`contains_key`, `insert`...) of an event.
+#[derive(Debug, Clone, Copy)]
+pub struct MapCall<'b> {
+    pub event: &'b LockEvent,
+    pub method: &'b str,
+    /// The call on the guard (`m.lock().unwrap().insert(k, v)`), or the `DashMap` operation.
+    pub call: Span,
+    pub args: &'b [Span],
+}
+
+/// A check and an act on the same key of a map, each under its own acquisition of its lock.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckAct<'b> {
+    pub check: MapCall<'b>,
+    pub act: MapCall<'b>,
+    pub race: Race<'b>,
+}
+
+/// Reads that look at a key.
+const CHECKS: &[&str] = &["contains_key", "get", "get_key_value", "contains"];
+
+/// The check-then-act pairs of a function, one per act: a read of a key and, under a second
+/// acquisition of the same map lock in the same thread, a write of that key that can undo what
+/// another thread did in between. Safe acts are left out: the entry API and `try_insert`
+/// after an absence check (they look again under their own lock), halves serialized by a gate
+/// lock, maps no other thread can reach, and fills whose code shows the race is expected (the
+/// insert's result is looked at, or a comment there says the race is fine).
+#[must_use]
+pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>> {
+    let body = func.body;
+    let events = func.events();
+    let mut out: Vec<CheckAct<'b>> = Vec::new();
+    for act_event in events {
+        let Some(act) = map_call(body, act_event) else {
+            continue;
+        };
+        // (On a map no other thread can reach, nothing can run in between.)
+        if !matches!(act.method, "insert" | "get_mut" | "entry") || !act_event.on_map || act_event.exclusive {
+            continue;
+        }
+        for check_event in events.iter().filter(|c| {
+            c.span.lo < act_event.span.lo
+                && c.lock == act_event.lock
+                && c.context == act_event.context
+                && !func.is_held(c, act_event)
+                && !c.op.is_try()
+                && same_kind(c.op, act_event.op)
+        }) {
+            let Some(check) = map_call(body, check_event) else {
+                continue;
+            };
+            // Checking one key and changing another is not a race on the same entry; a gate
+            // held around both halves serializes them.
+            if !CHECKS.contains(&check.method)
+                || !same_key(model, check.args, act.args)
+                || func.gate(check_event, act_event).is_some()
+            {
+                continue;
+            }
+            let in_let = body.acquisitions[check_event.acquisition.expect("direct event")].in_let;
+            let checked_in =
+                |cond: Span| inside(check_event.span, cond) || in_let.is_some_and(|b| mentioned_in(body, b, cond));
+            // The check in a condition or scrutinee (directly, or through a `let` it reads)
+            // and the act where it found the key absent.
+            let branch = body
+                .absent_branches
+                .iter()
+                .find(|(cond, absent)| checked_in(*cond) && inside(act_event.span, *absent));
+            let race = if let Some((cond, _)) = branch {
+                if act.method != "insert" || fill_is_expected(model, body, check.call, act.call) {
+                    continue;
+                }
+                Race::Fill {
+                    guarding_if: body.ifs.iter().find(|i| i.cond == *cond && i.negated),
+                }
+            } else {
+                // Read-modify-write: the value read reaches what is written: the inserted
+                // value, or the statement that writes through `get_mut`/`entry`.
+                let targets = if act.method == "insert" {
+                    act.args.to_vec()
+                } else {
+                    body.statements
+                        .iter()
+                        .filter(|s| inside(act.call, **s))
+                        .min_by_key(|s| s.hi - s.lo)
+                        .into_iter()
+                        .copied()
+                        .collect()
+                };
+                if !checked_value_flows(body, check_event.span, in_let, act_event.span, &targets) {
+                    continue;
+                }
+                Race::LostUpdate
+            };
+            out.push(CheckAct { check, act, race });
+            break;
+        }
+    }
+    out
+}
+
+/// The guarded call of a lock event: the method called on the guard right away
+/// (`m.lock().insert(..)`) or, for `DashMap` operations, the operation itself.
+fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>> {
+    let a = &body.acquisitions[e.acquisition?];
+    let (method, call, args) = match e.op {
+        AcqOp::Sharded { .. } => (a.method.as_str(), a.span, a.args.as_slice()),
+        AcqOp::Lock { .. } => a
+            .used_by
+            .as_ref()
+            .map(|(m, s, args)| (m.as_str(), *s, args.as_slice()))?,
+        AcqOp::Borrow { .. } => return None,
+    };
+    Some(MapCall {
+        event: e,
+        method,
+        call,
+        args,
+    })
+}
+
+/// Words of a comment that says a duplicate fill is expected.
+const BENIGN_RACE_WORDS: &[&str] = &[
+    "race",
+    "racy",
+    "racing",
+    "benign",
+    "harmless",
+    "idempotent",
+    "twice",
+    "in the meantime",
+    "meanwhile",
+    "concurrent",
+    "another thread",
+    "another task",
+    "other thread",
+    "doesn't matter",
+    "does not matter",
+    "don't care",
+];
+
+/// Does the code show that a duplicate fill is expected: the insert's result (the value it
+/// replaced) is looked at, or a comment from the check to the insert (or right above the
+/// check) says that racing callers are fine?
+fn fill_is_expected(model: &Model, body: &BodyFacts, check: Span, act: Span) -> bool {
+    if !body.discarded_calls.contains(&act) {
+        return true;
+    }
+    let text = &model.texts[check.file as usize];
+    // From the start of the comment lines above the check's line to the end of the insert.
+    let mut lo = text[..check.lo as usize].rfind('\n').map_or(0, |p| p + 1);
+    while lo > 0 {
+        let prev = text[..lo - 1].rfind('\n').map_or(0, |p| p + 1);
+        if !text[prev..lo].trim_start().starts_with("//") {
+            break;
+        }
+        lo = prev;
+    }
+    let Some(region) = text.get(lo..act.hi as usize) else {
+        return false;
+    };
+    comments_in(region).iter().any(|c| {
+        let lower = c.to_lowercase();
+        BENIGN_RACE_WORDS.iter().any(|w| lower.contains(w))
+    })
+}
+
+/// The comments of a piece of code, in order.
+#[must_use]
+pub fn comments_in(code: &str) -> Vec<&str> {
+    let mut at = 0;
+    rustc_lexer::tokenize(code, rustc_lexer::FrontmatterAllowed::No)
+        .filter_map(|t| {
+            let tok = code.get(at..at + t.len as usize);
+            at += t.len as usize;
+            tok.filter(|_| {
+                matches!(
+                    t.kind,
+                    rustc_lexer::TokenKind::LineComment { .. } | rustc_lexer::TokenKind::BlockComment { .. }
+                )
+            })
+        })
+        .collect()
+}
+
+/// Do a check's and an act's first arguments name the same key (`&k` and `k.clone()` do)?
+fn same_key(model: &Model, check_args: &[Span], act_args: &[Span]) -> bool {
+    match (check_args.first(), act_args.first()) {
+        (Some(c), Some(k)) => key_text(snippet(model, *c)) == key_text(snippet(model, *k)),
+        _ => false,
+    }
+}
+
+/// Does the value read by the check reach one of `targets`: through the `let` it
+/// initializes, and on through the patterns of `if let`s around the act that read it
+/// (`let seen = m.get(k).copied(); if let Some(n) = seen { m.insert(k, n + 1) }`)?
+fn checked_value_flows(body: &BodyFacts, check: Span, in_let: Option<u32>, act: Span, targets: &[Span]) -> bool {
+    let mut carriers: Vec<u32> = in_let.into_iter().collect();
+    for i in body.ifs.iter().filter(|i| inside(act, i.then)) {
+        let reads = inside(check, i.cond) || carriers.iter().any(|&b| mentioned_in(body, b, i.cond));
+        if reads {
+            carriers.extend(
+                body.bindings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| inside(b.span, i.cond))
+                    .map(|(b, _)| b as u32),
+            );
+        }
+    }
+    carriers
+        .iter()
+        .any(|&b| targets.iter().any(|s| mentioned_in(body, b, *s)))
+}
+
+/// Is binding `b` named inside `at`?
+fn mentioned_in(body: &BodyFacts, b: u32, at: Span) -> bool {
+    body.mentions.iter().any(|m| m.binding == b && inside(m.span, at))
+}
+
+/// Is `inner` within `outer`?
+#[must_use]
+pub fn inside(inner: Span, outer: Span) -> bool {
+    inner.file == outer.file && inner.lo >= outer.lo && inner.hi <= outer.hi
+}
+
+/// A key expression without the borrow or copy around it (`&k`, `k.clone()` → `k`).
+#[must_use]
+pub fn key_text(s: &str) -> String {
+    let mut t = s.trim();
+    t = t.strip_prefix('&').unwrap_or(t).trim();
+    for suffix in [".clone()", ".to_owned()", ".to_string()", ".into()"] {
+        t = t.strip_suffix(suffix).unwrap_or(t);
+    }
+    t.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn same_kind(a: AcqOp, b: AcqOp) -> bool {
+    matches!(
+        (a, b),
+        (AcqOp::Lock { .. }, AcqOp::Lock { .. }) | (AcqOp::Sharded { .. }, AcqOp::Sharded { .. })
+    )
 }

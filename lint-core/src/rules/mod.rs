@@ -5,6 +5,7 @@ mod lost_map_writes;
 mod map_borrow_across_await;
 mod map_borrow_conflict;
 mod map_check_then_act;
+mod map_duplicate_fill;
 mod map_guard_across_await;
 mod map_guard_across_blocking_wait;
 mod map_lock_order_inversion;
@@ -162,6 +163,7 @@ pub static RULES: &[&dyn Rule] = &[
     &map_borrow_across_await::MapBorrowAcrossAwait,
     &map_guard_across_blocking_wait::MapGuardAcrossBlockingWait,
     &map_check_then_act::MapCheckThenAct,
+    &map_duplicate_fill::MapDuplicateFill,
     &map_lock_order_inversion::MapLockOrderInversion,
 ];
 

@@ -14,6 +14,8 @@ pub(super) enum ThreadEnd {
     Channel,
     /// `let tx2 = tx.clone();`: another sender of this channel.
     Sender(usize),
+    /// `let b = Arc::new(Barrier::new(n));`: a barrier.
+    Barrier,
 }
 
 impl Walker<'_> {
@@ -27,6 +29,9 @@ impl Walker<'_> {
         }
         if let Some(i) = self.facts.spawns.iter().position(|s| s.call == e.id) {
             return Some(ThreadEnd::Handle(i));
+        }
+        if is_barrier_new(e) {
+            return Some(ThreadEnd::Barrier);
         }
         match (&e.kind, pat) {
             (ExprKind::Call { func, .. }, Pat::Tuple(ps)) if ps.len() == 2 => {
@@ -59,12 +64,33 @@ impl Walker<'_> {
                 });
             }
             Some(ThreadEnd::Sender(c)) => self.facts.channels[c].senders.push(first),
+            Some(ThreadEnd::Barrier) if (first as usize) < self.facts.bindings.len() => {
+                let id = self.facts.bindings[first as usize].identity;
+                self.facts.barriers.push(id);
+            }
             _ => {}
         }
     }
 
-    /// `h.join()`, `rx.recv()`: a call that waits for another thread.
-    pub(super) fn blocking_wait(&mut self, e: &Expr, recv: &Expr, method: &str) {
+    /// `h.join()`, `rx.recv()`, `cvar.wait(guard)`, `barrier.wait()`, `rt.block_on(..)`: a
+    /// method call that waits for another thread (or runs a future to its end).
+    pub(super) fn blocking_wait(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
+        if matches!(method, "notify_one" | "notify_all") && args.is_empty() {
+            let closures = self.closures();
+            self.facts.notifies.push((e.span, closures));
+            return;
+        }
+        if method == "block_on" {
+            if let [fut] = args {
+                self.block_on(e, fut);
+            }
+            return;
+        }
+        // A condition variable's wait takes the guard of its own mutex (and gives it back).
+        if CONDVAR_WAITS.contains(&method) && args.first().is_some_and(|a| self.is_guard_binding(a)) {
+            self.push_wait(e, WaitFor::Notify);
+            return;
+        }
         let ExprKind::Path(names) = &recv.kind else { return };
         let Some(b) = names.first().and_then(|n| self.lookup(n)) else {
             return;
@@ -77,20 +103,57 @@ impl Walker<'_> {
                 .iter()
                 .position(|c| c.receivers.contains(&b))
                 .map(WaitFor::Message),
+            "wait" if args.is_empty() => {
+                let id = self.facts.bindings[b as usize].identity;
+                self.facts.barriers.contains(&id).then_some(WaitFor::Barrier(id))
+            }
             _ => None,
         };
         if let Some(waits_for) = waits_for {
-            let span = match &e.kind {
-                ExprKind::MethodCall { method_span, .. } => *method_span,
-                _ => e.span,
-            };
-            self.facts.blocking_waits.push(BlockingWait {
-                expr: e.id,
-                span,
-                waits_for,
-                closures: self.closures(),
-            });
+            self.push_wait(e, waits_for);
         }
+    }
+
+    /// `block_on(fut)` (a function or a runtime's method): waits for a spawned task's handle,
+    /// or runs an async block on this thread.
+    pub(super) fn block_on(&mut self, e: &Expr, fut: &Expr) {
+        let fut = peel(fut);
+        let waits_for = match &fut.kind {
+            ExprKind::Async { .. } => Some(WaitFor::Future(fut.id)),
+            ExprKind::Path(names) if names.len() == 1 => self
+                .lookup(&names[0])
+                .and_then(|b| self.facts.join_handles.get(&b))
+                .map(|&i| WaitFor::Thread(i)),
+            _ => None,
+        };
+        if let Some(waits_for) = waits_for {
+            self.push_wait(e, waits_for);
+        }
+    }
+
+    fn push_wait(&mut self, e: &Expr, waits_for: WaitFor) {
+        let span = match &e.kind {
+            ExprKind::MethodCall { method_span, .. } => *method_span,
+            ExprKind::Call { func, .. } => func.span,
+            _ => e.span,
+        };
+        self.facts.blocking_waits.push(BlockingWait {
+            expr: e.id,
+            span,
+            waits_for,
+            closures: self.closures(),
+        });
+    }
+
+    /// Is `a` (`g`, `&mut g`) a binding that holds a lock guard?
+    fn is_guard_binding(&self, a: &Expr) -> bool {
+        let a = match &a.kind {
+            ExprKind::Ref { expr, .. } => expr,
+            _ => a,
+        };
+        let ExprKind::Path(names) = &a.kind else { return false };
+        let [name] = names.as_slice() else { return false };
+        self.lookup(name).is_some_and(|b| self.guard_lets.contains(&b))
     }
     /// Classifies a called path as a spawner, through `use` imports.
     pub(super) fn spawner(&self, names: &[String]) -> Option<Spawner> {
@@ -212,6 +275,34 @@ pub(super) fn chain_has_par_iter(e: &Expr) -> bool {
         ExprKind::MethodCall { recv, method, .. } => {
             PAR_ITER_METHODS.contains(&method.as_str()) || chain_has_par_iter(recv)
         }
+        _ => false,
+    }
+}
+
+/// `Condvar` waits (std, `parking_lot`): each takes the guard of the condition's mutex first.
+const CONDVAR_WAITS: &[&str] = &[
+    "wait",
+    "wait_while",
+    "wait_timeout",
+    "wait_timeout_ms",
+    "wait_timeout_while",
+    "wait_for",
+    "wait_until",
+    "wait_while_for",
+    "wait_while_until",
+];
+
+/// `Barrier::new(n)`, possibly inside `Arc::new(..)`.
+fn is_barrier_new(e: &Expr) -> bool {
+    let ExprKind::Call { func, args } = &e.kind else {
+        return false;
+    };
+    let ExprKind::Path(names) = &func.kind else {
+        return false;
+    };
+    match names.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [.., "Barrier", "new"] => true,
+        [.., "Arc" | "Rc", "new"] => args.first().is_some_and(|a| is_barrier_new(peel(a))),
         _ => false,
     }
 }
