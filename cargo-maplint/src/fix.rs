@@ -177,7 +177,7 @@ pub fn check_vcs(dirs: &[PathBuf], flags: VcsFlags) -> Result<(), String> {
             continue;
         }
         let out = Command::new("git")
-            .args(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."])
+            .args(["status", "--porcelain=v1", "-z", "--untracked-files=normal", "--", "."])
             .current_dir(dir)
             .output()
             .map_err(|e| format!("cannot run `git status`: {e}"))?;

@@ -130,6 +130,8 @@ struct UnitResult {
     checked: Vec<String>,
     fixed: usize,
     fixed_files: usize,
+    /// Remaining findings whose fix needs `--unsafe-fixes`.
+    unsafe_fixable: usize,
     diff: String,
     warnings: Vec<String>,
     /// How the package was analyzed (for `-v`).
@@ -279,6 +281,7 @@ fn run(opts: &Options) -> u8 {
     let mut stats = Stats::default();
     let mut total = UnitResult::default();
     let mut sarif_results = Vec::new();
+    let fixing = opts.fix.is_some() && !cli.diff;
     // Several packages are analyzed at once so small packages keep every core busy; results are
     // printed in order, a window at a time, so memory stays bounded.
     lint_core::in_pool(|| {
@@ -303,7 +306,14 @@ fn run(opts: &Options) -> u8 {
                         eprintln!("warning: {w}");
                     }
                 }
-                write_out(&r.rendered);
+                // With `--fix`, the remaining findings come after the line that says what was
+                // fixed.
+                if fixing {
+                    total.rendered.stderr.push_str(&r.rendered.stderr);
+                    total.rendered.stdout.push_str(&r.rendered.stdout);
+                } else {
+                    write_out(&r.rendered);
+                }
                 if !r.diff.is_empty() {
                     print!("{}", r.diff);
                 }
@@ -314,6 +324,7 @@ fn run(opts: &Options) -> u8 {
                 total.checked.append(&mut r.checked);
                 total.fixed += r.fixed;
                 total.fixed_files += r.fixed_files;
+                total.unsafe_fixable += r.unsafe_fixable;
             }
         }
     });
@@ -363,12 +374,23 @@ fn finish(
         return u8::from(total.fixed_files > 0);
     }
     if opts.fix.is_some() && !cli.quiet {
-        eprintln!(
-            "maplint: fixed {} in {}",
-            plural(total.fixed, "finding"),
-            plural(total.fixed_files, "file")
-        );
+        if total.fixed > 0 {
+            eprintln!(
+                "maplint: fixed {} in {}",
+                plural(total.fixed, "finding"),
+                plural(total.fixed_files, "file")
+            );
+        }
+        if total.unsafe_fixable > 0 {
+            eprintln!(
+                "maplint: {} {} a fix that may change behaviour; review it and apply it with `--fix --unsafe-fixes`",
+                plural(total.unsafe_fixable, "finding"),
+                if total.unsafe_fixable == 1 { "has" } else { "have" }
+            );
+        }
     }
+    // (With `--fix`, the findings held back until the line above.)
+    write_out(&total.rendered);
     if let Some(b) = loaded_baseline {
         let matched: BTreeSet<usize> = total.matched.iter().copied().collect();
         let checked: BTreeSet<String> = total.checked.into_iter().collect();
@@ -523,6 +545,17 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         result.fixed = outcome.fixed;
         if mode.diff {
             return result;
+        }
+        if fix_mode == lint_core::fix::FixMode::Safe {
+            result.unsafe_fixable = analysis
+                .diagnostics
+                .iter()
+                .filter(|d| {
+                    d.helps.iter().any(|h| {
+                        h.applicability == Some(lint_core::Applicability::MaybeIncorrect) && !h.edits.is_empty()
+                    })
+                })
+                .count();
         }
     }
     drop(pkg);

@@ -445,15 +445,15 @@ fn demo_findings_in_json() {
             expect("map_check_then_act", "src/peers.rs", 72),
             expect("map_duplicate_fill", "src/peers.rs", 48),
             expect("map_guard_across_await", "src/sessions.rs", 35),
-            expect("map_guard_across_blocking_wait", "src/pool.rs", 88),
+            expect("map_guard_across_blocking_wait", "src/pool.rs", 78),
             expect("map_lock_order_inversion", "src/peers.rs", 55),
             expect("map_lock_reentry", "src/peers.rs", 23),
             expect("map_lock_upgrade", "src/peers.rs", 40),
-            expect("map_mutated_in_spawn", "src/pool.rs", 23),
+            expect("map_mutated_in_spawn", "rejected/mutated_in_spawn.rs", 19),
             expect("sharded_map_reentry", "src/sessions.rs", 20),
             expect("unsynchronized_map_write", "src/cache.rs", 30),
             expect("unsynchronized_map_write", "src/metrics.rs", 21),
-            expect("unsynchronized_map_write", "src/pool.rs", 67),
+            expect("unsynchronized_map_write", "src/pool.rs", 57),
         ]
     );
     // The fill finding carries a quick fix in a `help` child.

@@ -52,7 +52,7 @@ fn warm_runs_read_the_cache_and_changes_invalidate_it() {
     assert!(status(&demo, &args).starts_with("Fresh demo ("));
 
     // A change re-analyzes the package, parsing only the changed file.
-    let pool = demo.join("src/pool.rs");
+    let pool = demo.join("rejected/mutated_in_spawn.rs");
     let text = fs::read_to_string(&pool).unwrap();
     fs::write(
         &pool,

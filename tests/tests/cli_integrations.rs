@@ -92,7 +92,8 @@ fn rules_lists_levels_as_configured() {
         rule_row(&run, "map_duplicate_fill"),
         ("warn".into(), "sometimes".into())
     );
-    assert_eq!(rule_row(&run, "map_lock_reentry"), ("deny".into(), "-".into()));
+    assert_eq!(rule_row(&run, "map_lock_reentry"), ("deny".into(), "sometimes".into()));
+    assert_eq!(rule_row(&run, "map_borrow_conflict"), ("deny".into(), "-".into()));
     // In a configured package: the package's level wins over the workspace's, which wins over
     // the default; the command line wins over all.
     let app = project("config_ws/app");
@@ -337,11 +338,19 @@ fn fix_applies_safe_fixes_and_is_idempotent() {
         "{}",
         run.stderr
     );
-    // The maybe-incorrect one remains, reported as usual.
+    // The maybe-incorrect one remains, reported as usual, after the line saying what was fixed
+    // and which fixes need `--unsafe-fixes`.
     assert_eq!(
         findings(&run),
         BTreeSet::from([f("src/names.rs", 11, "warning[map_duplicate_fill]")])
     );
+    let fixed_at = run.stderr.find("maplint: fixed").unwrap();
+    let hint_at = run
+        .stderr
+        .find("maplint: 1 finding has a fix that may change behaviour; review it and apply it with `--fix --unsafe-fixes`")
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let finding_at = run.stderr.find("src/names.rs:11").unwrap();
+    assert!(fixed_at < hint_at && hint_at < finding_at, "{}", run.stderr);
     assert!(read(&dir, "src/lib.rs").contains(REMEMBER_FIXED));
     let names = read(&dir, "src/names.rs");
     assert!(names.contains(ALIAS_FIXED) && !names.contains(NAME_FIXED), "{names}");
@@ -361,7 +370,9 @@ fn fix_applies_safe_fixes_and_is_idempotent() {
     assert!(run.stderr.contains("src/names.rs (staged)"), "{}", run.stderr);
     let run = run_in(&dir, &["--fix", "--allow-staged"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("fixed 0 findings in 0 files"), "{}", run.stderr);
+    // Nothing fixable without `--unsafe-fixes`: no "fixed 0" line, only the hint.
+    assert!(!run.stderr.contains("maplint: fixed"), "{}", run.stderr);
+    assert!(run.stderr.contains("maplint: 1 finding has a fix"), "{}", run.stderr);
     // --unsafe-fixes takes the maybe-incorrect one too; a second run changes nothing.
     let run = run_in(&dir, &["--fix", "--unsafe-fixes", "--allow-dirty"]);
     assert!(run.stderr.contains("fixed 1 finding in 1 file"), "{}", run.stderr);
@@ -369,8 +380,18 @@ fn fix_applies_safe_fixes_and_is_idempotent() {
     let fixed = read(&dir, "src/names.rs");
     assert!(fixed.contains(NAME_FIXED), "{fixed}");
     let run = run_in(&dir, &["--fix", "--unsafe-fixes", "--allow-dirty"]);
-    assert!(run.stderr.contains("fixed 0 findings in 0 files"), "{}", run.stderr);
+    assert!(!run.stderr.contains("maplint: fixed"), "{}", run.stderr);
     assert_eq!(read(&dir, "src/names.rs"), fixed);
+    // An untracked directory is listed once, as `cargo fix` does.
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "fixed"]);
+    std::fs::create_dir_all(dir.join("scratch/deep")).unwrap();
+    std::fs::write(dir.join("scratch/a.rs"), "").unwrap();
+    std::fs::write(dir.join("scratch/deep/b.rs"), "").unwrap();
+    let run = run_in(&dir, &["--fix"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("  * scratch/ (dirty)\n"), "{}", run.stderr);
+    assert!(!run.stderr.contains("scratch/a.rs"), "{}", run.stderr);
     // No temporary files are left behind.
     let leftovers: Vec<_> = std::fs::read_dir(dir.join("src"))
         .unwrap()
@@ -469,7 +490,8 @@ fn baseline_hides_known_findings_and_survives_line_shifts() {
     let entries = base["entries"].as_array().unwrap();
     assert_eq!(entries.len(), total);
     for e in entries {
-        assert!(e["file"].as_str().unwrap().starts_with("src/"), "{e}");
+        let file = e["file"].as_str().unwrap();
+        assert!(file.starts_with("src/") || file.starts_with("rejected/"), "{e}");
         assert_eq!(e["fingerprint"].as_str().unwrap().len(), 16);
         assert!(e["rule"].is_string() && e["line"].as_u64().unwrap() > 0 && e["message"].is_string());
         assert!(e["occurrence"].is_u64());
@@ -765,7 +787,10 @@ fn sarif_of_the_demo_validates_against_the_schema() {
         let loc = &r["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(uri.starts_with("fixtures/projects/demo/src/"), "{uri}");
+        assert!(
+            uri.starts_with("fixtures/projects/demo/src/") || uri.starts_with("fixtures/projects/demo/rejected/"),
+            "{uri}"
+        );
         let region = &loc["region"];
         for k in ["startLine", "startColumn", "endLine", "endColumn"] {
             assert!(region[k].as_u64().unwrap() >= 1, "{region}");

@@ -328,8 +328,13 @@ pub struct BodyFacts {
     pub closure_calls: Vec<ClosureCall>,
     /// Every statement (a `let` or an expression statement), in walk order.
     pub statements: Vec<Span>,
+    /// Block tails: expression statements without `;` (their value is the block's).
+    pub tails: Vec<Span>,
     /// Method calls whose value is thrown away (`m.insert(k, v);`, `let _ = m.insert(k, v);`).
     pub discarded_calls: Vec<Span>,
+    /// Scrutinees of `match`, `if let` and `while let` (their temporaries live through the
+    /// arms or the block).
+    pub scrutinees: Vec<Span>,
     /// Closures that run during the call they are passed to (iterator adapters, `Option`
     /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
     pub sync_closures: std::collections::HashSet<u32>,
@@ -732,7 +737,12 @@ impl<'a> Walker<'a> {
     fn stmt(&mut self, s: &Stmt) {
         match s {
             Stmt::Let { span, .. } => self.facts.statements.push(*span),
-            Stmt::Expr { expr, .. } => self.facts.statements.push(expr.span),
+            Stmt::Expr { expr, semi } => {
+                self.facts.statements.push(expr.span);
+                if !semi {
+                    self.facts.tails.push(expr.span);
+                }
+            }
             Stmt::Item(_) => {}
         }
         match s {
@@ -1031,6 +1041,7 @@ impl<'a> Walker<'a> {
                 }
             }
             ExprKind::Let { pat, expr } => {
+                self.facts.scrutinees.push(expr.span);
                 self.expr(expr);
                 let ty = self.ty_of(expr);
                 let place = self.place_of(expr);
@@ -1038,6 +1049,7 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Match { scrut, arms } => {
                 // Scrutinee temporaries live until the end of the `match`, in every edition.
+                self.facts.scrutinees.push(scrut.span);
                 self.expr(scrut);
                 let ty = self.ty_of(scrut);
                 let place = self.place_of(scrut);

@@ -296,6 +296,9 @@ pub fn report_conflicts(
             .primary_label(w.primary)
             .label(held.span, w.held);
         let mut finding = via_label(model, taken, finding).help(w.help);
+        if let Some((message, edits)) = crate::rules::rewrite::conflict_fix(model, func, held, taken) {
+            finding = finding.suggestion_edits(message, edits, crate::diagnostic::Applicability::MaybeIncorrect);
+        }
         if let Some(note) = trait_note(model, taken) {
             finding = finding.note(note);
         }
@@ -421,7 +424,8 @@ pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>
 
 /// The guarded call of a lock event: the method called on the guard right away
 /// (`m.lock().insert(..)`) or, for `DashMap` operations, the operation itself.
-fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>> {
+#[must_use]
+pub fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>> {
     let a = &body.acquisitions[e.acquisition?];
     let (method, call, args) = match e.op {
         AcqOp::Sharded { .. } => (a.method.as_str(), a.span, a.args.as_slice()),

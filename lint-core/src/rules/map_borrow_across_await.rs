@@ -1,7 +1,9 @@
 use crate::catalog::{Interest, Wrap};
+use crate::diagnostic::Applicability;
 use crate::model::locks::AcqOp;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
+use crate::rules::rewrite::drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -30,6 +32,11 @@ declare_rule! {
     /// or `maplint_maps::LockedMap`, whose closure API cannot keep the map borrowed across an
     /// `.await`; `tokio::sync::Mutex` when the map must stay locked across it.
     ///
+    /// ## Fix safety
+    /// When the borrow is a `let` binding of the block that holds the `.await` and nothing from
+    /// the `.await`'s statement on uses it, a maybe-incorrect fix inserts `drop(borrow);` before
+    /// that statement, ending the borrow earlier than the end of the block.
+    ///
     /// ## Known problems
     /// - Whether another task can borrow the cell is not checked: a cell private to one task is
     ///   reported like any other.
@@ -41,7 +48,7 @@ declare_rule! {
         name: "map_borrow_across_await",
         level: Warn,
         summary: "a `RefCell` map is borrowed across an `.await`",
-        fix: None,
+        fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Wrapper(Wrap::RefCell)],
     }
@@ -63,15 +70,25 @@ impl Rule for MapBorrowAcrossAwait {
             };
             let name = lock_name(model, body, held);
             let line = line_of(model, held.span);
-            out.report(
-                a.span,
-                format!("{what} of `{name}` from line {line} is held across this `.await`"),
-            )
-            .primary_label(format!(
-                "another task that {other} `{name}` while this one is suspended here panics"
-            ))
-            .label(held.span, "the borrow is taken here and is still alive at the `.await`")
-            .help("copy what you need out of the map and end the borrow before `.await`")
+            let finding = out
+                .report(
+                    a.span,
+                    format!("{what} of `{name}` from line {line} is held across this `.await`"),
+                )
+                .primary_label(format!(
+                    "another task that {other} `{name}` while this one is suspended here panics"
+                ))
+                .label(held.span, "the borrow is taken here and is still alive at the `.await`")
+                .help("copy what you need out of the map and end the borrow before `.await`");
+            let finding = match drop_before_await(model, body, held, a) {
+                Some((guard, edits)) => finding.suggestion_edits(
+                    format!("end `{guard}` before the `.await`: nothing after it uses it"),
+                    edits,
+                    Applicability::MaybeIncorrect,
+                ),
+                None => finding,
+            };
+            finding
             .note("`maplint_maps::LockedMap`'s closure API cannot keep the map borrowed across an `.await`; use `tokio::sync::Mutex` only when it must stay locked across it")
             .emit();
         }

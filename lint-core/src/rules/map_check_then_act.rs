@@ -1,8 +1,8 @@
-use crate::catalog::{AcqOp, Interest};
-use crate::diagnostic::{Applicability, Edit, Span};
-use crate::model::body::BodyFacts;
+use crate::catalog::Interest;
+use crate::diagnostic::Applicability;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{CheckAct, MapCall, Race, Reporter, check_then_act, lock_name, snippet};
+use crate::rules::helpers::{Race, Reporter, check_then_act, lock_name};
+use crate::rules::rewrite::one_guard;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -82,7 +82,7 @@ impl Rule for MapCheckThenAct {
                     pair.check.call,
                     "read here, under a first lock that is released at once",
                 );
-            finding = match one_guard(model, func, &pair) {
+            finding = match one_guard(model, func, &pair.check, &pair.act) {
                 Some((guard, edits)) => finding.suggestion_edits(
                     format!(
                         "read and write under one guard: `{guard}` now lives to the end of the block, so make sure nothing after the write needs `{name}`"
@@ -99,98 +99,4 @@ impl Rule for MapCheckThenAct {
                 .emit();
         }
     }
-}
-
-/// The guarding expression a map call is made on (`self.hits.lock().unwrap()` of
-/// `self.hits.lock().unwrap().get(k)`), when it is the lock call with at most `.unwrap()`,
-/// `.expect(..)` or `?` after it.
-fn receiver(model: &Model, body: &BodyFacts, call: &MapCall<'_>) -> Option<Span> {
-    let acq = &body.acquisitions[call.event.acquisition?];
-    let text = &model.texts[call.call.file as usize];
-    let end = call.args.first().map_or(call.call.hi, |a| a.lo) as usize;
-    let dot = text
-        .get(call.call.lo as usize..end)?
-        .rfind(&format!(".{}", call.method))?;
-    let recv = Span::new(call.call.file, call.call.lo, call.call.lo + dot as u32);
-    let after = text.get(acq.span.hi as usize..recv.hi as usize)?;
-    let plain = after.is_empty()
-        || after == ".unwrap()"
-        || after == "?"
-        || (after.starts_with(".expect(") && after.ends_with(')') && after.matches('(').count() == 1);
-    (acq.span.lo == recv.lo && plain).then_some(recv)
-}
-
-/// Bind the writer's guard once before the read: `let mut hits = self.hits.lock().unwrap();`,
-/// then read and write through it. Offered when both halves are direct lock calls, the read is
-/// a statement of a block that contains the write, and nothing from the read to the end of
-/// that block locks the same lock or awaits (the guard would make it wait for itself, or
-/// cross the `.await`).
-fn one_guard(model: &Model, func: Function<'_>, pair: &CheckAct<'_>) -> Option<(String, Vec<Edit>)> {
-    let body = func.body;
-    if !matches!(pair.act.event.op, AcqOp::Lock { .. }) || pair.act.event.via.is_some() {
-        return None;
-    }
-    let check_recv = receiver(model, body, &pair.check)?;
-    let act_recv = receiver(model, body, &pair.act)?;
-    let within = |inner: Span, outer: Span| inner.lo >= outer.lo && inner.hi <= outer.hi;
-    let stmt = *body
-        .statements
-        .iter()
-        .filter(|s| within(pair.check.call, **s))
-        .min_by_key(|s| s.hi - s.lo)?;
-    // The guard lives to the end of the block holding the read's statement: the write must be
-    // in that block, after the statement.
-    if pair.act.call.lo < stmt.hi
-        || body
-            .statements
-            .iter()
-            .any(|s| within(stmt, *s) && *s != stmt && !within(pair.act.call, *s))
-    {
-        return None;
-    }
-    // Until the end of the block: the statement around the read's, or the whole body.
-    let end = body
-        .statements
-        .iter()
-        .filter(|s| within(stmt, **s) && **s != stmt)
-        .map(|s| s.hi)
-        .min()
-        .unwrap_or(u32::MAX);
-    let between = Span::new(stmt.file, stmt.lo, end);
-    let others = func.events().iter().any(|e| {
-        e.lock == pair.act.event.lock
-            && within(e.span, between)
-            && !std::ptr::eq(e, pair.check.event)
-            && !std::ptr::eq(e, pair.act.event)
-    });
-    if others || body.awaits.iter().any(|a| within(a.span, between)) {
-        return None;
-    }
-    let taken = |n: &str| body.bindings.iter().any(|b| b.name == n);
-    let guard = [pair.act.event.lock.fields.last().map(String::as_str), Some("guard")]
-        .into_iter()
-        .flatten()
-        .find(|n| !taken(n))?
-        .to_owned();
-    let text = &model.texts[stmt.file as usize];
-    let line_start = text[..stmt.lo as usize].rfind('\n').map_or(0, |p| p + 1);
-    let indent = text.get(line_start..stmt.lo as usize)?;
-    if !indent.chars().all(char::is_whitespace) {
-        return None;
-    }
-    let edits = vec![
-        Edit {
-            span: Span::new(stmt.file, stmt.lo, stmt.lo),
-            replacement: format!("let mut {guard} = {};\n{indent}", snippet(model, act_recv)),
-        },
-        Edit {
-            span: check_recv,
-            replacement: guard.clone(),
-        },
-        Edit {
-            span: act_recv,
-            replacement: guard.clone(),
-        },
-    ];
-    Some((guard, edits))
 }

@@ -1,8 +1,10 @@
 use crate::catalog::Interest;
+use crate::diagnostic::Applicability;
 use crate::model::locks::{AcqOp, LockEvent, lock_lib};
 use crate::model::types::LockLib;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
+use crate::rules::rewrite::drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -31,6 +33,12 @@ declare_rule! {
     /// or `maplint_maps::ShardedMap`, whose closure API cannot keep a guard across an
     /// `.await`. Use `tokio::sync::Mutex` only when the lock must really be held across it.
     ///
+    /// ## Fix safety
+    /// When the guard is a `let` binding of the block that holds the `.await` and nothing from
+    /// the `.await`'s statement on uses it, a maybe-incorrect fix inserts `drop(guard);` before
+    /// that statement. The lock is released earlier than before (at the `drop`, not at the end
+    /// of the block), which matters only if the code relied on holding it across the `.await`.
+    ///
     /// ## Known problems
     /// - Guards of `tokio`, `async-lock` and `futures` locks are designed to be held across
     ///   `.await` and are not reported; locks from crates the model does not know are skipped.
@@ -43,7 +51,7 @@ declare_rule! {
         name: "map_guard_across_await",
         level: Warn,
         summary: "a blocking guard of a map is held across an `.await`",
-        fix: None,
+        fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Locks, Interest::GuardedMaps],
     }
@@ -70,11 +78,24 @@ impl Rule for MapGuardAcrossAwait {
             } else {
                 "a guard of"
             };
-            out.report(await_kw, format!("{what} `{name}` from line {line} is held across this `.await`"))
+            let finding = out
+                .report(
+                    await_kw,
+                    format!("{what} `{name}` from line {line} is held across this `.await`"),
+                )
                 .primary_label("the task may be suspended here while the lock is held")
                 .label(held.span, "the guard is taken here and is still alive at the `.await`")
-                .help("copy what you need out of the map and drop the guard before `.await`")
-                .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
+                .help("copy what you need out of the map and drop the guard before `.await`");
+            let finding = match drop_before_await(model, body, held, a) {
+                Some((guard, edits)) => finding.suggestion_edits(
+                    format!("end `{guard}` before the `.await`: nothing after it uses it"),
+                    edits,
+                    Applicability::MaybeIncorrect,
+                ),
+                None => finding,
+            };
+            finding
+            .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
                 .emit();
         }
     }

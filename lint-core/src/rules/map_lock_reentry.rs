@@ -43,6 +43,19 @@ declare_rule! {
     /// or `maplint_maps::LockedMap::update` / `get_or_insert_with`, which run the whole
     /// operation under one lock and panic instead of deadlocking when called re-entrantly.
     ///
+    /// ## Fix safety
+    /// Two maybe-incorrect suggestions (`--unsafe-fixes`, editor quick fixes). When the second
+    /// lock is taken where a `match`/`if let` lookup found the key absent (`None =>`, `else`)
+    /// and both are direct lock calls, the fix binds one guard before the statement and makes
+    /// both calls on it (`let mut peers = self.peers.lock().unwrap(); match peers.get_mut(&id)
+    /// { .. None => { peers.insert(..) } }`): the lookup and the change stay one step. It is
+    /// offered only when nothing else locks the same lock or awaits up to the end of the block.
+    /// Otherwise, when the first guard belongs to a scrutinee's `get`, the fix copies the value
+    /// out before the statement (`let found = m.lock().unwrap().get(&k).cloned();` and
+    /// `match found.as_ref()`, so the arms see the same `Option<&V>`): no deadlock, but the
+    /// lookup and what follows become two steps another thread can come between, and the
+    /// value must be `Clone`.
+    ///
     /// ## Known problems
     /// - Locks are identified by their access path, with `Arc` clones resolved to their object
     ///   and a field path that every struct literal of the package fills with the same `Arc` as
@@ -65,7 +78,7 @@ declare_rule! {
         name: "map_lock_reentry",
         level: Deny,
         summary: "a map's lock is acquired again while its guard is alive",
-        fix: None,
+        fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Locks],
     }

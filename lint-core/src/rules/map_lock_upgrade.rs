@@ -31,6 +31,16 @@ declare_rule! {
     /// ```
     /// or `maplint_maps::LockedMap::get_or_insert_with`.
     ///
+    /// ## Fix safety
+    /// When the write lock is taken where the read found the key absent (the `else` of an
+    /// `if let`, a `None =>` arm) and both are direct lock calls, a maybe-incorrect fix binds one
+    /// write guard before the statement and makes both calls on it: no upgrade, and the lookup
+    /// and the insert stay one step, but the lookup now takes the write lock on every call. It
+    /// is offered only when nothing else locks the same lock or awaits up to the end of the
+    /// block. Otherwise, when the read guard belongs to a scrutinee's `get`, the fix copies the
+    /// value out first (`let found = m.read().unwrap().get(&k).cloned();`, `found.as_ref()`
+    /// as the scrutinee): the lookup and the write become two steps.
+    ///
     /// ## Known problems
     /// - The same lock reached through a getter method or a reference stored elsewhere is not
     ///   recognized (see `map_lock_reentry`).
@@ -46,7 +56,7 @@ declare_rule! {
         name: "map_lock_upgrade",
         level: Deny,
         summary: "a map's `RwLock` is write-locked while a read guard of it is alive",
-        fix: None,
+        fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::RwLocks],
     }

@@ -12,6 +12,7 @@ mod map_lock_order_inversion;
 mod map_lock_reentry;
 mod map_lock_upgrade;
 mod map_mutated_in_spawn;
+mod rewrite;
 mod sharded_map_reentry;
 mod unsynchronized_map_write;
 

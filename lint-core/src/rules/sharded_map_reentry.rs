@@ -36,6 +36,13 @@ declare_rule! {
     /// or `maplint_maps::ShardedMap::update(&id, |s| *s = s.refreshed())`: its closure API
     /// cannot hold a guard.
     ///
+    /// ## Fix safety
+    /// When the `Ref` belongs to a `match`/`if let` scrutinee's `get`, a maybe-incorrect fix
+    /// copies the value out before the statement
+    /// (`let found = map.get(&k).map(|r| r.value().clone());` and `found.as_ref()` as the
+    /// scrutinee, so the arms see a `&V` as before): the shard is released before the map is
+    /// used again, the value must be `Clone`, and the lookup and what follows become two steps.
+    ///
     /// ## Known problems
     /// - Two reads (`get` while holding a `Ref`) are not reported, although they can deadlock
     ///   when a writer queues on the shard between them.
@@ -52,7 +59,7 @@ declare_rule! {
         name: "sharded_map_reentry",
         level: Deny,
         summary: "a `DashMap` is locked again while one of its guards is alive",
-        fix: None,
+        fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::GuardedMaps],
     }
