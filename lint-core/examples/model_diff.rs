@@ -130,7 +130,7 @@ fn main() {
                     })
                     .collect();
                 let n = texts.len();
-                let once = lex::single_impl_traits(&lexed);
+                let once = lex::package_syms(&lexed);
                 let build =
                     |irs, once| Model::build_with(Edition::E2021, irs, vec![String::new(); n], &settings.types, once);
                 let full = describe(&build(all, Some(once.clone())));

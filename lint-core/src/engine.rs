@@ -280,7 +280,7 @@ pub(crate) fn analyze_with(
             }
         })
         .collect();
-    let single_impl_traits = lex::single_impl_traits(&lexed);
+    let package_syms = lex::package_syms(&lexed);
     drop(lexed);
     let parsed_count = parsed.iter().filter(|p| p.parsed).count();
     let reused_count = parsed.iter().filter(|p| p.reused).count();
@@ -305,7 +305,7 @@ pub(crate) fn analyze_with(
         })
         .collect();
     let model = catch_unwind(AssertUnwindSafe(|| {
-        Model::build_with(pkg.edition, irs, texts, &settings.types, Some(single_impl_traits))
+        Model::build_with(pkg.edition, irs, texts, &settings.types, Some(package_syms))
     }));
     let mut model = match model {
         Ok(m) => m,

@@ -103,6 +103,8 @@ pub struct LexFacts {
     pub traits: Vec<Sym>,
     /// The trait of each `impl Trait for Type` in the file.
     pub trait_impls: Vec<Sym>,
+    /// The names of the modules the file declares (`mod m;`, `mod m { .. }`).
+    pub mods: Vec<Sym>,
 }
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
@@ -640,6 +642,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             Frame::Impl(sym(owner), trait_name)
                         }
                     }
+                    Some(("mod", ids, ..)) => {
+                        facts.mods.extend(ids.first().map(|m| sym(m)));
+                        Frame::Items
+                    }
                     Some(_) => Frame::Items,
                     None => Frame::Other,
                 };
@@ -707,6 +713,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 }
                 if header.as_ref().is_some_and(|(kw, ..)| matches!(*kw, "mod" | "extern")) {
                     // `mod m;`, `extern crate c;` (an `impl` header can hold `[T; N]`).
+                    if let Some(("mod", ids, ..)) = &header {
+                        facts.mods.extend(ids.first().map(|m| sym(m)));
+                    }
                     header = None;
                 }
                 if at_items && item.is_none() && header.is_none() {
@@ -987,6 +996,25 @@ pub fn single_impl_traits(facts: &[LexFacts]) -> SymSet {
         .flat_map(|f| f.traits.iter().copied())
         .filter(|t| counts.get(t) == Some(&1))
         .collect()
+}
+
+/// What the lexer knows of a whole package that name resolution needs.
+#[derive(Debug, Clone, Default)]
+pub struct PackageSyms {
+    /// The traits implemented once ([`single_impl_traits`]).
+    pub single_impl_traits: SymSet,
+    /// The names of the package's modules: a path whose first segment is none of them (nor
+    /// `crate`, `self`, `super`) names another crate.
+    pub modules: SymSet,
+}
+
+/// The package-wide facts of every file's lexing.
+#[must_use]
+pub fn package_syms(facts: &[LexFacts]) -> PackageSyms {
+    PackageSyms {
+        single_impl_traits: single_impl_traits(facts),
+        modules: facts.iter().flat_map(|f| f.mods.iter().copied()).collect(),
+    }
 }
 
 /// What parsing leaves out of one file (see [`plan`]).

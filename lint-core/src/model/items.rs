@@ -97,6 +97,9 @@ pub struct ItemIndex {
     /// The traits implemented exactly once in the whole package, as the lexer counted them in
     /// every file (`None`: count the parsed impls).
     pub single_impl_traits: Option<crate::lex::SymSet>,
+    /// The module names of the package, from the lexer (`None`: not known, every path may
+    /// name a module of the package).
+    pub modules: Option<crate::lex::SymSet>,
     /// User-configured types.
     pub config: TypeConfig,
     /// Raw static types, resolved after all items are known.
@@ -413,6 +416,13 @@ impl ItemIndex {
         (full, local)
     }
 
+    /// The package's only definition named `name` of the wanted kind.
+    fn unique_def(&self, name: &str, want: fn(Def) -> bool) -> Option<Def> {
+        let mut it = self.names.get(name)?.iter().filter(|(_, d)| want(*d));
+        let first = it.next()?;
+        if it.next().is_some() { None } else { Some(first.1) }
+    }
+
     /// A crate-local definition by its last path segment: the one in `file` if any, else the
     /// only one in the package.
     fn local_def(&self, file: u32, name: &str, want: fn(Def) -> bool) -> Option<Def> {
@@ -586,13 +596,27 @@ impl ItemIndex {
             }
         }
         let (full, local) = self.expand(file, names);
-        if !local && full.len() > 1 && is_known_crate(&full[0]) {
+        if !local && full.len() > 1 && (is_known_crate(&full[0]) || !self.is_module(&full[0])) {
+            // `other_crate::f()`: not a function of this package, whatever its name.
             return None;
         }
-        match self.local_def(file, full.last()?, |d| matches!(d, Def::Fn(_)))? {
+        let want = |d: Def| matches!(d, Def::Fn(_));
+        // `m::f()` names the `f` of module `m`; which file that is, is not known, so only a
+        // function defined once in the package is taken (never the caller's own namesake).
+        let def = if full.len() > 1 {
+            self.unique_def(full.last()?, want)?
+        } else {
+            self.local_def(file, full.last()?, want)?
+        };
+        match def {
             Def::Fn(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// Can `name` be a module of this package?
+    fn is_module(&self, name: &str) -> bool {
+        self.modules.as_ref().is_none_or(|m| m.contains(&crate::lex::sym(name)))
     }
 
     /// The one body a call of `method` on a value known only by its traits (`dyn Trait`,

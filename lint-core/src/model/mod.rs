@@ -60,21 +60,23 @@ impl Model {
         Self::build_with(edition, files, texts, &crate::settings::TypeConfig::default(), None)
     }
 
-    /// Builds the model with user-configured types and, when only part of the package was
-    /// parsed, what the lexer counted in every file: the traits implemented once
-    /// ([`crate::lex::single_impl_traits`]).
+    /// Builds the model with user-configured types and what the lexer found in every file:
+    /// the traits implemented once and the module names ([`crate::lex::PackageSyms`]).
     #[must_use]
     pub fn build_with(
         edition: Edition,
         files: Vec<Option<ir::FileIr>>,
         texts: Vec<String>,
         config: &crate::settings::TypeConfig,
-        single_impl_traits: Option<crate::lex::SymSet>,
+        lexed: Option<crate::lex::PackageSyms>,
     ) -> Model {
         let parsed = files.iter().map(Option::is_some).collect();
         let n_files = files.len();
         let mut items = ItemIndex::build_with(files, config);
-        items.single_impl_traits = single_impl_traits;
+        if let Some(l) = lexed {
+            items.single_impl_traits = Some(l.single_impl_traits);
+            items.modules = Some(l.modules);
+        }
         let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f))
