@@ -215,6 +215,21 @@ pub struct Acquisition {
     pub in_let: Option<u32>,
 }
 
+/// A method called on a guard held by a binding (`g.contains_key(&k)` after
+/// `let g = m.read().unwrap();`).
+#[derive(Debug, Clone)]
+pub struct GuardCall {
+    /// The acquisition whose guard the binding holds (an index into `acquisitions`).
+    pub acquisition: usize,
+    pub method: String,
+    /// The call, and its arguments.
+    pub span: Span,
+    pub args: Vec<Span>,
+    /// The binding of the `let` whose initializer contains the call
+    /// (`let known = { let g = m.read(); g.contains_key(&k) };`).
+    pub in_let: Option<u32>,
+}
+
 /// An `.await`.
 #[derive(Debug, Clone)]
 pub struct AwaitPoint {
@@ -318,6 +333,8 @@ pub struct BodyFacts {
     /// Each parameter binding with its position (0 is `self` when there is one).
     pub params: Vec<(u32, usize)>,
     pub acquisitions: Vec<Acquisition>,
+    /// Methods called on guards held by bindings.
+    pub guard_calls: Vec<GuardCall>,
     pub awaits: Vec<AwaitPoint>,
     pub ifs: Vec<IfFacts>,
     /// Code that runs when a condition found something absent: `(condition or scrutinee, body)`
@@ -754,6 +771,7 @@ impl<'a> Walker<'a> {
                     self.facts.discarded_calls.push(e.span);
                 }
                 let acq_before = self.facts.acquisitions.len();
+                let guard_calls_before = self.facts.guard_calls.len();
                 if let Some(e) = init {
                     let saved = self.in_let.replace(PENDING);
                     self.expr(e);
@@ -837,6 +855,11 @@ impl<'a> Walker<'a> {
                         a.in_let = let_binding;
                     }
                 }
+                for c in &mut self.facts.guard_calls[guard_calls_before..] {
+                    if c.in_let == Some(PENDING) {
+                        c.in_let = let_binding;
+                    }
+                }
             }
             Stmt::Expr { expr, semi } => {
                 if *semi && matches!(expr.kind, ExprKind::MethodCall { .. }) {
@@ -848,6 +871,47 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `g.contains_key(&k)` on a binding that holds a lock's guard: which acquisition's guard,
+    /// and what for.
+    fn guard_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
+        // (Through `g.deref()`: still the map behind the guard.)
+        if matches!(method, "deref" | "deref_mut") {
+            return;
+        }
+        let mut recv = recv;
+        while let ExprKind::MethodCall {
+            recv: inner,
+            method,
+            args,
+            ..
+        } = &recv.kind
+            && args.is_empty()
+            && matches!(method.as_str(), "deref" | "deref_mut")
+        {
+            recv = inner;
+        }
+        let ExprKind::Path(names) = &recv.kind else { return };
+        let [name] = names.as_slice() else { return };
+        let Some(b) = self.lookup(name).filter(|b| self.guard_lets.contains(b)) else {
+            return;
+        };
+        let Some(acquisition) = self
+            .facts
+            .acquisitions
+            .iter()
+            .rposition(|a| a.in_let == Some(b) && matches!(a.op, crate::catalog::AcqOp::Lock { .. }))
+        else {
+            return;
+        };
+        self.facts.guard_calls.push(GuardCall {
+            acquisition,
+            method: method.to_owned(),
+            span: e.span,
+            args: args.iter().map(|a| a.span).collect(),
+            in_let: self.in_let,
+        });
+    }
+
     /// Does `cond` being true mean something was found absent (`Some(true)`: `!m.contains_key(k)`,
     /// `m.get(k).is_none()`, a binding initialized so) or present (`Some(false)`: `m.get(k).is_some()`,
     /// `!missing`)? `None` for anything else (`a && b`, comparisons).
@@ -855,6 +919,8 @@ impl<'a> Walker<'a> {
         match &cond.kind {
             ExprKind::Unary { op: UnOp::Not, expr } => self.absence_test(expr).map(|a| !a),
             ExprKind::MethodCall { method, .. } if method == "is_none" => Some(true),
+            // `let missing = { let g = m.read(); !g.contains_key(k) };`
+            ExprKind::Block(b) => b.tail().map_or(Some(false), |t| self.absence_test(t)),
             ExprKind::Path(p) => {
                 let [name] = p.as_slice() else { return Some(false) };
                 let b = self.lookup(name)?;
@@ -1327,6 +1393,7 @@ impl<'a> Walker<'a> {
     fn method_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
         let recv_ty = self.ty_of(recv);
         self.expr(recv);
+        self.guard_call(e, recv, method, args);
         self.blocking_wait(e, recv, method, args);
         // Spawns on handles and builders.
         let mut spawn_kind = None;

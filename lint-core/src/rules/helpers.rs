@@ -329,6 +329,8 @@ pub struct MapCall<'b> {
     /// The call on the guard (`m.lock().unwrap().insert(k, v)`), or the `DashMap` operation.
     pub call: Span,
     pub args: &'b [Span],
+    /// The binding of the `let` whose initializer contains the call.
+    pub in_let: Option<u32>,
 }
 
 /// A check and an act on the same key of a map, each under its own acquisition of its lock.
@@ -369,20 +371,22 @@ pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>
                 && !c.op.is_try()
                 && same_kind(c.op, act_event.op)
         }) {
-            let Some(check) = map_call(body, check_event) else {
+            // The lookup made on the guard right away, or through the binding that holds it
+            // (`let known = { let g = m.read(); g.contains_key(&k) };`).
+            let Some(check) = map_call(body, check_event)
+                .filter(|c| CHECKS.contains(&c.method))
+                .or_else(|| guard_check(body, check_event))
+            else {
                 continue;
             };
             // Checking one key and changing another is not a race on the same entry; a gate
             // held around both halves serializes them.
-            if !CHECKS.contains(&check.method)
-                || !same_key(model, check.args, act.args)
-                || func.gate(check_event, act_event).is_some()
-            {
+            if !same_key(model, check.args, act.args) || func.gate(check_event, act_event).is_some() {
                 continue;
             }
-            let in_let = body.acquisitions[check_event.acquisition.expect("direct event")].in_let;
+            let in_let = check.in_let;
             let checked_in =
-                |cond: Span| inside(check_event.span, cond) || in_let.is_some_and(|b| mentioned_in(body, b, cond));
+                |cond: Span| inside(check.call, cond) || in_let.is_some_and(|b| mentioned_in(body, b, cond));
             // The check in a condition or scrutinee (directly, or through a `let` it reads)
             // and the act where it found the key absent.
             let branch = body
@@ -410,7 +414,7 @@ pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>
                         .copied()
                         .collect()
                 };
-                if !checked_value_flows(body, check_event.span, in_let, act_event.span, &targets) {
+                if !checked_value_flows(body, check.call, in_let, act_event.span, &targets) {
                     continue;
                 }
                 Race::LostUpdate
@@ -440,6 +444,25 @@ pub fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>
         method,
         call,
         args,
+        in_let: a.in_let,
+    })
+}
+
+/// The lookup made through the binding that holds the guard of event `e`, when there is
+/// exactly one (`g.contains_key(&k)` after `let g = m.read().unwrap();`).
+fn guard_check<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>> {
+    let i = e.acquisition?;
+    let mut calls = body.guard_calls.iter().filter(|c| c.acquisition == i);
+    let only = calls.next()?;
+    if calls.next().is_some() || !CHECKS.contains(&only.method.as_str()) {
+        return None;
+    }
+    Some(MapCall {
+        event: e,
+        method: &only.method,
+        call: only.span,
+        args: &only.args,
+        in_let: only.in_let,
     })
 }
 

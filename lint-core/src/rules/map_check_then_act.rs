@@ -47,8 +47,8 @@ declare_rule! {
     /// ## Known problems
     /// - The value read is followed through `let` bindings and `if let` patterns; a value
     ///   passed through a helper function or a struct before it is written back is not.
-    /// - A check stored by a block (`let n = { let g = m.lock(); g.get(&k).copied() };`) is
-    ///   not recognized.
+    /// - A read through a bound guard (`let n = { let g = m.lock(); g.get(&k).copied() };`) is
+    ///   recognized only when the guard is used for that one call.
     /// - The map is identified by its access path; a second path to the same map through a
     ///   getter is not recognized.
     pub struct MapCheckThenAct {

@@ -14,7 +14,9 @@ declare_rule! {
     /// `let hit = m.read().get(&k).is_some(); if !hit { m.write().insert(..) }`, the cache fill
     /// `if let Some(v) = cache.read().get(&k) { return v.clone() }` then compute and
     /// `cache.write().insert(k, v)`, a `None =>` arm that inserts, `DashMap` `contains_key`
-    /// then `insert`, and `while m.lock().contains_key(&id) { id += 1 }` then `insert(id, ..)`.
+    /// then `insert`, `while m.lock().contains_key(&id) { id += 1 }` then `insert(id, ..)`, and
+    /// a lookup through a guard bound in a block
+    /// (`let missing = { let g = m.read(); !g.contains_key(k) }; if missing { .. }`).
     ///
     /// It stays silent when the fill checks again under its own lock (`entry(..)`,
     /// `try_insert`, a second `contains_key` under the write guard), when one gate lock taken
@@ -59,8 +61,11 @@ declare_rule! {
     /// ## Known problems
     /// - Whether the value is a pure function of the key is not known: a pure fill is
     ///   reported unless the code says so (a comment, or a look at what `insert` returned).
-    /// - A lookup stored by a block (`let hit = { let g = m.lock(); g.contains_key(&k) };`) is
-    ///   not recognized, nor is a condition that combines the lookup with `&&` or `||`.
+    /// - A lookup through a bound guard (`let hit = { let g = m.lock(); g.contains_key(&k) };`)
+    ///   is recognized when the guard is used for that one call only; a condition that combines
+    ///   the lookup with `&&` or `||` is not.
+    /// - The inserted key must be written like the looked-up one (`&k`, `k`, `k.clone()`):
+    ///   `get(&session_id)` then `insert(session.clone())` on a set of sessions is not paired.
     /// - The map is identified by its access path; a second path to the same map through a
     ///   getter is not recognized.
     pub struct MapDuplicateFill {
