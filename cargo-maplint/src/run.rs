@@ -115,6 +115,8 @@ struct Mode<'a> {
     write_baseline: bool,
     /// Use the result cache (`--no-cache` turns it off; `--fix` always analyzes).
     cache: bool,
+    /// What `--also-run` printed, for maplint's findings to fold its duplicates into.
+    other: Option<&'a OtherRun>,
 }
 
 /// What linting one unit produced.
@@ -266,10 +268,7 @@ fn run(opts: &Options) -> u8 {
             eprintln!("warning: {w}");
         }
     }
-    let other_ok = match &cli.also_run {
-        Some(cmd) => also_run(cmd, opts),
-        None => true,
-    };
+    let other = cli.also_run.as_deref().map(|cmd| also_run(cmd, opts));
     let mode = Mode {
         printer,
         fix: opts.fix,
@@ -277,11 +276,14 @@ fn run(opts: &Options) -> u8 {
         baseline: loaded_baseline.as_ref(),
         write_baseline: cli.write_baseline.is_some(),
         cache: !cli.no_cache && opts.fix.is_none() && !cli.diff,
+        other: other.as_ref(),
     };
     let mut stats = Stats::default();
     let mut total = UnitResult::default();
     let mut sarif_results = Vec::new();
-    let fixing = opts.fix.is_some() && !cli.diff;
+    // With `--fix`, the findings come after the line that says what was fixed; with
+    // `--also-run`, after the other tool's messages (less those folded into maplint's).
+    let hold_back = (opts.fix.is_some() && !cli.diff) || other.is_some();
     // Several packages are analyzed at once so small packages keep every core busy; results are
     // printed in order, a window at a time, so memory stays bounded.
     lint_core::in_pool(|| {
@@ -306,9 +308,7 @@ fn run(opts: &Options) -> u8 {
                         eprintln!("warning: {w}");
                     }
                 }
-                // With `--fix`, the remaining findings come after the line that says what was
-                // fixed.
-                if fixing {
+                if hold_back {
                     total.rendered.stderr.push_str(&r.rendered.stderr);
                     total.rendered.stdout.push_str(&r.rendered.stdout);
                 } else {
@@ -334,7 +334,7 @@ fn run(opts: &Options) -> u8 {
         stats,
         total,
         sarif_results,
-        other_ok,
+        other.as_ref(),
         loaded_baseline.as_ref(),
     )
 }
@@ -347,7 +347,7 @@ fn finish(
     stats: Stats,
     total: UnitResult,
     sarif_results: Vec<serde_json::Value>,
-    other_ok: bool,
+    other: Option<&OtherRun>,
     loaded_baseline: Option<&Baseline>,
 ) -> u8 {
     let cli = &opts.cli;
@@ -389,7 +389,10 @@ fn finish(
             );
         }
     }
-    // (With `--fix`, the findings held back until the line above.)
+    if let Some(other) = other {
+        other.print_unabsorbed();
+    }
+    // (The findings held back until here, see `hold_back`.)
     write_out(&total.rendered);
     if let Some(b) = loaded_baseline {
         let matched: BTreeSet<usize> = total.matched.iter().copied().collect();
@@ -409,7 +412,7 @@ fn finish(
             }
         }
     }
-    let success = stats.errors == 0 && other_ok;
+    let success = stats.errors == 0 && other.is_none_or(|o| o.ok);
     if opts.format == Format::Sarif {
         let base = units
             .first()
@@ -436,9 +439,107 @@ fn opts_printer(opts: &Options) -> Printer {
     }
 }
 
+/// What `--also-run` printed: its JSON lines (less its `build-finished`), and the clippy
+/// findings among them that a maplint finding on the same lines can fold in.
+#[derive(Debug, Default)]
+struct OtherRun {
+    ok: bool,
+    lines: Vec<String>,
+    findings: Vec<OtherFinding>,
+    /// Which of `lines` a maplint finding folded in (not printed).
+    absorbed: Mutex<Vec<bool>>,
+}
+
+#[derive(Debug)]
+struct OtherFinding {
+    line: usize,
+    /// The lint's name without `clippy::`.
+    lint: String,
+    /// The primary span's file as cargo prints it (relative to the workspace root) and lines.
+    file: String,
+    lines: (usize, usize),
+}
+
+impl OtherRun {
+    fn new(ok: bool, lines: Vec<String>) -> OtherRun {
+        let findings = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                let msg = v.get("message")?;
+                let lint = msg.get("code")?.get("code")?.as_str()?.strip_prefix("clippy::")?;
+                let span = msg.get("spans")?.as_array()?.iter().find(|s| s["is_primary"] == true)?;
+                Some(OtherFinding {
+                    line: i,
+                    lint: lint.to_owned(),
+                    file: span.get("file_name")?.as_str()?.to_owned(),
+                    lines: (
+                        usize::try_from(span.get("line_start")?.as_u64()?).ok()?,
+                        usize::try_from(span.get("line_end")?.as_u64()?).ok()?,
+                    ),
+                })
+            })
+            .collect();
+        let absorbed = Mutex::new(vec![false; lines.len()]);
+        OtherRun {
+            ok,
+            lines,
+            findings,
+            absorbed,
+        }
+    }
+
+    /// Folds each clippy finding that reports the same code as a maplint finding (a lint the
+    /// rule overlaps, on lines of its primary span) into that finding, as a note.
+    fn absorb(&self, analysis: &mut lint_core::Analysis) {
+        let mut absorbed = self.absorbed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for d in &mut analysis.diagnostics {
+            let Some(meta) = lint_core::rules::meta(&d.rule) else {
+                continue;
+            };
+            let Some(span) = d.primary.filter(|_| !meta.clippy.is_empty()) else {
+                continue;
+            };
+            let Some(file) = analysis.files.get(span.file as usize) else {
+                continue;
+            };
+            // The lines of the finding's spans: clippy points at the guard where maplint points
+            // at the `.await` and labels the guard.
+            let ranges: Vec<(usize, usize)> = std::iter::once(span)
+                .chain(d.labels.iter().map(|l| l.span))
+                .filter(|s| s.file == span.file)
+                .map(|s| (file.line_index(s.lo as usize) + 1, file.line_index(s.hi as usize) + 1))
+                .collect();
+            for f in &self.findings {
+                let overlaps = ranges.iter().any(|&(lo, hi)| f.lines.0 <= hi && lo <= f.lines.1);
+                if f.file == file.name && overlaps && meta.clippy.contains(&f.lint.as_str()) {
+                    absorbed[f.line] = true;
+                    d.notes.push(format!(
+                        "`clippy::{}` reports the same code (line {}); its finding is folded into this one",
+                        f.lint, f.lines.0
+                    ));
+                }
+            }
+        }
+    }
+
+    fn print_unabsorbed(&self) {
+        let absorbed = self.absorbed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut stdout = std::io::stdout().lock();
+        for (l, gone) in self.lines.iter().zip(absorbed.iter()) {
+            if !gone {
+                let _ = writeln!(stdout, "{l}");
+            }
+        }
+        let _ = stdout.flush();
+    }
+}
+
 /// `--also-run clippy|check`: runs `cargo clippy`/`cargo check` with the same selection and
-/// cargo flags, forwarding its JSON lines except its `build-finished`. Returns its success.
-fn also_run(cmd: &str, opts: &Options) -> bool {
+/// cargo flags and keeps its JSON lines except its `build-finished` (printed before maplint's
+/// findings, less the ones folded into them).
+fn also_run(cmd: &str, opts: &Options) -> OtherRun {
     let cli = &opts.cli;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut c = Command::new(&cargo);
@@ -462,22 +563,21 @@ fn also_run(cmd: &str, opts: &Options) -> bool {
         Ok(ch) => ch,
         Err(e) => {
             eprintln!("error: cannot run `cargo {cmd}`: {e}");
-            return false;
+            return OtherRun::default();
         }
     };
+    let mut lines = Vec::new();
     if let Some(out) = child.stdout.take() {
-        let mut stdout = std::io::stdout().lock();
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             let finished = line.starts_with('{')
                 && serde_json::from_str::<serde_json::Value>(&line)
                     .is_ok_and(|v| v.get("reason").and_then(|r| r.as_str()) == Some("build-finished"));
             if !finished {
-                let _ = writeln!(stdout, "{line}");
+                lines.push(line);
             }
         }
-        let _ = stdout.flush();
     }
-    child.wait().is_ok_and(|s| s.success())
+    OtherRun::new(child.wait().is_ok_and(|s| s.success()), lines)
 }
 
 /// Lists, reads (in parallel, each file once), analyzes, fixes and renders one unit. Its
@@ -577,6 +677,9 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         result.stats = Stats::count(&analysis.diagnostics, analysis.files.len());
         result.entries = entries;
         return result;
+    }
+    if let Some(other) = mode.other {
+        other.absorb(&mut analysis);
     }
     let fingerprints: Vec<String> = entries
         .iter()

@@ -893,6 +893,61 @@ fn also_run_merges_cargo_check_into_the_stream() {
     assert!(run.stderr.contains("`--also-run` needs `--message-format json`"));
 }
 
+#[test]
+fn also_run_clippy_folds_the_same_finding_into_maplints() {
+    let (tmp, dir) = scratch("fixable");
+    let target = tmp.path().join("target");
+    let run = run_env(
+        &dir,
+        &["maplint", "--also-run", "clippy", "--message-format=json", "--offline"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let messages: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["reason"] == "compiler-message")
+        .map(|l| l["message"].clone())
+        .collect();
+    let code = |m: &Value| m["code"]["code"].as_str().unwrap_or("").to_owned();
+    // clippy's `map_entry` on the same `if` is not repeated: maplint's finding says so.
+    assert!(
+        !messages.iter().any(|m| code(m) == "clippy::map_entry"),
+        "{}",
+        run.stdout
+    );
+    let fills: Vec<&Value> = messages
+        .iter()
+        .filter(|m| code(m) == "maplint::map_duplicate_fill")
+        .collect();
+    assert_eq!(fills.len(), 3, "{}", run.stdout);
+    for m in fills {
+        assert!(
+            m["children"].as_array().unwrap().iter().any(|c| c["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("`clippy::map_entry` reports the same code")),
+            "{m}"
+        );
+    }
+    // Without maplint's finding there, clippy's stays (it is only folded, never dropped).
+    let run = run_env(
+        &dir,
+        &[
+            "maplint",
+            "--also-run",
+            "clippy",
+            "--message-format=json",
+            "--offline",
+            "-A",
+            "map_duplicate_fill",
+        ],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert!(run.stdout.contains("\"clippy::map_entry\""), "{}", run.stdout);
+}
+
 // ---------------------------------------------------------------------------------------------
 // pre-commit: file names stand for their packages
 

@@ -135,7 +135,8 @@ pub fn diagnostic<'a>(d: &'a Diagnostic, files: &'a [SourceFile], rendered: Stri
     for l in &d.labels {
         spans.extend(span(files, l.span, false, Some(&l.message), None));
     }
-    let mut children: Vec<Message<'a>> = d.notes.iter().map(|n| child("note", n.clone(), Vec::new())).collect();
+    // In the rendered text's order: helps, notes, the documentation link.
+    let mut children: Vec<Message<'a>> = Vec::new();
     for h in &d.helps {
         let applicability = h.applicability.map_or("Unspecified", lint_core::Applicability::as_str);
         let spans = h
@@ -145,6 +146,7 @@ pub fn diagnostic<'a>(d: &'a Diagnostic, files: &'a [SourceFile], rendered: Stri
             .collect();
         children.push(child("help", h.message.clone(), spans));
     }
+    children.extend(d.notes.iter().map(|n| child("note", n.clone(), Vec::new())));
     children.push(child(
         "note",
         format!("for further information visit {}", d.docs_url()),
@@ -262,10 +264,11 @@ mod tests {
         assert_eq!(label["text"][0]["highlight_end"], 22);
         assert_eq!(label["text"][1]["highlight_start"], 1);
         let children = v["children"].as_array().unwrap();
-        assert_eq!(children[0]["level"], "note");
-        assert_eq!(children[1]["level"], "help");
-        assert_eq!(children[1]["spans"][0]["suggested_replacement"], "drop(é);\n    ");
-        assert_eq!(children[1]["spans"][0]["suggestion_applicability"], "MaybeIncorrect");
+        // The rendered text's order: help, note, documentation link.
+        assert_eq!(children[0]["level"], "help");
+        assert_eq!(children[1]["level"], "note");
+        assert_eq!(children[0]["spans"][0]["suggested_replacement"], "drop(é);\n    ");
+        assert_eq!(children[0]["spans"][0]["suggestion_applicability"], "MaybeIncorrect");
         assert!(
             children[2]["message"]
                 .as_str()

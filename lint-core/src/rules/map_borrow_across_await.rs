@@ -51,6 +51,7 @@ declare_rule! {
         fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Wrapper(Wrap::RefCell)],
+        clippy: ["await_holding_refcell_ref"],
     }
 }
 

@@ -75,6 +75,7 @@ declare_rule! {
         fix: Sometimes,
         since: "0.2.0",
         interests: &[Interest::Locks, Interest::GuardedMaps],
+        clippy: ["map_entry"],
     }
 }
 

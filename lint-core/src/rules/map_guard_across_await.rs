@@ -54,6 +54,7 @@ declare_rule! {
         fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Locks, Interest::GuardedMaps],
+        clippy: ["await_holding_lock"],
     }
 }
 

@@ -81,6 +81,7 @@ declare_rule! {
         fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::Locks],
+        clippy: ["significant_drop_in_scrutinee"],
     }
 }
 

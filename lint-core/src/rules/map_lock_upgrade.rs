@@ -59,6 +59,7 @@ declare_rule! {
         fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::RwLocks],
+        clippy: ["significant_drop_in_scrutinee"],
     }
 }
 

@@ -47,6 +47,9 @@ pub struct RuleMeta {
     /// none of it, the rule's interests do not make files relevant (the rule still runs on
     /// the files parsed for other rules, and cannot fire there).
     pub requires: Option<&'static Requires>,
+    /// Clippy lints that report some of the same code (`map_entry`): named on the rule's page,
+    /// and under `--also-run clippy` their finding on the same lines is folded into maplint's.
+    pub clippy: &'static [&'static str],
 }
 
 /// What a package must contain for a rule to find anything in it (any one of these).
@@ -89,8 +92,18 @@ impl RuleMeta {
             FixAvailability::Sometimes => "sometimes",
             FixAvailability::Always => "always",
         };
+        let clippy = if self.clippy.is_empty() {
+            String::new()
+        } else {
+            let lints: Vec<String> = self.clippy.iter().map(|l| format!("`clippy::{l}`")).collect();
+            format!(
+                "\n\nOverlaps with {}: clippy reports some of the same code without the race; with \
+                 `--also-run clippy`, its finding on the same lines is folded into this rule's.",
+                lints.join(", ")
+            )
+        };
         format!(
-            "# `{}`\n\n{}\n\nDefault level: `{}` · Since: {} · Fix: {}\n\n{}",
+            "# `{}`\n\n{}\n\nDefault level: `{}` · Since: {} · Fix: {}{clippy}\n\n{}",
             self.name,
             self.summary,
             self.default_level.as_str(),
@@ -123,7 +136,8 @@ macro_rules! declare_rule {
             fix: $fix:ident,
             since: $since:literal,
             interests: $interests:expr
-            $(, requires: $requires:expr)? $(,)?
+            $(, requires: $requires:expr)?
+            $(, clippy: $clippy:expr)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -144,6 +158,12 @@ macro_rules! declare_rule {
                     let mut r: Option<&'static $crate::rules::Requires> = None;
                     $(r = Some(&$requires);)?
                     r
+                },
+                clippy: {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut c: &'static [&'static str] = &[];
+                    $(c = &$clippy;)?
+                    c
                 },
             };
         }
@@ -179,6 +199,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     },
     RuleMeta {
         name: "io_error",
@@ -189,6 +210,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     },
     RuleMeta {
         name: "unused_suppression",
@@ -199,6 +221,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     },
     RuleMeta {
         name: "invalid_suppression",
@@ -209,6 +232,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     },
     RuleMeta {
         name: "internal_error",
@@ -219,6 +243,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     },
 ];
 
