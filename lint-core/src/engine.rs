@@ -555,6 +555,7 @@ mod tests {
         since: "0.1.0",
         interests: &[],
         requires: None,
+        clippy: &[],
     };
     impl Rule for Panics {
         fn meta(&self) -> &'static RuleMeta {
