@@ -211,11 +211,22 @@ fn store(dir: &Path, path: &Path, bytes: &[u8]) {
     }
 }
 
-/// Where the cache lives: `$CARGO_TARGET_DIR/maplint/cache`, or `target/maplint/cache` under
-/// the workspace root (cargo mode) or the current directory (path mode).
-pub fn dir_for(base: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| base.join("target"), PathBuf::from)
-        .join("maplint")
-        .join("cache")
+/// Where a unit's cache lives: `maplint/cache` under the target directory (`--target-dir`,
+/// else `$CARGO_TARGET_DIR`, else the target directory of the unit's workspace: cargo's, or
+/// `target/` at the workspace root of a package linted by path), or, for loose files, in the
+/// user's cache directory (`$XDG_CACHE_HOME/maplint`, `~/.cache/maplint`,
+/// `%LOCALAPPDATA%\maplint`). `None` when there is none of these.
+pub fn dir_for(target_dir: Option<&Path>, unit_target_dir: Option<&Path>) -> Option<PathBuf> {
+    let target = target_dir
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .or_else(|| unit_target_dir.map(Path::to_path_buf));
+    if let Some(t) = target {
+        return Some(t.join("maplint").join("cache"));
+    }
+    let nonempty = |v: &str| std::env::var_os(v).filter(|x| !x.is_empty()).map(PathBuf::from);
+    nonempty("XDG_CACHE_HOME")
+        .or_else(|| nonempty("HOME").map(|h| h.join(".cache")))
+        .or_else(|| nonempty("LOCALAPPDATA"))
+        .map(|c| c.join("maplint"))
 }

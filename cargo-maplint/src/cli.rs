@@ -193,7 +193,7 @@ pub struct Ignored {
     #[arg(long, hide = true, value_name = "KEY=VALUE|PATH")]
     config: Vec<String>,
     #[arg(long, hide = true, value_name = "DIR")]
-    target_dir: Option<PathBuf>,
+    pub target_dir: Option<PathBuf>,
     #[arg(short = 'Z', hide = true, value_name = "FLAG")]
     unstable: Vec<String>,
     #[arg(short = 'j', long, hide = true, value_name = "N", allow_hyphen_values = true)]

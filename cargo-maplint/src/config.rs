@@ -33,7 +33,7 @@ pub const FILE_NAME: &str = "maplint.toml";
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Raw {
     #[serde(default)]
-    rules: BTreeMap<Spanned<String>, Level>,
+    rules: BTreeMap<Spanned<String>, RawLevel>,
     #[serde(default)]
     map_types: Vec<String>,
     #[serde(default)]
@@ -42,6 +42,55 @@ struct Raw {
     spawners: Vec<String>,
     #[serde(default)]
     exclude: Vec<String>,
+}
+
+/// A rule's level as cargo's `[lints]` writes it: `"warn"`, or `{ level = "warn", priority = 1 }`
+/// (a priority orders lint groups in cargo; maplint has no groups, so it is accepted and has no
+/// effect). `forbid` is `deny`.
+#[derive(Debug)]
+struct RawLevel(Level);
+
+impl<'de> Deserialize<'de> for RawLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str =
+            r#"a level ("allow", "warn", "deny" or "forbid") or a table like { level = "warn", priority = 0 }"#;
+        fn level<E: serde::de::Error>(s: &str) -> Result<Level, E> {
+            match s {
+                "allow" => Ok(Level::Allow),
+                "warn" => Ok(Level::Warn),
+                "deny" | "forbid" => Ok(Level::Deny),
+                _ => Err(E::invalid_value(serde::de::Unexpected::Str(s), &EXPECTED)),
+            }
+        }
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawLevel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawLevel, E> {
+                level(s).map(RawLevel)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawLevel, A::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "level" => found = Some(level(&map.next_value::<String>()?)?),
+                        "priority" => {
+                            map.next_value::<i64>()?;
+                        }
+                        other => {
+                            return Err(serde::de::Error::unknown_field(other, &["level", "priority"]));
+                        }
+                    }
+                }
+                found
+                    .map(RawLevel)
+                    .ok_or_else(|| serde::de::Error::missing_field("level"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,7 +203,7 @@ fn check(raw: Raw, path: &Path, text: &str, base: &Path, table: &str) -> Result<
                 ),
             ));
         }
-        levels.insert(rule.to_owned(), level);
+        levels.insert(rule.to_owned(), level.0);
     }
     let locks = raw
         .lock_types
@@ -343,5 +392,29 @@ mod tests {
         let text = "spawner = []\n";
         let e = parse::<Raw>(Path::new("maplint.toml"), text).unwrap_err();
         assert!(e.0.contains("unknown field `spawner`"), "{}", e.0);
+        // A wrong type says what is accepted.
+        let text = "[rules]\nmap_lock_reentry = 3\n";
+        let e = parse::<Raw>(Path::new("maplint.toml"), text).unwrap_err();
+        assert!(
+            e.0.contains(
+                r#"a level ("allow", "warn", "deny" or "forbid") or a table like { level = "warn", priority = 0 }"#
+            ),
+            "{}",
+            e.0
+        );
+        let text = "[rules]\nmap_lock_reentry = { lvl = \"warn\" }\n";
+        let e = parse::<Raw>(Path::new("maplint.toml"), text).unwrap_err();
+        assert!(e.0.contains("unknown field `lvl`"), "{}", e.0);
+    }
+
+    #[test]
+    fn levels_in_cargos_lints_table_form() {
+        let text = "[rules]\nmap_lock_reentry = { level = \"warn\", priority = 1 }\n\
+                    map_duplicate_fill = { level = \"forbid\" }\nmap_check_then_act = \"allow\"\n";
+        let raw: Raw = parse(Path::new("maplint.toml"), text).unwrap();
+        let c = check(raw, Path::new("maplint.toml"), text, Path::new("."), "maplint.toml").unwrap();
+        assert_eq!(c.levels["map_lock_reentry"], Level::Warn);
+        assert_eq!(c.levels["map_duplicate_fill"], Level::Deny);
+        assert_eq!(c.levels["map_check_then_act"], Level::Allow);
     }
 }

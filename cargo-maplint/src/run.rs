@@ -117,6 +117,8 @@ struct Mode<'a> {
     cache: bool,
     /// What `--also-run` printed, for maplint's findings to fold its duplicates into.
     other: Option<&'a OtherRun>,
+    /// `--target-dir`.
+    target_dir: Option<&'a Path>,
 }
 
 /// What linting one unit produced.
@@ -220,7 +222,7 @@ fn run(opts: &Options) -> u8 {
         EXIT_ERROR
     };
     let found = if cli.paths.is_empty() {
-        workspace::from_cargo(&Selection {
+        workspace::from_cargo_or_manifests(&Selection {
             manifest_path: cli.manifest_path.as_deref(),
             packages: &cli.package,
             workspace: cli.workspace,
@@ -231,6 +233,13 @@ fn run(opts: &Options) -> u8 {
     };
     let (units, warnings) = match found {
         Ok(v) => v,
+        // Outside any package, `rules` lists the defaults (and the command line's levels).
+        Err(_) if opts.list_rules && cli.paths.is_empty() => {
+            let mut levels = std::collections::BTreeMap::new();
+            cli::apply_levels(&mut levels, &opts.level_args);
+            print!("{}", explain::list(&levels));
+            return 0;
+        }
         Err(e) => return fail(&format!("{e:#}")),
     };
     let (setups, workspace_config) = match setups(&units, opts) {
@@ -277,6 +286,7 @@ fn run(opts: &Options) -> u8 {
         write_baseline: cli.write_baseline.is_some(),
         cache: !cli.no_cache && opts.fix.is_none() && !cli.diff,
         other: other.as_ref(),
+        target_dir: cli.ignored.target_dir.as_deref(),
     };
     let mut stats = Stats::default();
     let mut total = UnitResult::default();
@@ -606,7 +616,10 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         edition: unit.edition,
         files: walk::read_files(&listing, &|p| unit.display(p)),
     };
-    let cache_dir = mode.cache.then(|| crate::cache::dir_for(&unit.display_base));
+    let cache_dir = mode
+        .cache
+        .then(|| crate::cache::dir_for(mode.target_dir, unit.target_dir.as_deref()))
+        .flatten();
     let (mut analysis, answer) = crate::cache::analyze(cache_dir.as_deref(), &unit.id, &pkg, settings);
     let mut result = UnitResult {
         answer: Some(answer),

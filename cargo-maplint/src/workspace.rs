@@ -64,6 +64,9 @@ pub struct Unit {
     pub display_base: PathBuf,
     /// The workspace root whose configuration applies (`None`: a loose file, no configuration).
     pub config_root: Option<PathBuf>,
+    /// The target directory of the package's workspace (cargo's, or `target/` at the workspace
+    /// root in path mode; `None` for loose files), where the result cache goes.
+    pub target_dir: Option<PathBuf>,
 }
 
 impl Unit {
@@ -140,12 +143,14 @@ pub struct Selection<'a> {
     pub exclude: &'a [String],
 }
 
-/// Runs `cargo metadata --no-deps --offline` (it never builds, runs no build script and no
-/// proc macro) and selects packages as cargo does. Returns the units and warnings to print.
-pub fn from_cargo(sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Vec<String>)> {
+/// `cargo metadata --no-deps --offline` for the selection's manifest.
+fn cargo_metadata(sel: &Selection<'_>) -> anyhow::Result<Metadata> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
-    cmd.args(["metadata", "--format-version", "1", "--no-deps", "--offline"]);
+    cmd.args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        // (rustup and cargo print a backtrace into their error under these.)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
     if let Some(m) = sel.manifest_path {
         cmd.arg("--manifest-path").arg(m);
     }
@@ -156,10 +161,60 @@ pub fn from_cargo(sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Vec<String>
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stderr = stderr.trim();
         let stderr = stderr.strip_prefix("error: ").unwrap_or(stderr);
+        if stderr.is_empty() {
+            bail!("`cargo metadata` failed ({}) and said nothing", out.status);
+        }
         bail!("`cargo metadata` failed: {stderr}");
     }
-    let meta: Metadata = serde_json::from_slice(&out.stdout).context("cannot read the output of `cargo metadata`")?;
-    select(&meta, sel)
+    serde_json::from_slice(&out.stdout).context("cannot read the output of `cargo metadata`")
+}
+
+/// Runs `cargo metadata --no-deps --offline` (it never builds, runs no build script and no
+/// proc macro) and selects packages as cargo does; or, when `cargo metadata` cannot answer
+/// although there is a manifest (a
+/// `rust-toolchain.toml` naming a toolchain that is not installed, no working cargo), the
+/// manifests read directly as `cargo maplint PATH` does, with a warning that says why: nothing
+/// is compiled, so nothing needs the toolchain.
+pub fn from_cargo_or_manifests(sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Vec<String>)> {
+    let e = match cargo_metadata(sel) {
+        Ok(meta) => return select(&meta, sel),
+        Err(e) => e,
+    };
+    // A manifest cargo rejects is the user's to fix; only a cargo that cannot run or says
+    // nothing, or a missing toolchain (rustup's answer to a pin), is worked around.
+    let reason = format!("{e:#}");
+    if !(reason.contains("cannot run") || reason.contains("said nothing") || reason.contains("toolchain")) {
+        return Err(e);
+    }
+    let start = sel.manifest_path.map_or_else(
+        || absolute(Path::new(".")),
+        |m| absolute(m.parent().unwrap_or(Path::new("."))),
+    );
+    let Some(dir) = start.ancestors().find(|d| d.join("Cargo.toml").is_file()) else {
+        return Err(e);
+    };
+    let ws = crate::config::workspace_root_of(dir);
+    // cargo's default: the package of the manifest; at a workspace root, every member under it.
+    let root = if sel.workspace || !sel.packages.is_empty() {
+        ws.clone()
+    } else {
+        dir.to_path_buf()
+    };
+    let (mut units, mut warnings) = from_paths(&[root], None, false)?;
+    units.retain(|u| u.manifest_path.is_some());
+    for u in &mut units {
+        // File names relative to the workspace root, as in cargo mode.
+        u.display_base.clone_from(&ws);
+    }
+    if !sel.packages.is_empty() {
+        units.retain(|u| sel.packages.contains(&u.name));
+    }
+    units.retain(|u| !sel.exclude.contains(&u.name));
+    warnings.insert(
+        0,
+        format!("reading the manifests directly (as `cargo maplint PATH` does), because {reason}"),
+    );
+    Ok((units, warnings))
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -216,6 +271,7 @@ fn select(meta: &Metadata, sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Ve
                 },
                 display_base: root.clone(),
                 config_root: Some(root.clone()),
+                target_dir: Some(meta.target_directory.clone()),
             }
         })
         .collect();
@@ -556,6 +612,7 @@ fn package_unit(dir: &Path, listing: Listing, cwd: &Path, warnings: &mut Vec<Str
     let version = m.version.clone().unwrap_or_else(|| "0.0.0".to_owned());
     let edition = m.edition.unwrap_or(Edition::E2015);
     let targets = discover_targets(dir, &name, &m, edition);
+    let ws = crate::config::workspace_root_of(dir);
     Unit {
         id: format!("{}#{name}@{version}", file_url(dir)),
         name,
@@ -565,7 +622,8 @@ fn package_unit(dir: &Path, listing: Listing, cwd: &Path, warnings: &mut Vec<Str
         targets,
         sources: Sources::Listed(listing),
         display_base: cwd.to_path_buf(),
-        config_root: Some(crate::config::workspace_root_of(dir)),
+        config_root: Some(ws.clone()),
+        target_dir: Some(ws.join("target")),
     }
 }
 
@@ -588,6 +646,7 @@ fn loose_unit(file: &Path, error: Option<String>, edition: Edition, cwd: &Path) 
         sources: Sources::Listed(listing),
         display_base: cwd.to_path_buf(),
         config_root: None,
+        target_dir: None,
     }
 }
 
@@ -703,6 +762,7 @@ mod tests {
             sources: Sources::Walk { skip: Vec::new() },
             display_base: "/p".into(),
             config_root: None,
+            target_dir: None,
         };
         let of = |p: &str| unit.target_of(Path::new(p)).map(|t| t.name.as_str());
         assert_eq!(of("/p/src/main.rs"), Some("a"));

@@ -99,3 +99,55 @@ fn warm_runs_read_the_cache_and_changes_invalidate_it() {
     let _ = run_in(&demo, &["--no-cache", "--message-format", "short"]);
     assert!(entries(&cache).is_empty());
 }
+
+#[test]
+fn the_cache_goes_to_the_workspace_target_or_the_user_cache_never_the_current_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cwd, xdg) = (tmp.path().join("home"), tmp.path().join("xdg"));
+    fs::create_dir_all(&cwd).unwrap();
+    let env = [
+        ("XDG_CACHE_HOME", xdg.to_str().unwrap()),
+        ("HOME", cwd.to_str().unwrap()),
+    ];
+    // Loose files (no Cargo.toml above them): the user's cache directory.
+    let loose = tmp.path().join("loose");
+    fs::create_dir_all(&loose).unwrap();
+    fs::copy(
+        repo_root().join("fixtures/rules/map_lock_reentry/relock_in_scrutinee.rs"),
+        loose.join("relock.rs"),
+    )
+    .unwrap();
+    let run = maplint_tests::run_env(&cwd, &["maplint", loose.to_str().unwrap()], &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        !cwd.join("target").exists(),
+        "nothing is written to the current directory"
+    );
+    assert!(
+        !with_ext(&xdg.join("maplint"), "json").is_empty(),
+        "{:?}",
+        entries(&xdg)
+    );
+    // A package linted by path: its workspace's target directory.
+    let demo = tmp.path().join("demo");
+    copy_dir(&repo_root().join("fixtures/projects/demo"), &demo);
+    let _ = fs::remove_dir_all(demo.join("target"));
+    let run = maplint_tests::run_env(&cwd, &["maplint", demo.to_str().unwrap()], &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!with_ext(&demo.join("target/maplint/cache"), "json").is_empty());
+    assert!(!cwd.join("target").exists());
+    // `--target-dir` wins, as `CARGO_TARGET_DIR` does.
+    let elsewhere = tmp.path().join("elsewhere");
+    let run = maplint_tests::run_env(
+        &cwd,
+        &[
+            "maplint",
+            demo.to_str().unwrap(),
+            "--target-dir",
+            elsewhere.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!with_ext(&elsewhere.join("maplint/cache"), "json").is_empty());
+}

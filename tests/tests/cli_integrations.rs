@@ -82,6 +82,49 @@ fn rule_row(run: &Run, rule: &str) -> (String, String) {
 }
 
 #[test]
+fn without_cargo_metadata_the_manifests_are_read_and_rules_lists_defaults() {
+    // `cargo metadata` cannot answer (a pinned toolchain that is not installed behaves the
+    // same): the manifests are read directly, with a warning naming the reason.
+    let (_tmp, dir) = scratch("config_ws");
+    let run = run_env(
+        &dir,
+        &["maplint", "--workspace", "--message-format", "short"],
+        &[("CARGO", "/bin/false")],
+    );
+    assert!(
+        run.stderr.contains(
+            "warning: reading the manifests directly (as `cargo maplint PATH` does), because `cargo metadata` failed (exit status: 1) and said nothing"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("backtrace"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("app/src/lib.rs:30:17: error[maplint::map_lock_reentry]"),
+        "{}",
+        run.stderr
+    );
+    let run = run_env(
+        &dir.join("tools"),
+        &["maplint", "--message-format", "short"],
+        &[("CARGO", "/bin/false")],
+    );
+    assert!(run.stderr.contains("tools/src/lib.rs:12:9"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("app/src"),
+        "only the package of the current directory: {}",
+        run.stderr
+    );
+    // Outside any package, `rules` prints the defaults (and the command line's levels).
+    let empty = tempfile::tempdir().unwrap();
+    let run = run_in(empty.path(), &["maplint", "rules", "-D", "map_duplicate_fill"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(rule_row(&run, "map_duplicate_fill").0, "deny*");
+    assert_eq!(rule_row(&run, "map_lock_reentry").0, "deny");
+}
+
+#[test]
 fn rules_lists_levels_as_configured() {
     let run = run_in(&repo_root(), &["maplint", "rules"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -250,7 +293,7 @@ fn bad_configuration_names_file_line_and_column() {
             "app/Cargo.toml",
             "[package.metadata.maplint.rules]\nmap_lock_reentry = \"error\"\n",
             "app/Cargo.toml:",
-            "unknown variant `error`",
+            r#"invalid value: string "error", expected a level ("allow", "warn", "deny" or "forbid")"#,
         ),
     ];
     for (file, appended, place, message) in cases {
