@@ -77,7 +77,7 @@ pub struct Cli {
     #[arg(short = 'D', long = "deny", value_name = "RULE", help_heading = "Rule Levels")]
     pub deny: Vec<String>,
 
-    /// Output format: human, short, json, json-diagnostic-short, json-diagnostic-rendered-ansi,
+    /// Output format: human, short, json, sarif, json-diagnostic-short, json-diagnostic-rendered-ansi,
     /// json-render-diagnostics (repeatable, comma-separated).
     #[arg(long, value_name = "FMT", value_delimiter = ',', help_heading = "Output")]
     pub message_format: Vec<String>,
@@ -473,7 +473,8 @@ fn level_args(cli: &Cli, matches: &clap::ArgMatches) -> Result<Vec<(Level, Strin
         let name = name.strip_prefix("maplint::").unwrap_or(name);
         if name != "warnings" && lint_core::rules::meta(name).is_none() {
             return Err(UsageError(format!(
-                "unknown rule `{raw}`\n\nvalid rules: {}, warnings\n(each may be written with the `maplint::` prefix)",
+                "unknown rule `{raw}`{}\n\nvalid rules: {}, warnings\n(each may be written with the `maplint::` prefix)",
+                lint_core::rules::did_you_mean(raw),
                 rule_names().join(", ")
             )));
         }

@@ -198,7 +198,8 @@ fn check(raw: Raw, path: &Path, text: &str, base: &Path, table: &str) -> Result<
                 text,
                 Some(span),
                 &format!(
-                    "unknown rule `{name}` in `{table}.rules`\nvalid rules: {}",
+                    "unknown rule `{name}` in `{table}.rules`{}\nvalid rules: {}",
+                    lint_core::rules::did_you_mean(&name),
                     crate::cli::rule_names().join(", ")
                 ),
             ));
@@ -379,6 +380,10 @@ mod tests {
         let raw: Raw = parse(Path::new("maplint.toml"), text).unwrap();
         let e = check(raw, Path::new("maplint.toml"), text, Path::new("."), "maplint.toml").unwrap_err();
         assert!(e.0.starts_with("maplint.toml:3:1: unknown rule `nope`"), "{}", e.0);
+        let text = "[rules]\nmap_lock_reentri = \"warn\"\n";
+        let raw: Raw = parse(Path::new("maplint.toml"), text).unwrap();
+        let e = check(raw, Path::new("maplint.toml"), text, Path::new("."), "maplint.toml").unwrap_err();
+        assert!(e.0.contains("did you mean `map_lock_reentry`?"), "{}", e.0);
         let text = "map-types = \"x\"\n";
         let e = parse::<Raw>(Path::new("maplint.toml"), text).unwrap_err();
         assert!(

@@ -21,7 +21,8 @@ pub fn explain(name: &str) -> Result<String, String> {
             Ok(page)
         }
         None => Err(format!(
-            "unknown rule `{name}`\n\nvalid rules: {}",
+            "unknown rule `{name}`{}\n\nvalid rules: {}",
+            lint_core::rules::did_you_mean(name),
             crate::cli::rule_names().join(", ")
         )),
     }

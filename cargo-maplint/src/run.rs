@@ -119,6 +119,8 @@ struct Mode<'a> {
     other: Option<&'a OtherRun>,
     /// `--target-dir`.
     target_dir: Option<&'a Path>,
+    /// `-A/-W/-D` of the command line, in order.
+    level_args: &'a [(lint_core::Level, String)],
 }
 
 /// What linting one unit produced.
@@ -287,6 +289,7 @@ fn run(opts: &Options) -> u8 {
         cache: !cli.no_cache && opts.fix.is_none() && !cli.diff,
         other: other.as_ref(),
         target_dir: cli.ignored.target_dir.as_deref(),
+        level_args: &opts.level_args,
     };
     let mut stats = Stats::default();
     let mut total = UnitResult::default();
@@ -446,6 +449,54 @@ fn opts_printer(opts: &Options) -> Printer {
         short: opts.short,
         color: opts.color,
         quiet: opts.cli.quiet,
+    }
+}
+
+/// The first finding of each rule says where its level comes from and how to silence one
+/// finding (rustc's "`#[warn(..)]` on by default" note, once per rule and package).
+fn say_how_to_silence(analysis: &mut lint_core::Analysis, config: &Config, level_args: &[(lint_core::Level, String)]) {
+    let mut seen: Vec<String> = Vec::new();
+    for d in &mut analysis.diagnostics {
+        if seen.contains(&d.rule) {
+            continue;
+        }
+        seen.push(d.rule.clone());
+        // (Rules only: the tool's own diagnostics say what went wrong with a file.)
+        let Some(meta) = lint_core::rules::RULES
+            .iter()
+            .map(|r| r.meta())
+            .find(|m| m.name == d.rule)
+        else {
+            continue;
+        };
+        let before_cli = config.levels.get(&d.rule).copied().unwrap_or(meta.default_level);
+        let flag = |l: lint_core::Level| match l {
+            lint_core::Level::Allow => "A",
+            lint_core::Level::Warn => "W",
+            lint_core::Level::Deny => "D",
+        };
+        // The last `-A/-W/-D` that set it: one naming the rule, or `warnings` over a warn level.
+        let mut from_cli = None;
+        let mut current = before_cli;
+        for (level, name) in level_args {
+            if *name == d.rule || (name == "warnings" && current == lint_core::Level::Warn) {
+                current = *level;
+                from_cli = Some(format!("-{} {name}", flag(*level)));
+            }
+        }
+        let level = d.level.as_str();
+        let origin = match (from_cli, config.levels.contains_key(&d.rule)) {
+            (Some(arg), _) => format!(
+                "`maplint::{}` is set to `{level}` by `{arg}` on the command line",
+                d.rule
+            ),
+            (None, true) => format!("`maplint::{}` is set to `{level}` by the configuration", d.rule),
+            (None, false) => format!("`maplint::{}` is `{level}` by default", d.rule),
+        };
+        d.notes.push(format!(
+            "{origin}; to silence one finding, write `// maplint: allow({}) -- reason` on its line or the line before",
+            d.rule
+        ));
     }
 }
 
@@ -694,6 +745,7 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
     if let Some(other) = mode.other {
         other.absorb(&mut analysis);
     }
+    say_how_to_silence(&mut analysis, &setup.config, mode.level_args);
     let fingerprints: Vec<String> = entries
         .iter()
         .map(|e| format!("{}:{}", e.fingerprint, e.occurrence))

@@ -464,7 +464,7 @@ fn apply_suppressions(file: u32, source: &SourceFile, settings: &Settings, out: 
                     Some(a.span),
                     format!("`{}` is not a maplint rule", a.rule),
                 );
-                if let Some(close) = closest_rule(&a.rule) {
+                if let Some(close) = rules::closest_name(&a.rule) {
                     d.helps.push(crate::diagnostic::Help {
                         message: format!("did you mean `{close}`?"),
                         edits: Vec::new(),
@@ -495,30 +495,6 @@ fn apply_suppressions(file: u32, source: &SourceFile, settings: &Settings, out: 
             format!("malformed maplint directive: {}", m.message),
         ));
     }
-}
-
-/// The registered rule name closest to a misspelled one (edit distance at most 3).
-fn closest_rule(name: &str) -> Option<&'static str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = vec![i + 1];
-            for (j, cb) in b.iter().enumerate() {
-                let sub = prev[j] + usize::from(ca != *cb);
-                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
-    rules::RULES
-        .iter()
-        .map(|r| r.meta().name)
-        .map(|n| (distance(name, n), n))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, n)| n)
 }
 
 fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usize, reused: usize) -> Analysis {

@@ -1,7 +1,8 @@
 //! Inline suppressions, read with the Rust lexer (so text inside strings never counts):
 //!
-//! - `// maplint: allow(rule_a, rule_b) -- reason` on the line of a finding, or alone on the
-//!   line above it;
+//! - `// maplint: allow(rule_a, rule_b) -- reason` (or `/* maplint: allow(..) */`) on the line
+//!   of a finding, or alone on a line before it: it then applies to the next line with code
+//!   (blank lines and other comments in between are skipped);
 //! - `// maplint: allow-file(rule_a)` anywhere in a file.
 //!
 //! A suppression that silences nothing is reported as `unused_suppression`; an unknown rule name
@@ -22,6 +23,8 @@ pub struct Allow {
     /// The comment has code before it on its line (it applies to that line only).
     pub trailing: bool,
     pub file_wide: bool,
+    /// For a comment alone on its line: the 0-based line of the next code, which it silences.
+    pub target: usize,
 }
 
 /// A directive that could not be read.
@@ -52,29 +55,48 @@ impl Suppressions {
         let mut offset = 0usize;
         let mut line = 0usize;
         let mut code_on_line = false;
+        // Lines where code starts, in order, and the line each standalone directive ends on.
+        let mut code_lines: Vec<usize> = Vec::new();
+        let mut standalone: Vec<(usize, usize)> = Vec::new();
         for tok in tokenize(text, FrontmatterAllowed::Yes) {
             let len = tok.len as usize;
             let tok_text = &text[offset..offset + len];
+            let newlines = tok_text.matches('\n').count();
             match tok.kind {
-                TokenKind::LineComment { doc_style: None } => {
+                TokenKind::LineComment { doc_style: None } | TokenKind::BlockComment { doc_style: None, .. } => {
                     let span = Span::new(file, offset as u32, (offset + len) as u32);
+                    let before = out.allows.len();
                     out.read_directive(tok_text, span, line, code_on_line);
+                    if !code_on_line {
+                        standalone.extend((before..out.allows.len()).map(|i| (i, line + newlines)));
+                    }
                 }
                 TokenKind::Whitespace | TokenKind::LineComment { .. } | TokenKind::BlockComment { .. } => {}
-                _ => code_on_line = true,
+                _ => {
+                    if !code_on_line {
+                        code_lines.push(line);
+                    }
+                    code_on_line = true;
+                }
             }
-            let newlines = tok_text.matches('\n').count();
             if newlines > 0 {
                 line += newlines;
                 code_on_line = false;
             }
             offset += len;
         }
+        for (i, end) in standalone {
+            let next = code_lines.partition_point(|&l| l <= end);
+            out.allows[i].target = code_lines.get(next).copied().unwrap_or(end + 1);
+        }
         out
     }
 
     fn read_directive(&mut self, comment: &str, span: Span, line: usize, trailing: bool) {
-        let body = comment.trim_start_matches('/').trim();
+        let body = match comment.strip_prefix("/*") {
+            Some(b) => b.strip_suffix("*/").unwrap_or(b).trim(),
+            None => comment.trim_start_matches('/').trim(),
+        };
         let Some(rest) = body.strip_prefix(PREFIX) else { return };
         let rest = rest.trim();
         let (file_wide, args) = if let Some(a) = rest.strip_prefix("allow-file") {
@@ -112,6 +134,7 @@ impl Suppressions {
                 line,
                 trailing,
                 file_wide,
+                target: line,
             });
         }
     }
@@ -122,7 +145,7 @@ impl Suppressions {
     pub fn silencing(&self, rule: &str, line: usize) -> Option<usize> {
         self.allows
             .iter()
-            .position(|a| a.rule == rule && (a.file_wide || a.line == line || (!a.trailing && a.line + 1 == line)))
+            .position(|a| a.rule == rule && (a.file_wide || a.line == line || (!a.trailing && a.target == line)))
     }
 }
 
@@ -146,6 +169,7 @@ mod tests {
                 ("lost_map_writes", 1, false, false),
                 ("map_check_then_act", 2, true, false),
                 ("map_borrow_conflict", 5, false, true),
+                ("map_lock_upgrade", 7, false, false),
             ]
         );
         assert_eq!(s.malformed.len(), 1);
@@ -156,5 +180,19 @@ mod tests {
         assert_eq!(s.silencing("map_check_then_act", 2), Some(2));
         assert_eq!(s.silencing("map_check_then_act", 3), None);
         assert_eq!(s.silencing("map_borrow_conflict", 40), Some(3));
+    }
+
+    #[test]
+    fn a_standalone_directive_applies_to_the_next_code_line() {
+        let text = "fn f() {\n    // maplint: allow(map_lock_reentry) -- reason\n\n    // more words\n    x();\n    y();\n    /* maplint: allow(map_lock_upgrade) */\n    z(); /* maplint: allow(lost_map_writes) */\n}\n";
+        let s = Suppressions::parse(0, text);
+        // Across a blank line and a plain comment to `x();` on line 4, and no further.
+        assert_eq!(s.silencing("map_lock_reentry", 4), Some(0));
+        assert_eq!(s.silencing("map_lock_reentry", 2), None);
+        assert_eq!(s.silencing("map_lock_reentry", 5), None);
+        // Block comments are directives too: alone on a line, or after code.
+        assert_eq!(s.silencing("map_lock_upgrade", 7), Some(1));
+        assert_eq!(s.silencing("lost_map_writes", 7), Some(2));
+        assert_eq!(s.silencing("lost_map_writes", 8), None);
     }
 }

@@ -409,6 +409,17 @@ fn help_under_cargo_and_directly() {
             run.stdout
         );
         assert!(run.stdout.contains("--message-format"));
+        // Every format is listed.
+        for f in [
+            "human",
+            "short",
+            "json",
+            "sarif",
+            "json-diagnostic-short",
+            "json-render-diagnostics",
+        ] {
+            assert!(run.stdout.contains(f), "{f}: {}", run.stdout);
+        }
     }
     let run = run_in(&tmp, &["maplint", "--version"]);
     assert_eq!(run.code, 0);

@@ -68,6 +68,21 @@ fn explain_prints_the_rule_page() {
     let run = run_in(&repo_root(), &["--explain", "nope"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("unknown rule `nope`") && run.stderr.contains("map_lock_reentry"));
+    assert!(!run.stderr.contains("did you mean"), "{}", run.stderr);
+    // A misspelled name gets a suggestion, in `--explain` and in `-A/-W/-D`.
+    let run = run_in(&repo_root(), &["--explain", "maplint::map_lock_reentri"]);
+    assert!(
+        run.stderr.contains("did you mean `map_lock_reentry`?"),
+        "{}",
+        run.stderr
+    );
+    let run = run_in(&repo_root(), &["maplint", "rules", "-W", "map_duplcate_fill"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean `map_duplicate_fill`?"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The `level` and `fix` columns of a rule in the `rules` table.
@@ -122,6 +137,37 @@ fn without_cargo_metadata_the_manifests_are_read_and_rules_lists_defaults() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(rule_row(&run, "map_duplicate_fill").0, "deny*");
     assert_eq!(rule_row(&run, "map_lock_reentry").0, "deny");
+}
+
+#[test]
+fn the_first_finding_of_each_rule_says_where_its_level_comes_from() {
+    let dir = project("config_ws");
+    let run = run_in(
+        &dir,
+        &["maplint", "--workspace", "--color", "never", "-W", "map_lock_reentry"],
+    );
+    let note = |s: &str| format!("= note: `maplint::{s}; to silence one finding, write `// maplint: allow(");
+    for (origin, times) in [
+        ("map_duplicate_fill` is set to `deny` by the configuration", 1),
+        ("map_mutated_in_spawn` is `deny` by default", 1),
+        // Once per package, as rustc does per crate: `app` and `tools` each have one.
+        (
+            "map_lock_reentry` is set to `warn` by `-W map_lock_reentry` on the command line",
+            2,
+        ),
+    ] {
+        assert_eq!(
+            run.stderr.matches(&note(origin)).count(),
+            times,
+            "{origin}:\n{}",
+            run.stderr
+        );
+    }
+    // The tool's own diagnostics carry no such note.
+    let (_tmp, ws) = scratch("ws_editions");
+    let run = run_in(&ws, &["maplint", "--workspace", "--color", "never"]);
+    assert!(run.stderr.contains("parse_error"), "{}", run.stderr);
+    assert!(!run.stderr.contains("to silence one finding"), "{}", run.stderr);
 }
 
 #[test]

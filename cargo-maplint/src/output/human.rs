@@ -112,7 +112,37 @@ pub fn render(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     if !out.ends_with("\n\n") {
         out.push('\n');
     }
-    out
+    other_files_marked(&out)
+}
+
+/// rustc marks the frame of every file after the first with `:::` instead of `-->`.
+fn other_files_marked(out: &str) -> String {
+    let mut seen_first = false;
+    let mut marked = String::with_capacity(out.len());
+    for line in out.split_inclusive('\n') {
+        // A frame header: blanks (and color codes) then `--> path`; a source line starts with
+        // its number and `|`.
+        let header = line.find("-->").filter(|&at| {
+            let before = &line[..at];
+            before
+                .chars()
+                .all(|c| c.is_whitespace() || c == '\x1b' || c == '[' || c == ';' || c == 'm' || c.is_ascii_digit())
+                && !before.contains('|')
+        });
+        match header {
+            Some(at) if seen_first => {
+                marked.push_str(&line[..at]);
+                marked.push_str(":::");
+                marked.push_str(&line[at + 3..]);
+            }
+            Some(_) => {
+                seen_first = true;
+                marked.push_str(line);
+            }
+            None => marked.push_str(line),
+        }
+    }
+    marked
 }
 
 fn fallback(d: &Diagnostic, e: &Error) -> String {
@@ -146,5 +176,45 @@ pub fn render_short(d: &Diagnostic, files: &[SourceFile], color: bool) -> String
         format!("{head}: {}\n", d.message)
     } else {
         format!("{place}: {head}: {}\n", d.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_of_other_files_are_marked_as_rustc_does() {
+        let files = vec![
+            SourceFile::new("src/other.rs", "fn record() {\n    write();\n}\n"),
+            SourceFile::new("src/lib.rs", "static mut TABLE: u8 = 0;\n"),
+        ];
+        let d = Diagnostic {
+            rule: "unsynchronized_map_write".into(),
+            level: lint_core::Level::Deny,
+            message: "m".into(),
+            primary: Some(lint_core::Span::new(0, 18, 25)),
+            primary_label: Some("here".into()),
+            labels: vec![lint_core::Label {
+                span: lint_core::Span::new(1, 11, 16),
+                message: "declared here".into(),
+            }],
+            helps: Vec::new(),
+            notes: Vec::new(),
+            file: 0,
+        };
+        for color in [false, true] {
+            let out = render(&d, &files, color);
+            let headers: Vec<&str> = out.lines().filter(|l| l.contains("src/")).collect();
+            assert_eq!(headers.len(), 2, "{out}");
+            assert!(
+                headers[0].contains("-->") && headers[0].contains("src/other.rs:2:5"),
+                "{out}"
+            );
+            assert!(
+                headers[1].contains(":::") && headers[1].contains("src/lib.rs:1:12"),
+                "{out}"
+            );
+        }
     }
 }

@@ -257,4 +257,39 @@ pub fn meta(name: &str) -> Option<&'static RuleMeta> {
         .find(|m| m.name == name)
 }
 
+/// The rule or tool diagnostic name closest to a misspelled one (`map_lock_reentri`), for
+/// "did you mean" hints: edit distance at most 3, the `maplint::` prefix ignored.
+#[must_use]
+pub fn closest_name(name: &str) -> Option<&'static str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    let name = name.trim();
+    let name = name.strip_prefix("maplint::").unwrap_or(name).to_lowercase();
+    RULES
+        .iter()
+        .map(|r| r.meta())
+        .chain(TOOL_DIAGNOSTICS.iter())
+        .map(|m| (distance(&name, m.name), m.name))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// ` (did you mean `X`?)`-style hint for an unknown rule name, or nothing.
+#[must_use]
+pub fn did_you_mean(name: &str) -> String {
+    closest_name(name).map_or_else(String::new, |n| format!("\ndid you mean `{n}`?"))
+}
+
 pub use crate::diagnostic::docs_url;
