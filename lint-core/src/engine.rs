@@ -107,28 +107,83 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
 
 /// Parses and lowers one file, leaving out what `skip` says (see [`lex::plan`]); a parse
 /// error or a panic becomes a diagnostic.
-fn parse(i: u32, source: &SourceFile, skip: &Omit, settings: &Settings) -> (Option<FileIr>, Option<Diagnostic>) {
+/// How many items of one file are left out, one after another, before the file is given up.
+const MAX_ITEMS_LEFT_OUT: usize = 16;
+
+fn parse(
+    i: u32,
+    source: &SourceFile,
+    skip: &Omit,
+    settings: &Settings,
+    lex: &LexFacts,
+) -> (Option<FileIr>, Vec<Diagnostic>) {
     let lowered = catch_unwind(AssertUnwindSafe(|| {
         if !skip.is_empty()
             && let Ok(ir) = lower::parse_and_lower_blanked(i, &source.text, skip)
         {
-            return Ok(ir);
+            return Ok((ir, Vec::new()));
         }
         // Everything, when nothing is left out or when leaving items out broke the file (the
         // error is then reported exactly as with every item parsed).
-        lower::parse_and_lower(i, &source.text)
+        match lower::parse_and_lower(i, &source.text) {
+            Ok(ir) => Ok((ir, Vec::new())),
+            // With delimiters out of balance, the lexer's item boundaries cannot be trusted.
+            Err(e) if lex.error.is_some() => Err(e),
+            Err(e) => recover(i, &source.text, lex, e),
+        }
     }));
     match lowered {
-        Ok(Ok(ir)) => (Some(ir), None),
+        Ok(Ok((ir, left_out))) => {
+            let diags = left_out
+                .into_iter()
+                .map(|(msg, span, item)| {
+                    let mut d = tool_diag(
+                        "parse_error",
+                        settings,
+                        i,
+                        Some(span),
+                        format!("cannot parse this item, so it was not analyzed (the rest of the file was): {msg}"),
+                    );
+                    d.labels.push(crate::diagnostic::Label {
+                        span: item,
+                        message: "this item is left out".into(),
+                    });
+                    d
+                })
+                .collect();
+            (Some(ir), diags)
+        }
         Ok(Err((msg, span))) => {
-            let d = tool_diag(
-                "parse_error",
-                settings,
-                i,
-                Some(span),
-                format!("cannot parse this file: {msg}"),
-            );
-            (None, Some(d))
+            // A lexical error in rustc's words, at both of its places; else syn's.
+            let mut d = match &lex.error {
+                Some((lex_msg, lex_span)) => {
+                    let mut d = tool_diag(
+                        "parse_error",
+                        settings,
+                        i,
+                        Some(*lex_span),
+                        format!("cannot parse this file: {lex_msg}"),
+                    );
+                    if let Some((label, at)) = &lex.error_label {
+                        d.labels.push(crate::diagnostic::Label {
+                            span: *at,
+                            message: label.clone(),
+                        });
+                    } else if lex_msg.contains("unclosed delimiter") {
+                        d.primary_label = Some("unclosed delimiter".into());
+                    }
+                    d
+                }
+                None => tool_diag(
+                    "parse_error",
+                    settings,
+                    i,
+                    Some(span),
+                    format!("cannot parse this file: {msg}"),
+                ),
+            };
+            d.notes.push("nothing in this file was analyzed".into());
+            (None, vec![d])
         }
         Err(panic) => {
             let d = tool_diag(
@@ -142,9 +197,44 @@ fn parse(i: u32, source: &SourceFile, skip: &Omit, settings: &Settings) -> (Opti
                     panic_message(&*panic)
                 ),
             );
-            (None, Some(d))
+            (None, vec![d])
         }
     }
+}
+
+/// A file syn rejects: the items it cannot parse are left out, one at a time (the innermost
+/// item the lexer found around each error), until the rest parses. Returns the rest's IR and,
+/// for each item left out, syn's message, the error's span and the item's span; or the first
+/// error, when the rest never parses.
+#[allow(clippy::type_complexity)] // (message, error span, item span), once
+fn recover(
+    i: u32,
+    text: &str,
+    lex: &LexFacts,
+    first: (String, Span),
+) -> Result<(FileIr, Vec<(String, Span, Span)>), (String, Span)> {
+    let mut omit = Omit::default();
+    let mut left_out = Vec::new();
+    let mut err = first.clone();
+    for _ in 0..MAX_ITEMS_LEFT_OUT {
+        let at = err.1.lo;
+        let Some((lo, hi)) = lex
+            .items
+            .iter()
+            .filter_map(|it| it.range)
+            .filter(|&(lo, hi)| lo <= at && at < hi && !omit.ranges.iter().any(|&(a, b)| a <= lo && hi <= b))
+            .min_by_key(|&(lo, hi)| hi - lo)
+        else {
+            return Err(first);
+        };
+        left_out.push((err.0, err.1, Span::new(i, lo, hi)));
+        omit.leave_out(lo, hi);
+        match lower::parse_and_lower_blanked(i, text, &omit) {
+            Ok(ir) => return Ok((ir, left_out)),
+            Err(e) => err = e,
+        }
+    }
+    Err(first)
 }
 
 /// What the active rules, and the user's configured types, are interested in. A rule whose
@@ -205,7 +295,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// What the parse stage made of one file.
 struct FileOutcome {
     ir: Option<FileIr>,
-    diag: Option<Diagnostic>,
+    diags: Vec<Diagnostic>,
     /// For the next analysis (incremental runs).
     facts: Option<FileFacts>,
     /// Parsed now (not lexed only, not reused).
@@ -214,10 +304,10 @@ struct FileOutcome {
 }
 
 impl FileOutcome {
-    fn new((ir, diag): (Option<FileIr>, Option<Diagnostic>), parsed: bool) -> FileOutcome {
+    fn new((ir, diags): (Option<FileIr>, Vec<Diagnostic>), parsed: bool) -> FileOutcome {
         FileOutcome {
             ir,
-            diag,
+            diags,
             facts: None,
             parsed,
             reused: false,
@@ -265,18 +355,18 @@ pub(crate) fn analyze_with(
         .enumerate()
         .map(|(i, f)| {
             if !readable[i] {
-                FileOutcome::new((None, None), false)
+                FileOutcome::new((None, Vec::new()), false)
             } else if lexed[i].error.is_some() {
                 // A lexical error: syn reports it exactly as with every file parsed.
-                FileOutcome::new(parse(i as u32, f, &Omit::default(), settings), true)
+                FileOutcome::new(parse(i as u32, f, &Omit::default(), settings, &lexed[i]), true)
             } else if let Some(skip) = &plan[i] {
                 match &prior {
-                    Some(prior) => parse_reusing(i as u32, f, &pkg.files[i], skip, prior, settings),
-                    None => FileOutcome::new(parse(i as u32, f, skip, settings), true),
+                    Some(prior) => parse_reusing(i as u32, f, &pkg.files[i], skip, prior, settings, &lexed[i]),
+                    None => FileOutcome::new(parse(i as u32, f, skip, settings, &lexed[i]), true),
                 }
             } else {
                 // Lexed only: nothing in it can contribute a fact or a finding.
-                FileOutcome::new((Some(FileIr::default()), None), false)
+                FileOutcome::new((Some(FileIr::default()), Vec::new()), false)
             }
         })
         .collect();
@@ -288,7 +378,7 @@ pub(crate) fn analyze_with(
     let mut next = Vec::new();
     for p in parsed {
         irs.push(p.ir);
-        diagnostics.extend(p.diag);
+        diagnostics.extend(p.diags);
         next.extend(p.facts);
     }
     // Rules read the text of parsed files only (skipped ones have no facts to report on). The
@@ -406,6 +496,7 @@ fn parse_reusing(
     skip: &Omit,
     prior: &HashMap<&str, &FileFacts>,
     settings: &Settings,
+    lex: &LexFacts,
 ) -> FileOutcome {
     let hash = content_hash(input.content.as_deref().unwrap_or_default());
     if let Some(p) = prior.get(input.name.as_str())
@@ -416,14 +507,15 @@ fn parse_reusing(
     {
         return FileOutcome {
             ir: Some(ir),
-            diag: None,
+            diags: Vec::new(),
             facts: Some((*p).clone()),
             parsed: false,
             reused: true,
         };
     }
-    let mut out = FileOutcome::new(parse(i, source, skip, settings), true);
-    out.facts = out.ir.as_ref().and_then(|ir| {
+    let mut out = FileOutcome::new(parse(i, source, skip, settings, lex), true);
+    // (A file with items left out is parsed again next time, to report them again.)
+    out.facts = out.ir.as_ref().filter(|_| out.diags.is_empty()).and_then(|ir| {
         Some(FileFacts {
             name: input.name.clone(),
             index: i,

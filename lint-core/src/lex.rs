@@ -97,6 +97,8 @@ pub struct LexFacts {
     pub items: Vec<LexItem>,
     /// A lexical error, which syn would reject too.
     pub error: Option<(String, Span)>,
+    /// The other place a lexical error involves (the delimiter a closing one does not match).
+    pub error_label: Option<(String, Span)>,
     /// Attributes and doc comments that parsing can leave out (see `Trivia`), in order.
     pub trivia: Vec<(u32, u32)>,
     /// The names of the traits the file defines.
@@ -690,7 +692,14 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 }
                 match delims.pop() {
                     Some((want, _)) if want == c => {}
-                    _ if facts.error.is_none() => facts.error = error("unbalanced delimiter", pos, len),
+                    // rustc's words and places.
+                    Some((_, open)) if facts.error.is_none() => {
+                        facts.error = error(&format!("mismatched closing delimiter: `{c}`"), pos, len);
+                        facts.error_label = error("unclosed delimiter", open, 1);
+                    }
+                    None if facts.error.is_none() => {
+                        facts.error = error(&format!("unexpected closing delimiter: `{c}`"), pos, len);
+                    }
                     _ => {}
                 }
                 prev = match tok.kind {
@@ -760,10 +769,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     facts.members.extend(outside_members);
     facts.outside = outside;
     facts.trivia = trivia.out;
-    if let Some((_, at)) = delims.first()
+    if let Some((_, at)) = delims.last()
         && facts.error.is_none()
     {
-        facts.error = error("unclosed delimiter", *at, 1);
+        facts.error = error("this file contains an unclosed delimiter", *at, 1);
     }
     facts
 }
@@ -1033,6 +1042,17 @@ impl Omit {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
+    }
+
+    /// Leaves out `lo..hi` too (it swallows the ranges and holes inside it).
+    pub fn leave_out(&mut self, lo: u32, hi: u32) {
+        self.ranges.retain(|&(a, b)| !(lo <= a && b <= hi));
+        self.holes.retain(|&h| !(lo <= h && h < hi));
+        if self.ranges.iter().any(|&(a, b)| a <= lo && hi <= b) {
+            return;
+        }
+        let at = self.ranges.partition_point(|&(a, _)| a < lo);
+        self.ranges.insert(at, (lo, hi));
     }
 
     /// The text as it is parsed: `ranges` blanked, `holes` filled.

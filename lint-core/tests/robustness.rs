@@ -98,6 +98,47 @@ fn pathological_files_are_reported_or_analyzed() {
     assert_eq!((at.line, at.column), (4, 5));
 }
 
+#[test]
+fn an_item_syn_rejects_is_left_out_and_the_rest_is_analyzed() {
+    // Edition-2015 bare trait objects (valid for rustc, rejected by syn), then a real bug.
+    let text = "use std::collections::HashMap;\nuse std::sync::Mutex;\n\n\
+                pub type Hooks = Mutex<HashMap<u32, Box<Fn(u32) + Send>>>;\n\n\
+                pub struct Peers {\n    by_id: Mutex<HashMap<u32, u32>>,\n}\n\n\
+                impl Peers {\n    pub fn touch(&self, id: u32) {\n        match self.by_id.lock().unwrap().get(&id) {\n            \
+                Some(_) => {}\n            None => {\n                self.by_id.lock().unwrap().insert(id, 0);\n            }\n        }\n    }\n}\n";
+    let a = run(vec![("bare.rs", text.as_bytes().to_vec())]);
+    let rules: Vec<(&str, usize)> = a
+        .diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d.rule.as_str(),
+                a.files[0].line_col(d.primary.unwrap().lo as usize).line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        vec![("parse_error", 4), ("map_lock_reentry", 15)],
+        "{:?}",
+        a.diagnostics
+    );
+    let left_out = &a.diagnostics[0];
+    assert!(
+        left_out.message.starts_with("cannot parse this item"),
+        "{}",
+        left_out.message
+    );
+    assert_eq!(left_out.labels[0].message, "this item is left out");
+    // Delimiters out of balance: the whole file, in rustc's words, at both places.
+    let a = run(vec![("delims.rs", b"fn f() {\n    let x = (1, 2];\n}\n".to_vec())]);
+    let d = &a.diagnostics[0];
+    assert_eq!(d.message, "cannot parse this file: mismatched closing delimiter: `]`");
+    assert_eq!(a.files[0].line_col(d.primary.unwrap().lo as usize).column, 18);
+    assert_eq!(d.labels[0].message, "unclosed delimiter");
+    assert_eq!(a.files[0].line_col(d.labels[0].span.lo as usize).column, 13);
+}
+
 /// Real sources to mutate: the rule fixtures of this repository.
 fn corpus() -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules");

@@ -243,7 +243,8 @@ warning[maplint::parse_error]: cannot parse this file: ";
     for part in [
         "  --> old/src/unparsable.rs:3:16\n",
         "3 | pub fn broken( {\n",
-        "  |                ^\n",
+        "  |                ^ unclosed delimiter\n",
+        "  = note: nothing in this file was analyzed\n",
         "  = note: for further information visit https://",
         "maplint: 0 errors, 1 warning in 1 file (2 files checked)\n",
     ] {

@@ -194,7 +194,7 @@ pub static TOOL_DIAGNOSTICS: &[RuleMeta] = &[
         name: "parse_error",
         default_level: Level::Warn,
         summary: "a file could not be parsed, so it was not analyzed",
-        docs: "A file that syn cannot parse is reported and skipped; the rest of the package is still analyzed. Lexical errors (unterminated literals or comments, unbalanced delimiters) are reported in every file; other syntax errors only where maplint parses (files and items that can matter to a rule), or everywhere with `--parse-all`.\n",
+        docs: "An item that syn cannot parse (an edition-2015 bare trait object such as `type Action = Fn(&T) + Send;`, which rustc accepts, or a real syntax error) is reported at syn's error and left out; the rest of the file and of the package is still analyzed (after 16 items left out, the file is skipped). A file whose delimiters do not balance is skipped whole, and the message says so in rustc's words with both places (`mismatched closing delimiter`, `this file contains an unclosed delimiter`). Lexical errors (unterminated literals or comments, unbalanced delimiters) are reported in every file; other syntax errors only where maplint parses (files and items that can matter to a rule), or everywhere with `--parse-all`.\n",
         fix: FixAvailability::None,
         since: "0.1.0",
         interests: &[],
