@@ -1257,6 +1257,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
         }
     };
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
+    let well_known: SymSet = crate::catalog::TYPES.iter().map(|t| sym(t.name)).collect();
     loop {
         let mut changed = false;
         for (fi, f) in facts.iter().enumerate() {
@@ -1290,7 +1291,14 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                     .iter()
                     .any(|i| interests.contains(i) || (names.contains(i) && !own(i)))
                     || it.members.iter().any(|i| interests.contains(i));
-                if mentions || it.unsafe_sharing {
+                // `unsafe impl Sync for T {}` matters only when `T` does: a type that holds
+                // no map, cell or lock (nor a pointer to a type that does) names no interest,
+                // and no rule can find anything in it (generated bindings have thousands). A
+                // `static mut` always matters, and so does a package type named like a
+                // well-known one (its own `Arc` changes what `Arc<T>` means everywhere).
+                let shares_interesting =
+                    it.unsafe_sharing && it.owner.is_none_or(|o| names.contains(&o) || well_known.contains(&o));
+                if mentions || shares_interesting {
                     item_done[fi][ii] = true;
                     changed = true;
                     // `unsafe impl Sync for T {}` alone does not make `T` interesting: without a
@@ -1595,6 +1603,28 @@ mod tests {
                 ),
                 None,
             ]
+        );
+    }
+
+    #[test]
+    fn unsafe_impls_of_uninteresting_types_parse_nothing() {
+        // Generated bindings: a handle type holding no map, cell or lock, shared by `unsafe impl`.
+        let bindings = "pub struct Handle(*mut u8);\nunsafe impl Send for Handle {}\nunsafe impl Sync for Handle {}\n";
+        // A type holding a lock: its `unsafe impl` matters.
+        let shared = "pub struct Table(std::cell::UnsafeCell<Mutex<u8>>);\nunsafe impl Sync for Table {}\n";
+        // A package type named like a well-known one changes what that name means everywhere.
+        let own_arc = "pub struct Arc<T>(*const T);\nunsafe impl<T: Sync> Send for Arc<T> {}\n";
+        let plans = planned(&[bindings, shared, own_arc], &["Mutex"]);
+        assert_eq!(plans[0], None, "{plans:?}");
+        assert!(
+            plans[1]
+                .as_ref()
+                .is_some_and(|p| p.contains("unsafe impl Sync for Table")),
+            "{plans:?}"
+        );
+        assert!(
+            plans[2].as_ref().is_some_and(|p| p.contains("pub struct Arc<T>")),
+            "{plans:?}"
         );
     }
 

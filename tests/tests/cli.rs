@@ -513,3 +513,43 @@ fn demo_findings_in_json() {
         assert!(d.rendered.as_deref().is_some_and(|r| r.contains(&d.message)));
     }
 }
+
+/// README's sample is the demo's real output (bless with `MAPLINT_BLESS=1`).
+#[test]
+fn readme_sample_is_the_demos_output() {
+    let run = run_in(
+        &repo_root(),
+        &[
+            "maplint",
+            "--manifest-path",
+            "fixtures/projects/demo/Cargo.toml",
+            "--color",
+            "never",
+            "--no-cache",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let start = run
+        .stderr
+        .find("error[maplint::unsynchronized_map_write]: `static mut COUNTERS`")
+        .expect("the sample finding");
+    let end = start + run.stderr[start..].find("\n\n").expect("end of the finding") + 1;
+    let sample = &run.stderr[start..end];
+    let path = repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let open = readme.find("<!-- demo-sample:start").expect("start marker");
+    let body = open + readme[open..].find("```text\n").expect("code block") + "```text\n".len();
+    let close = body
+        + readme[body..]
+            .find("```\n<!-- demo-sample:end -->")
+            .expect("end marker");
+    if std::env::var_os("MAPLINT_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{sample}{}", &readme[..body], &readme[close..])).unwrap();
+    } else {
+        assert_eq!(
+            &readme[body..close],
+            sample,
+            "README's sample is stale (MAPLINT_BLESS=1)"
+        );
+    }
+}
