@@ -956,6 +956,17 @@ impl<'a> Walker<'a> {
             }
             return link;
         }
+        // `let routes = self.routes();`, a getter handing out a clone of an `Arc` field: the
+        // same object.
+        if matches!(init.kind, ExprKind::MethodCall { .. })
+            && ty.is_shared_pointer()
+            && let Some((place, _)) = self.place_of(init)
+            && !place.fields.is_empty()
+        {
+            link.shared_clone = Some(init.span);
+            link.shared_clone_of = Some(place);
+            return link;
+        }
         // `let p = p;` (often to make a closure capture a whole value): the same object.
         if let ExprKind::Path(names) = &init.kind
             && names.len() == 1

@@ -92,8 +92,18 @@ impl Walker<'_> {
             }
             ExprKind::Ref { expr, .. } | ExprKind::RawAddr { expr, .. } | ExprKind::Cast { expr, .. } => rec(expr),
             ExprKind::Unsafe(b) | ExprKind::Block(b) if b.stmts.len() == 1 => rec(b.tail()?),
-            ExprKind::MethodCall { recv, method, .. } => {
+            ExprKind::MethodCall { recv, method, args, .. } => {
                 let rt = self.ty_of(recv);
+                // `self.peers()`, a getter of the package that hands out one of its fields:
+                // that field.
+                if args.is_empty()
+                    && let SemTy::Adt { id, .. } = rt.autoderef()
+                    && let Some(fields) = self.ix.method(*id, method).and_then(|f| self.getter_fields(f))
+                {
+                    let (mut p, v) = rec(recv)?;
+                    p.fields.extend(fields);
+                    return Some((p, v));
+                }
                 let via = match (method.as_str(), rt.autoderef()) {
                     (
                         "borrow_mut",
@@ -156,5 +166,71 @@ pub(super) fn root_expr(e: &Expr) -> Option<u32> {
         ExprKind::Unsafe(b) | ExprKind::Block(b) => root_expr(b.tail()?),
         ExprKind::Call { args, .. } => root_expr(args.first()?),
         _ => None,
+    }
+}
+
+impl Walker<'_> {
+    /// The field path a getter hands out: a method of `&self` (or `&mut self`) with no other
+    /// parameter whose body is `&self.a.b`, `&mut self.a`, `self.a.as_ref()`, or, when it
+    /// returns an `Arc`/`Rc`, `self.a.clone()` or `Arc::clone(&self.a)` (the same object). A
+    /// getter that returns a copy of the data (`self.map.lock().clone()`, a cloned map, a
+    /// collected iterator) hands out no field.
+    fn getter_fields(&self, f: u32) -> Option<Vec<String>> {
+        use crate::model::ir::SelfKind;
+        let def = &self.ix.fns[f as usize].def;
+        if !matches!(def.self_kind, Some(SelfKind::Ref | SelfKind::RefMut)) || !def.params.is_empty() {
+            return None;
+        }
+        let body = def.body.as_ref()?;
+        let [_] = body.stmts.as_slice() else { return None };
+        let shared = || {
+            let ret = def.ret.as_ref().map(|t| {
+                let impl_ty = self.ix.fns[f as usize]
+                    .impl_id
+                    .map(|i| self.ix.impls[i as usize].self_ty.clone());
+                self.ix
+                    .resolve_ty(t, self.ix.fns[f as usize].file, &[], impl_ty.as_ref())
+            });
+            matches!(
+                ret,
+                Some(SemTy::Wrapper {
+                    wrap: Wrap::Arc | Wrap::Rc,
+                    ..
+                })
+            )
+        };
+        let mut e = body.tail()?;
+        loop {
+            e = match &e.kind {
+                ExprKind::Ref { expr, .. } => expr,
+                ExprKind::MethodCall { recv, method, args, .. } if args.is_empty() && method == "as_ref" => recv,
+                ExprKind::MethodCall { recv, method, args, .. } if args.is_empty() && method == "clone" && shared() => {
+                    recv
+                }
+                ExprKind::Call { func, args } if args.len() == 1 && shared() => match &func.kind {
+                    ExprKind::Path(p)
+                        if p.len() >= 2
+                            && p[p.len() - 1] == "clone"
+                            && matches!(p[p.len() - 2].as_str(), "Arc" | "Rc") =>
+                    {
+                        &args[0]
+                    }
+                    _ => return None,
+                },
+                _ => break,
+            };
+        }
+        let mut fields = Vec::new();
+        while let ExprKind::Field { base, name } = &e.kind {
+            fields.push(name.clone());
+            e = base;
+        }
+        match &e.kind {
+            ExprKind::Path(p) if p.len() == 1 && p[0] == "self" && !fields.is_empty() => {
+                fields.reverse();
+                Some(fields)
+            }
+            _ => None,
+        }
     }
 }
