@@ -1,9 +1,8 @@
 use crate::catalog::{Interest, Wrap};
-use crate::diagnostic::Applicability;
 use crate::model::locks::AcqOp;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
-use crate::rules::rewrite::drop_before_await;
+use crate::rules::rewrite::offer_drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -81,15 +80,7 @@ impl Rule for MapBorrowAcrossAwait {
                 ))
                 .label(held.span, "the borrow is taken here and is still alive at the `.await`")
                 .help("copy what you need out of the map and end the borrow before `.await`");
-            let finding = match drop_before_await(model, body, held, a) {
-                Some((guard, edits)) => finding.suggestion_edits(
-                    format!("end `{guard}` before the `.await`: nothing after it uses it"),
-                    edits,
-                    Applicability::MaybeIncorrect,
-                ),
-                None => finding,
-            };
-            finding
+            offer_drop_before_await(finding, model, body, held, a)
             .note("`maplint_maps::LockedMap`'s closure API cannot keep the map borrowed across an `.await`; use `tokio::sync::Mutex` only when it must stay locked across it")
             .emit();
         }

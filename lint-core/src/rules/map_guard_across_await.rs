@@ -1,10 +1,9 @@
 use crate::catalog::Interest;
-use crate::diagnostic::Applicability;
 use crate::model::locks::{AcqOp, LockEvent, lock_lib};
 use crate::model::types::LockLib;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
-use crate::rules::rewrite::drop_before_await;
+use crate::rules::rewrite::offer_drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -87,15 +86,7 @@ impl Rule for MapGuardAcrossAwait {
                 .primary_label("the task may be suspended here while the lock is held")
                 .label(held.span, "the guard is taken here and is still alive at the `.await`")
                 .help("copy what you need out of the map and drop the guard before `.await`");
-            let finding = match drop_before_await(model, body, held, a) {
-                Some((guard, edits)) => finding.suggestion_edits(
-                    format!("end `{guard}` before the `.await`: nothing after it uses it"),
-                    edits,
-                    Applicability::MaybeIncorrect,
-                ),
-                None => finding,
-            };
-            finding
+            offer_drop_before_await(finding, model, body, held, a)
             .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
                 .emit();
         }

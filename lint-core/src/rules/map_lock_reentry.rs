@@ -3,7 +3,8 @@ use crate::model::locks::LockEvent;
 use crate::model::locks::{AcqOp, LockMode, lock_lib};
 use crate::model::types::LockLib;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, Words, report_conflicts};
+use crate::rules::conflicts::{Words, report_conflicts};
+use crate::rules::helpers::Reporter;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {

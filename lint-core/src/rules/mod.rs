@@ -1,5 +1,6 @@
 //! The rules: one file per rule, registered once in [`RULES`].
 
+mod conflicts;
 pub mod helpers;
 mod lost_map_writes;
 mod map_borrow_across_await;

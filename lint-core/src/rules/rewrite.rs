@@ -8,7 +8,7 @@ use crate::diagnostic::{Edit, Span};
 use crate::model::body::{AwaitPoint, BodyFacts};
 use crate::model::locks::LockEvent;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{MapCall, map_call, snippet};
+use crate::rules::helpers::{Finding, MapCall, map_call, snippet};
 
 fn within(inner: Span, outer: Span) -> bool {
     inner.file == outer.file && inner.lo >= outer.lo && inner.hi <= outer.hi
@@ -136,13 +136,9 @@ pub fn one_guard(
             .into_iter()
             .chain(["guard"]),
     )?;
-    let indent = indent_of(model, stmt)?;
     let binding = if exclusive { "let mut" } else { "let" };
     let edits = vec![
-        Edit {
-            span: Span::new(stmt.file, stmt.lo, stmt.lo),
-            replacement: format!("{binding} {guard} = {};\n{indent}", snippet(model, recv)),
-        },
+        line_before(model, stmt, &format!("{binding} {guard} = {};", snippet(model, recv)))?,
         Edit {
             span: first_recv,
             replacement: guard.clone(),
@@ -198,12 +194,12 @@ pub fn copy_out(model: &Model, body: &BodyFacts, held: &LockEvent) -> Option<(St
         (".map(|_| ())", "")
     };
     let name = fresh_name(body, ["found", "cached", "current", "copied"])?;
-    let indent = indent_of(model, stmt)?;
     let edits = vec![
-        Edit {
-            span: Span::new(stmt.file, stmt.lo, stmt.lo),
-            replacement: format!("let {name} = {}{copy};\n{indent}", snippet(model, scrutinee)),
-        },
+        line_before(
+            model,
+            stmt,
+            &format!("let {name} = {}{copy};", snippet(model, scrutinee)),
+        )?,
         Edit {
             span: scrutinee,
             replacement: format!("{name}{scrutinee_text}"),
@@ -215,8 +211,7 @@ pub fn copy_out(model: &Model, body: &BodyFacts, held: &LockEvent) -> Option<(St
 /// `drop(guard);` before the statement of an `.await`, when the guard is a `let` binding of
 /// the same block and nothing from that statement on uses it. Returns the guard's name and
 /// the edits.
-#[must_use]
-pub fn drop_before_await(
+fn drop_before_await(
     model: &Model,
     body: &BodyFacts,
     held: &LockEvent,
@@ -246,13 +241,36 @@ pub fn drop_before_await(
     {
         return None;
     }
-    let indent = indent_of(model, await_stmt)?;
     let name = body.bindings[b as usize].name.clone();
-    let edits = vec![Edit {
-        span: Span::new(await_stmt.file, await_stmt.lo, await_stmt.lo),
-        replacement: format!("drop({name});\n{indent}"),
-    }];
+    let edits = vec![line_before(model, await_stmt, &format!("drop({name});"))?];
     Some((name, edits))
+}
+
+/// A finding with the `drop(guard);` suggestion of [`drop_before_await`] when there is one.
+pub fn offer_drop_before_await<'r, 'a>(
+    finding: Finding<'r, 'a>,
+    model: &Model,
+    body: &BodyFacts,
+    held: &LockEvent,
+    at: &AwaitPoint,
+) -> Finding<'r, 'a> {
+    match drop_before_await(model, body, held, at) {
+        Some((guard, edits)) => finding.suggestion_edits(
+            format!("end `{guard}` before the `.await`: nothing after it uses it"),
+            edits,
+            crate::diagnostic::Applicability::MaybeIncorrect,
+        ),
+        None => finding,
+    }
+}
+
+/// A new line of code before statement `stmt`, at its indentation.
+fn line_before(model: &Model, stmt: Span, code: &str) -> Option<Edit> {
+    let indent = indent_of(model, stmt)?;
+    Some(Edit {
+        span: Span::new(stmt.file, stmt.lo, stmt.lo),
+        replacement: format!("{code}\n{indent}"),
+    })
 }
 
 /// The fix of a lock taken while its guard is alive: when the second call is where the first

@@ -2,7 +2,8 @@ use crate::catalog::Interest;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent};
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, Words, report_conflicts};
+use crate::rules::conflicts::{Words, report_conflicts};
+use crate::rules::helpers::Reporter;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {

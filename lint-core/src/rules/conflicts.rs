@@ -1,0 +1,71 @@
+//! Findings about a lock operation made while a guard of the same map lock is alive (re-entry,
+//! upgrade, `DashMap` re-entry, `RefCell` borrow conflicts): the pairs, their wording, and the
+//! fix a pair allows.
+
+use crate::model::body::BodyFacts;
+use crate::model::locks::{AcqOp, LockEvent};
+use crate::model::{Function, Model};
+use crate::rules::helpers::{Reporter, held_while_taken, how_taken, line_of, lock_name, trait_note, via_label};
+use crate::rules::rewrite::conflict_fix;
+
+/// One "taken while held" pair, with what messages need to say about it.
+#[derive(Debug)]
+pub struct Conflict<'a> {
+    pub body: &'a BodyFacts,
+    pub held: &'a LockEvent,
+    pub taken: &'a LockEvent,
+    /// The lock's name (`self.peers`).
+    pub name: String,
+    /// The line of the first guard.
+    pub line: usize,
+    /// Empty, or " by \`helper\`" when the second acquisition happens in a call.
+    pub how: String,
+}
+
+/// The wording of a conflict finding.
+#[derive(Debug)]
+pub struct Words {
+    pub message: String,
+    pub primary: String,
+    pub held: String,
+    pub help: &'static str,
+    pub note: Option<&'static str>,
+}
+
+/// Reports every operation on a map lock taken while a guard of it is alive (see
+/// [`held_while_taken`]), worded by the rule.
+pub fn report_conflicts(
+    model: &Model,
+    func: Function<'_>,
+    out: &mut Reporter<'_>,
+    accept: impl Fn(AcqOp, AcqOp, &LockEvent) -> bool,
+    words: impl Fn(&Conflict<'_>) -> Words,
+) {
+    let body = func.body;
+    for (held, taken) in held_while_taken(func, &accept) {
+        let c = Conflict {
+            body,
+            held,
+            taken,
+            name: lock_name(model, body, held),
+            line: line_of(model, held.span),
+            how: how_taken(model, taken),
+        };
+        let w = words(&c);
+        let finding = out
+            .report(taken.span, w.message)
+            .primary_label(w.primary)
+            .label(held.span, w.held);
+        let mut finding = via_label(model, taken, finding).help(w.help);
+        if let Some((message, edits)) = conflict_fix(model, func, held, taken) {
+            finding = finding.suggestion_edits(message, edits, crate::diagnostic::Applicability::MaybeIncorrect);
+        }
+        if let Some(note) = trait_note(model, taken) {
+            finding = finding.note(note);
+        }
+        match w.note {
+            Some(n) => finding.note(n).emit(),
+            None => finding.emit(),
+        }
+    }
+}
