@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::ir::{Block, FileIr, FnDef, Generics, Item, ItemKind, StaticKind, Stmt, Ty, TyPath};
+use super::ir::{
+    Block, Expr, ExprKind, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, StaticKind, Stmt, Ty, TyPath,
+};
 use super::types::{LockKind, LockLib, MapKind, SemTy, Wrap, is_known_crate, known_type};
 use crate::diagnostic::Span;
 use crate::settings::{LockTypeKind, TypeConfig};
@@ -725,14 +727,109 @@ impl ItemIndex {
 }
 
 /// Items declared inside a function body (nested `fn`s, `struct`s, statics, `use`s).
+/// The items declared in a function body, at any depth: in its blocks, loops, branches,
+/// closures and async blocks (each is a body of its own, capturing nothing from around it).
+/// Items inside those items are collected with them.
 fn nested_items(body: Option<&Block>) -> Vec<Item> {
-    let mut out = Vec::new();
-    if let Some(b) = body {
+    fn block(b: &Block, out: &mut Vec<Item>) {
         for s in &b.stmts {
-            if let Stmt::Item(i) = s {
-                out.push((**i).clone());
+            match s {
+                Stmt::Item(i) => out.push((**i).clone()),
+                Stmt::Let { init, els, .. } => {
+                    if let Some(e) = init {
+                        expr(e, out);
+                    }
+                    if let Some(b) = els {
+                        block(b, out);
+                    }
+                }
+                Stmt::Expr { expr: e, .. } => expr(e, out),
             }
         }
+    }
+    fn expr(e: &Expr, out: &mut Vec<Item>) {
+        let all = |es: &[Expr], out: &mut Vec<Item>| es.iter().for_each(|x| expr(x, out));
+        match &e.kind {
+            ExprKind::Path(_) | ExprKind::Lit | ExprKind::Continue => {}
+            ExprKind::Block(b) | ExprKind::Unsafe(b) | ExprKind::Loop(b) | ExprKind::Async { body: b, .. } => {
+                block(b, out)
+            }
+            ExprKind::If { cond, then, els } => {
+                expr(cond, out);
+                block(then, out);
+                if let Some(x) = els {
+                    expr(x, out);
+                }
+            }
+            ExprKind::While { cond, body } => {
+                expr(cond, out);
+                block(body, out);
+            }
+            ExprKind::For { iter, body, .. } => {
+                expr(iter, out);
+                block(body, out);
+            }
+            ExprKind::Match { scrut, arms } => {
+                expr(scrut, out);
+                for a in arms {
+                    if let Some(g) = &a.guard {
+                        expr(g, out);
+                    }
+                    expr(&a.body, out);
+                }
+            }
+            ExprKind::Closure(c) => expr(&c.body, out),
+            ExprKind::Field { base: x, .. }
+            | ExprKind::Let { expr: x, .. }
+            | ExprKind::Unary { expr: x, .. }
+            | ExprKind::Ref { expr: x, .. }
+            | ExprKind::RawAddr { expr: x, .. }
+            | ExprKind::Await(x)
+            | ExprKind::Try(x)
+            | ExprKind::Cast { expr: x, .. } => expr(x, out),
+            ExprKind::Return(x) | ExprKind::Break(x) => {
+                if let Some(x) = x {
+                    expr(x, out);
+                }
+            }
+            ExprKind::MethodCall { recv, args, .. } => {
+                expr(recv, out);
+                all(args, out);
+            }
+            ExprKind::Call { func, args } => {
+                expr(func, out);
+                all(args, out);
+            }
+            ExprKind::Assign { lhs, rhs, .. } | ExprKind::Binary { lhs, rhs, .. } => {
+                expr(lhs, out);
+                expr(rhs, out);
+            }
+            ExprKind::Index { base, index } => {
+                expr(base, out);
+                expr(index, out);
+            }
+            ExprKind::Struct { fields, rest, .. } => {
+                for (_, x) in fields {
+                    expr(x, out);
+                }
+                if let Some(r) = rest {
+                    expr(r, out);
+                }
+            }
+            ExprKind::Tuple(es) | ExprKind::Other(es) => all(es, out),
+            ExprKind::Macro { args, .. } => match args {
+                MacroArgs::Parsed(es) => all(es, out),
+                MacroArgs::Select { futures, handlers } => {
+                    all(futures, out);
+                    all(handlers, out);
+                }
+                MacroArgs::Opaque(_) => {}
+            },
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(b) = body {
+        block(b, &mut out);
     }
     out
 }
