@@ -752,7 +752,7 @@ fn nested_items(body: Option<&Block>) -> Vec<Item> {
         match &e.kind {
             ExprKind::Path(_) | ExprKind::Lit | ExprKind::Continue => {}
             ExprKind::Block(b) | ExprKind::Unsafe(b) | ExprKind::Loop(b) | ExprKind::Async { body: b, .. } => {
-                block(b, out)
+                block(b, out);
             }
             ExprKind::If { cond, then, els } => {
                 expr(cond, out);
