@@ -96,9 +96,14 @@ impl Walker<'_> {
                 let rt = self.ty_of(recv);
                 // `self.peers()`, a getter of the package that hands out one of its fields:
                 // that field.
+                let callee = match rt.autoderef() {
+                    SemTy::Adt { id, .. } => self.ix.method(*id, method),
+                    // Through a trait the package defines and implements once.
+                    SemTy::Dyn(traits) => self.ix.trait_method(traits, method).map(|(f, _)| f),
+                    _ => None,
+                };
                 if args.is_empty()
-                    && let SemTy::Adt { id, .. } = rt.autoderef()
-                    && let Some(fields) = self.ix.method(*id, method).and_then(|f| self.getter_fields(f))
+                    && let Some(fields) = callee.and_then(|f| self.getter_fields(f))
                 {
                     let (mut p, v) = rec(recv)?;
                     p.fields.extend(fields);
