@@ -725,6 +725,25 @@ pub fn is_repeating_adapter(method: &str) -> bool {
 
 // ---------------------------------------------------------------- threads
 
+/// `Condvar` waits (std, `parking_lot`): each takes the guard of the condition's mutex first.
+pub const CONDVAR_WAITS: &[&str] = &[
+    "wait",
+    "wait_while",
+    "wait_timeout",
+    "wait_timeout_ms",
+    "wait_timeout_while",
+    "wait_for",
+    "wait_until",
+    "wait_while_for",
+    "wait_while_until",
+];
+/// What wakes a `Condvar` waiter.
+pub const NOTIFY_METHODS: &[&str] = &["notify_one", "notify_all"];
+/// The type whose `wait()` blocks until every party reaches it (std, tokio's blocking twin).
+pub const BARRIER_TYPE: &str = "Barrier";
+/// Runs a future to its end on the calling thread (a runtime's method, `futures::executor`).
+pub const BLOCK_ON: &str = "block_on";
+
 /// The last path segments of the functions that start threads, tasks or scopes
 /// (`thread::spawn`, `rayon::join`, `tokio::task::spawn_blocking`...). Rules that need a spawn
 /// declare these as their requirements, so the lexer can skip their interests in a package

@@ -508,6 +508,16 @@ impl BodyFacts {
         }
     }
 
+    /// The innermost statement around `span`.
+    #[must_use]
+    pub fn statement_of(&self, span: Span) -> Option<Span> {
+        self.statements
+            .iter()
+            .filter(|s| s.file == span.file && s.lo <= span.lo && span.hi <= s.hi)
+            .min_by_key(|s| s.hi - s.lo)
+            .copied()
+    }
+
     /// Is `b` declared outside closure `c` (so `c` captures it)?
     #[must_use]
     pub fn declared_outside(&self, b: u32, c: u32) -> bool {
@@ -874,27 +884,11 @@ impl<'a> Walker<'a> {
     /// `g.contains_key(&k)` on a binding that holds a lock's guard: which acquisition's guard,
     /// and what for.
     fn guard_call(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
-        // (Through `g.deref()`: still the map behind the guard.)
+        // (`g.deref()` is only the way to the map behind the guard.)
         if matches!(method, "deref" | "deref_mut") {
             return;
         }
-        let mut recv = recv;
-        while let ExprKind::MethodCall {
-            recv: inner,
-            method,
-            args,
-            ..
-        } = &recv.kind
-            && args.is_empty()
-            && matches!(method.as_str(), "deref" | "deref_mut")
-        {
-            recv = inner;
-        }
-        let ExprKind::Path(names) = &recv.kind else { return };
-        let [name] = names.as_slice() else { return };
-        let Some(b) = self.lookup(name).filter(|b| self.guard_lets.contains(b)) else {
-            return;
-        };
+        let Some(b) = self.guard_binding(recv) else { return };
         let Some(acquisition) = self
             .facts
             .acquisitions
@@ -910,6 +904,25 @@ impl<'a> Walker<'a> {
             args: args.iter().map(|a| a.span).collect(),
             in_let: self.in_let,
         });
+    }
+
+    /// The binding holding a lock's guard that `e` names (`g`, `&mut g`, `g.deref()`).
+    fn guard_binding(&self, e: &Expr) -> Option<u32> {
+        let mut e = e;
+        loop {
+            e = match &e.kind {
+                ExprKind::Ref { expr, .. } => expr,
+                ExprKind::MethodCall { recv, method, args, .. }
+                    if args.is_empty() && matches!(method.as_str(), "deref" | "deref_mut") =>
+                {
+                    recv
+                }
+                _ => break,
+            };
+        }
+        let ExprKind::Path(names) = &e.kind else { return None };
+        let [name] = names.as_slice() else { return None };
+        self.lookup(name).filter(|b| self.guard_lets.contains(b))
     }
 
     /// Does `cond` being true mean something was found absent (`Some(true)`: `!m.contains_key(k)`,
@@ -1083,6 +1096,8 @@ impl<'a> Walker<'a> {
             }
             ExprKind::Block(b) | ExprKind::Unsafe(b) => self.block(b),
             ExprKind::If { cond, then, els } => {
+                // (A condition combining tests with `&&`/`||` says nothing about either.)
+                let absence = self.absence_test(cond);
                 self.facts.ifs.push(IfFacts {
                     span: e.span,
                     cond: cond.span,
@@ -1093,10 +1108,8 @@ impl<'a> Walker<'a> {
                     },
                     has_else: els.is_some(),
                     els: els.as_ref().map(|x| x.span),
-                    negated: self.absence_test(cond) == Some(true),
+                    negated: absence == Some(true),
                 });
-                // (A condition combining tests with `&&`/`||` says nothing about either.)
-                let absence = self.absence_test(cond);
                 if absence == Some(true) {
                     self.facts.absent_branches.push((cond.span, then.span));
                 } else if absence.is_none() {
@@ -1612,7 +1625,7 @@ impl<'a> Walker<'a> {
         };
         if !local
             && callee.is_none()
-            && names.last().is_some_and(|n| n == "block_on")
+            && names.last().is_some_and(|n| n == crate::catalog::BLOCK_ON)
             && let [fut] = args
         {
             self.block_on(e, fut);

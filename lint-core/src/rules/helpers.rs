@@ -153,6 +153,23 @@ pub fn line_of(model: &Model, span: Span) -> usize {
     text.get(..end).map_or(0, |t| t.matches('\n').count()) + 1
 }
 
+/// Where the line holding `span` starts (a byte offset of its file).
+#[must_use]
+pub fn line_start(model: &Model, span: Span) -> usize {
+    let text = &model.texts[span.file as usize];
+    text.get(..span.lo as usize)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |p| p + 1)
+}
+
+/// The whitespace that begins the line holding `span`.
+#[must_use]
+pub fn line_indent(model: &Model, span: Span) -> &str {
+    let text = &model.texts[span.file as usize];
+    let line = &text[line_start(model, span)..];
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
 /// The source text of a span.
 #[must_use]
 pub fn snippet(model: &Model, span: Span) -> &str {
@@ -344,13 +361,7 @@ pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>
                 let targets = if act.method == "insert" {
                     act.args.to_vec()
                 } else {
-                    body.statements
-                        .iter()
-                        .filter(|s| inside(act.call, **s))
-                        .min_by_key(|s| s.hi - s.lo)
-                        .into_iter()
-                        .copied()
-                        .collect()
+                    body.statement_of(act.call).into_iter().collect()
                 };
                 if !checked_value_flows(body, check.call, in_let, act_event.span, &targets) {
                     continue;

@@ -3,7 +3,7 @@ use crate::diagnostic::{Applicability, Span};
 use crate::model::body::IfFacts;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{
-    MapCall, Race, Reporter, check_then_act, comments_in, key_text, line_of, lock_name, snippet,
+    MapCall, Race, Reporter, check_then_act, comments_in, key_text, line_indent, line_of, lock_name, snippet,
 };
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -176,11 +176,7 @@ fn carry_comments(model: &Model, old: Span, stmt: String) -> String {
         return stmt;
     };
     let text = &model.texts[old.file as usize];
-    let line_start = text[..old.lo as usize].rfind('\n').map_or(0, |p| p + 1);
-    let indent: String = text[line_start..old.lo as usize]
-        .chars()
-        .take_while(|c| c.is_whitespace())
-        .collect();
+    let indent = line_indent(model, old);
     // Code after the `if` on its line would end up inside a trailing line comment.
     let rest = text[old.hi as usize..].lines().next().unwrap_or("").trim_start();
     let trailing = rest.is_empty() || rest.starts_with("//");
@@ -189,7 +185,7 @@ fn carry_comments(model: &Model, old: Span, stmt: String) -> String {
     for c in before {
         out.push_str(c);
         out.push('\n');
-        out.push_str(&indent);
+        out.push_str(indent);
     }
     out.push_str(&stmt);
     if trailing {

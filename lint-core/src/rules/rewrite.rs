@@ -8,27 +8,14 @@ use crate::diagnostic::{Edit, Span};
 use crate::model::body::{AwaitPoint, BodyFacts};
 use crate::model::locks::LockEvent;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Finding, MapCall, map_call, snippet};
-
-fn within(inner: Span, outer: Span) -> bool {
-    inner.file == outer.file && inner.lo >= outer.lo && inner.hi <= outer.hi
-}
-
-/// The innermost statement around `span`.
-fn statement_of(body: &BodyFacts, span: Span) -> Option<Span> {
-    body.statements
-        .iter()
-        .filter(|s| within(span, **s))
-        .min_by_key(|s| s.hi - s.lo)
-        .copied()
-}
+use crate::rules::helpers::{Finding, MapCall, inside, line_indent, line_start, map_call, snippet};
 
 /// Where the block holding statement `stmt` ends, as far as the facts tell: the end of the
 /// innermost statement around it, or of the body.
 fn block_end(body: &BodyFacts, stmt: Span) -> u32 {
     body.statements
         .iter()
-        .filter(|s| within(stmt, **s) && **s != stmt)
+        .filter(|s| inside(stmt, **s) && **s != stmt)
         .map(|s| s.hi)
         .min()
         .unwrap_or(u32::MAX)
@@ -38,19 +25,17 @@ fn block_end(body: &BodyFacts, stmt: Span) -> u32 {
 /// made just before `stmt` is in scope there?
 fn in_scope_of(body: &BodyFacts, stmt: Span, later: Span) -> bool {
     later.lo >= stmt.lo
-        && (within(later, stmt)
+        && (inside(later, stmt)
             || body
                 .statements
                 .iter()
-                .all(|s| !(within(stmt, *s) && *s != stmt) || within(later, *s)))
+                .all(|s| !(inside(stmt, *s) && *s != stmt) || inside(later, *s)))
 }
 
 /// The whitespace before `span` on its line, when only whitespace precedes it.
 fn indent_of(model: &Model, span: Span) -> Option<&str> {
-    let text = &model.texts[span.file as usize];
-    let line_start = text[..span.lo as usize].rfind('\n').map_or(0, |p| p + 1);
-    let indent = text.get(line_start..span.lo as usize)?;
-    indent.chars().all(char::is_whitespace).then_some(indent)
+    let indent = line_indent(model, span);
+    (indent.len() == span.lo as usize - line_start(model, span)).then_some(indent)
 }
 
 /// The first of `names` that no binding of the body uses.
@@ -85,8 +70,8 @@ fn busy(func: Function<'_>, lock: &LockEvent, from: u32, to: u32, except: &[&Loc
     let range = Span::new(lock.span.file, from, to);
     func.events()
         .iter()
-        .any(|e| e.lock == lock.lock && within(e.span, range) && !except.iter().any(|x| std::ptr::eq(*x, e)))
-        || func.body.awaits.iter().any(|a| within(a.span, range))
+        .any(|e| e.lock == lock.lock && inside(e.span, range) && !except.iter().any(|x| std::ptr::eq(*x, e)))
+        || func.body.awaits.iter().any(|a| inside(a.span, range))
 }
 
 /// One guard for two lock calls on the same lock: `let mut hits = self.hits.lock().unwrap();`
@@ -108,7 +93,7 @@ pub fn one_guard(
     }
     let first_recv = receiver(model, body, first)?;
     let second_recv = receiver(model, body, second)?;
-    let stmt = statement_of(body, first.call)?;
+    let stmt = body.statement_of(first.call)?;
     if !in_scope_of(body, stmt, second.call)
         || busy(
             func,
@@ -170,7 +155,7 @@ pub fn copy_out(model: &Model, body: &BodyFacts, held: &LockEvent) -> Option<(St
     if !body.scrutinees.contains(&scrutinee) {
         return None;
     }
-    let stmt = statement_of(body, scrutinee)?;
+    let stmt = body.statement_of(scrutinee)?;
     // Only the scrutinee of the statement's own `match`/`if let` (not a `while let`, evaluated
     // again on each turn, nor one inside an expression).
     let before = model.texts[stmt.file as usize].get(stmt.lo as usize..scrutinee.lo as usize)?;
@@ -183,7 +168,7 @@ pub fn copy_out(model: &Model, body: &BodyFacts, held: &LockEvent) -> Option<(St
     // Patterns that bind nothing (`Some(_)`, `None`) need no copy of the value, only whether
     // there was one; otherwise the copy is looked at through `as_ref()`, which cannot leave a
     // block whose value it would become.
-    let binds = body.bindings.iter().any(|b| within(b.span, stmt));
+    let binds = body.bindings.iter().any(|b| inside(b.span, stmt));
     let is_if_without_else = body.ifs.iter().any(|i| i.span == stmt && !i.has_else);
     let (copy, scrutinee_text) = if binds {
         if body.tails.contains(&stmt) && !is_if_without_else {
@@ -219,18 +204,18 @@ fn drop_before_await(
 ) -> Option<(String, Vec<Edit>)> {
     let a = &body.acquisitions[held.acquisition?];
     let b = a.in_let?;
-    let let_stmt = statement_of(body, a.span)?;
+    let let_stmt = body.statement_of(a.span)?;
     if !snippet(model, let_stmt).trim_start().starts_with("let") {
         return None;
     }
     // The `.await`'s statement in the very block of the `let` (not in a loop or a branch
     // inside it, where a `drop` would move the guard on one turn or one path only).
-    let await_stmt = statement_of(body, at.span)?;
+    let await_stmt = body.statement_of(at.span)?;
     let same_block = body
         .statements
         .iter()
-        .filter(|s| within(await_stmt, **s) && **s != await_stmt)
-        .all(|s| within(let_stmt, *s));
+        .filter(|s| inside(await_stmt, **s) && **s != await_stmt)
+        .all(|s| inside(let_stmt, *s));
     if await_stmt.lo < let_stmt.hi || !same_block {
         return None;
     }
@@ -289,7 +274,7 @@ pub fn conflict_fix(
     let absent = body
         .absent_branches
         .iter()
-        .any(|(cond, branch)| within(held.span, *cond) && within(taken.span, *branch));
+        .any(|(cond, branch)| inside(held.span, *cond) && inside(taken.span, *branch));
     if absent
         && let (Some(h), Some(t)) = (map_call(body, held), map_call(body, taken))
         && let Some((guard, edits)) = one_guard(model, func, &h, &t)

@@ -1,7 +1,9 @@
 //! Threads and tasks: which calls spawn, and what runs in the spawned context.
 
 use super::{BlockingWait, Channel, Spawn, SpawnBody, SpawnKind, WaitFor, Walker, peel};
-use crate::catalog::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
+use crate::catalog::{
+    BARRIER_TYPE, BLOCK_ON, CONDVAR_WAITS, NOTIFY_METHODS, PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS,
+};
 use crate::model::ir::Pat;
 use crate::model::ir::{Expr, ExprKind};
 
@@ -75,19 +77,19 @@ impl Walker<'_> {
     /// `h.join()`, `rx.recv()`, `cvar.wait(guard)`, `barrier.wait()`, `rt.block_on(..)`: a
     /// method call that waits for another thread (or runs a future to its end).
     pub(super) fn blocking_wait(&mut self, e: &Expr, recv: &Expr, method: &str, args: &[Expr]) {
-        if matches!(method, "notify_one" | "notify_all") && args.is_empty() {
+        if NOTIFY_METHODS.contains(&method) && args.is_empty() {
             let closures = self.closures();
             self.facts.notifies.push((e.span, closures));
             return;
         }
-        if method == "block_on" {
+        if method == BLOCK_ON {
             if let [fut] = args {
                 self.block_on(e, fut);
             }
             return;
         }
         // A condition variable's wait takes the guard of its own mutex (and gives it back).
-        if CONDVAR_WAITS.contains(&method) && args.first().is_some_and(|a| self.is_guard_binding(a)) {
+        if CONDVAR_WAITS.contains(&method) && args.first().is_some_and(|a| self.guard_binding(a).is_some()) {
             self.push_wait(e, WaitFor::Notify);
             return;
         }
@@ -145,16 +147,6 @@ impl Walker<'_> {
         });
     }
 
-    /// Is `a` (`g`, `&mut g`) a binding that holds a lock guard?
-    fn is_guard_binding(&self, a: &Expr) -> bool {
-        let a = match &a.kind {
-            ExprKind::Ref { expr, .. } => expr,
-            _ => a,
-        };
-        let ExprKind::Path(names) = &a.kind else { return false };
-        let [name] = names.as_slice() else { return false };
-        self.lookup(name).is_some_and(|b| self.guard_lets.contains(&b))
-    }
     /// Classifies a called path as a spawner, through `use` imports.
     pub(super) fn spawner(&self, names: &[String]) -> Option<Spawner> {
         let expanded = self.ix.expand_path(self.file, names);
@@ -279,19 +271,6 @@ pub(super) fn chain_has_par_iter(e: &Expr) -> bool {
     }
 }
 
-/// `Condvar` waits (std, `parking_lot`): each takes the guard of the condition's mutex first.
-const CONDVAR_WAITS: &[&str] = &[
-    "wait",
-    "wait_while",
-    "wait_timeout",
-    "wait_timeout_ms",
-    "wait_timeout_while",
-    "wait_for",
-    "wait_until",
-    "wait_while_for",
-    "wait_while_until",
-];
-
 /// `Barrier::new(n)`, possibly inside `Arc::new(..)`.
 fn is_barrier_new(e: &Expr) -> bool {
     let ExprKind::Call { func, args } = &e.kind else {
@@ -301,7 +280,7 @@ fn is_barrier_new(e: &Expr) -> bool {
         return false;
     };
     match names.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        [.., "Barrier", "new"] => true,
+        [.., ty, "new"] if *ty == BARRIER_TYPE => true,
         [.., "Arc" | "Rc", "new"] => args.first().is_some_and(|a| is_barrier_new(peel(a))),
         _ => false,
     }
