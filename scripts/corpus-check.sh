@@ -69,7 +69,7 @@ echo "== cached facts reused for every file: the same findings"
 CARGO_TARGET_DIR="$out/target" "$bin" maplint "$corpus" --message-format short --exit-zero > /dev/null 2>&1 || true
 rm -f "$out"/target/maplint/cache/*.json
 CARGO_TARGET_DIR="$out/target" "$bin" maplint "$corpus" --message-format short --exit-zero -vv 2> "$out/c.err" || true
-grep -v 'parse_error\|^maplint:\|^ *Checking \|^ *Fresh ' "$out/c.err" | sort > "$out/c.txt" || true
+grep -v 'parse_error\|^maplint:\|^ *Checking \|^ *Fresh \|^ *parsed ' "$out/c.err" | sort > "$out/c.txt" || true
 python3 - "$out/c.err" <<'PY'
 import re, sys
 parsed = reused = 0

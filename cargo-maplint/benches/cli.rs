@@ -7,6 +7,8 @@
 //! ../shared/corpus/fetch.sh /path/to/corpus
 //! MAPLINT_CORPUS=/path/to/corpus cargo bench -p cargo-maplint --bench cli
 //! ```
+//! `MAPLINT_BENCH_PACKAGES=DIR[:DIR...]` adds one cold row per package directory (generated
+//! code such as `windows` 0.48.0, fetched by `scripts/fetch-generated.sh`).
 //! `MAPLINT_BENCH_REPS` sets the repetitions (3); the table gives medians. The cache goes to a
 //! temporary `CARGO_TARGET_DIR`, and the changed file is in a temporary copy of tokio: the
 //! corpus is never written. Without `MAPLINT_CORPUS` the benchmark runs on this repository's
@@ -56,6 +58,9 @@ fn main() {
             copy_dir(&src, &copy);
             copy
         });
+    let packages: Vec<PathBuf> = std::env::var_os("MAPLINT_BENCH_PACKAGES")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
     println!("`cargo maplint` on {}, {reps} repetitions, medians", corpus.display());
     println!("| measure | threads | time | peak memory |");
     println!("|---|---|---|---|");
@@ -65,6 +70,17 @@ fn main() {
         let sample = |dir: &Path, cache: bool| median(&(0..reps).map(|_| run(dir, cache)).collect::<Vec<_>>());
         let cold = sample(&corpus, false);
         row("corpus, cold (`--no-cache`)", threads, &cold, None);
+        for p in &packages {
+            let name = p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+            row(
+                &format!("{name}, cold (`--no-cache`)"),
+                threads,
+                &sample(p, false),
+                None,
+            );
+        }
         run(&corpus, true); // fills the cache
         let warm = sample(&corpus, true);
         row("corpus, warm (result cache)", threads, &warm, Some(&cold));

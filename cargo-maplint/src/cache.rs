@@ -74,7 +74,12 @@ fn build_id() -> String {
 fn key(build: &str, pkg: &PackageSources, settings: &Settings) -> String {
     let mut h = Hash::new();
     h.bytes(build.as_bytes());
-    h.bytes(format!("{settings:?} {:?}", pkg.edition).as_bytes());
+    // (Whether `-vv` explains the plan changes no finding.)
+    let findings_settings = Settings {
+        explain_plan: false,
+        ..settings.clone()
+    };
+    h.bytes(format!("{findings_settings:?} {:?}", pkg.edition).as_bytes());
     for f in &pkg.files {
         h.bytes(f.name.as_bytes());
         match &f.content {
@@ -137,8 +142,7 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
             Analysis {
                 files,
                 diagnostics: entry.diagnostics,
-                parsed: 0,
-                reused: 0,
+                ..Default::default()
             },
             Answer::Fresh,
         );

@@ -152,6 +152,30 @@ pub struct Cli {
     #[arg(long, value_name = "COMMAND", value_parser = ["clippy", "check"], help_heading = "Output")]
     pub also_run: Option<String>,
 
+    /// Build-system mode: lint exactly the FILES given, as one crate with this root file. Reads
+    /// nothing else (no `cargo metadata`, no Cargo.toml, no configuration but `--config-file`,
+    /// no cache) and writes nothing but `--output`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Build Systems",
+        conflicts_with_all = ["manifest_path", "package", "workspace", "exclude", "whole_package", "fix", "diff", "write_baseline", "also_run"]
+    )]
+    pub crate_root: Option<PathBuf>,
+
+    /// With `--crate-root`: the crate's name (default: the root file's name, or for `lib.rs`,
+    /// `main.rs` and `mod.rs` the nearest directory's other than `src`).
+    #[arg(long, value_name = "NAME", requires = "crate_root", help_heading = "Build Systems")]
+    pub crate_name: Option<String>,
+
+    /// With `--crate-root`: the configuration to use, in `maplint.toml`'s format.
+    #[arg(long, value_name = "FILE", requires = "crate_root", help_heading = "Build Systems")]
+    pub config_file: Option<PathBuf>,
+
+    /// Write what would go to stdout (the JSON or SARIF findings) to this file instead.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
     #[command(flatten)]
     pub ignored: Ignored,
 }

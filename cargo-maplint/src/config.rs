@@ -274,6 +274,17 @@ pub fn load_workspace(root: &Path) -> Result<Config, ConfigError> {
     Ok(from_manifest.unwrap_or_default())
 }
 
+/// A configuration file named on the command line (`--config-file`), in `maplint.toml`'s
+/// format; its `exclude` globs are relative to its directory.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let Some(text) = read(path)? else {
+        return Err(ConfigError(format!("{}: cannot read: no such file", shown(path))));
+    };
+    let raw: Raw = parse(path, &text)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    check(raw, path, &text, base, FILE_NAME)
+}
+
 /// `[package.metadata.maplint]` of a package manifest, merged over the workspace's.
 pub fn load_package(manifest: &Path, workspace: &Config) -> Result<Config, ConfigError> {
     let mut config = workspace.clone();

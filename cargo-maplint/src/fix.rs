@@ -388,7 +388,7 @@ mod tests {
                 file: 0,
             }],
             parsed: 1,
-            reused: 0,
+            ..Analysis::default()
         };
         let (_, outcome) = fix_package(&mut pkg, analysis, &Settings::default(), FixMode::Safe);
         assert_eq!(outcome.rolled_back, [0]);

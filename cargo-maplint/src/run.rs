@@ -82,17 +82,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
 }
 
+/// `--output`: where what goes to stdout goes instead.
+static OUTPUT: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
 fn write_out(r: &Rendered) {
     if !r.stderr.is_empty() {
         let mut e = std::io::stderr().lock();
         let _ = e.write_all(r.stderr.as_bytes());
         let _ = e.flush();
     }
-    if !r.stdout.is_empty() {
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(r.stdout.as_bytes());
-        let _ = o.flush();
+    write_stdout(&r.stdout);
+}
+
+/// Writes to stdout, or to the `--output` file.
+fn write_stdout(text: &str) {
+    if text.is_empty() {
+        return;
     }
+    if let Ok(mut out) = OUTPUT.lock()
+        && let Some(file) = out.as_mut()
+    {
+        let _ = file.write_all(text.as_bytes());
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes());
+    let _ = o.flush();
 }
 
 /// How many packages are analyzed concurrently (their sources are held in memory meanwhile).
@@ -142,6 +157,8 @@ struct UnitResult {
     warnings: Vec<String>,
     /// How the package was analyzed (for `-v`).
     answer: Option<crate::cache::Answer>,
+    /// Under `-vv`: why each parsed file was parsed (`file: reason`).
+    why_parsed: Vec<String>,
 }
 
 /// Loads each unit's configuration (workspace level once per workspace root) and puts the
@@ -151,9 +168,10 @@ fn setups(units: &[Unit], opts: &Options) -> Result<(Vec<UnitSetup>, Option<Conf
     let mut out = Vec::new();
     let mut first_ws = None;
     for u in units {
-        let config = match &u.config_root {
-            None => Config::default(),
-            Some(root) => {
+        let config = match (&u.config_root, &opts.cli.config_file) {
+            (None, Some(file)) => config::load_file(file)?,
+            (None, None) => Config::default(),
+            (Some(root), _) => {
                 if !workspaces.contains_key(root) {
                     workspaces.insert(root.clone(), config::load_workspace(root)?);
                 }
@@ -174,6 +192,7 @@ fn setups(units: &[Unit], opts: &Options) -> Result<(Vec<UnitSetup>, Option<Conf
                 levels,
                 types: config.types.clone(),
                 parse_all: opts.cli.parse_all,
+                explain_plan: opts.cli.verbose > 1,
             },
             config,
         });
@@ -223,7 +242,15 @@ fn run(opts: &Options) -> u8 {
         }
         EXIT_ERROR
     };
-    let found = if cli.paths.is_empty() {
+    if let Some(path) = &cli.output {
+        match std::fs::File::create(path) {
+            Ok(f) => *OUTPUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(f),
+            Err(e) => return fail(&format!("cannot write `{}`: {e}", path.display())),
+        }
+    }
+    let found = if let Some(root) = &cli.crate_root {
+        workspace::hermetic(root, &cli.paths, opts.edition, cli.crate_name.as_deref()).map(|u| (vec![u], Vec::new()))
+    } else if cli.paths.is_empty() {
         workspace::from_cargo_or_manifests(&Selection {
             manifest_path: cli.manifest_path.as_deref(),
             packages: &cli.package,
@@ -286,7 +313,7 @@ fn run(opts: &Options) -> u8 {
         diff: cli.diff,
         baseline: loaded_baseline.as_ref(),
         write_baseline: cli.write_baseline.is_some(),
-        cache: !cli.no_cache && opts.fix.is_none() && !cli.diff,
+        cache: !cli.no_cache && opts.fix.is_none() && !cli.diff && cli.crate_root.is_none(),
         other: other.as_ref(),
         target_dir: cli.ignored.target_dir.as_deref(),
         level_args: &opts.level_args,
@@ -315,6 +342,9 @@ fn run(opts: &Options) -> u8 {
             for ((unit, _), mut r) in window.iter().zip(results) {
                 if cli.verbose > 0 {
                     eprintln!("{}", progress_line(unit, r.answer, cli.verbose));
+                    for why in &r.why_parsed {
+                        eprintln!("{:>12} {why}", "parsed");
+                    }
                 }
                 if !cli.quiet {
                     for w in &r.warnings {
@@ -430,10 +460,14 @@ fn finish(
         let base = units
             .first()
             .map_or_else(|| crate::paths::absolute(Path::new(".")), |u| u.display_base.clone());
-        print!(
-            "{}",
-            crate::output::sarif::document(sarif_results, &base, stats.io_errors == 0)
-        );
+        // (Build-system mode asks no `git` where the repository is: it reads nothing else.)
+        let git = cli.crate_root.is_none();
+        write_stdout(&crate::output::sarif::document(
+            sarif_results,
+            &base,
+            stats.io_errors == 0,
+            git,
+        ));
     }
     write_out(&opts_printer(opts).finish(stats, success));
     if stats.io_errors > 0 {
@@ -674,6 +708,10 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
     let (mut analysis, answer) = crate::cache::analyze(cache_dir.as_deref(), &unit.id, &pkg, settings);
     let mut result = UnitResult {
         answer: Some(answer),
+        why_parsed: std::mem::take(&mut analysis.why_parsed)
+            .into_iter()
+            .map(|(f, why)| format!("{}: {why}", pkg.files[f as usize].name))
+            .collect(),
         ..UnitResult::default()
     };
     if let Some(fix_mode) = mode.fix {
@@ -793,8 +831,7 @@ fn internal_error(unit: &Unit, settings: &Settings, printer: Printer, msg: &str)
     let analysis = lint_core::Analysis {
         files: Vec::new(),
         diagnostics: vec![d],
-        parsed: 0,
-        reused: 0,
+        ..Default::default()
     };
     let rendered = printer.unit(unit, &[], &analysis, &[]);
     UnitResult {

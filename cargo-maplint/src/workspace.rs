@@ -650,6 +650,70 @@ fn loose_unit(file: &Path, error: Option<String>, edition: Edition, cwd: &Path) 
     }
 }
 
+/// The one unit of build-system mode (`--crate-root`): exactly `files` (and the root), as one
+/// crate, read from nothing else. Its names and id are the paths as given, so the output is the
+/// same wherever the build system runs it. Fails on a path that is not a readable file.
+pub fn hermetic(root: &Path, files: &[PathBuf], edition: Option<Edition>, name: Option<&str>) -> anyhow::Result<Unit> {
+    let mut listing = Listing::default();
+    for given in std::iter::once(root).chain(files.iter().map(PathBuf::as_path)) {
+        let meta = std::fs::metadata(given).with_context(|| format!("cannot lint `{}`", given.display()))?;
+        if !meta.is_file() {
+            bail!(
+                "cannot lint `{}`: with `--crate-root`, give the crate's files, not a directory",
+                given.display()
+            );
+        }
+        if !listing.files.iter().any(|f| f == given) {
+            listing.files.push(given.to_path_buf());
+        }
+    }
+    let name = name.map_or_else(|| crate_name_of(root), str::to_owned);
+    // rustc's default edition.
+    let edition = edition.unwrap_or(Edition::E2015);
+    let kind = if root.file_stem().is_some_and(|s| s == "main") {
+        "bin"
+    } else {
+        "lib"
+    };
+    Ok(Unit {
+        id: format!("{name}@0.0.0"),
+        targets: vec![target(kind, &name, root.to_path_buf(), edition)],
+        name,
+        manifest_path: None,
+        root: root.to_path_buf(),
+        edition,
+        sources: Sources::Listed(listing),
+        display_base: absolute(Path::new(".")),
+        config_root: None,
+        target_dir: None,
+    })
+}
+
+/// A crate's name from its root file: `src/foo.rs` is `foo`; `my-crate/src/lib.rs` is
+/// `my_crate`.
+fn crate_name_of(root: &Path) -> String {
+    let stem = root
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = if matches!(stem.as_str(), "lib" | "main" | "mod") {
+        absolute(root)
+            .ancestors()
+            .skip(1)
+            .filter_map(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .find(|n| n != "src")
+            .unwrap_or(stem)
+    } else {
+        stem
+    };
+    if name.is_empty() {
+        "crate".to_owned()
+    } else {
+        name.replace('-', "_")
+    }
+}
+
 /// Units for paths given on the command line, sorted by path. Fails on a missing path.
 ///
 /// With `whole_package`, a file inside a package stands for its whole package.

@@ -6,6 +6,9 @@
 //! MAPLINT_CORPUS=/path/to/corpus cargo bench -p lint-core --bench corpus
 //! RAYON_NUM_THREADS=1 MAPLINT_CORPUS=/path/to/corpus cargo bench -p lint-core --bench corpus
 //! ```
+//! With `--features bench-mimalloc`, both sides run on mimalloc, the allocator `cargo maplint`
+//! ships with (by default both run on the system allocator).
+//!
 //! Every sub-folder of the corpus is one package. Without `MAPLINT_CORPUS` the benchmark runs
 //! on this repository's fixtures (a smoke run, not a measurement). `MAPLINT_BENCH_REPS` sets
 //! the repetitions (3). Besides the ratio of the median times it prints each repetition's
@@ -20,6 +23,10 @@ use std::time::{Duration, Instant};
 
 use lint_core::{Edition, InputFile, PackageSources, Settings, analyze, in_pool};
 use rayon::prelude::*;
+
+#[cfg(feature = "bench-mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "support/corpus_files.rs"]
 mod corpus_files;

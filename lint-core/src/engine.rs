@@ -8,11 +8,11 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Level, Span};
 use std::collections::{HashMap, HashSet};
 
-use crate::catalog::{PAR_ITER_METHODS, SPAWN_FNS, SPAWN_METHODS, SPAWN_ROOTS};
+use crate::catalog::{PAR_ITER_METHODS, SPAWN_METHODS};
 use crate::lex::{self, LexFacts, Omit};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::reuse::{FileFacts, content_hash};
-use crate::rules::{self, Rule, helpers::Reporter};
+use crate::rules::{self, Rule, RuleMeta, helpers::Reporter};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::suppress::Suppressions;
@@ -241,15 +241,14 @@ fn recover(
 /// requirements the package does not meet (no spawn anywhere, say) cannot find anything, so its
 /// interests are left out.
 fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts]) -> HashSet<&'a str> {
-    let has_word = |w: &str| lexed.iter().any(|f| f.idents.contains(&lex::sym(w)));
     let has_method = |w: &str| lexed.iter().any(|f| f.members.contains(&lex::sym(w)));
     let spawn = !settings.types.spawners.is_empty()
-        || (SPAWN_FNS.iter().any(|w| has_word(w)) && SPAWN_ROOTS.iter().any(|w| has_word(w)))
+        || lexed.iter().any(|f| f.spawn_path)
         || SPAWN_METHODS.iter().chain(PAR_ITER_METHODS).any(|w| has_method(w));
-    let unsafe_impl_of = |t: &str| {
-        lexed
-            .iter()
-            .any(|f| f.unsafe_impls.iter().any(|i| i.contains(&lex::sym(t))))
+    // An `unsafe impl` of a type that holds none of the rule's words cannot share what it looks for.
+    let unsafe_impl_of = |t: &str, meta: &RuleMeta| {
+        let words = meta.interests.iter().flat_map(|i| i.words()).map(lex::sym).collect();
+        lex::unsafe_impl_holding(lexed, lex::sym(t), &words)
     };
     let mut out: HashSet<&'a str> = HashSet::new();
     for rule in active {
@@ -259,7 +258,7 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
         }
         let met = meta
             .requires
-            .is_none_or(|r| (r.spawn && spawn) || r.unsafe_impl_of.iter().any(|t| unsafe_impl_of(t)));
+            .is_none_or(|r| (r.spawn && spawn) || r.unsafe_impl_of.iter().any(|t| unsafe_impl_of(t, meta)));
         if met {
             for word in meta.interests.iter().flat_map(|i| i.words()) {
                 out.insert(word);
@@ -282,7 +281,7 @@ fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts
 #[must_use]
 pub fn plan_for(settings: &Settings, lexed: &[LexFacts]) -> Vec<Option<Omit>> {
     let active: Vec<&dyn Rule> = rules::RULES.to_vec();
-    lex::plan(lexed, &interests(settings, &active, lexed))
+    lex::plan(lexed, &interests(settings, &active, lexed)).omit
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -344,10 +343,18 @@ pub(crate) fn analyze_with(
         .map(|(i, f)| lex::lex(i as u32, &f.text))
         .collect();
     let wanted = interests(settings, active, &lexed);
+    let mut why_parsed = Vec::new();
     let plan = if settings.parse_all {
         vec![Some(Omit::default()); files.len()]
     } else {
-        lex::plan(&lexed, &wanted)
+        let plan = lex::plan(&lexed, &wanted);
+        if settings.explain_plan {
+            let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+            why_parsed = (0..files.len())
+                .filter_map(|i| Some((i as u32, plan.why.explain(i, &lexed, &named)?)))
+                .collect();
+        }
+        plan.omit
     };
     let prior: Option<HashMap<&str, &FileFacts>> = prior.map(|p| p.iter().map(|f| (f.name.as_str(), f)).collect());
     let parsed: Vec<FileOutcome> = files
@@ -417,7 +424,13 @@ pub(crate) fn analyze_with(
                     panic_message(&*panic)
                 ),
             ));
-            return (finish(files, diagnostics, parsed_count, reused_count), next);
+            return (
+                Analysis {
+                    why_parsed,
+                    ..finish(files, diagnostics, parsed_count, reused_count)
+                },
+                next,
+            );
         }
     };
     let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
@@ -484,7 +497,13 @@ pub(crate) fn analyze_with(
         })
         .collect();
     diagnostics.extend(per_file.into_iter().flatten());
-    (finish(files, diagnostics, parsed_count, reused_count), next)
+    (
+        Analysis {
+            why_parsed,
+            ..finish(files, diagnostics, parsed_count, reused_count)
+        },
+        next,
+    )
 }
 
 /// Parses a file, or takes its lowered syntax from an earlier analysis when nothing that
@@ -605,6 +624,7 @@ fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usiz
         diagnostics,
         parsed,
         reused,
+        why_parsed: Vec::new(),
     }
 }
 

@@ -24,6 +24,7 @@
 //! (`--parse-all` reports every one).
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rustc_lexer::{LiteralKind, TokenKind};
@@ -107,6 +108,10 @@ pub struct LexFacts {
     pub trait_impls: Vec<Sym>,
     /// The names of the modules the file declares (`mod m;`, `mod m { .. }`).
     pub mods: Vec<Sym>,
+    /// The file names a spawning function through a path the model can resolve as a spawn: a
+    /// path through a spawning crate or module (`thread::spawn`, `tokio::task::spawn_blocking`,
+    /// `rayon::scope`, also through `use .. as` renames of one), or a `use` that names both.
+    pub spawn_path: bool,
 }
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
@@ -158,6 +163,26 @@ impl LexItem {
         match self.owner {
             Some(_) => self.names.get(1..).unwrap_or_default(),
             None => &self.names,
+        }
+    }
+
+    /// The names the item defines that can be seen outside its body, by a path: not a method's
+    /// (the model registers those with its type), nor those of items nested in a function
+    /// body, which the model sees from their own file only.
+    fn global_names(&self) -> &[Sym] {
+        match self.owner {
+            Some(_) => &[],
+            None if self.is_fn => self.names.get(..1).unwrap_or_default(),
+            None => &self.names,
+        }
+    }
+
+    /// The names of the items nested in a function body (see [`LexItem::global_names`]).
+    fn nested_names(&self) -> &[Sym] {
+        if self.owner.is_some() || self.is_fn {
+            self.names.get(1..).unwrap_or_default()
+        } else {
+            &[]
         }
     }
 }
@@ -296,6 +321,19 @@ fn word(h: Sym, name: &str) -> (&'static str, u8) {
 }
 
 const AS: Sym = sym("as");
+const SPAWN_FN_SYMS: [Sym; crate::catalog::SPAWN_FNS.len()] = syms_of(crate::catalog::SPAWN_FNS);
+const SPAWN_ROOT_SYMS: [Sym; crate::catalog::SPAWN_ROOTS.len()] = syms_of(crate::catalog::SPAWN_ROOTS);
+
+/// The hashes of `words`, at compile time.
+const fn syms_of<const N: usize>(words: &[&str]) -> [Sym; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = sym(words[i]);
+        i += 1;
+    }
+    out
+}
 const MUT: Sym = sym("mut");
 
 /// Lexes a file into identifiers and items.
@@ -340,6 +378,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     // Where the last token's identifier went (`OUTSIDE`, `IN_ITEM`), and, after `!`, where the
     // identifier before it went: `name!(..)` names a macro, which is no reference to an item.
     let (mut pushed, mut before_bang) = (0u8, 0u8);
+    // The path being read goes through a spawning crate or module (see `spawn_path`), and the
+    // names a `use .. as` gives one in this file.
+    let mut path_root = false;
+    let mut root_aliases: Vec<Sym> = Vec::new();
     for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
         let pos = offset + tok.start as usize;
@@ -400,6 +442,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     || (sig[2] == ":" && sig[1] == ":" && type_like(sig[0]))
                     || (sig == [">", ":", ":"] && turbofish_owner.take() == Some(true));
                 let name_sym = sym(name);
+                let continues = sig[2] == ":" && sig[1] == ":";
+                if continues && path_root && SPAWN_FN_SYMS.contains(&name_sym) {
+                    facts.spawn_path = true;
+                }
+                path_root =
+                    SPAWN_ROOT_SYMS.contains(&name_sym) || root_aliases.contains(&name_sym) || (continues && path_root);
                 // (A raw identifier is never a keyword.)
                 let (word, flags) = if raw { ("", 0) } else { word(name_sym, name) };
                 if item.is_none() && !in_attribute {
@@ -477,6 +525,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
+                        if SPAWN_ROOT_SYMS.contains(&sym(before_as)) {
+                            root_aliases.push(name_sym);
+                        }
                     }
                     if let Some(kw) = want_name {
                         if flags & DEF != 0 {
@@ -618,10 +669,11 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             Frame::Trait(name)
                         } else {
                             if unsafe_impl {
-                                // `unsafe impl Sync for T {}`: an item of its own that shares `T`.
+                                // `unsafe impl Sync for T {}`: an item of its own that shares `T`
+                                // (an `unsafe impl` of another trait shares nothing).
                                 let mut it = LexItem {
                                     owner: Some(sym(owner)),
-                                    unsafe_sharing: true,
+                                    unsafe_sharing: ids.iter().any(|i| matches!(*i, "Send" | "Sync")),
                                     ..LexItem::default()
                                 };
                                 it.idents.extend(ids.iter().map(|i| sym(i)));
@@ -748,6 +800,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         it.range = None;
         facts.items.push(it);
     }
+    // `use tokio::{spawn, sync::Mutex};`
+    facts.spawn_path |= facts.items.iter().any(|it| {
+        it.kind == LexItemKind::Use
+            && it.idents.iter().any(|i| SPAWN_ROOT_SYMS.contains(i))
+            && it.idents.iter().any(|i| SPAWN_FN_SYMS.contains(i))
+    });
     // The file's identifiers: those of its items (once each already) and those outside.
     for v in [&mut outside, &mut outside_members] {
         v.sort_unstable();
@@ -1007,6 +1065,41 @@ pub fn single_impl_traits(facts: &[LexFacts]) -> SymSet {
         .collect()
 }
 
+/// Whether some `unsafe impl` of `trait_` is for a type that can hold one of `words`: its
+/// header names one, or names a type of the package whose definition (a `struct`, `enum`,
+/// `union` or `type` alias) names one or names such a type, to a fixpoint. An `unsafe impl
+/// Sync` of a type that holds no map, cell or lock (the handles of bindings to foreign objects,
+/// by the thousand in generated code) is no way to share a map.
+#[must_use]
+pub fn unsafe_impl_holding(facts: &[LexFacts], trait_: Sym, words: &SymSet) -> bool {
+    let mut headers = facts
+        .iter()
+        .flat_map(|f| f.unsafe_impls.iter())
+        .filter(|h| h.contains(&trait_))
+        .peekable();
+    if headers.peek().is_none() {
+        return false;
+    }
+    let types: Vec<&LexItem> = facts
+        .iter()
+        .flat_map(|f| f.items.iter())
+        .filter(|i| i.owner.is_none() && matches!(i.keyword, "struct" | "enum" | "union" | "type"))
+        .collect();
+    let mut holders = words.clone();
+    loop {
+        let before = holders.len();
+        for t in &types {
+            if t.idents.iter().any(|i| holders.contains(i)) {
+                holders.extend(t.names.iter().copied());
+            }
+        }
+        if holders.len() == before {
+            break;
+        }
+    }
+    headers.any(|h| h.iter().any(|i| holders.contains(i)))
+}
+
 /// What the lexer knows of a whole package that name resolution needs.
 #[derive(Debug, Clone, Default)]
 pub struct PackageSyms {
@@ -1088,7 +1181,8 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// (methods of `u32` or `Vec<T>` are no call the model resolves), and through a type alias
 /// (`type A = path::B<..>`) the type it stands for; the methods of an `impl` nested in a
 /// function are no free names, nor are the names of macros (`name!(..)`) and the words inside
-/// attributes, which the model never resolves. A file is parsed when it has an
+/// attributes, which the model never resolves. The items nested in a function body are names
+/// of their own file only (the model resolves them nowhere else). A file is parsed when it has an
 /// interesting item or names an interesting item, or when it defines a name that a parsed
 /// file uses and another parsed file also defines (so name resolution sees the same
 /// ambiguity as with every file parsed).
@@ -1104,8 +1198,13 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// (the same ambiguity as with everything parsed).
 #[must_use]
 #[allow(clippy::implicit_hasher)] // called with the engine's own set only
-pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> {
-    let (relevant, done, names) = relevance(facts, &syms(interests));
+pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
+    let Relevance {
+        relevant,
+        done,
+        names,
+        why,
+    } = relevance(facts, &syms(interests));
     let mut keep: Vec<Vec<bool>> = facts
         .iter()
         .zip(&relevant)
@@ -1170,7 +1269,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
             break;
         }
     }
-    facts
+    let omit = facts
         .iter()
         .zip(&relevant)
         .zip(&keep)
@@ -1195,7 +1294,137 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Vec<Option<Omit>> 
                 }
             })
         })
-        .collect()
+        .collect();
+    Plan { omit, why }
+}
+
+/// What [`plan`] decided, and why.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Per file: `None` to skip it, or what to leave out of it.
+    pub omit: Vec<Option<Omit>>,
+    /// Why each parsed file is parsed.
+    pub why: Why,
+}
+
+/// Why [`plan`] parses what it parses: for each file parsed, the first reason found, and for
+/// each interesting name, the item that made it so (earlier, so the chain back to a word a rule
+/// looks for has no cycle).
+#[derive(Debug, Default)]
+pub struct Why {
+    /// Per file.
+    pub files: Vec<Option<Because>>,
+    /// Per interesting name: the file, and the reason in it.
+    pub names: HashMap<Sym, (u32, Because), BuildHasherDefault<SymHasher>>,
+}
+
+/// One reason of [`Why`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Because {
+    /// Item `item` of the file names `name`: a word a rule looks for, or an interesting name.
+    Names { item: u32, name: Sym },
+    /// Item `item` is a `static mut`, or an `unsafe impl` of an interesting type.
+    UnsafeSharing { item: u32 },
+    /// An `impl` or `mod` header of the file names `name`.
+    Header { name: Sym },
+    /// The file defines `name`, which a parsed file uses and another parsed file defines.
+    Collision { name: Sym },
+}
+
+impl Why {
+    /// Why file `file` is parsed, in words: the chain of items, each naming the next one's
+    /// name, back to a word a rule looks for. `files` are the package's (name, text) pairs
+    /// that `facts` were lexed from.
+    #[must_use]
+    pub fn explain(&self, file: usize, facts: &[LexFacts], files: &[(&str, &str)]) -> Option<String> {
+        let mut at = (file as u32, self.files.get(file).copied().flatten()?);
+        let mut out = String::new();
+        // Each step goes back to a name made interesting earlier, so the chain ends; the bound
+        // only keeps a line readable.
+        for step in 0..8 {
+            let (fi, cause) = at;
+            let (fname, text) = files[fi as usize];
+            let lexed = &facts[fi as usize];
+            if step > 0 {
+                out.push_str(", which ");
+            }
+            let item_words = |item: u32| {
+                let it = &lexed.items[item as usize];
+                let own = it.names.first().map(|n| spell(text, it.range, *n)).unwrap_or_default();
+                let what = match (it.owner, it.kind) {
+                    // (The item an `unsafe impl` header stands for has no place of its own.)
+                    (Some(o), _) if it.range.is_none() => format!("an `unsafe impl` for `{}`", spell(text, None, o)),
+                    (Some(o), _) => format!("`{}::{own}`", spell(text, it.range, o)),
+                    (None, LexItemKind::Use) => "a `use`".to_owned(),
+                    (None, _) if it.keyword.is_empty() => format!("`{own}!`"),
+                    (None, _) => format!("`{} {own}`", it.keyword),
+                };
+                match it.range {
+                    Some((lo, _)) => format!("{what} ({fname}:{})", line_of(text, lo)),
+                    None => format!("{what} in {fname}"),
+                }
+            };
+            let next = match cause {
+                Because::Names { item, name } => {
+                    let range = lexed.items[item as usize].range;
+                    let _ = write!(out, "{} names `{}`", item_words(item), spell(text, range, name));
+                    Some(name)
+                }
+                Because::UnsafeSharing { item } => {
+                    let what = if lexed.items[item as usize].owner.is_some() {
+                        "shares a type between threads"
+                    } else {
+                        "is a `static mut`"
+                    };
+                    let _ = write!(out, "{} {what}", item_words(item));
+                    None
+                }
+                Because::Header { name } => {
+                    let _ = write!(
+                        out,
+                        "an `impl` or `mod` header in {fname} names `{}`",
+                        spell(text, None, name)
+                    );
+                    Some(name)
+                }
+                Because::Collision { name } => {
+                    let _ = write!(
+                        out,
+                        "{fname} defines `{}`, also defined and used in parsed files",
+                        spell(text, None, name)
+                    );
+                    None
+                }
+            };
+            match next.and_then(|n| self.names.get(&n)) {
+                Some(&prior) => at = prior,
+                None => return Some(out),
+            }
+        }
+        out.push_str(", ...");
+        Some(out)
+    }
+}
+
+/// The text of the identifier hashed as `s` in `text` (within `range`, or anywhere), or `?`.
+fn spell(text: &str, range: Option<(u32, u32)>, s: Sym) -> String {
+    let find = |slice: &str| {
+        slice
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|w| !w.is_empty() && sym(w) == s)
+            .map(str::to_owned)
+    };
+    range
+        .and_then(|(lo, hi)| text.get(lo as usize..hi as usize))
+        .and_then(find)
+        .or_else(|| find(text))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The 1-based line of byte `at` of `text`.
+fn line_of(text: &str, at: u32) -> usize {
+    let end = (at as usize).min(text.len());
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..end]).count() + 1
 }
 
 /// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`
@@ -1227,7 +1456,16 @@ fn merge(a: impl Iterator<Item = (u32, u32)>, b: impl Iterator<Item = (u32, u32)
 }
 
 /// The files to parse, each file's interesting items, and the interesting names.
-fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool>>, SymSet) {
+/// What [`relevance`] decided: the files to parse, the items that are interesting themselves,
+/// the interesting names, and why.
+struct Relevance {
+    relevant: Vec<bool>,
+    done: Vec<Vec<bool>>,
+    names: SymSet,
+    why: Why,
+}
+
+fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     let underscore = sym("_");
     let items = || facts.iter().flat_map(|f| f.items.iter()).filter(|i| !inert(i));
     // The names the package defines: the self type of an `impl` is a type of the package only
@@ -1247,16 +1485,29 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
         }
     }
     let mut names = SymSet::default();
-    // Makes `n` interesting, with every name linked to it.
-    let add = |names: &mut SymSet, n: Sym| {
+    let mut why = Why::default();
+    // Makes `n` interesting, with every name linked to it, for the reason `cause`.
+    let add = |names: &mut SymSet, why: &mut Why, n: Sym, cause: (u32, Because)| {
         let mut todo = vec![n];
         while let Some(n) = todo.pop() {
             if names.insert(n) {
+                why.names.insert(n, cause);
                 todo.extend(links.get(&n).into_iter().flatten().copied());
             }
         }
     };
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
+    why.files = vec![None; facts.len()];
+    // Per file, the interesting names of items nested in function bodies.
+    let mut local: Vec<SymSet> = vec![SymSet::default(); facts.len()];
+    // The names in each type definition of the package: a method of `S` calls `self.f.name()`
+    // on the type of a field of `S`.
+    let mut fields: HashMap<Sym, Vec<Sym>, BuildHasherDefault<SymHasher>> = HashMap::default();
+    for it in items().filter(|i| i.owner.is_none() && matches!(i.keyword, "struct" | "enum" | "union")) {
+        for n in &it.names {
+            fields.entry(*n).or_default().extend(it.idents.iter().copied());
+        }
+    }
     let well_known: SymSet = crate::catalog::TYPES.iter().map(|t| sym(t.name)).collect();
     loop {
         let mut changed = false;
@@ -1272,13 +1523,28 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                     && traits.contains(&t)
                     && !names.contains(&t)
                 {
-                    add(&mut names, t);
+                    add(
+                        &mut names,
+                        &mut why,
+                        t,
+                        (
+                            fi as u32,
+                            Because::Names {
+                                item: ii as u32,
+                                name: o,
+                            },
+                        ),
+                    );
                     changed = true;
                 }
                 if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
                         if (interests.contains(orig) || names.contains(orig)) && !names.contains(alias) {
-                            add(&mut names, *alias);
+                            let cause = Because::Names {
+                                item: ii as u32,
+                                name: *orig,
+                            };
+                            add(&mut names, &mut why, *alias, (fi as u32, cause));
                             changed = true;
                         }
                     }
@@ -1286,11 +1552,12 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 }
                 // A method's own name is no reference (`fn new` in `impl Pair` is not the free `new`).
                 let own = |i: &Sym| it.owner.is_some() && it.names.contains(i);
-                let mentions = it
+                let mentioned = it
                     .idents
                     .iter()
-                    .any(|i| interests.contains(i) || (names.contains(i) && !own(i)))
-                    || it.members.iter().any(|i| interests.contains(i));
+                    .find(|i| interests.contains(*i) || ((names.contains(*i) || local[fi].contains(*i)) && !own(i)))
+                    .or_else(|| it.members.iter().find(|i| interests.contains(*i)));
+                let mentions = mentioned.is_some();
                 // `unsafe impl Sync for T {}` matters only when `T` does: a type that holds
                 // no map, cell or lock (nor a pointer to a type that does) names no interest,
                 // and no rule can find anything in it (generated bindings have thousands). A
@@ -1301,6 +1568,13 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 if mentions || shares_interesting {
                     item_done[fi][ii] = true;
                     changed = true;
+                    let cause = match mentioned {
+                        Some(&name) => Because::Names { item: ii as u32, name },
+                        None => Because::UnsafeSharing { item: ii as u32 },
+                    };
+                    if it.kind != LexItemKind::Use {
+                        why.files[fi].get_or_insert(cause);
+                    }
                     // `unsafe impl Sync for T {}` alone does not make `T` interesting: without a
                     // map, cell or lock in `T` (which would name an interest) no rule can find
                     // anything in its uses.
@@ -1310,8 +1584,15 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                             .iter()
                             .chain(&it.owner)
                             .filter(|t| defined.contains(*t));
-                        for n in it.free_names().iter().filter(|n| **n != underscore).chain(types) {
-                            add(&mut names, *n);
+                        for n in it.global_names().iter().filter(|n| **n != underscore).chain(types) {
+                            add(&mut names, &mut why, *n, (fi as u32, cause));
+                        }
+                        // The items nested in a function body are seen only there, which the
+                        // model's scope of their file stands for.
+                        for n in it.nested_names() {
+                            if local[fi].insert(*n) {
+                                why.names.entry(*n).or_insert((fi as u32, cause));
+                            }
                         }
                     }
                 }
@@ -1325,17 +1606,29 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
         .iter()
         .enumerate()
         .map(|(fi, f)| {
-            let own = f
-                .items
-                .iter()
-                .zip(&item_done[fi])
-                .any(|(it, d)| *d && !(it.kind == LexItemKind::Use))
-                || f.items.iter().any(|it| {
-                    (it.kind == LexItemKind::Use)
-                        && it.idents.iter().any(|i| interests.contains(i) || names.contains(i))
-                });
+            if why.files[fi].is_some() {
+                return true;
+            }
+            let used = f.items.iter().enumerate().find_map(|(ii, it)| {
+                let name = it
+                    .idents
+                    .iter()
+                    .find(|i| interests.contains(*i) || names.contains(*i))
+                    .filter(|_| it.kind == LexItemKind::Use)?;
+                Some(Because::Names {
+                    item: ii as u32,
+                    name: *name,
+                })
+            });
             // (Items that mention an interesting name are interesting themselves.)
-            own || f.outside.iter().any(|i| names.contains(i))
+            let header = || {
+                f.outside
+                    .iter()
+                    .find(|i| names.contains(*i))
+                    .map(|&name| Because::Header { name })
+            };
+            why.files[fi] = used.or_else(header);
+            why.files[fi].is_some()
         })
         .collect();
     // Name collisions: a skipped file defining a name that a parsed file uses and another parsed
@@ -1350,7 +1643,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                     f.items
                         .iter()
                         .filter(|i| !inert(i))
-                        .flat_map(|i| i.free_names().iter().copied()),
+                        .flat_map(|i| i.global_names().iter().copied()),
                 );
             }
         }
@@ -1363,15 +1656,21 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> (Vec<bool>, Vec<Vec<bool
                 .items
                 .iter()
                 .filter(|i| !inert(i))
-                .flat_map(|i| i.free_names().iter())
-                .any(|n| mentioned.contains(n) && defined.contains(n));
-            if collides {
+                .flat_map(|i| i.global_names().iter())
+                .find(|n| mentioned.contains(*n) && defined.contains(*n));
+            if let Some(&name) = collides {
                 relevant[fi] = true;
+                why.files[fi] = Some(Because::Collision { name });
                 changed = true;
             }
         }
         if !changed {
-            return (relevant, item_done, names);
+            return Relevance {
+                relevant,
+                done: item_done,
+                names,
+                why,
+            };
         }
     }
 }
@@ -1393,6 +1692,7 @@ mod tests {
         let facts: Vec<LexFacts> = files.iter().enumerate().map(|(i, t)| lex(i as u32, t)).collect();
         let interests: HashSet<&str> = interests.iter().copied().collect();
         plan(&facts, &interests)
+            .omit
             .into_iter()
             .zip(files)
             .map(|(p, t)| {
@@ -1546,7 +1846,7 @@ mod tests {
     }
 
     fn relevant(files: &[LexFacts], interests: &HashSet<&str>) -> Vec<bool> {
-        plan(files, interests).iter().map(Option::is_some).collect()
+        plan(files, interests).omit.iter().map(Option::is_some).collect()
     }
 
     #[test]
@@ -1625,6 +1925,79 @@ mod tests {
         assert!(
             plans[2].as_ref().is_some_and(|p| p.contains("pub struct Arc<T>")),
             "{plans:?}"
+        );
+    }
+
+    #[test]
+    fn spawns_are_paths_through_a_spawning_crate_or_module() {
+        let spawns = |t: &str| lex(0, t).spawn_path;
+        // What the model resolves as a spawn.
+        assert!(spawns("fn f() { std::thread::spawn(|| ()); }"));
+        assert!(spawns("fn f() { tokio::task::spawn_blocking(|| ()); }"));
+        assert!(spawns("use rayon;\nfn f() { rayon::scope(|s| ()); }"));
+        assert!(spawns("use tokio::{spawn, sync::Mutex};\nfn f() { spawn(async {}); }"));
+        assert!(spawns("use std::thread as th;\nfn f() { th::spawn(|| ()); }"));
+        // The same words elsewhere: a parameter named `scope`, a field `task`, a method `join`
+        // of a path (generated bindings have thousands).
+        assert!(!spawns("fn f(scope: u32, task: u32) -> u32 { scope + task }"));
+        assert!(!spawns("fn f(t: Task) { t.thread; Path::new(\"a\").join(\"b\"); }"));
+        assert!(!spawns("fn f() { my_pool::spawn(job); }"));
+    }
+
+    #[test]
+    fn unsafe_impls_count_for_a_rule_only_when_their_type_can_hold_its_words() {
+        let words: SymSet = ["HashMap", "UnsafeCell"].iter().map(|w| sym(w)).collect();
+        let holding = |files: &[&str]| {
+            let facts: Vec<LexFacts> = files.iter().enumerate().map(|(i, t)| lex(i as u32, t)).collect();
+            unsafe_impl_holding(&facts, sym("Sync"), &words)
+        };
+        // Through a field, a type alias and a generic wrapper, in other files.
+        assert!(holding(&[
+            "struct Db { t: Table }\nunsafe impl Sync for Db {}",
+            "type Table = UnsafeCell<Inner>;\nstruct Inner { m: HashMap<u8, u8> }"
+        ]));
+        assert!(holding(&[
+            "struct Cell<T>(UnsafeCell<T>);\nunsafe impl<T> Sync for Cell<T> {}"
+        ]));
+        // A handle of a foreign object, or `Send` only.
+        assert!(!holding(&[
+            "struct Handle(*mut u8);\nunsafe impl Sync for Handle {}\nstruct M { m: HashMap<u8, u8> }"
+        ]));
+        assert!(!holding(&[
+            "struct Db { m: UnsafeCell<HashMap<u8, u8>> }\nunsafe impl Send for Db {}"
+        ]));
+    }
+
+    #[test]
+    fn items_nested_in_a_body_are_names_of_their_file_only() {
+        // `Size` is both a type of one file and a function nested in a body of another, which
+        // takes a lock: only its own file's mention is a call of it.
+        let vtable = "impl Vtbl {\n    fn new() -> Self {\n        fn Size() { LOCK.lock(); }\n        Size()\n    }\n}\nfn other() -> Size { Size::default() }\n";
+        let types = "pub struct Size { w: u32 }\nfn area(s: Size) -> u32 { s.w }\n";
+        assert_eq!(
+            relevant(&[lex(0, vtable), lex(1, types)], &["LOCK"].into_iter().collect()),
+            vec![true, false]
+        );
+    }
+
+    #[test]
+    fn the_plan_says_why_a_file_is_parsed() {
+        let texts = [
+            "struct Registry { users: Mutex<u8> }\n",
+            "fn serve(r: &Registry) {}\n",
+            "fn unrelated() {}\n",
+        ];
+        let facts: Vec<LexFacts> = texts.iter().enumerate().map(|(i, t)| lex(i as u32, t)).collect();
+        let p = plan(&facts, &["Mutex"].into_iter().collect());
+        let named: Vec<(&str, &str)> = ["a.rs", "b.rs", "c.rs"].into_iter().zip(texts).collect();
+        let why: Vec<Option<String>> = (0..3).map(|i| p.why.explain(i, &facts, &named)).collect();
+        assert_eq!(
+            why,
+            vec![
+                Some("`struct Registry` (a.rs:1) names `Mutex`".to_owned()),
+                Some("`fn serve` (b.rs:1) names `Registry`, which `struct Registry` (a.rs:1) names `Mutex`".to_owned()),
+                None,
+            ]
         );
     }
 

@@ -80,7 +80,7 @@ pub struct PackageSources {
 }
 
 /// The result of analyzing one package: its files (as decoded text, for rendering) and findings.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Analysis {
     /// One entry per input file, in input order; `Diagnostic::file` and `Span::file` index it.
     /// A file that could not be read or decoded has empty text.
@@ -92,4 +92,6 @@ pub struct Analysis {
     pub parsed: usize,
     /// How many files' facts came from an earlier analysis ([`analyze_incremental`]).
     pub reused: usize,
+    /// With [`Settings::explain_plan`]: why each parsed file was parsed (file index, reason).
+    pub why_parsed: Vec<(u32, String)>,
 }

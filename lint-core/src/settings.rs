@@ -14,6 +14,8 @@ pub struct Settings {
     /// Parse every file instead of only those that can matter (for comparisons and debugging;
     /// the findings are the same).
     pub parse_all: bool,
+    /// Say why each parsed file is parsed ([`crate::Analysis::why_parsed`]; `-vv`).
+    pub explain_plan: bool,
 }
 
 /// Kinds of user-configured lock types.

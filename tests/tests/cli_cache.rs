@@ -151,3 +151,39 @@ fn the_cache_goes_to_the_workspace_target_or_the_user_cache_never_the_current_di
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(!with_ext(&elsewhere.join("maplint/cache"), "json").is_empty());
 }
+
+#[test]
+fn vv_says_why_each_parsed_file_is_parsed() {
+    let demo = repo_root().join("fixtures/projects/demo");
+    let run = run_in(
+        &demo,
+        &["--no-cache", "-vv", "--message-format", "short", "--color", "never"],
+    );
+    let status = run.stderr.lines().find(|l| l.contains("demo (")).expect("status line");
+    let parsed: usize = status
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{status}"));
+    let why: Vec<&str> = run
+        .stderr
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("parsed "))
+        .collect();
+    assert_eq!(why.len(), parsed, "one reason per parsed file:\n{}", run.stderr);
+    // The session registry's file: its struct names the `DashMap` it holds.
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("src/sessions.rs: ") && w.contains("names `DashMap`")),
+        "{why:#?}"
+    );
+    // Every chain ends at a word a rule looks for, or at an unsafe sharing.
+    for w in &why {
+        assert!(
+            w.ends_with('`') || w.contains("shares a type between threads") || w.ends_with("is a `static mut`"),
+            "{w}"
+        );
+    }
+}

@@ -217,9 +217,10 @@ fn rebase(v: &mut Value, prefix: &str) {
 /// The whole document. File names are relative to `base` (the workspace root, or the current
 /// directory in path mode); `%SRCROOT%` is the root of the git repository holding `base` when
 /// there is one (GitHub resolves URIs against the repository root), else `base`.
-pub fn document(mut results: Vec<Value>, base: &Path, success: bool) -> String {
+pub fn document(mut results: Vec<Value>, base: &Path, success: bool, git: bool) -> String {
     let base_canon = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let srcroot = match git_toplevel(base).and_then(|top| top.canonicalize().ok()) {
+    let top = if git { git_toplevel(base) } else { None };
+    let srcroot = match top.and_then(|top| top.canonicalize().ok()) {
         Some(top) if base_canon.starts_with(&top) => {
             let rel = base_canon.strip_prefix(&top).unwrap_or(Path::new(""));
             let mut prefix = encode(&rel.display().to_string().replace('\\', "/"));

@@ -86,6 +86,11 @@ pub struct ItemIndex {
     pub impls: Vec<ImplDef>,
     pub fns: Vec<FnInfo>,
     names: HashMap<String, Vec<(u32, Def)>>,
+    /// The items declared in function bodies, by name: seen only from their own file (standing
+    /// for their enclosing body), never by a path from elsewhere.
+    nested_names: HashMap<String, Vec<(u32, Def)>>,
+    /// How deep in function bodies `collect` is.
+    nesting: u32,
     /// (adt id, method name) → fn ids.
     methods: HashMap<(u32, String), Vec<u32>>,
     /// (trait name, method name) → the fn ids of the package's impls of it, and whether the
@@ -161,7 +166,19 @@ impl ItemIndex {
     }
 
     fn define(&mut self, name: &str, file: u32, def: Def) {
-        self.names.entry(name.to_owned()).or_default().push((file, def));
+        let names = if self.nesting > 0 {
+            &mut self.nested_names
+        } else {
+            &mut self.names
+        };
+        names.entry(name.to_owned()).or_default().push((file, def));
+    }
+
+    /// Collects the items declared in a function body.
+    fn collect_nested(&mut self, file: u32, items: Vec<Item>) {
+        self.nesting += 1;
+        self.collect(file, items);
+        self.nesting -= 1;
     }
 
     fn collect(&mut self, file: u32, items: Vec<Item>) {
@@ -242,7 +259,7 @@ impl ItemIndex {
                             file,
                             impl_id: None,
                         });
-                        self.collect(file, nested);
+                        self.collect_nested(file, nested);
                     }
                 }
                 ItemKind::Fn(def) => {
@@ -254,7 +271,7 @@ impl ItemIndex {
                         file,
                         impl_id: None,
                     });
-                    self.collect(file, nested);
+                    self.collect_nested(file, nested);
                 }
                 ItemKind::Impl {
                     generics,
@@ -285,7 +302,7 @@ impl ItemIndex {
                         fns: ids,
                     });
                     self.impl_tys.push((self_ty, generics));
-                    self.collect(file, nested);
+                    self.collect_nested(file, nested);
                 }
                 ItemKind::Mod { items: Some(items), .. } => self.collect(file, items),
                 ItemKind::Mod { items: None, .. } => {}
@@ -428,11 +445,17 @@ impl ItemIndex {
     /// A crate-local definition by its last path segment: the one in `file` if any, else the
     /// only one in the package.
     fn local_def(&self, file: u32, name: &str, want: fn(Def) -> bool) -> Option<Def> {
-        let defs = self.names.get(name)?;
-        let mut it = defs.iter().filter(|(_, d)| want(*d));
-        if let Some((_, d)) = defs.iter().find(|(f, d)| *f == file && want(*d)) {
-            return Some(*d);
+        let in_file = |names: &HashMap<String, Vec<(u32, Def)>>| {
+            names
+                .get(name)?
+                .iter()
+                .find(|(f, d)| *f == file && want(*d))
+                .map(|(_, d)| *d)
+        };
+        if let Some(d) = in_file(&self.names).or_else(|| in_file(&self.nested_names)) {
+            return Some(d);
         }
+        let mut it = self.names.get(name)?.iter().filter(|(_, d)| want(*d));
         let first = it.next()?;
         if it.next().is_some() { None } else { Some(first.1) }
     }
