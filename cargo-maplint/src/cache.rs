@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use lint_core::{Analysis, Diagnostic, FileFacts, PackageSources, Settings, SourceFile};
 use serde::{Deserialize, Serialize};
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// The first bytes of a facts entry; the next 8 are the XXH3-64 of the rest.
 const FACTS_MAGIC: &[u8; 8] = b"maplintF";
 
@@ -35,6 +35,7 @@ struct Entry {
     format: u32,
     key: String,
     diagnostics: Vec<Diagnostic>,
+    coverage: lint_core::Coverage,
 }
 
 /// A 128-bit XXH3 over a sequence of byte strings (each length-prefixed, so that ("ab", "c")
@@ -142,6 +143,7 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
             Analysis {
                 files,
                 diagnostics: entry.diagnostics,
+                coverage: entry.coverage,
                 ..Default::default()
             },
             Answer::Fresh,
@@ -154,6 +156,7 @@ pub fn analyze(dir: Option<&Path>, unit_id: &str, pkg: &PackageSources, settings
         format: FORMAT,
         key,
         diagnostics: analysis.diagnostics.clone(),
+        coverage: analysis.coverage.clone(),
     }) {
         store(dir, &path, &json);
     }

@@ -159,6 +159,9 @@ struct UnitResult {
     answer: Option<crate::cache::Answer>,
     /// Under `-vv`: why each parsed file was parsed (`file: reason`).
     why_parsed: Vec<String>,
+    /// Under `-v`: what was analyzed and what was not (a summary line), and under `-vv`, where
+    /// each thing not analyzed is.
+    coverage: (String, Vec<String>),
 }
 
 /// Loads each unit's configuration (workspace level once per workspace root) and puts the
@@ -236,7 +239,7 @@ fn run(opts: &Options) -> u8 {
         eprintln!("error: {msg}");
         if is_json(opts.format) {
             write_out(&Rendered {
-                stdout: format!("{}\n", crate::output::json::build_finished(false)),
+                stdout: format!("{}\n", crate::output::json::build_finished(false, None)),
                 ..Rendered::default()
             });
         }
@@ -344,6 +347,14 @@ fn run(opts: &Options) -> u8 {
                     eprintln!("{}", progress_line(unit, r.answer, cli.verbose));
                     for why in &r.why_parsed {
                         eprintln!("{:>12} {why}", "parsed");
+                    }
+                    if !r.coverage.0.is_empty() {
+                        eprintln!("{:>12} {}", "", r.coverage.0);
+                    }
+                    if cli.verbose > 1 {
+                        for place in &r.coverage.1 {
+                            eprintln!("{:>12} {place}", "skipped");
+                        }
                     }
                 }
                 if !cli.quiet {
@@ -790,7 +801,50 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         .collect();
     result.rendered = mode.printer.unit(unit, &paths, &analysis, &fingerprints);
     result.stats = Stats::count(&analysis.diagnostics, analysis.files.len());
+    result.stats.cover(&analysis.coverage);
+    result.coverage = coverage_lines(&analysis);
     result
+}
+
+/// A package's coverage in words: `1,234 function bodies analyzed, 56 files only lexed; not
+/// analyzed: 1 item with a syntax error`, and where each thing not analyzed is.
+fn coverage_lines(analysis: &lint_core::Analysis) -> (String, Vec<String>) {
+    let c = &analysis.coverage;
+    if c.bodies == 0 && c.lexed_only == 0 && c.not_analyzed.is_empty() {
+        // (An answer from the cache's findings, or nothing analyzed.)
+        return (String::new(), Vec::new());
+    }
+    let mut line = format!(
+        "{} analyzed, {} only lexed (nothing in them can matter)",
+        plural(c.bodies, "function body").replace("bodys", "bodies"),
+        plural(c.lexed_only, "file")
+    );
+    let counts: Vec<String> = lint_core::Unanalyzed::ALL
+        .iter()
+        .map(|w| (w, c.not_analyzed.iter().filter(|n| n.why == *w).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(w, n)| w.describe(n))
+        .collect();
+    if !counts.is_empty() {
+        line.push_str("; not analyzed: ");
+        line.push_str(&counts.join(", "));
+    }
+    let places = c
+        .not_analyzed
+        .iter()
+        .filter_map(|n| {
+            let f = analysis.files.get(n.span.file as usize)?;
+            let at = f.line_col(n.span.lo as usize);
+            Some(format!(
+                "{}:{}:{}: {}",
+                f.name,
+                at.line,
+                at.column,
+                n.why.describe(1).trim_start_matches("1 ")
+            ))
+        })
+        .collect();
+    (line, places)
 }
 
 /// cargo's status line for a unit under `-v`: `Fresh` when the cache answered, `Checking`

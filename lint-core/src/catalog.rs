@@ -808,8 +808,14 @@ pub enum StaticMacro {
     ThreadLocal,
 }
 
-/// The item macros whose declarations the model reads (everything else at item level is
-/// inert, and lex-first planning never parses it).
+/// `cfg_if::cfg_if!`: its input is branches of items, `if #[cfg(..)] { .. } else { .. }`; the
+/// model reads every branch. (Any other item macro whose input parses as items is read as
+/// those items.)
+pub const CFG_IF: &str = "cfg_if";
+
+/// The item macros whose declarations the model reads as statics (other item macros are
+/// read only when their input is items; the rest is inert, and lex-first planning never
+/// parses it).
 pub const STATIC_MACROS: [(&str, StaticMacro); 2] = [
     ("lazy_static", StaticMacro::LazyStatic),
     ("thread_local", StaticMacro::ThreadLocal),

@@ -16,7 +16,7 @@ use crate::rules::{self, Rule, RuleMeta, helpers::Reporter};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 use crate::suppress::Suppressions;
-use crate::{Analysis, InputFile, PackageSources};
+use crate::{Analysis, Coverage, InputFile, NotAnalyzed, PackageSources, Unanalyzed};
 
 /// Worker threads get a large stack: syn parses recursively and real files nest deeply.
 const STACK_SIZE: usize = 512 << 20;
@@ -378,12 +378,39 @@ pub(crate) fn analyze_with(
         })
         .collect();
     let package_syms = lex::package_syms(&lexed);
+    let mut coverage = Coverage {
+        lexed_only: (0..files.len())
+            .filter(|&i| plan[i].is_none() && readable[i] && lexed[i].error.is_none())
+            .count(),
+        ..Coverage::default()
+    };
+    // `macro_rules!` bodies that define items and name what a rule looks for: never analyzed.
+    let wanted_syms: HashSet<lex::Sym> = wanted.iter().map(|w| lex::sym(w)).collect();
+    for (i, f) in lexed.iter().enumerate() {
+        let unread = f.items.iter().filter(|it| {
+            it.kind == lex::LexItemKind::MacroRules
+                && it.holds_items
+                && it.idents.iter().any(|w| wanted_syms.contains(w))
+        });
+        coverage.not_analyzed.extend(unread.filter_map(|it| {
+            let (lo, hi) = it.range?;
+            Some(NotAnalyzed {
+                span: Span::new(i as u32, lo, hi),
+                why: Unanalyzed::MacroRulesBody,
+            })
+        }));
+    }
     drop(lexed);
     let parsed_count = parsed.iter().filter(|p| p.parsed).count();
     let reused_count = parsed.iter().filter(|p| p.reused).count();
     let mut irs = Vec::with_capacity(parsed.len());
     let mut next = Vec::new();
     for p in parsed {
+        let unread = p.ir.iter().flat_map(|ir| ir.unread_macros.iter());
+        coverage.not_analyzed.extend(unread.map(|&span| NotAnalyzed {
+            span,
+            why: Unanalyzed::MacroInputNotItems,
+        }));
         irs.push(p.ir);
         diagnostics.extend(p.diags);
         next.extend(p.facts);
@@ -404,6 +431,17 @@ pub(crate) fn analyze_with(
     let model = catch_unwind(AssertUnwindSafe(|| {
         Model::build_with(pkg.edition, irs, texts, &settings.types, Some(package_syms))
     }));
+    coverage.not_analyzed.extend(
+        diagnostics
+            .iter()
+            .filter(|d| d.rule == "parse_error")
+            .filter_map(|d| d.primary)
+            .map(|span| NotAnalyzed {
+                span,
+                why: Unanalyzed::SyntaxError,
+            }),
+    );
+    coverage.not_analyzed.sort_by_key(|n| (n.span.file, n.span.lo, n.why));
     let mut model = match model {
         Ok(m) => m,
         Err(panic) => {
@@ -427,12 +465,14 @@ pub(crate) fn analyze_with(
             return (
                 Analysis {
                     why_parsed,
+                    coverage,
                     ..finish(files, diagnostics, parsed_count, reused_count)
                 },
                 next,
             );
         }
     };
+    coverage.bodies = model.items.fns.len();
     let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
         .into_par_iter()
         .map(|file| {
@@ -500,6 +540,7 @@ pub(crate) fn analyze_with(
     (
         Analysis {
             why_parsed,
+            coverage,
             ..finish(files, diagnostics, parsed_count, reused_count)
         },
         next,
@@ -625,6 +666,7 @@ fn finish(files: Vec<SourceFile>, mut diagnostics: Vec<Diagnostic>, parsed: usiz
         parsed,
         reused,
         why_parsed: Vec::new(),
+        coverage: Coverage::default(),
     }
 }
 

@@ -150,6 +150,10 @@ pub struct LexItem {
     /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
     /// starts and ends (so the item can be left out of parsing).
     pub range: Option<(u32, u32)>,
+    /// For an item macro: its input holds item definitions (`fn`, `struct`, `impl`...) at the
+    /// start of a statement, so the model may read it as items. For `macro_rules!`: its body
+    /// defines items.
+    pub holds_items: bool,
     /// For a `static`: its initializer, from the first token after `=` to the `;`. The model
     /// reads a static's type only, so the initializer is never parsed, and its identifiers are
     /// not the item's.
@@ -523,6 +527,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
                     }
+                    if it.kind == LexItemKind::MacroRules
+                        && matches!(word, "fn" | "struct" | "enum" | "union" | "trait" | "static" | "impl")
+                    {
+                        // A macro that expands to items (read, not analyzed: see `Coverage`).
+                        it.holds_items = true;
+                    }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
                         if SPAWN_ROOT_SYMS.contains(&sym(before_as)) {
@@ -546,9 +556,16 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         }
                     } else if flags & DEF != 0
                         && (it.kind != LexItemKind::MacroRules)
-                        && ((it.kind != LexItemKind::Macro) || word == "static")
+                        && ((it.kind != LexItemKind::Macro)
+                            || word == "static"
+                            || matches!(prev, "{" | "}" | ";" | "]" | "pub" | "unsafe" | "async" | "extern"))
                         && sig[2] != "*"
                     {
+                        // An item macro whose input holds items (`cfg_if! { if #[cfg(..)] {
+                        // fn f() {} } }`, a `cfg_rt! { .. }`-style wrapper): the model reads them.
+                        if it.kind == LexItemKind::Macro && word != "static" {
+                            it.holds_items = true;
+                        }
                         // (`*const T` is a pointer type.)
                         match frames.last() {
                             // A method of an `impl` nested in this item is no free name (the
@@ -570,9 +587,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 // `lazy_static! { .. }`, `thread_local! { .. }` at item level: an item of its own
                 // (the name before `!` was not a keyword, so no item was started).
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
+                    // (In an `impl` or `trait`: the model expands no macro there.)
+                    let owner = match frames.last() {
+                        Some(Frame::Impl(o, _) | Frame::Trait(o)) => Some(*o),
+                        _ => None,
+                    };
                     let it = LexItem {
                         kind: LexItemKind::Macro,
                         macro_name: Some(sym(prev)),
+                        owner,
                         range: Some((pending.unwrap_or(pos) as u32, 0)),
                         ..LexItem::default()
                     };
@@ -1427,15 +1450,18 @@ fn line_of(text: &str, at: u32) -> usize {
     memchr::memchr_iter(b'\n', &text.as_bytes()[..end]).count() + 1
 }
 
-/// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`
-/// and `thread_local!`: the model reads nothing in them (`model::items`,
-/// `model::lower::Lowerer::item_macro`), so they are never parsed and name nothing.
+/// Constants, `macro_rules!` definitions and invocations of macros other than `lazy_static!`,
+/// `thread_local!` and those (at module level) whose input holds items: the model reads nothing
+/// in them (`model::items`, `model::lower::Lowerer::item_macro`), so they are never parsed and
+/// name nothing.
 fn inert(it: &LexItem) -> bool {
     use crate::catalog::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
         LexItemKind::MacroRules => true,
-        LexItemKind::Macro => it.macro_name.is_none_or(|m| !READ.contains(&m)),
+        LexItemKind::Macro => {
+            it.macro_name.is_none_or(|m| !READ.contains(&m)) && !(it.holds_items && it.owner.is_none())
+        }
         LexItemKind::Plain => it.keyword == "const",
         LexItemKind::Use => false,
     }
@@ -1794,10 +1820,12 @@ mod tests {
     }
 
     #[test]
-    fn macros_the_model_does_not_read_are_left_out() {
+    fn macros_the_model_does_not_read_are_left_out_and_item_macros_kept() {
         let lines = [
             ("macro_rules! m { () => { Mutex::new(0) } }", false),
-            ("cfg_rt! { fn f() { Mutex::new(0); } }", false),
+            // Its input is items: the model reads them (`item_macros_whose_input_holds_items_are_read`).
+            ("cfg_rt! { fn f() { Mutex::new(0); } }", true),
+            ("mock! { GET => Mutex::new(0) }", false),
             (
                 "lazy_static::lazy_static! { static ref L: Mutex<u8> = Mutex::new(0); }",
                 true,
@@ -1978,6 +2006,35 @@ mod tests {
             relevant(&[lex(0, vtable), lex(1, types)], &["LOCK"].into_iter().collect()),
             vec![true, false]
         );
+    }
+
+    #[test]
+    fn item_macros_whose_input_holds_items_are_read() {
+        let text = "cfg_if::cfg_if! {\n    if #[cfg(unix)] {\n        fn lock_all() { M.lock(); }\n    } else {\n        fn lock_all() {}\n    }\n}\ncfg_rt! {\n    pub struct Rt { m: Mutex<u8> }\n}\nroutes! { GET \"/\" => index }\nimpl X { my_methods! { fn m(&self) {} } }\n";
+        let facts = lex(0, text);
+        let macros: Vec<(bool, Vec<Sym>, bool)> = facts
+            .items
+            .iter()
+            .filter(|i| i.kind == LexItemKind::Macro)
+            .map(|i| (i.holds_items, i.names.clone(), inert(i)))
+            .collect();
+        assert_eq!(
+            macros,
+            vec![
+                (true, syms_of(&["lock_all", "lock_all"]), false),
+                (true, syms_of(&["Rt"]), false),
+                (false, vec![], true),
+                // In an `impl`: the model does not expand it.
+                (true, syms_of(&["m"]), true),
+            ]
+        );
+        let plans = planned(&[text], &["Mutex", "M"]);
+        let kept = plans[0].as_deref().expect("parsed");
+        assert!(
+            kept.contains("fn lock_all() { M.lock(); }") && kept.contains("pub struct Rt"),
+            "{kept}"
+        );
+        assert!(!kept.contains("routes!"), "{kept}");
     }
 
     #[test]

@@ -94,4 +94,70 @@ pub struct Analysis {
     pub reused: usize,
     /// With [`Settings::explain_plan`]: why each parsed file was parsed (file index, reason).
     pub why_parsed: Vec<(u32, String)>,
+    /// What was analyzed, and what was read but not analyzed.
+    pub coverage: Coverage,
+}
+
+/// What an analysis covered: a linter whose silence may mean "did not look" says where it did
+/// not look (`-v`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Coverage {
+    /// Function bodies analyzed (methods, closures' enclosing functions, nested functions).
+    pub bodies: usize,
+    /// Files only lexed: nothing in them can contribute a fact or a finding.
+    pub lexed_only: usize,
+    /// What was read but not analyzed, in file order.
+    pub not_analyzed: Vec<NotAnalyzed>,
+}
+
+/// One thing read but not analyzed (see [`Coverage`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NotAnalyzed {
+    pub span: Span,
+    pub why: Unanalyzed,
+}
+
+/// Why something was not analyzed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Unanalyzed {
+    /// An item (or a whole file) syn cannot parse; a `parse_error` says where.
+    SyntaxError,
+    /// An item macro whose input names items but does not parse as items.
+    MacroInputNotItems,
+    /// A `macro_rules!` body that defines items and names a lock, map or cell: macro bodies are
+    /// not analyzed.
+    MacroRulesBody,
+}
+
+impl Unanalyzed {
+    /// Every reason, in report order.
+    pub const ALL: [Unanalyzed; 3] = [
+        Unanalyzed::SyntaxError,
+        Unanalyzed::MacroInputNotItems,
+        Unanalyzed::MacroRulesBody,
+    ];
+
+    /// A short name, for JSON.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Unanalyzed::SyntaxError => "syntax_error",
+            Unanalyzed::MacroInputNotItems => "macro_input_not_items",
+            Unanalyzed::MacroRulesBody => "macro_rules_body",
+        }
+    }
+
+    /// What it is, in words, for `n` of them.
+    #[must_use]
+    pub fn describe(self, n: usize) -> String {
+        let s = if n == 1 { "" } else { "s" };
+        match self {
+            Unanalyzed::SyntaxError => format!("{n} item{s} with a syntax error"),
+            Unanalyzed::MacroInputNotItems => format!("{n} item macro{s} whose input is not items"),
+            Unanalyzed::MacroRulesBody => format!(
+                "{n} `macro_rules!` bod{} naming a lock, map or cell",
+                if n == 1 { "y" } else { "ies" }
+            ),
+        }
+    }
 }

@@ -260,7 +260,13 @@ warning[maplint::parse_error]: cannot parse this file: ";
     assert!(!run.stderr.contains("maplint: "));
     // cargo's json-render-diagnostics: rendered findings on stderr, only build-finished on stdout.
     let run = run_in(&ws, &["-p", "old", "--message-format=json-render-diagnostics"]);
-    assert_eq!(run.stdout, "{\"reason\":\"build-finished\",\"success\":true}\n");
+    // (With maplint's summary: what was analyzed, and the file it could not parse.)
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    let finished: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(finished["reason"], "build-finished");
+    assert_eq!(finished["success"], true);
+    assert_eq!(finished["maplint"]["not_analyzed"]["syntax_error"], 1, "{finished}");
+    assert_eq!(finished["maplint"]["files_only_lexed"], 1, "{finished}");
     assert!(run.stderr.contains("--> old/src/unparsable.rs:3:16"));
 }
 

@@ -66,6 +66,18 @@ struct CompilerMessage<'a> {
 struct BuildFinished {
     reason: &'static str,
     success: bool,
+    /// maplint's own summary (cargo's readers ignore fields they do not know).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maplint: Option<Summary>,
+}
+
+/// What the run covered: function bodies analyzed, files only lexed, and what was read but not
+/// analyzed, by reason.
+#[derive(Debug, Serialize)]
+struct Summary {
+    bodies_analyzed: usize,
+    files_only_lexed: usize,
+    not_analyzed: std::collections::BTreeMap<&'static str, usize>,
 }
 
 /// One rustc span: byte range, 1-based lines and character columns (end exclusive), and the
@@ -195,11 +207,22 @@ pub fn compiler_message(unit: &Unit, target: Option<&Target>, message: &Message<
     serde_json::to_string(&line).expect("JSON serialization of plain data cannot fail")
 }
 
-/// `{"reason":"build-finished","success":...}` (without the newline).
-pub fn build_finished(success: bool) -> String {
+/// `{"reason":"build-finished","success":...}` (without the newline), with maplint's summary
+/// when the run got that far.
+pub fn build_finished(success: bool, stats: Option<&super::Stats>) -> String {
+    let maplint = stats.map(|s| Summary {
+        bodies_analyzed: s.bodies,
+        files_only_lexed: s.lexed_only,
+        not_analyzed: lint_core::Unanalyzed::ALL
+            .iter()
+            .zip(s.not_analyzed)
+            .map(|(w, n)| (w.key(), n))
+            .collect(),
+    });
     serde_json::to_string(&BuildFinished {
         reason: "build-finished",
         success,
+        maplint,
     })
     .expect("JSON serialization of plain data cannot fail")
 }

@@ -29,6 +29,11 @@ pub struct Stats {
     pub io_errors: usize,
     pub files_with_findings: usize,
     pub files_checked: usize,
+    /// Coverage (see `lint_core::Coverage`): function bodies analyzed, files only lexed, and
+    /// per `lint_core::Unanalyzed::ALL` reason, how many things were read but not analyzed.
+    pub bodies: usize,
+    pub lexed_only: usize,
+    pub not_analyzed: [usize; lint_core::Unanalyzed::ALL.len()],
 }
 
 impl Stats {
@@ -38,6 +43,22 @@ impl Stats {
         self.io_errors += o.io_errors;
         self.files_with_findings += o.files_with_findings;
         self.files_checked += o.files_checked;
+        self.bodies += o.bodies;
+        self.lexed_only += o.lexed_only;
+        for (a, b) in self.not_analyzed.iter_mut().zip(o.not_analyzed) {
+            *a += b;
+        }
+    }
+
+    /// Takes a package's coverage into account.
+    pub fn cover(&mut self, c: &lint_core::Coverage) {
+        self.bodies += c.bodies;
+        self.lexed_only += c.lexed_only;
+        for n in &c.not_analyzed {
+            if let Some(i) = lint_core::Unanalyzed::ALL.iter().position(|w| *w == n.why) {
+                self.not_analyzed[i] += 1;
+            }
+        }
     }
 
     pub fn count(diagnostics: &[Diagnostic], files_checked: usize) -> Stats {
@@ -48,6 +69,7 @@ impl Stats {
             io_errors: diagnostics.iter().filter(|d| d.rule == "io_error").count(),
             files_with_findings: files.len(),
             files_checked,
+            ..Stats::default()
         }
     }
 }
@@ -108,7 +130,7 @@ impl Printer {
             _ => {}
         }
         if matches!(self.format, Format::Json(_) | Format::JsonRenderDiagnostics) {
-            out.stdout = format!("{}\n", json::build_finished(success));
+            out.stdout = format!("{}\n", json::build_finished(success, Some(&stats)));
         }
         out
     }

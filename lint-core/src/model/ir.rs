@@ -428,4 +428,7 @@ pub struct FileIr {
     pub expr_count: u32,
     /// Expressions nested deeper than the lowering bound were replaced by opaque nodes.
     pub truncated: bool,
+    /// Item macros whose input holds item keywords but does not parse as items: read, not
+    /// analyzed (the coverage report says so).
+    pub unread_macros: Vec<Span>,
 }

@@ -109,12 +109,14 @@ fn parse_lines(
                 next_id: 0,
                 depth: 0,
                 truncated: false,
+                unread_macros: Vec::new(),
             };
             let items = l.items(&f.items);
             Ok(FileIr {
                 items,
                 expr_count: l.next_id,
                 truncated: l.truncated,
+                unread_macros: l.unread_macros,
             })
         }
         Err(e) => {
@@ -155,6 +157,7 @@ struct Lowerer<'a> {
     next_id: u32,
     depth: u32,
     truncated: bool,
+    unread_macros: Vec<Span>,
 }
 
 fn ident_str(i: &proc_macro2::Ident) -> String {
@@ -163,6 +166,28 @@ fn ident_str(i: &proc_macro2::Ident) -> String {
         s.drain(..2);
     }
     s
+}
+
+/// An anonymous module whose items are visible in the enclosing scope: what an item macro
+/// declares.
+fn anonymous_mod(items: Vec<Item>, span: Span) -> Item {
+    Item {
+        kind: ItemKind::Mod {
+            name: String::new(),
+            items: Some(items),
+        },
+        span,
+        name_span: span,
+    }
+}
+
+/// Whether a macro's input names an item keyword at its top level (`fn`, `struct`, `impl`...):
+/// meant as items, so one that does not parse as items is worth a note.
+fn holds_item_keyword(tokens: &proc_macro2::TokenStream) -> bool {
+    tokens.clone().into_iter().any(|t| {
+        matches!(&t, proc_macro2::TokenTree::Ident(i)
+            if matches!(i.to_string().as_str(), "fn" | "struct" | "enum" | "union" | "impl" | "trait" | "mod" | "static"))
+    })
 }
 
 fn path_names(p: &syn::Path) -> Vec<String> {
@@ -378,7 +403,9 @@ impl Lowerer<'_> {
     /// `lazy_static!` and `thread_local!` declare statics; they are lowered as a module of statics.
     fn item_macro(&mut self, mac: &syn::Macro) -> Option<Item> {
         let name = mac.path.segments.last()?.ident.to_string();
-        let (_, kind) = crate::catalog::STATIC_MACROS.iter().find(|(m, _)| *m == name)?;
+        let Some((_, kind)) = crate::catalog::STATIC_MACROS.iter().find(|(m, _)| *m == name) else {
+            return self.macro_of_items(mac, &name);
+        };
         let kind = match kind {
             crate::catalog::StaticMacro::LazyStatic => StaticKind::LazyStatic,
             crate::catalog::StaticMacro::ThreadLocal => StaticKind::ThreadLocal,
@@ -397,15 +424,56 @@ impl Lowerer<'_> {
                 name_span: self.sp_word(ident.span()),
             })
             .collect();
-        // An anonymous module whose items are visible in the enclosing scope.
-        Some(Item {
-            kind: ItemKind::Mod {
-                name: String::new(),
-                items: Some(items),
-            },
-            span,
-            name_span: span,
-        })
+        Some(anonymous_mod(items, span))
+    }
+
+    /// An item macro whose input is items (`cfg_rt! { .. }`), or `cfg_if!`'s branches of
+    /// items, every branch counted: lowered as if written in place, as an anonymous module.
+    /// An input that does not parse as items gives nothing.
+    fn macro_of_items(&mut self, mac: &syn::Macro, name: &str) -> Option<Item> {
+        if name == "macro_rules" {
+            return None;
+        }
+        let branches: Vec<proc_macro2::TokenStream> = if name == crate::catalog::CFG_IF {
+            // `if #[cfg(..)] { .. } else if #[cfg(..)] { .. } else { .. }`: each braced group
+            // at the top level is a branch.
+            mac.tokens
+                .clone()
+                .into_iter()
+                .filter_map(|t| match t {
+                    proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                        Some(g.stream())
+                    }
+                    _ => None,
+                })
+                .collect()
+        } else {
+            vec![mac.tokens.clone()]
+        };
+        let span = self.sp(mac.path.span());
+        let mut items = Vec::new();
+        for tokens in branches {
+            let holds_items = holds_item_keyword(&tokens);
+            let parsed = (|input: syn::parse::ParseStream<'_>| {
+                // (`feature! { #![cfg(unix)] .. }`: the wrapper's own attributes first.)
+                input.call(syn::Attribute::parse_inner)?;
+                let mut out = Vec::new();
+                while !input.is_empty() {
+                    out.push(input.parse::<syn::Item>()?);
+                }
+                Ok(out)
+            })
+            .parse2(tokens);
+            match parsed {
+                Ok(parsed) => items.extend(parsed.iter().filter_map(|i| self.item(i))),
+                Err(_) if holds_items => {
+                    self.unread_macros.push(span);
+                    return None;
+                }
+                Err(_) => return None,
+            }
+        }
+        Some(anonymous_mod(items, span))
     }
 
     fn fields(&mut self, fields: &syn::Fields) -> Vec<Field> {
