@@ -80,13 +80,20 @@ fn tool_diag(name: &str, settings: &Settings, file: u32, primary: Option<Span>, 
 
 /// Decodes a file: its text, or an `io_error` (unreadable, not UTF-8).
 fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Diagnostic>) {
+    let (text, diag) = decode_borrowed(i, f, settings);
+    (SourceFile::new(&f.name, text), diag)
+}
+
+/// Decodes a file without copying it: its text (empty when it cannot be read), or an
+/// `io_error` (unreadable, not UTF-8).
+fn decode_borrowed<'f>(i: u32, f: &'f InputFile, settings: &Settings) -> (&'f str, Option<Diagnostic>) {
     match &f.content {
         Err(e) => {
             let d = tool_diag("io_error", settings, i, None, format!("cannot read `{}`: {e}", f.name));
-            (SourceFile::new(&f.name, ""), Some(d))
+            ("", Some(d))
         }
         Ok(bytes) => match std::str::from_utf8(bytes) {
-            Ok(t) => (SourceFile::new(&f.name, t), None),
+            Ok(t) => (t, None),
             Err(e) => {
                 let d = tool_diag(
                     "io_error",
@@ -99,7 +106,7 @@ fn decode(i: u32, f: &InputFile, settings: &Settings) -> (SourceFile, Option<Dia
                         e.valid_up_to()
                     ),
                 );
-                (SourceFile::new(&f.name, ""), Some(d))
+                ("", Some(d))
             }
         },
     }
@@ -322,40 +329,84 @@ pub(crate) fn analyze_with(
     active: &[&dyn Rule],
     prior: Option<&[FileFacts]>,
 ) -> (Analysis, Vec<FileFacts>) {
-    let decoded: Vec<(SourceFile, Option<Diagnostic>)> = pkg
+    // The inputs' texts, borrowed: only the files parsed get a copy of their own (below), so
+    // a package of generated code is not held twice.
+    let decoded: Vec<(&str, Option<Diagnostic>)> = pkg
         .files
         .par_iter()
         .enumerate()
-        .map(|(i, f)| decode(i as u32, f, settings))
+        .map(|(i, f)| decode_borrowed(i as u32, f, settings))
         .collect();
-    let mut files = Vec::with_capacity(decoded.len());
+    let mut inputs = Vec::with_capacity(decoded.len());
     let mut diagnostics = Vec::new();
     let mut readable = Vec::with_capacity(decoded.len());
-    for (src, diag) in decoded {
+    for (text, diag) in decoded {
         readable.push(diag.is_none());
         diagnostics.extend(diag);
-        files.push(src);
+        inputs.push(text);
     }
     // Lex everything, parse only the files that can matter (see `lex`).
-    let lexed: Vec<LexFacts> = files
+    let lexed: Vec<LexFacts> = inputs
         .par_iter()
         .enumerate()
-        .map(|(i, f)| lex::lex(i as u32, &f.text))
+        .map(|(i, text)| lex::lex(i as u32, text))
         .collect();
     let wanted = interests(settings, active, &lexed);
     let mut why_parsed = Vec::new();
     let plan = if settings.parse_all {
-        vec![Some(Omit::default()); files.len()]
+        vec![Some(Omit::default()); inputs.len()]
     } else {
         let plan = lex::plan(&lexed, &wanted);
         if settings.explain_plan {
-            let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
-            why_parsed = (0..files.len())
+            let named: Vec<(&str, &str)> = pkg
+                .files
+                .iter()
+                .zip(&inputs)
+                .map(|(f, t)| (f.name.as_str(), *t))
+                .collect();
+            why_parsed = (0..inputs.len())
                 .filter_map(|i| Some((i as u32, plan.why.explain(i, &lexed, &named)?)))
                 .collect();
         }
         plan.omit
     };
+    let mut coverage = Coverage {
+        lexed_only: (0..inputs.len())
+            .filter(|&i| plan[i].is_none() && readable[i] && lexed[i].error.is_none())
+            .count(),
+        ..Coverage::default()
+    };
+    // `macro_rules!` bodies that define items and name what a rule looks for: never analyzed.
+    let wanted_syms: HashSet<lex::Sym> = wanted.iter().map(|w| lex::sym(w)).collect();
+    for (i, f) in lexed.iter().enumerate() {
+        let unread = f.items.iter().filter(|it| {
+            it.kind == lex::LexItemKind::MacroRules
+                && it.holds_items
+                && it.idents.iter().any(|w| wanted_syms.contains(w))
+        });
+        coverage.not_analyzed.extend(unread.filter_map(|it| {
+            let (lo, hi) = it.range?;
+            Some(NotAnalyzed {
+                span: Span::new(i as u32, lo, hi),
+                why: Unanalyzed::MacroRulesBody,
+            })
+        }));
+    }
+    // The files' own copies of their text: those parsed (the rules and the renderer read them)
+    // and those the coverage report points into; the others, lexed only, can report nothing.
+    let mut files: Vec<SourceFile> = pkg
+        .files
+        .iter()
+        .zip(&inputs)
+        .enumerate()
+        .map(|(i, (f, text))| {
+            let keep = plan[i].is_some()
+                || lexed[i].error.is_some()
+                || coverage.not_analyzed.iter().any(|n| n.span.file == i as u32);
+            SourceFile::new(&f.name, if keep { *text } else { "" })
+        })
+        .collect();
+    drop(inputs);
     let prior: Option<HashMap<&str, &FileFacts>> = prior.map(|p| p.iter().map(|f| (f.name.as_str(), f)).collect());
     let parsed: Vec<FileOutcome> = files
         .par_iter()
@@ -378,28 +429,6 @@ pub(crate) fn analyze_with(
         })
         .collect();
     let package_syms = lex::package_syms(&lexed);
-    let mut coverage = Coverage {
-        lexed_only: (0..files.len())
-            .filter(|&i| plan[i].is_none() && readable[i] && lexed[i].error.is_none())
-            .count(),
-        ..Coverage::default()
-    };
-    // `macro_rules!` bodies that define items and name what a rule looks for: never analyzed.
-    let wanted_syms: HashSet<lex::Sym> = wanted.iter().map(|w| lex::sym(w)).collect();
-    for (i, f) in lexed.iter().enumerate() {
-        let unread = f.items.iter().filter(|it| {
-            it.kind == lex::LexItemKind::MacroRules
-                && it.holds_items
-                && it.idents.iter().any(|w| wanted_syms.contains(w))
-        });
-        coverage.not_analyzed.extend(unread.filter_map(|it| {
-            let (lo, hi) = it.range?;
-            Some(NotAnalyzed {
-                span: Span::new(i as u32, lo, hi),
-                why: Unanalyzed::MacroRulesBody,
-            })
-        }));
-    }
     drop(lexed);
     let parsed_count = parsed.iter().filter(|p| p.parsed).count();
     let reused_count = parsed.iter().filter(|p| p.reused).count();

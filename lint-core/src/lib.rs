@@ -83,7 +83,8 @@ pub struct PackageSources {
 #[derive(Debug, Default)]
 pub struct Analysis {
     /// One entry per input file, in input order; `Diagnostic::file` and `Span::file` index it.
-    /// A file that could not be read or decoded has empty text.
+    /// A file that could not be read or decoded has empty text, and so has a file only lexed
+    /// (nothing in it can be reported; its text is not kept).
     pub files: Vec<SourceFile>,
     /// Findings sorted by file, position and rule.
     pub diagnostics: Vec<Diagnostic>,

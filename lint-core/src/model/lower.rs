@@ -184,9 +184,12 @@ fn anonymous_mod(items: Vec<Item>, span: Span) -> Item {
 /// Whether a macro's input names an item keyword at its top level (`fn`, `struct`, `impl`...):
 /// meant as items, so one that does not parse as items is worth a note.
 fn holds_item_keyword(tokens: &proc_macro2::TokenStream) -> bool {
-    tokens.clone().into_iter().any(|t| {
-        matches!(&t, proc_macro2::TokenTree::Ident(i)
-            if matches!(i.to_string().as_str(), "fn" | "struct" | "enum" | "union" | "impl" | "trait" | "mod" | "static"))
+    const ITEM_WORDS: [&str; 10] = [
+        "fn", "struct", "enum", "union", "impl", "trait", "mod", "static", "use", "type",
+    ];
+    tokens.clone().into_iter().any(|t| match &t {
+        proc_macro2::TokenTree::Ident(i) => ITEM_WORDS.iter().any(|w| i == w),
+        _ => false,
     })
 }
 
@@ -453,7 +456,10 @@ impl Lowerer<'_> {
         let span = self.sp(mac.path.span());
         let mut items = Vec::new();
         for tokens in branches {
-            let holds_items = holds_item_keyword(&tokens);
+            // (Most item macros take no items, `impl_num!(u8, u16)`: not even tried.)
+            if !holds_item_keyword(&tokens) {
+                return None;
+            }
             let parsed = (|input: syn::parse::ParseStream<'_>| {
                 // (`feature! { #![cfg(unix)] .. }`: the wrapper's own attributes first.)
                 input.call(syn::Attribute::parse_inner)?;
@@ -464,14 +470,11 @@ impl Lowerer<'_> {
                 Ok(out)
             })
             .parse2(tokens);
-            match parsed {
-                Ok(parsed) => items.extend(parsed.iter().filter_map(|i| self.item(i))),
-                Err(_) if holds_items => {
-                    self.unread_macros.push(span);
-                    return None;
-                }
-                Err(_) => return None,
-            }
+            let Ok(parsed) = parsed else {
+                self.unread_macros.push(span);
+                return None;
+            };
+            items.extend(parsed.iter().filter_map(|i| self.item(i)));
         }
         Some(anonymous_mod(items, span))
     }
