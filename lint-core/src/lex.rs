@@ -176,14 +176,15 @@ impl LexItem {
     fn global_names(&self) -> &[Sym] {
         match self.owner {
             Some(_) => &[],
-            None if self.is_fn => self.names.get(..1).unwrap_or_default(),
+            None if self.is_fn || self.keyword == "const" => self.names.get(..1).unwrap_or_default(),
             None => &self.names,
         }
     }
 
-    /// The names of the items nested in a function body (see [`LexItem::global_names`]).
+    /// The names of the items nested in a function body or a `const _` block (see
+    /// [`LexItem::global_names`]).
     fn nested_names(&self) -> &[Sym] {
-        if self.owner.is_some() || self.is_fn {
+        if self.owner.is_some() || self.is_fn || self.keyword == "const" {
             self.names.get(1..).unwrap_or_default()
         } else {
             &[]
@@ -325,6 +326,7 @@ fn word(h: Sym, name: &str) -> (&'static str, u8) {
 }
 
 const AS: Sym = sym("as");
+const UNDERSCORE: Sym = sym("_");
 const SPAWN_FN_SYMS: [Sym; crate::catalog::SPAWN_FNS.len()] = syms_of(crate::catalog::SPAWN_FNS);
 const SPAWN_ROOT_SYMS: [Sym; crate::catalog::SPAWN_ROOTS.len()] = syms_of(crate::catalog::SPAWN_ROOTS);
 
@@ -1462,7 +1464,11 @@ fn inert(it: &LexItem) -> bool {
         LexItemKind::Macro => {
             it.macro_name.is_none_or(|m| !READ.contains(&m)) && !(it.holds_items && it.owner.is_none())
         }
-        LexItemKind::Plain => it.keyword == "const",
+        // (A `const _: () = { .. };` block that declares items is read for them.)
+        LexItemKind::Plain => {
+            it.keyword == "const"
+                && !(it.names.first() == Some(&UNDERSCORE) && it.names.len() + it.nested_owners.len() > 1)
+        }
         LexItemKind::Use => false,
     }
 }
@@ -2035,6 +2041,20 @@ mod tests {
             "{kept}"
         );
         assert!(!kept.contains("routes!"), "{kept}");
+    }
+
+    #[test]
+    fn const_blocks_of_items_are_read_other_constants_are_not() {
+        let text = "const _: () = {\n    impl Plugins { fn reload(&self) { self.m.lock(); } }\n    fn helper() { LOCK.lock(); }\n};\nconst _: () = assert!(true);\nconst LIMIT: Mutex<u8> = Mutex::new(0);\n";
+        let facts = lex(0, text);
+        let consts: Vec<(bool, &[Sym])> = facts.items.iter().map(|i| (inert(i), i.nested_names())).collect();
+        let helper = [sym("helper")];
+        assert_eq!(consts, vec![(false, &helper[..]), (true, &[][..]), (true, &[][..])]);
+        let kept = planned(&[text], &["LOCK"])[0].clone().expect("parsed");
+        assert!(
+            kept.contains("fn helper() { LOCK.lock(); }") && !kept.contains("LIMIT"),
+            "{kept}"
+        );
     }
 
     #[test]

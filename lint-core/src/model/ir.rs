@@ -142,6 +142,9 @@ pub enum ItemKind {
     Const {
         name: String,
         ty: Ty,
+        /// The items of `const _: () = { .. };`, a block of items of its own (the value of any
+        /// other constant is not read).
+        items: Vec<Item>,
     },
     Fn(FnDef),
     Impl {

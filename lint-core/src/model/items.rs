@@ -242,8 +242,9 @@ impl ItemIndex {
                 }
                 // Lex-first planning leaves constants and static initializers out of parsing
                 // because nothing here reads them (`lex::inert`, `LexItem::value`): reading one
-                // means changing the planner too.
-                ItemKind::Const { .. } => {}
+                // means changing the planner too. The items of a `const _` block are read, as
+                // items nested in a body (seen from their own file only).
+                ItemKind::Const { items, .. } => self.collect_nested(file, items),
                 // Default bodies are analyzed like any function. A trait method is never a call
                 // the model resolves (it knows no receiver's trait), so they define no name.
                 ItemKind::Trait { fns, name } => {

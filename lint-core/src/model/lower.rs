@@ -334,6 +334,7 @@ impl Lowerer<'_> {
                 ItemKind::Const {
                     name: ident_str(&c.ident),
                     ty: self.ty(&c.ty),
+                    items: self.const_block_items(c),
                 },
                 self.sp_word(c.const_token.span),
                 self.sp_word(c.ident.span()),
@@ -428,6 +429,25 @@ impl Lowerer<'_> {
             })
             .collect();
         Some(anonymous_mod(items, span))
+    }
+
+    /// The items declared in `const _: () = { .. };` (expanded code and static assertions wrap
+    /// `impl`s and functions so): the block's own items, not its expressions.
+    fn const_block_items(&mut self, c: &syn::ItemConst) -> Vec<Item> {
+        let syn::Expr::Block(b) = &*c.expr else {
+            return Vec::new();
+        };
+        if c.ident != "_" {
+            return Vec::new();
+        }
+        b.block
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                syn::Stmt::Item(i) => self.item(i),
+                _ => None,
+            })
+            .collect()
     }
 
     /// An item macro whose input is items (`cfg_rt! { .. }`), or `cfg_if!`'s branches of
