@@ -15,7 +15,8 @@ declare_rule! {
     /// - a `static mut` map (also `Option<map>`, `MaybeUninit<map>`, a raw pointer to one) written
     ///   inside a spawned closure or in a function reachable from one;
     /// - a type with a hand-written `unsafe impl Sync` whose `&self` methods write a map held in
-    ///   an `UnsafeCell` or behind a raw pointer, with no lock taken;
+    ///   an `UnsafeCell`, behind a raw pointer, or in a `RefCell` (also `Rc<RefCell<..>>`: a
+    ///   `!Sync` wrapper declared `Sync`), with no lock taken;
     /// - a raw `*mut` map pointer (often in a `Copy` wrapper with `unsafe impl Send`) captured by
     ///   spawned or rayon closures and written through.
     ///
@@ -54,6 +55,10 @@ declare_rule! {
     /// - A type that is only `unsafe impl Send` (not `Sync`) is not checked.
     /// - An `&self` method that takes any lock, or uses compare-and-swap, is assumed to
     ///   synchronize correctly.
+    /// - A type declared `Sync` is taken at its word: the finding does not ask whether a spawn
+    ///   in this package reaches it (a library's `Sync` type is shared by its users). It is
+    ///   reported at each unsynchronized write, with the `unsafe impl` as a label, not once at
+    ///   the impl.
     /// - Pointers handed to a single spawned thread are reported only when the pointee is used
     ///   again before the thread is joined, or the spawn runs more than once.
     pub struct UnsynchronizedMapWrite {
@@ -134,7 +139,7 @@ fn check_static(model: &Model, f: u32, body: &BodyFacts, w: &Write, s: u32, out:
 }
 
 fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut Reporter<'_>) {
-    if !matches!(w.via, Via::UnsafeCell | Via::RawPtr) || !body.locks.is_empty() {
+    if !matches!(w.via, Via::UnsafeCell | Via::RawPtr | Via::RefCell) || !body.locks.is_empty() {
         return;
     }
     let info = &model.items.fns[f as usize];
@@ -154,24 +159,40 @@ fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut
     };
     let ty_name = &model.items.adts[*id as usize].name;
     let name = place_name(model, body, &w.place);
-    out.report(
-        write_span(w),
-        format!("`{name}` is written through `&self` without a lock, but `{ty_name}` is shared between threads"),
-    )
-    .primary_label("unsynchronized write")
-    .label(
-        sync_impl.span,
-        format!(
-            "`unsafe impl Sync` lets several threads call `{}` at once",
+    let finding = if w.via == Via::RefCell {
+        // A `!Sync` wrapper declared `Sync`: the race is on the `RefCell`'s borrow flag (and an
+        // `Rc`'s count) before it reaches the map.
+        out.report(
+            write_span(w),
+            format!("`{name}` is borrowed mutably through a `RefCell` in `&self`, but `{ty_name}` is shared between threads"),
+        )
+        .primary_label("unsynchronized `RefCell` borrow and write")
+        .help(format!(
+            "replace the `RefCell` with a `Mutex` or `RwLock` inside `{ty_name}` (and an `Rc` around it with an `Arc`), and lock it in `{}`",
             info.def.name
-        ),
-    )
-    .help(format!(
-        "hold the map in a `Mutex` or `RwLock` inside `{ty_name}` and lock it in `{}`",
-        info.def.name
-    ))
-    .note(NOTE_TYPES)
-    .emit();
+        ))
+        .note("`RefCell` checks its borrows with a plain counter: two threads can both pass `borrow_mut` and write the map at once")
+    } else {
+        out.report(
+            write_span(w),
+            format!("`{name}` is written through `&self` without a lock, but `{ty_name}` is shared between threads"),
+        )
+        .primary_label("unsynchronized write")
+        .help(format!(
+            "hold the map in a `Mutex` or `RwLock` inside `{ty_name}` and lock it in `{}`",
+            info.def.name
+        ))
+    };
+    finding
+        .label(
+            sync_impl.span,
+            format!(
+                "`unsafe impl Sync` lets several threads call `{}` at once",
+                info.def.name
+            ),
+        )
+        .note(NOTE_TYPES)
+        .emit();
 }
 
 fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &mut Reporter<'_>) {
