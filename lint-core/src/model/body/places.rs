@@ -150,7 +150,16 @@ impl Walker<'_> {
                 match last {
                     "make_mut" => rec(first).map(|(p, _)| (p, Via::MakeMut)),
                     "as_mut" | "unwrap" | "from_mut" => rec(first),
-                    _ => None,
+                    _ => {
+                        // `peers(&app)`, a free function of the package that hands out a field
+                        // of its one parameter: that field.
+                        let [arg] = args.as_slice() else { return None };
+                        let callee = self.ix.fn_by_path(self.file, names, self.self_ty.as_ref())?;
+                        let fields = self.getter_fields(callee)?;
+                        let (mut p, v) = rec(arg)?;
+                        p.fields.extend(fields);
+                        Some((p, v))
+                    }
                 }
             }
             _ => None,
@@ -176,16 +185,27 @@ pub(super) fn root_expr(e: &Expr) -> Option<u32> {
 
 impl Walker<'_> {
     /// The field path a getter hands out: a method of `&self` (or `&mut self`) with no other
-    /// parameter whose body is `&self.a.b`, `&mut self.a`, `self.a.as_ref()`, or, when it
-    /// returns an `Arc`/`Rc`, `self.a.clone()` or `Arc::clone(&self.a)` (the same object). A
-    /// getter that returns a copy of the data (`self.map.lock().clone()`, a cloned map, a
-    /// collected iterator) hands out no field.
+    /// parameter, or a free function of one reference parameter (`fn peers(app: &App)`), whose
+    /// body is `&self.a.b`, `&mut self.a`, `self.a.as_ref()`, or, when it returns an
+    /// `Arc`/`Rc`, `self.a.clone()` or `Arc::clone(&self.a)` (the same object), with the
+    /// parameter for `self`. A getter that returns a copy of the data
+    /// (`self.map.lock().clone()`, a cloned map, a collected iterator) hands out no field.
     fn getter_fields(&self, f: u32) -> Option<Vec<String>> {
-        use crate::model::ir::SelfKind;
+        use crate::model::ir::{Pat, SelfKind, Ty};
         let def = &self.ix.fns[f as usize].def;
-        if !matches!(def.self_kind, Some(SelfKind::Ref | SelfKind::RefMut)) || !def.params.is_empty() {
-            return None;
-        }
+        let root = match (def.self_kind, def.params.as_slice()) {
+            (Some(SelfKind::Ref | SelfKind::RefMut), []) => "self",
+            (
+                None,
+                [
+                    crate::model::ir::Param {
+                        pat: Pat::Ident { name, sub: None, .. },
+                        ty: Ty::Ref { .. },
+                    },
+                ],
+            ) => name.as_str(),
+            _ => return None,
+        };
         let body = def.body.as_ref()?;
         let [_] = body.stmts.as_slice() else { return None };
         let shared = || {
@@ -231,7 +251,7 @@ impl Walker<'_> {
             e = base;
         }
         match &e.kind {
-            ExprKind::Path(p) if p.len() == 1 && p[0] == "self" && !fields.is_empty() => {
+            ExprKind::Path(p) if p.len() == 1 && p[0] == root && !fields.is_empty() => {
                 fields.reverse();
                 Some(fields)
             }
