@@ -836,14 +836,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         v.sort_unstable();
         v.dedup();
     }
-    let (n_idents, n_members) = facts
-        .items
-        .iter()
-        .fold((outside.len(), outside_members.len()), |(i, m), it| {
-            (i + it.idents.len(), m + it.members.len())
-        });
-    facts.idents.reserve(n_idents);
-    facts.members.reserve(n_members);
+    // (Not reserved by the sum of the items' counts: the same names recur from item to item, and
+    // a table sized for every occurrence held most of the lexer's memory on generated code.)
     for it in &facts.items {
         facts.idents.extend(it.idents.iter().copied());
         facts.members.extend(it.members.iter().copied());
