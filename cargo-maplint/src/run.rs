@@ -816,7 +816,11 @@ fn coverage_lines(analysis: &lint_core::Analysis) -> (String, Vec<String>) {
     }
     let mut line = format!(
         "{} analyzed, {} only lexed (nothing in them can matter)",
-        plural(c.bodies, "function body").replace("bodys", "bodies"),
+        if c.bodies == 1 {
+            "1 function body".to_owned()
+        } else {
+            format!("{} function bodies", c.bodies)
+        },
         plural(c.lexed_only, "file")
     );
     let counts: Vec<String> = lint_core::Unanalyzed::ALL
@@ -835,13 +839,7 @@ fn coverage_lines(analysis: &lint_core::Analysis) -> (String, Vec<String>) {
         .filter_map(|n| {
             let f = analysis.files.get(n.span.file as usize)?;
             let at = f.line_col(n.span.lo as usize);
-            Some(format!(
-                "{}:{}:{}: {}",
-                f.name,
-                at.line,
-                at.column,
-                n.why.describe(1).trim_start_matches("1 ")
-            ))
+            Some(format!("{}:{}:{}: {}", f.name, at.line, at.column, n.why.what()))
         })
         .collect();
     (line, places)

@@ -148,16 +148,29 @@ impl Unanalyzed {
         }
     }
 
-    /// What it is, in words, for `n` of them.
+    /// What one of them is, in words.
+    #[must_use]
+    pub fn what(self) -> &'static str {
+        self.words().0
+    }
+
+    /// What `n` of them are, in words.
     #[must_use]
     pub fn describe(self, n: usize) -> String {
-        let s = if n == 1 { "" } else { "s" };
+        let (one, many) = self.words();
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+
+    fn words(self) -> (&'static str, &'static str) {
         match self {
-            Unanalyzed::SyntaxError => format!("{n} item{s} with a syntax error"),
-            Unanalyzed::MacroInputNotItems => format!("{n} item macro{s} whose input is not items"),
-            Unanalyzed::MacroRulesBody => format!(
-                "{n} `macro_rules!` bod{} naming a lock, map or cell",
-                if n == 1 { "y" } else { "ies" }
+            Unanalyzed::SyntaxError => ("item with a syntax error", "items with a syntax error"),
+            Unanalyzed::MacroInputNotItems => (
+                "item macro whose input is not items",
+                "item macros whose input is not items",
+            ),
+            Unanalyzed::MacroRulesBody => (
+                "`macro_rules!` body naming a lock, map or cell",
+                "`macro_rules!` bodies naming a lock, map or cell",
             ),
         }
     }

@@ -179,6 +179,14 @@ fn vv_says_why_each_parsed_file_is_parsed() {
             .any(|w| w.starts_with("src/sessions.rs: ") && w.contains("names `DashMap`")),
         "{why:#?}"
     );
+    // `-v`'s coverage line: the bodies analyzed and the files only lexed.
+    assert!(
+        run.stderr.lines().any(
+            |l| l.contains(" function bodies analyzed, ") && l.contains(" only lexed (nothing in them can matter)")
+        ),
+        "{}",
+        run.stderr
+    );
     // Every chain ends at a word a rule looks for, or at an unsafe sharing.
     for w in &why {
         assert!(
