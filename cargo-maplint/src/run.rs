@@ -825,7 +825,7 @@ fn coverage_lines(analysis: &lint_core::Analysis) -> (String, Vec<String>) {
     );
     let counts: Vec<String> = lint_core::Unanalyzed::ALL
         .iter()
-        .map(|w| (w, c.not_analyzed.iter().filter(|n| n.why == *w).count()))
+        .zip(c.counts())
         .filter(|(_, n)| *n > 0)
         .map(|(w, n)| w.describe(n))
         .collect();

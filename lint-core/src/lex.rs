@@ -1492,7 +1492,6 @@ struct Relevance {
 }
 
 fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
-    let underscore = sym("_");
     let items = || facts.iter().flat_map(|f| f.items.iter()).filter(|i| !inert(i));
     // The names the package defines: the self type of an `impl` is a type of the package only
     // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
@@ -1526,14 +1525,6 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     why.files = vec![None; facts.len()];
     // Per file, the interesting names of items nested in function bodies.
     let mut local: Vec<SymSet> = vec![SymSet::default(); facts.len()];
-    // The names in each type definition of the package: a method of `S` calls `self.f.name()`
-    // on the type of a field of `S`.
-    let mut fields: HashMap<Sym, Vec<Sym>, BuildHasherDefault<SymHasher>> = HashMap::default();
-    for it in items().filter(|i| i.owner.is_none() && matches!(i.keyword, "struct" | "enum" | "union")) {
-        for n in &it.names {
-            fields.entry(*n).or_default().extend(it.idents.iter().copied());
-        }
-    }
     let well_known: SymSet = crate::catalog::TYPES.iter().map(|t| sym(t.name)).collect();
     loop {
         let mut changed = false;
@@ -1610,7 +1601,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                             .iter()
                             .chain(&it.owner)
                             .filter(|t| defined.contains(*t));
-                        for n in it.global_names().iter().filter(|n| **n != underscore).chain(types) {
+                        for n in it.global_names().iter().filter(|n| **n != UNDERSCORE).chain(types) {
                             add(&mut names, &mut why, *n, (fi as u32, cause));
                         }
                         // The items nested in a function body are seen only there, which the

@@ -111,6 +111,14 @@ pub struct Coverage {
     pub not_analyzed: Vec<NotAnalyzed>,
 }
 
+impl Coverage {
+    /// How many things were not analyzed, per reason of [`Unanalyzed::ALL`].
+    #[must_use]
+    pub fn counts(&self) -> [usize; Unanalyzed::ALL.len()] {
+        Unanalyzed::ALL.map(|w| self.not_analyzed.iter().filter(|n| n.why == w).count())
+    }
+}
+
 /// One thing read but not analyzed (see [`Coverage`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NotAnalyzed {

@@ -54,10 +54,8 @@ impl Stats {
     pub fn cover(&mut self, c: &lint_core::Coverage) {
         self.bodies += c.bodies;
         self.lexed_only += c.lexed_only;
-        for n in &c.not_analyzed {
-            if let Some(i) = lint_core::Unanalyzed::ALL.iter().position(|w| *w == n.why) {
-                self.not_analyzed[i] += 1;
-            }
+        for (a, b) in self.not_analyzed.iter_mut().zip(c.counts()) {
+            *a += b;
         }
     }
 
