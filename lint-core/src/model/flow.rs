@@ -36,6 +36,8 @@ use crate::Edition;
 use crate::catalog::{self, GuardMethod, Shape, ShapeSeg};
 use crate::diagnostic::Span;
 
+/// Where a future of an async function of the package holds the guards moved into it.
+const FUTURE: &str = "<future>";
 /// Tokens at or above this value stand for what a parameter holds (for summaries).
 const PARAM_TOK: u32 = 1 << 30;
 /// Loops are iterated to a fixpoint at most this many times (deeper nests: once).
@@ -414,6 +416,14 @@ fn needs_flow(ix: &ItemIndex, body: &BodyFacts, f: u32, sums: &[Summary]) -> boo
     ix.fns[f as usize].def.params.iter().any(|p| names_guard(&p.ty))
 }
 
+/// Is parameter `pos` (`self` first) of function `f` typed as a guard (so its walk follows
+/// what the caller passes there)?
+fn guard_param(ix: &ItemIndex, f: usize, pos: usize) -> bool {
+    let def = &ix.fns[f].def;
+    let offset = usize::from(def.self_kind.is_some());
+    pos >= offset && def.params.get(pos - offset).is_some_and(|p| names_guard(&p.ty))
+}
+
 /// Does a written type name a lock guard type (`MutexGuard<'_, T>`, `Option<RwLockWriteGuard<..>>`)?
 /// Only such parameters are followed into summaries: what a function does with other values
 /// is no lock's business (and lex-first planning keeps every function naming one).
@@ -515,6 +525,14 @@ struct Flow<'a> {
     event_of: HashMap<(u32, u32), u32>,
     awaits: Vec<Vec<u32>>,
     blocking: Vec<Vec<u32>>,
+    /// The guard parameters (positions, `self` first) certainly held at each event and at
+    /// each `.await` (for the summary's `under_param` and `param_awaits`).
+    event_params: Vec<Vec<usize>>,
+    await_params: Vec<Vec<usize>>,
+    /// Guards moved into the future of an async function that holds them across an `.await`:
+    /// the function and that `.await`.
+    future_via: HashMap<u32, (u32, Span)>,
+    awaits_via: Vec<Vec<(u32, u32, Span)>>,
     /// What each closure (analyzed on its own) returns, in terms of its own events.
     closure_returns: HashMap<u32, Val>,
     st: State,
@@ -585,6 +603,10 @@ impl<'a> Flow<'a> {
             event_of: HashMap::new(),
             awaits: vec![Vec::new(); body.awaits.len()],
             blocking: vec![Vec::new(); body.blocking_waits.len()],
+            event_params: Vec::new(),
+            await_params: vec![Vec::new(); body.awaits.len()],
+            future_via: HashMap::new(),
+            awaits_via: vec![Vec::new(); body.awaits.len()],
             closure_returns: HashMap::new(),
             st: State::new(),
             scopes: Vec::new(),
@@ -597,11 +619,9 @@ impl<'a> Flow<'a> {
         };
         // A guard-typed parameter holds what the caller passes (for summaries: guards handed
         // back).
-        let offset = usize::from(def.self_kind.is_some());
         let params = |fl: &mut Flow<'a>| {
             for &(b, pos) in &body.params {
-                let guard_typed = pos >= offset && def.params.get(pos - offset).is_some_and(|p| names_guard(&p.ty));
-                if guard_typed {
+                if guard_param(ix, f as usize, pos) {
                     fl.bind(
                         b,
                         Val(vec![Held {
@@ -693,6 +713,19 @@ impl<'a> Flow<'a> {
 
     /// The guards certainly held now: in live slots and in values being evaluated.
     fn held_now(&self, except: Option<u32>) -> Vec<u32> {
+        self.held_tokens(|t| t < PARAM_TOK && Some(t) != except)
+    }
+
+    /// The guard parameters (positions) certainly held now.
+    fn params_held_now(&self) -> Vec<usize> {
+        self.held_tokens(|t| t >= PARAM_TOK)
+            .into_iter()
+            .map(|t| (t - PARAM_TOK) as usize)
+            .collect()
+    }
+
+    /// The tokens `pick` accepts among those certainly held now (sorted, once each).
+    fn held_tokens(&self, pick: impl Fn(u32) -> bool) -> Vec<u32> {
         if !self.st.live {
             return Vec::new();
         }
@@ -703,7 +736,7 @@ impl<'a> Flow<'a> {
             .map(|(_, v)| v)
             .chain(self.pending.iter())
             .flat_map(|v| v.0.iter())
-            .filter(|h| h.must && h.tok < PARAM_TOK && Some(h.tok) != except)
+            .filter(|h| h.must && pick(h.tok))
             .map(|h| h.tok)
             .collect();
         out.sort_unstable();
@@ -723,10 +756,12 @@ impl<'a> Flow<'a> {
             let class = *self.class_of.entry((ev.lock.clone(), ev.op)).or_insert(n);
             self.classes.push(class);
             self.events.push(ev);
+            self.event_params.push(Vec::new());
             self.event_of.insert(key, id);
             id
         };
         self.events[id as usize].held = self.held_now(Some(id));
+        self.event_params[id as usize] = self.params_held_now();
         Some(id)
     }
 
@@ -798,6 +833,20 @@ impl<'a> Flow<'a> {
                 )
             })
         })
+    }
+
+    /// At the event for the callee's `acquires[k]`, the guards the caller moved into the
+    /// callee's guard parameters (`moved`) are held only where the callee still holds them.
+    fn release_moved(&mut self, ev: u32, callee: usize, k: usize, moved: &[(usize, Vec<u32>)]) {
+        let sum = &self.sums[callee];
+        for (pos, toks) in moved {
+            if sum.under_param.contains(&(*pos, k)) {
+                continue;
+            }
+            let e = ev as usize;
+            self.events[e].held.retain(|t| !toks.contains(t));
+            self.event_params[e].retain(|p| !toks.contains(&(PARAM_TOK + *p as u32)));
+        }
     }
 
     fn closure_call_event(&mut self, cc: usize, ai: usize) -> Option<u32> {
@@ -1158,8 +1207,9 @@ impl<'a> Flow<'a> {
                 Val::default()
             }
             ExprKind::Await(x) => {
-                let v = self.eval(x);
-                self.await_point(e.id);
+                let mut v = self.eval(x);
+                let future = v.take_under(&[field(FUTURE)]);
+                self.await_future(e.id, &future);
                 v
             }
             ExprKind::Try(x) => self.eval(x).unwrap_variant(),
@@ -1337,8 +1387,23 @@ impl<'a> Flow<'a> {
     }
 
     fn await_point(&mut self, expr: u32) {
+        self.await_future(expr, &Val::default());
+    }
+
+    /// An `.await` of a future that holds `future` (guards moved into an async function that
+    /// holds them across an `.await` of its own).
+    fn await_future(&mut self, expr: u32, future: &Val) {
         if let Some(&i) = self.await_of.get(&expr) {
+            self.pending.push(future.clone());
             self.awaits[i] = self.held_now(None);
+            self.await_params[i] = self.params_held_now();
+            self.pending.pop();
+            self.awaits_via[i] = future
+                .0
+                .iter()
+                .filter(|h| h.must && self.awaits[i].contains(&h.tok))
+                .filter_map(|h| self.future_via.get(&h.tok).map(|&(f, at)| (h.tok, f, at)))
+                .collect();
         }
     }
 
@@ -1573,10 +1638,22 @@ impl<'a> Flow<'a> {
         }
         params.extend(self.args(args));
         let callee = self.body.calls[ci].callee as usize;
+        // Guards moved into the callee's guard parameters: held at its events only while it
+        // still holds them.
+        let moved: Vec<(usize, Vec<u32>)> = params
+            .iter()
+            .enumerate()
+            .filter(|(pos, v)| !v.is_empty() && guard_param(self.ix, callee, *pos))
+            .map(|(pos, v)| (pos, v.0.iter().map(|h| h.tok).collect()))
+            .collect();
         let sum = &self.sums[callee];
         let mut evs = Vec::with_capacity(sum.acquires.len());
         for k in 0..sum.acquires.len() {
-            evs.push(self.call_event(ci, k));
+            let ev = self.call_event(ci, k);
+            if let Some(ev) = ev {
+                self.release_moved(ev, callee, k, &moved);
+            }
+            evs.push(ev);
         }
         self.pending.truncate(mark);
         let sum = &self.sums[callee];
@@ -1605,6 +1682,22 @@ impl<'a> Flow<'a> {
         for (pos, path) in &sum.passes {
             if let Some(v) = params.get(*pos) {
                 out.extend(v.clone().under(path));
+            }
+        }
+        // The future of an async function holds the guards moved into it; those it holds
+        // across an `.await` of its own are held across the caller's `.await` of it.
+        if self.ix.fns[callee].def.is_async {
+            for &(pos, at) in &sum.param_awaits {
+                let Some((_, toks)) = moved.iter().find(|(p, _)| *p == pos) else {
+                    continue;
+                };
+                for h in params[pos].0.iter().filter(|h| h.must && toks.contains(&h.tok)) {
+                    out.extend(Val(vec![Held {
+                        path: vec![field(FUTURE)],
+                        ..h.clone()
+                    }]));
+                    self.future_via.insert(h.tok, (callee as u32, at));
+                }
             }
         }
         out
@@ -1976,6 +2069,25 @@ impl<'a> Flow<'a> {
                 }
             }
         }
+        for (i, ps) in self.event_params.iter().enumerate() {
+            let Some(&k) = acq_index.get(&(i as u32)) else { continue };
+            for &p in ps {
+                if !sum.under_param.contains(&(p, k)) {
+                    sum.under_param.push((p, k));
+                }
+            }
+        }
+        for (i, ps) in self.await_params.iter().enumerate() {
+            let a = &self.body.awaits[i];
+            if exec_context(self.body, &a.closures).is_some() {
+                continue;
+            }
+            for &p in ps {
+                if !sum.param_awaits.iter().any(|(q, _)| *q == p) {
+                    sum.param_awaits.push((p, a.span));
+                }
+            }
+        }
         for h in ret.0.iter().filter(|h| h.must) {
             if h.tok >= PARAM_TOK {
                 let pos = (h.tok - PARAM_TOK) as usize;
@@ -2020,11 +2132,17 @@ impl<'a> Flow<'a> {
         };
         let awaits = remap(self.awaits);
         let blocking = remap(self.blocking);
+        let awaits_via = self
+            .awaits_via
+            .into_iter()
+            .map(|v| v.into_iter().map(|(t, f, at)| (new_index[t as usize], f, at)).collect())
+            .collect();
         (
             FnGuards {
                 events: sorted,
                 awaits,
                 blocking,
+                awaits_via,
             },
             sum,
         )

@@ -127,13 +127,22 @@ pub struct Summary {
     /// Pairs `(held, taken)` of `acquires`: the function takes `taken` while it still holds
     /// `held` (directly or inside its callees).
     pub nested: Vec<(usize, usize)>,
+    /// Pairs `(param, taken)`: the function takes `acquires[taken]` while the guard it was
+    /// given by value as parameter `param` (by position, `self` first) is certainly still held.
+    /// A guard the caller moves into such a parameter is held at the caller's event for
+    /// `taken` only then: a callee that drops it first takes the lock with nothing held.
+    pub under_param: Vec<(usize, usize)>,
+    /// The guard given by value as parameter `param` is certainly held across an `.await` of
+    /// this (async) function, at this span (in it, or in an async function it passes the guard
+    /// on to and awaits).
+    pub param_awaits: Vec<(usize, Span)>,
 }
 
 impl Summary {
     /// Does calling this function do nothing to locks?
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty()
+        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty() && self.param_awaits.is_empty()
     }
 }
 
@@ -158,6 +167,10 @@ pub struct FnGuards {
     pub awaits: Vec<Vec<u32>>,
     /// The guards held at each blocking wait (indexed like `BodyFacts::blocking_waits`).
     pub blocking: Vec<Vec<u32>>,
+    /// At each `.await` (indexed like `awaits`), the guards held there inside the awaited
+    /// future of an async function of the package they were moved into: `(guard, callee, the
+    /// callee's .await it holds the guard across)`.
+    pub awaits_via: Vec<Vec<(u32, u32, Span)>>,
 }
 
 /// A place of this function in summary terms (relative to `self`, a parameter or a static).

@@ -188,6 +188,18 @@ impl<'m> Function<'m> {
         self.guards.events.iter().filter(move |e| e.context == Some(closure))
     }
 
+    /// When the guard of `e` is held at the `i`-th `.await` inside the awaited future of an
+    /// async function it was moved into: that function and its `.await` that holds it.
+    #[must_use]
+    pub fn held_at_await_via(&self, i: usize, e: &locks::LockEvent) -> Option<(u32, Span)> {
+        let events = &self.guards.events;
+        self.guards
+            .awaits_via
+            .get(i)?
+            .iter()
+            .find_map(|&(t, f, at)| std::ptr::eq(std::ptr::from_ref(&events[t as usize]), e).then_some((f, at)))
+    }
+
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
     pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
         self.resolve(self.guards.awaits.get(i).map_or(&[], Vec::as_slice))

@@ -200,12 +200,18 @@ pub fn held_while_taken(
     out
 }
 
+/// An `.await`, a guard alive across it, and the async function holding the guard there (see
+/// [`held_across_awaits`]).
+pub type HeldAcrossAwait<'m> = (&'m AwaitPoint, &'m LockEvent, Option<(u32, Span)>);
+
 /// The map guards alive across an `.await` of async code, each with the first `.await` it is
-/// held across: at each `.await`, the first guard alive there that `accept` picks.
+/// held across: at each `.await`, the first guard alive there that `accept` picks; and, when
+/// the guard is held there inside the awaited future of an async function it was moved into,
+/// that function and its own `.await` that holds it.
 #[must_use]
-pub fn held_across_awaits(func: Function<'_>, accept: impl Fn(&LockEvent) -> bool) -> Vec<(&AwaitPoint, &LockEvent)> {
+pub fn held_across_awaits(func: Function<'_>, accept: impl Fn(&LockEvent) -> bool) -> Vec<HeldAcrossAwait<'_>> {
     let body = func.body;
-    let mut out: Vec<(&AwaitPoint, &LockEvent)> = Vec::new();
+    let mut out: Vec<HeldAcrossAwait<'_>> = Vec::new();
     for (i, a) in body.awaits.iter().enumerate() {
         if !is_async_context(body, exec_context(body, &a.closures)) {
             continue;
@@ -213,11 +219,31 @@ pub fn held_across_awaits(func: Function<'_>, accept: impl Fn(&LockEvent) -> boo
         let Some(held) = func.held_at_await(i).find(|e| e.on_map && accept(e)) else {
             continue;
         };
-        if !out.iter().any(|(_, h)| h.span == held.span) {
-            out.push((a, held));
+        if !out.iter().any(|(_, h, _)| h.span == held.span) {
+            out.push((a, held, func.held_at_await_via(i, held)));
         }
     }
     out
+}
+
+/// The label of a guard held across an `.await` inside the future of the async function it
+/// was moved into (see [`held_across_awaits`]).
+pub fn moved_into_label<'r, 'a>(
+    model: &Model,
+    via: Option<(u32, Span)>,
+    what: &str,
+    f: Finding<'r, 'a>,
+) -> Finding<'r, 'a> {
+    match via {
+        Some((callee, at)) => {
+            let name = &model.items.fns[callee as usize].def.name;
+            f.label(
+                at,
+                format!("`{name}`, which the {what} is moved into, keeps it across this `.await`"),
+            )
+        }
+        None => f,
+    }
 }
 
 /// The name of a lock for messages.

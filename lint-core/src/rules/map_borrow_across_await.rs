@@ -1,7 +1,7 @@
 use crate::catalog::{Interest, Wrap};
 use crate::model::locks::AcqOp;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
+use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name, moved_into_label};
 use crate::rules::rewrite::offer_drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -62,7 +62,7 @@ impl Rule for MapBorrowAcrossAwait {
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let body = func.body;
         // One finding per borrow: the first `.await` it is held across.
-        for (a, held) in held_across_awaits(func, |e| matches!(e.op, AcqOp::Borrow { .. })) {
+        for (a, held, via) in held_across_awaits(func, |e| matches!(e.op, AcqOp::Borrow { .. })) {
             let (what, other) = if matches!(held.op, AcqOp::Borrow { mutable: true, .. }) {
                 ("a mutable borrow", "borrows")
             } else {
@@ -80,6 +80,7 @@ impl Rule for MapBorrowAcrossAwait {
                 ))
                 .label(held.span, "the borrow is taken here and is still alive at the `.await`")
                 .help("copy what you need out of the map and end the borrow before `.await`");
+            let finding = moved_into_label(model, via, "borrow", finding);
             offer_drop_before_await(finding, model, body, held, a)
             .note("`maplint_maps::LockedMap`'s closure API cannot keep the map borrowed across an `.await`; use `tokio::sync::Mutex` only when it must stay locked across it")
             .emit();

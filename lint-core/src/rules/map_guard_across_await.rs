@@ -2,7 +2,7 @@ use crate::catalog::Interest;
 use crate::model::locks::{AcqOp, LockEvent, lock_lib};
 use crate::model::types::LockLib;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name};
+use crate::rules::helpers::{Reporter, held_across_awaits, line_of, lock_name, moved_into_label};
 use crate::rules::rewrite::offer_drop_before_await;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -44,6 +44,10 @@ declare_rule! {
     /// - Whether another task can reach the lock is not checked: a guard into a private copy of
     ///   a map (a cloned `DashMap`) is reported like any other.
     /// - A guard dropped on some paths only is not reported.
+    /// - A guard moved into an async function is followed only into a function of the package
+    ///   that takes it as a guard-typed parameter, and only to an `.await` of that function's
+    ///   future in the caller; a future passed to `join!`, `select!` or a spawner is not
+    ///   followed.
     /// - An async block or closure is its own context: a guard alive where the block is created
     ///   is not held across the block's own awaits.
     pub struct MapGuardAcrossAwait {
@@ -69,7 +73,7 @@ impl Rule for MapGuardAcrossAwait {
             AcqOp::Sharded { guard, .. } => guard,
             AcqOp::Borrow { .. } => false,
         };
-        for (a, held) in held_across_awaits(func, blocks_thread) {
+        for (a, held, via) in held_across_awaits(func, blocks_thread) {
             let name = lock_name(model, body, held);
             let line = line_of(model, held.span);
             let await_kw = a.span;
@@ -86,6 +90,7 @@ impl Rule for MapGuardAcrossAwait {
                 .primary_label("the task may be suspended here while the lock is held")
                 .label(held.span, "the guard is taken here and is still alive at the `.await`")
                 .help("copy what you need out of the map and drop the guard before `.await`");
+            let finding = moved_into_label(model, via, "guard", finding);
             offer_drop_before_await(finding, model, body, held, a)
             .note("`maplint_maps::ShardedMap`'s closure API cannot hold a guard across an `.await`; use `tokio::sync::Mutex` only when the lock must be held across it")
                 .emit();

@@ -61,8 +61,9 @@ declare_rule! {
     /// - Locks are identified by their access path, with `Arc` clones resolved to their object
     ///   and a field path that every struct literal of the package fills with the same `Arc` as
     ///   another (`Node { peers, gossip: Gossip::new(Arc::clone(&peers)) }`) resolved to the
-    ///   shorter one. A lock reached through a getter method (`fn peers(&self) -> &Mutex<..>`), a
-    ///   reference stored in a struct, or a parameter that aliases `self` is not recognized.
+    ///   shorter one; a getter (`fn peers(&self) -> &Mutex<..>`, or a free function of one
+    ///   reference parameter) is the field it returns. A reference stored in a struct, or a
+    ///   parameter that aliases `self`, is not recognized.
     /// - A call through a trait object or a generic bound resolves only when the package
     ///   defines the trait and implements it once (the finding names the implementation it
     ///   assumed); closures passed to unknown functions are assumed to run later.
@@ -72,7 +73,9 @@ declare_rule! {
     /// - A guard whose lock mode changes (`RwLockWriteGuard::downgrade`, `upgrade`) or that is
     ///   handed to a function the model cannot see (an external crate, a closure stored in a
     ///   field, a parameter whose type is not a lock guard type, like a generic `R: Deref`) is no
-    ///   longer followed after that point.
+    ///   longer followed after that point. A guard moved into a guard-typed parameter of a
+    ///   function of the package is followed there: held at that function's locks only while
+    ///   it certainly still holds it.
     /// - Locks whose type the model cannot resolve (`Mutex` from an unknown crate, generic
     ///   wrappers) are not checked.
     pub struct MapLockReentry {
