@@ -116,6 +116,7 @@ pub struct LexFacts {
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
 #[derive(Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent facts of one item, read one at a time
 pub struct LexItem {
     /// The names the item defines (a type, function, static or trait; a macro invocation such
     /// as `lazy_static!` can define several; nested items add theirs).
@@ -154,6 +155,9 @@ pub struct LexItem {
     /// start of a statement, so the model may read it as items. For `macro_rules!`: its body
     /// defines items.
     pub holds_items: bool,
+    /// Names a spawning function through a spawning crate or module (see
+    /// [`LexFacts::spawn_path`]): with a closure or future parameter, a possible spawn helper.
+    pub spawns: bool,
     /// For a `static`: its initializer, from the first token after `=` to the `;`. The model
     /// reads a static's type only, so the initializer is never parsed, and its identifiers are
     /// not the item's.
@@ -451,6 +455,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 let continues = sig[2] == ":" && sig[1] == ":";
                 if continues && path_root && SPAWN_FN_SYMS.contains(&name_sym) {
                     facts.spawn_path = true;
+                    if let Some((it, _)) = &mut item {
+                        it.spawns = true;
+                    }
                 }
                 path_root =
                     SPAWN_ROOT_SYMS.contains(&name_sym) || root_aliases.contains(&name_sym) || (continues && path_root);
@@ -1344,6 +1351,9 @@ pub enum Because {
     Names { item: u32, name: Sym },
     /// Item `item` is a `static mut`, or an `unsafe impl` of an interesting type.
     UnsafeSharing { item: u32 },
+    /// Item `item` is a function that spawns and takes a closure or future, called by an item parsed
+    /// already: a spawn helper, whose closure argument is the spawned code.
+    SpawnHelper { item: u32 },
     /// An `impl` or `mod` header of the file names `name`.
     Header { name: Sym },
     /// The file defines `name`, which a parsed file uses and another parsed file defines.
@@ -1396,6 +1406,14 @@ impl Why {
                         "is a `static mut`"
                     };
                     let _ = write!(out, "{} {what}", item_words(item));
+                    None
+                }
+                Because::SpawnHelper { item } => {
+                    let _ = write!(
+                        out,
+                        "{} hands a closure or future to a spawn and is called by parsed code",
+                        item_words(item)
+                    );
                     None
                 }
                 Because::Header { name } => {
@@ -1526,8 +1544,39 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // Per file, the interesting names of items nested in function bodies.
     let mut local: Vec<SymSet> = vec![SymSet::default(); facts.len()];
     let well_known: SymSet = crate::catalog::TYPES.iter().map(|t| sym(t.name)).collect();
+    // The names used by the items kept so far (for spawn helpers they call), and what makes a
+    // function a possible spawn helper: it spawns, and takes a closure or a future.
+    let mut called = SymSet::default();
+    let spawn_methods: SymSet = crate::catalog::SPAWN_METHODS.iter().map(|m| sym(m)).collect();
+    let closure_traits: SymSet = ["Fn", "FnMut", "FnOnce", "Future", "BoxFuture"]
+        .iter()
+        .map(|t| sym(t))
+        .collect();
+    // (Also through another helper: `fn quietly(job: impl FnOnce()) { launch(job); }`.)
+    let mut helpers = SymSet::default();
+    let spawn_helper = |it: &LexItem, helpers: &SymSet| {
+        it.is_fn
+            && (it.spawns
+                || it
+                    .members
+                    .iter()
+                    .any(|m| spawn_methods.contains(m) || helpers.contains(m))
+                || it.idents.iter().any(|i| helpers.contains(i)))
+            && it.idents.iter().any(|i| closure_traits.contains(i))
+    };
+    // Items whose names are in `called` (kept items, and methods of interesting types, which
+    // are kept too).
+    let mut counted: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
     loop {
         let mut changed = false;
+        for (fi, f) in facts.iter().enumerate() {
+            for (ii, it) in f.items.iter().enumerate() {
+                if !counted[fi][ii] && (item_done[fi][ii] || it.owner.is_some_and(|o| names.contains(&o))) {
+                    counted[fi][ii] = true;
+                    called.extend(it.idents.iter().chain(&it.members).copied());
+                }
+            }
+        }
         for (fi, f) in facts.iter().enumerate() {
             for (ii, it) in f.items.iter().enumerate() {
                 if item_done[fi][ii] || inert(it) {
@@ -1582,6 +1631,19 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // well-known one (its own `Arc` changes what `Arc<T>` means everywhere).
                 let shares_interesting =
                     it.unsafe_sharing && it.owner.is_none_or(|o| names.contains(&o) || well_known.contains(&o));
+                if !mentions
+                    && !shares_interesting
+                    && spawn_helper(it, &helpers)
+                    && it.names.first().is_some_and(|n| called.contains(n))
+                {
+                    helpers.extend(it.names.first().copied());
+                    // Kept for what it does to its callers' closures; its callers need not be
+                    // (its names are not made interesting).
+                    item_done[fi][ii] = true;
+                    changed = true;
+                    why.files[fi].get_or_insert(Because::SpawnHelper { item: ii as u32 });
+                    continue;
+                }
                 if mentions || shares_interesting {
                     item_done[fi][ii] = true;
                     changed = true;
@@ -1945,6 +2007,22 @@ mod tests {
             plans[2].as_ref().is_some_and(|p| p.contains("pub struct Arc<T>")),
             "{plans:?}"
         );
+    }
+
+    #[test]
+    fn spawn_helpers_called_by_parsed_code_are_parsed() {
+        let user = "fn fill(m: Mutex<u8>) { launch(move || drop(m)); quietly(|| ()); run_here(|| ()); }\n";
+        // Spawns a closure parameter; through another helper; runs it on this thread.
+        let helpers = "fn launch<F: FnOnce() + Send>(job: F) { std::thread::spawn(job); }\n\
+                       fn quietly(job: impl FnOnce() + Send) { launch(job); }\n\
+                       fn run_here<F: FnOnce()>(job: F) { job() }\n";
+        // Spawns, takes a closure, but nothing parsed calls it.
+        let unused = "fn idle<F: FnOnce() + Send>(job: F) { std::thread::spawn(job); }\n";
+        let plans = planned(&[user, helpers, unused], &["Mutex"]);
+        let kept = plans[1].as_deref().unwrap_or_default();
+        assert!(kept.contains("fn launch") && kept.contains("fn quietly"), "{plans:?}");
+        assert!(!kept.contains("fn run_here"), "{plans:?}");
+        assert_eq!(plans[2], None, "{plans:?}");
     }
 
     #[test]

@@ -358,6 +358,10 @@ pub struct BodyFacts {
     /// Async blocks and async closures.
     pub async_closures: std::collections::HashSet<u32>,
     pub is_async: bool,
+    /// Parameters (by position, `self` first) this function hands to a spawn: passed to a
+    /// spawning call, or called inside a spawned closure. Makes it a spawn helper (see
+    /// `ItemIndex::spawners`).
+    pub spawned_params: Vec<(usize, SpawnKind)>,
 }
 
 impl BodyFacts {
@@ -1496,6 +1500,20 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        // A call to a method of this crate.
+        let resolved = match &recv_inner {
+            SemTy::Adt { id, .. } => self.ix.method(*id, method).map(|f| (f, None)),
+            // Through a trait the package defines and implements once.
+            SemTy::Dyn(traits) => self
+                .ix
+                .trait_method(traits, method)
+                .map(|(f, t)| (f, Some(t.to_owned()))),
+            _ => None,
+        };
+        if let Some((c, _)) = &resolved {
+            // A spawn helper method (`self` is the receiver, not an argument).
+            self.helper_spawns(*c, e, args, 1);
+        }
         let iter_closure = !parallel && spawn_kind.is_none();
         for a in args {
             let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
@@ -1549,16 +1567,6 @@ impl<'a> Walker<'a> {
         {
             self.facts.locks.push(e.span);
         }
-        // A call to a method of this crate.
-        let resolved = match &recv_inner {
-            SemTy::Adt { id, .. } => self.ix.method(*id, method).map(|f| (f, None)),
-            // Through a trait the package defines and implements once.
-            SemTy::Dyn(traits) => self
-                .ix
-                .trait_method(traits, method)
-                .map(|(f, t)| (f, Some(t.to_owned()))),
-            _ => None,
-        };
         if let Some((callee, through_trait)) = resolved {
             let recv_place = self.place_of(recv).map(|(p, _)| p);
             let args = args.iter().map(|a| self.arg_place(a)).collect();
@@ -1604,6 +1612,13 @@ impl<'a> Walker<'a> {
         let local = names.len() == 1 && self.lookup(&names[0]).is_some();
         if local
             && let Some(b) = self.lookup(&names[0])
+            && let Some(kind) = self.spawned_here()
+        {
+            // `thread::spawn(move || job())`: the parameter `job` runs in the spawned thread.
+            self.param_spawned(b, kind);
+        }
+        if local
+            && let Some(b) = self.lookup(&names[0])
             && let Some(&c) = self.facts.closure_bindings.get(&b)
         {
             self.facts.closure_calls.push(ClosureCall {
@@ -1629,6 +1644,10 @@ impl<'a> Walker<'a> {
             && let [fut] = args
         {
             self.block_on(e, fut);
+        }
+        if let Some(c) = callee {
+            // A spawn helper of the package (arguments count `self` when it has one).
+            self.helper_spawns(c, e, args, 0);
         }
         match spawn {
             Some(Spawner::Spawn(kind)) => {

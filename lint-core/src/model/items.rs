@@ -107,6 +107,11 @@ pub struct ItemIndex {
     /// The module names of the package, from the lexer (`None`: not known, every path may
     /// name a module of the package).
     pub modules: Option<crate::lex::SymSet>,
+    /// Spawn helpers: functions that hand a closure parameter to a spawn (`fn launch<F:
+    /// FnOnce() + Send>(job: F) { thread::spawn(job); }`, or through another helper), with the
+    /// parameter's position (`self` first) and the kind of spawn. Filled by the model from the
+    /// bodies' `spawned_params`; a call of one with a closure there is a spawn.
+    pub spawners: HashMap<u32, Vec<(usize, super::body::SpawnKind)>>,
     /// User-configured types.
     pub config: TypeConfig,
     /// Raw static types, resolved after all items are known.

@@ -77,10 +77,11 @@ impl Model {
             items.single_impl_traits = Some(l.single_impl_traits);
             items.modules = Some(l.modules);
         }
-        let bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
+        let mut bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f))
             .collect();
+        find_spawn_helpers(&mut items, &mut bodies);
         let aliases = aliases::FieldAliases::build(&bodies);
         let (summaries, guards) = flow::analyze_all(&items, &bodies, &aliases, edition);
         let mut fns_by_file = vec![Vec::new(); n_files];
@@ -203,6 +204,41 @@ impl<'m> Function<'m> {
     /// The guards certainly alive at the `i`-th `.await` of the body (`BodyFacts::awaits`).
     pub fn held_at_await(&self, i: usize) -> impl Iterator<Item = &'m locks::LockEvent> + use<'m> {
         self.resolve(self.guards.awaits.get(i).map_or(&[], Vec::as_slice))
+    }
+}
+
+/// Spawn helpers (`ItemIndex::spawners`): the functions whose bodies hand a parameter to a
+/// spawn. Their callers are walked again, now seeing a spawn where they pass a closure, and
+/// may be helpers in turn (a few rounds; helpers are rare, so this is usually none).
+fn find_spawn_helpers(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
+    const ROUNDS: usize = 4;
+    for _ in 0..ROUNDS {
+        let mut new = false;
+        for (f, b) in bodies.iter().enumerate() {
+            for &p in &b.spawned_params {
+                let known = items.spawners.entry(f as u32).or_default();
+                if !known.contains(&p) {
+                    known.push(p);
+                    new = true;
+                }
+            }
+        }
+        if !new {
+            return;
+        }
+        let callers: Vec<u32> = (0..bodies.len() as u32)
+            .filter(|&f| {
+                bodies[f as usize]
+                    .calls
+                    .iter()
+                    .any(|c| items.spawners.contains_key(&c.callee))
+            })
+            .collect();
+        let items = &*items;
+        let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
+        for (f, b) in callers.into_iter().zip(fresh) {
+            bodies[f as usize] = b;
+        }
     }
 }
 

@@ -41,6 +41,9 @@ declare_rule! {
     /// - Only copies bound to a local name are followed.
     /// - Any read of the copy after the write (even one that does not let the data escape)
     ///   keeps the lint silent.
+    /// - Spawns through helpers of the package are seen (a function that hands its closure
+    ///   parameter to a spawn); a helper from another crate is not, unless configured in
+    ///   `spawners`, and a closure stored in a struct before it is spawned is not followed.
     pub struct LostMapWrites {
         name: "lost_map_writes",
         level: Warn,

@@ -192,6 +192,41 @@ impl Walker<'_> {
         })
     }
 
+    /// A call of the spawn helper `callee` (see `ItemIndex::spawners`): what it is given at a
+    /// spawned position is spawned here. `skip` is 1 when `self` is the receiver, not `args[0]`.
+    pub(super) fn helper_spawns(&mut self, callee: u32, call: &Expr, args: &[Expr], skip: usize) {
+        let Some(spawned) = self.ix.spawners.get(&callee) else {
+            return;
+        };
+        let has_self = self.ix.fns[callee as usize].def.self_kind.is_some();
+        // A path call of a method (`Type::run(x, job)`) passes `self` as its first argument.
+        let skip = if has_self { skip } else { 0 };
+        for &(pos, kind) in spawned {
+            if let Some(a) = pos.checked_sub(skip).and_then(|i| args.get(i)) {
+                self.register_spawn(kind, call, a, None);
+            }
+        }
+    }
+
+    /// The kind of the innermost spawn whose closure encloses this point, if any.
+    pub(super) fn spawned_here(&self) -> Option<SpawnKind> {
+        let c = *self.closure_stack.last()?;
+        self.facts
+            .spawns
+            .iter()
+            .find(|s| s.body == SpawnBody::Closure(c))
+            .map(|s| s.kind)
+    }
+
+    /// The binding `b`, when it is a parameter of this function, is spawned (of `kind`).
+    pub(super) fn param_spawned(&mut self, b: u32, kind: SpawnKind) {
+        if let Some(&(_, pos)) = self.facts.params.iter().find(|(pb, _)| *pb == b)
+            && !self.facts.spawned_params.contains(&(pos, kind))
+        {
+            self.facts.spawned_params.push((pos, kind));
+        }
+    }
+
     pub(super) fn register_spawn(&mut self, kind: SpawnKind, call: &Expr, arg: &Expr, scope: Option<u32>) {
         let arg = peel(arg);
         let span = match &call.kind {
@@ -208,7 +243,12 @@ impl Walker<'_> {
                 if names.len() == 1
                     && let Some(b) = self.lookup(&names[0])
                 {
-                    self.facts.closure_bindings.get(&b).map(|c| SpawnBody::Closure(*c))
+                    let closure = self.facts.closure_bindings.get(&b).map(|c| SpawnBody::Closure(*c));
+                    if closure.is_none() && scope.is_none() {
+                        // `thread::spawn(job)`, `job` a parameter: this function is a helper.
+                        self.param_spawned(b, kind);
+                    }
+                    closure
                 } else {
                     self.ix
                         .fn_by_path(self.file, names, self.self_ty.as_ref())
