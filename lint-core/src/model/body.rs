@@ -7,8 +7,11 @@
 use std::collections::HashMap;
 
 mod places;
+mod stored;
 mod threads;
 mod typing;
+
+pub use stored::{ClosureStore, StoreSlot, Stored, StoredCall};
 
 use threads::{Spawner, chain_has_call, chain_has_par_iter};
 
@@ -39,6 +42,9 @@ pub struct Binding {
     pub shared_clone: Option<Span>,
     pub shared_clone_of: Option<Place>,
     pub is_param: bool,
+    /// Bound to an element of the collection at this place (`for h in handlers.values()`,
+    /// `if let Some(h) = handlers.get(&id)`), for calls of stored closures.
+    pub elem_of: Option<Place>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,6 +191,8 @@ pub struct Call {
     pub recv: Option<Place>,
     /// The arguments' places, when they denote one.
     pub args: Vec<Option<Place>>,
+    /// Closures passed as arguments, by the callee's parameter position (`self` first).
+    pub closure_args: Vec<(usize, u32)>,
     /// Resolved through this trait (the receiver is a `dyn` or generic value, and the package
     /// has one implementation of the method).
     pub through_trait: Option<String>,
@@ -362,6 +370,10 @@ pub struct BodyFacts {
     /// spawning call, or called inside a spawned closure. Makes it a spawn helper (see
     /// `ItemIndex::spawners`).
     pub spawned_params: Vec<(usize, SpawnKind)>,
+    /// Closures (or parameters) stored into a field or a collection, to be called later.
+    pub closure_stores: Vec<ClosureStore>,
+    /// Calls of stored closures.
+    pub stored_calls: Vec<StoredCall>,
 }
 
 impl BodyFacts {
@@ -552,6 +564,9 @@ pub struct Walker<'a> {
     depth: u32,
     /// Closure expressions that are spawn bodies (their params and kind) to mark when visited.
     pending_spawn_closures: HashMap<u32, SpawnKind>,
+    /// The element type of bindings bound to an element of a `Vec` (for stored-closure calls
+    /// only: the model's typing of such bindings is left as it is).
+    elem_tys: HashMap<u32, SemTy>,
     /// Closure params typed by context (scope handles, `LocalKey::with`).
     closure_param_tys: HashMap<u32, Vec<SemTy>>,
     /// Nesting of formatting macros around the current expression.
@@ -586,6 +601,7 @@ impl<'a> Walker<'a> {
             repeat: Vec::new(),
             depth: 0,
             pending_spawn_closures: HashMap::new(),
+            elem_tys: HashMap::new(),
             closure_param_tys: HashMap::new(),
             log_depth: 0,
             in_let: None,
@@ -657,6 +673,7 @@ impl<'a> Walker<'a> {
             shared_clone: None,
             shared_clone_of: None,
             is_param,
+            elem_of: None,
         });
         self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
         id
@@ -1139,7 +1156,9 @@ impl<'a> Walker<'a> {
                 self.expr(expr);
                 let ty = self.ty_of(expr);
                 let place = self.place_of(expr);
+                let first = self.facts.bindings.len();
                 self.bind_scrutinee_pat(pat, ty, place);
+                self.bind_elements(first, expr);
             }
             ExprKind::Match { scrut, arms } => {
                 // Scrutinee temporaries live until the end of the `match`, in every edition.
@@ -1194,7 +1213,9 @@ impl<'a> Walker<'a> {
                 self.expr(iter);
                 self.repeat.push(e.span.lo);
                 self.with_scope(|w| {
+                    let first = w.facts.bindings.len();
                     w.bind_pat(pat, SemTy::Unknown, false);
+                    w.bind_elements(first, iter);
                     w.block(body);
                 });
                 self.repeat.pop();
@@ -1202,6 +1223,11 @@ impl<'a> Walker<'a> {
             ExprKind::Assign { lhs, rhs, .. } => {
                 self.expr(rhs);
                 self.expr(lhs);
+                if matches!(lhs.kind, ExprKind::Field { .. })
+                    && let Some((p, _)) = self.place_of(lhs)
+                {
+                    self.record_store(StoreSlot::Place(p), rhs);
+                }
                 let lt = self.ty_of(lhs);
                 if lt.unsynchronized_map().is_some()
                     && !lt.contains_lock()
@@ -1301,6 +1327,13 @@ impl<'a> Walker<'a> {
             self.ix.resolve_type_path(self.file, path, Vec::new(), 0)
         };
         let SemTy::Adt { id, .. } = ty else { return };
+        for (name, f) in fields {
+            let slot = StoreSlot::LitField {
+                adt: id,
+                field: name.clone(),
+            };
+            self.record_store(slot, f);
+        }
         // Only a struct that can hold a shared object can make two paths one object.
         if !self.ix.adt_shares(id) {
             return;
@@ -1569,6 +1602,7 @@ impl<'a> Walker<'a> {
         }
         if let Some((callee, through_trait)) = resolved {
             let recv_place = self.place_of(recv).map(|(p, _)| p);
+            let closure_args = self.closure_args(callee, args, 1);
             let args = args.iter().map(|a| self.arg_place(a)).collect();
             self.facts.calls.push(Call {
                 callee,
@@ -1577,9 +1611,11 @@ impl<'a> Walker<'a> {
                 closures: self.closures(),
                 recv: recv_place,
                 args,
+                closure_args,
                 through_trait,
             });
         }
+        self.store_call(recv, method, args);
         // A map write.
         if MAP_WRITE_METHODS.contains(&method)
             && recv_inner.is_map()
@@ -1607,8 +1643,14 @@ impl<'a> Walker<'a> {
             for a in args {
                 self.expr(a);
             }
+            // `(sub.callback)(e)`, `(h.value())(e)`.
+            self.stored_call(e, func);
             return;
         };
+        if names.len() == 1 {
+            // `h(e)`, `h` taken from a handler table.
+            self.stored_call(e, func);
+        }
         let local = names.len() == 1 && self.lookup(&names[0]).is_some();
         if local
             && let Some(b) = self.lookup(&names[0])
@@ -1686,6 +1728,7 @@ impl<'a> Walker<'a> {
             self.facts.scope_ends.insert(e.id, e.span.hi);
         }
         if let Some(c) = callee {
+            let closure_args = self.closure_args(c, args, 0);
             let args = args.iter().map(|a| self.arg_place(a)).collect();
             self.facts.calls.push(Call {
                 callee: c,
@@ -1694,6 +1737,7 @@ impl<'a> Walker<'a> {
                 closures: self.closures(),
                 recv: None,
                 args,
+                closure_args,
                 through_trait: None,
             });
         }

@@ -31,6 +31,7 @@ use super::ir::{BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, SelfKin
 use super::items::ItemIndex;
 use super::locks::{self, LockEvent, Summary, SummaryAcq, exec_context};
 pub use super::locks::{FnGuards, Path, Seg};
+use super::stored::StoredAcq;
 use super::types::SemTy;
 use crate::Edition;
 use crate::catalog::{self, GuardMethod, Shape, ShapeSeg};
@@ -382,6 +383,7 @@ pub fn analyze_all(
     edition: Edition,
 ) -> (Vec<Summary>, Vec<FnGuards>) {
     let n = bodies.len();
+    let stored = super::stored::resolve(ix, bodies);
     let mut sums = vec![Summary::default(); n];
     let mut guards: Vec<FnGuards> = (0..n).map(|_| FnGuards::default()).collect();
     for scc in sccs(bodies) {
@@ -389,10 +391,11 @@ pub fn analyze_all(
         for _ in 0..if recursive { 4 } else { 1 } {
             let mut changed = false;
             for &f in &scc {
-                if !needs_flow(ix, &bodies[f as usize], f, &sums) {
+                let stored = &stored[f as usize];
+                if !needs_flow(ix, &bodies[f as usize], f, &sums) && stored.iter().all(Vec::is_empty) {
                     continue;
                 }
-                let (g, s) = Flow::run(ix, aliases, f, &bodies[f as usize], edition, &sums);
+                let (g, s) = Flow::run(ix, aliases, f, &bodies[f as usize], edition, &sums, stored);
                 guards[f as usize] = g;
                 if s != sums[f as usize] {
                     sums[f as usize] = s;
@@ -505,6 +508,9 @@ struct Flow<'a> {
     body: &'a BodyFacts,
     edition: Edition,
     sums: &'a [Summary],
+    /// For each stored-closure call of the body, the locks the closures stored there take.
+    stored: &'a [Vec<StoredAcq>],
+    stored_call_of: HashMap<u32, usize>,
     /// The binding a path expression names, by expression id.
     binding_of: HashMap<u32, u32>,
     /// The binding a pattern identifier declares, by its offset.
@@ -555,6 +561,7 @@ impl<'a> Flow<'a> {
         body: &'a BodyFacts,
         edition: Edition,
         sums: &'a [Summary],
+        stored: &'a [Vec<StoredAcq>],
     ) -> (FnGuards, Summary) {
         let def = &ix.fns[f as usize].def;
         let mut binding_of = HashMap::new();
@@ -573,6 +580,8 @@ impl<'a> Flow<'a> {
             body,
             edition,
             sums,
+            stored,
+            stored_call_of: body.stored_calls.iter().enumerate().map(|(i, c)| (c.expr, i)).collect(),
             binding_of,
             pat_binding: body
                 .bindings
@@ -1578,6 +1587,7 @@ impl<'a> Flow<'a> {
             self.place(func);
             let mark = self.pending.len();
             self.args(args);
+            self.stored_call(e.id);
             self.pending.truncate(mark);
             return Val::default();
         };
@@ -1591,6 +1601,7 @@ impl<'a> Flow<'a> {
         }
         let mark = self.pending.len();
         let vals = self.args(args);
+        self.stored_call(e.id);
         self.pending.truncate(mark);
         let first = || vals.first().cloned().unwrap_or_default();
         match (owner, last) {
@@ -1701,6 +1712,60 @@ impl<'a> Flow<'a> {
             }
         }
         out
+    }
+
+    /// A call of a stored closure (a handler taken from a table): the locks the closures the
+    /// package stores there take are taken here, each as the lock of this function it is: a
+    /// guard held here of the same class, a field of `self`, a static (others are skipped).
+    fn stored_call(&mut self, expr: u32) {
+        let Some(&i) = self.stored_call_of.get(&expr) else {
+            return;
+        };
+        let call = &self.body.stored_calls[i];
+        for (j, sa) in self.stored[i].iter().enumerate() {
+            let Some(place) = self.place_of_class(&sa.lock) else {
+                continue;
+            };
+            self.record((expr, j as u32 + 1), |fl| {
+                Some(LockEvent {
+                    through_closure: Some(sa.span),
+                    ..fl.new_event(
+                        &place,
+                        &sa.lock_ty,
+                        sa.op,
+                        call.span,
+                        &call.closures,
+                        (sa.span, sa.fn_id),
+                    )
+                })
+            });
+        }
+    }
+
+    /// The place of this function a lock class stands for here: the lock of a guard held now
+    /// of that class, a field of `self`, or the static.
+    fn place_of_class(&self, class: &locks::LockClass) -> Option<super::body::Place> {
+        use super::body::{Place, Root};
+        for t in self.held_now(None) {
+            let lock = &self.events[t as usize].lock;
+            if locks::lock_class(self.ix, self.body, self.f, lock).as_ref() == Some(class) {
+                return Some(lock.clone());
+            }
+        }
+        match class {
+            locks::LockClass::Field { adt, fields } => {
+                let self_ty = locks::root_ty(self.ix, self.body, self.f, Root::SelfParam);
+                matches!(self_ty.autoderef(), SemTy::Adt { id, .. } if id == adt).then(|| Place {
+                    root: Root::SelfParam,
+                    fields: fields.clone(),
+                })
+            }
+            locks::LockClass::Static { id, fields } => Some(Place {
+                root: Root::Static(*id),
+                fields: fields.clone(),
+            }),
+            locks::LockClass::Local { .. } => None,
+        }
     }
 
     /// A call of a closure bound to a local name: its locks are taken here.

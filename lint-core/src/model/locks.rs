@@ -412,6 +412,9 @@ pub struct OrderEdge {
     pub context: Option<u32>,
     pub first_span: Span,
     pub second_span: Span,
+    /// When `second` is taken by a closure called at `second_span` (a stored handler, a
+    /// closure variable): where the closure takes it.
+    pub through_closure: Option<Span>,
     /// When both were taken inside one call (a callee given the two locks): the callee.
     pub inside: Option<u32>,
     /// Both locks are reachable only from this call of the function (`&mut self`): the edge
@@ -498,6 +501,7 @@ impl LockGraph {
                         context: inner.context,
                         first_span: outer.span,
                         second_span: inner.span,
+                        through_closure: inner.through_closure,
                         inside: inner.via.map(|(f, _)| f).filter(|_| inner.nested.contains(&(h as u32))),
                         exclusive: outer.exclusive && inner.exclusive,
                     });

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod items;
 pub mod locks;
 pub mod lower;
+pub mod stored;
 pub mod types;
 
 use std::collections::{HashMap, VecDeque};

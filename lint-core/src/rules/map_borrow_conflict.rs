@@ -40,8 +40,10 @@ declare_rule! {
     ///   arm of a `try_borrow_mut`, which holds no borrow.
     /// - The cell is identified by its access path; a second path to the same cell (a reference
     ///   stored in another struct, a getter) is not recognized.
-    /// - A borrow made in a callback the model cannot resolve (a closure stored in a field, a
-    ///   trait object with several implementations) is not followed.
+    /// - A borrow made in a callback the model cannot resolve (a closure stored only by the
+    ///   package's users, a trait object with several implementations) is not followed; one
+    ///   the package stores in a handler table itself is followed at each call of the table's
+    ///   closures, by struct field rather than by object.
     /// - The guard flow reports only guards that are alive on every path to the second
     ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
     ///   guards joined from two branches of different locks, is silent.

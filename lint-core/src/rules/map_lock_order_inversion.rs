@@ -88,20 +88,30 @@ impl Rule for MapLockOrderInversion {
                 )
             };
             let mut finding = out.report(e.second_span, message);
-            finding = match e.inside {
-                Some(callee) => finding.primary_label(format!(
+            finding = if let Some(callee) = e.inside {
+                finding.primary_label(format!(
                     "`{}` takes `{}` here while holding `{}`",
                     model.items.fns[callee as usize].def.name,
                     name(&e.second),
                     name(&e.first)
-                )),
-                None => finding
+                ))
+            } else {
+                let by = if e.through_closure.is_some() {
+                    " by the closure called"
+                } else {
+                    ""
+                };
+                let f = finding
                     .primary_label(format!(
-                        "`{}` taken here while `{}` is held",
+                        "`{}` taken{by} here while `{}` is held",
                         name(&e.second),
                         name(&e.first)
                     ))
-                    .label(e.first_span, format!("`{}` taken first here", name(&e.first))),
+                    .label(e.first_span, format!("`{}` taken first here", name(&e.first)));
+                match e.through_closure {
+                    Some(at) => f.label(at, "the closure takes it here"),
+                    None => f,
+                }
             };
             for x in &edges[1..] {
                 finding = finding.label(
