@@ -383,7 +383,7 @@ pub fn analyze_all(
     edition: Edition,
 ) -> (Vec<Summary>, Vec<FnGuards>) {
     let n = bodies.len();
-    let stored = super::stored::resolve(ix, bodies);
+    let stored = super::stored::resolve(ix, bodies, None);
     let mut sums = vec![Summary::default(); n];
     let mut guards: Vec<FnGuards> = (0..n).map(|_| FnGuards::default()).collect();
     for scc in sccs(bodies) {
@@ -404,6 +404,19 @@ pub fn analyze_all(
             }
             if !changed {
                 break;
+            }
+        }
+    }
+    // The stored closures' calls, now that every summary is known: the functions with a
+    // stored-closure call are walked again with them (their callers keep the summaries of the
+    // first walk).
+    if bodies.iter().any(|b| !b.stored_calls.is_empty()) {
+        let with_calls = super::stored::resolve(ix, bodies, Some(&sums));
+        for (f, (now, before)) in with_calls.iter().zip(&stored).enumerate() {
+            if now.iter().zip(before).any(|(a, b)| a.len() != b.len()) {
+                let (g, s) = Flow::run(ix, aliases, f as u32, &bodies[f], edition, &sums, now);
+                guards[f] = g;
+                sums[f] = s;
             }
         }
     }

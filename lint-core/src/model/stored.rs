@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::body::{BodyFacts, StoreSlot, Stored};
 use super::items::ItemIndex;
-use super::locks::{LockClass, canonical, exec_context, lock_class};
+use super::locks::{LockClass, Summary, at_call_site, canonical, exec_context, lock_class};
 use super::types::SemTy;
 use crate::catalog::AcqOp;
 use crate::diagnostic::Span;
@@ -30,9 +30,10 @@ pub struct StoredAcq {
 }
 
 /// For each function, for each of its stored-closure calls (`BodyFacts::stored_calls`), the
-/// locks the closures the package stores in that slot take.
+/// locks the closures the package stores in that slot take: directly, and, once `sums` are
+/// known, through the calls of the package's functions they make.
 #[must_use]
-pub fn resolve(ix: &ItemIndex, bodies: &[BodyFacts]) -> Vec<Vec<Vec<StoredAcq>>> {
+pub fn resolve(ix: &ItemIndex, bodies: &[BodyFacts], sums: Option<&[Summary]>) -> Vec<Vec<Vec<StoredAcq>>> {
     let mut out: Vec<Vec<Vec<StoredAcq>>> = bodies.iter().map(|b| vec![Vec::new(); b.stored_calls.len()]).collect();
     if bodies.iter().all(|b| b.stored_calls.is_empty()) {
         return out;
@@ -89,6 +90,25 @@ pub fn resolve(ix: &ItemIndex, bodies: &[BodyFacts]) -> Vec<Vec<Vec<StoredAcq>>>
                             op: a.op,
                             span: a.span,
                         });
+                    }
+                }
+                // `move |e| hub.unsubscribe(id)`: what the called function takes.
+                let Some(sums) = sums else { continue };
+                for call in sb.calls.iter().filter(|k| exec_context(sb, &k.closures) == Some(c)) {
+                    let has_self = ix.fns[call.callee as usize].def.self_kind.is_some();
+                    for acq in &sums[call.callee as usize].acquires {
+                        let Some(place) = at_call_site(call, has_self, &acq.lock) else {
+                            continue;
+                        };
+                        if let Some(lock) = lock_class(ix, sb, s, &canonical(sb, &place)) {
+                            out[f][i].push(StoredAcq {
+                                fn_id: s,
+                                lock,
+                                lock_ty: acq.lock_ty.clone(),
+                                op: acq.op,
+                                span: call.span,
+                            });
+                        }
                     }
                 }
             }

@@ -80,9 +80,10 @@ declare_rule! {
     ///   wrappers) are not checked.
     /// - A stored closure (a handler in a table) is followed by the struct field it is stored
     ///   in and the field of the lock it takes (`Hub.listeners`), not by object: a handler of
-    ///   one hub that locks another hub of the same type is taken for the same lock. Only the
-    ///   locks the closure takes in its own body count (not those of functions it calls), and
-    ///   `(x.callback)(e)` on an element of a map's values is not followed.
+    ///   one hub that locks another hub of the same type is taken for the same lock. What the
+    ///   functions the closure calls take counts at the call, but not in the summary the
+    ///   caller's own callers see; `(x.callback)(e)` on an element of a map's values is not
+    ///   followed.
     pub struct MapLockReentry {
         name: "map_lock_reentry",
         level: Deny,
