@@ -43,6 +43,48 @@ pub struct TySeg {
     pub args: Vec<Ty>,
 }
 
+/// A type as a message shows it: each path by its last segment (`Mutex<HashMap<u64, Conn>>`).
+impl std::fmt::Display for Ty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |f: &mut std::fmt::Formatter<'_>, ts: &[Ty]| -> std::fmt::Result {
+            for (i, t) in ts.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{t}")?;
+            }
+            Ok(())
+        };
+        match self {
+            Ty::Path(p) => match p.last() {
+                Some(seg) if seg.args.is_empty() => f.write_str(&seg.name),
+                Some(seg) => {
+                    write!(f, "{}<", seg.name)?;
+                    list(f, &seg.args)?;
+                    f.write_str(">")
+                }
+                None => f.write_str(".."),
+            },
+            Ty::Ref { mutable, inner } => write!(f, "&{}{inner}", if *mutable { "mut " } else { "" }),
+            Ty::Ptr { mutable, inner } => write!(f, "*{} {inner}", if *mutable { "mut" } else { "const" }),
+            Ty::Tuple(ts) => {
+                f.write_str("(")?;
+                list(f, ts)?;
+                f.write_str(")")
+            }
+            Ty::Array(t) => write!(f, "[{t}; _]"),
+            Ty::Slice(t) => write!(f, "[{t}]"),
+            Ty::Bounds(bs) => {
+                f.write_str("impl ")?;
+                let names: Vec<&str> = bs.iter().filter_map(|b| b.last()).map(|s| s.name.as_str()).collect();
+                f.write_str(&names.join(" + "))
+            }
+            Ty::Infer => f.write_str("_"),
+            Ty::Other => f.write_str(".."),
+        }
+    }
+}
+
 impl TyPath {
     #[must_use]
     pub fn last(&self) -> Option<&TySeg> {

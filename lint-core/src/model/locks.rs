@@ -334,6 +334,20 @@ impl LockClass {
         matches!(self, LockClass::Local { .. })
     }
 
+    /// The type the lock's field is declared with (`Mutex<HashMap<u64, Conn>>`), for a field
+    /// of a struct of the package.
+    #[must_use]
+    pub fn declared_ty(&self, ix: &ItemIndex) -> Option<String> {
+        match self {
+            LockClass::Field { adt, fields } if fields.len() == 1 => ix.adts[*adt as usize]
+                .fields
+                .iter()
+                .find(|(n, _)| *n == fields[0])
+                .map(|(_, t)| t.to_string()),
+            _ => None,
+        }
+    }
+
     /// How the lock reads in a message: `Registry.peers`, `CACHE`, `state.routes`.
     #[must_use]
     pub fn describe(&self, ix: &ItemIndex, bodies: &[BodyFacts]) -> String {

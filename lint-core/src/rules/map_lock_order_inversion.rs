@@ -136,6 +136,22 @@ impl Rule for MapLockOrderInversion {
             finding = finding.help(format!(
                 "take {order} in the same order everywhere, or keep what they guard behind one lock"
             ));
+            // What each lock guards, as declared: one of them may be no map (a queue, stats).
+            let mut declared: Vec<String> = edges
+                .iter()
+                .filter_map(|x| {
+                    Some(format!(
+                        "`{}` is a `{}`",
+                        name(&x.first),
+                        x.first.declared_ty(&model.items)?
+                    ))
+                })
+                .collect();
+            declared.sort();
+            declared.dedup();
+            if declared.len() == edges.len() {
+                finding = finding.note(declared.join("; "));
+            }
             if !read_links.is_empty() {
                 let locks: Vec<String> = read_links.iter().map(|(l, _)| format!("`{}`", name(l))).collect();
                 finding = finding.note(format!(
