@@ -428,7 +428,7 @@ impl BodyFacts {
         let scope_end = spawn
             .scope
             .and_then(|s| self.scope_ends.get(&s).copied())
-            .unwrap_or(u32::MAX);
+            .unwrap_or_else(|| self.joined_at(spawn).unwrap_or(u32::MAX));
         let inside = |m: &Mention, cl: u32| m.closures.contains(&cl);
         for m in self.mentions_of_object(b) {
             if m.role == Role::Opaque || inside(m, c) {
@@ -453,6 +453,19 @@ impl BodyFacts {
             }
         }
         None
+    }
+
+    /// Where the spawning code first joins the thread of `spawn` (`handle.join()` on its
+    /// handle, outside any closure): nothing after it runs at the same time as that thread.
+    #[must_use]
+    pub fn joined_at(&self, spawn: &Spawn) -> Option<u32> {
+        let idx = self.spawns.iter().position(|s| std::ptr::eq(s, spawn))?;
+        self.blocking_waits
+            .iter()
+            .filter(|w| matches!(w.waits_for, WaitFor::Thread(i) if i == idx))
+            .filter(|w| w.closures.is_empty() && w.span.lo > spawn.span.lo)
+            .map(|w| w.span.hi)
+            .min()
     }
 
     /// For a use of the object bound to `b` (the part at `fields`) inside `closures`: the

@@ -42,6 +42,10 @@ declare_rule! {
     ///   through a method call (`self.maps()`) or an index (`maps[i]`) is not.
     /// - A single scoped thread that is the only user of the map until the scope ends is
     ///   correct and not reported; a use inside an unknown macro is not counted as a use.
+    /// - A use after the first `join()` of the thread's handle in the spawning code is not
+    ///   concurrent, even when that `join()` runs on some paths only.
+    /// - An `Rc` or an `Arc<RefCell<..>>` written inside spawned code is reported even when
+    ///   nothing else uses it meanwhile: rustc rejects it, and the finding says what to use.
     pub struct MapMutatedInSpawn {
         name: "map_mutated_in_spawn",
         level: Deny,
@@ -71,6 +75,39 @@ impl Rule for MapMutatedInSpawn {
             let binding = &body.bindings[b as usize];
             // (The use found depends only on the object, the fields and the closure.)
             let Some((c, spawn, other)) = body.racing_use(b, &w.place.fields, &w.closures) else {
+                // An `Rc` or an `Arc<RefCell<..>>` captured by spawned code: rustc rejects it
+                // whatever else uses it; say what to use instead.
+                if let Some((c, spawn)) = body.enclosing_spawn(&w.closures)
+                    && spawn.kind != SpawnKind::Parallel
+                    && body.declared_outside(b, c)
+                    && let Some(wrapper) =
+                        shared_cell(&body.bindings[binding.identity as usize].ty).or_else(|| shared_cell(&binding.ty))
+                    && reported.insert((binding.identity, w.place.fields.clone(), c))
+                {
+                    let name = &place_name(model, body, &w.place);
+                    let (message, help) = match wrapper {
+                        "Rc" => (
+                            format!(
+                                "`{name}` is an `Rc` moved into {}: `Rc` cannot be sent to another thread",
+                                spawn_noun(spawn.kind)
+                            ),
+                            "share an `Arc<Mutex<HashMap<..>>>` instead: `Arc` counts its owners atomically, and the `Mutex` takes the place of the `RefCell`",
+                        ),
+                        _ => (
+                            format!(
+                                "`{name}` is an `Arc<RefCell<..>>` shared with {}: a `RefCell` cannot be shared between threads",
+                                spawn_noun(spawn.kind)
+                            ),
+                            "replace the `RefCell` with a `Mutex` (`Arc<Mutex<HashMap<..>>>`) and lock it where it is borrowed now",
+                        ),
+                    };
+                    out.report(write_span(w), message)
+                        .primary_label(format!("`{name}` is written here"))
+                        .label(spawn.span, "spawned here")
+                        .help(help)
+                        .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
+                        .emit();
+                }
                 continue;
             };
             if !reported.insert((binding.identity, w.place.fields.clone(), c)) {
@@ -111,5 +148,24 @@ impl Rule for MapMutatedInSpawn {
                 .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
                 .emit();
         }
+    }
+}
+
+/// `Rc<..>` or `Arc<RefCell<..>>`: shared ownership that cannot cross threads (rustc rejects
+/// it in a spawned closure). Which of the two.
+fn shared_cell(ty: &crate::model::types::SemTy) -> Option<&'static str> {
+    use crate::model::types::SemTy;
+    match ty {
+        SemTy::Wrapper { wrap: Wrap::Rc, .. } => Some("Rc"),
+        SemTy::Wrapper { wrap: Wrap::Arc, inner } => matches!(
+            **inner,
+            SemTy::Wrapper {
+                wrap: Wrap::RefCell,
+                ..
+            }
+        )
+        .then_some("Arc<RefCell>"),
+        SemTy::Ref { inner, .. } => shared_cell(inner),
+        _ => None,
     }
 }
