@@ -577,6 +577,9 @@ pub struct Walker<'a> {
     depth: u32,
     /// Closure expressions that are spawn bodies (their params and kind) to mark when visited.
     pending_spawn_closures: HashMap<u32, SpawnKind>,
+    /// Closures of rayon's `for_each_with`/`try_for_each_with` seeded with a copy of a map:
+    /// the map's place and the copy (their first parameter is a per-worker copy).
+    worker_seeds: HashMap<u32, (Place, Span, SemTy)>,
     /// The element type of bindings bound to an element of a `Vec` (for stored-closure calls
     /// only: the model's typing of such bindings is left as it is).
     elem_tys: HashMap<u32, SemTy>,
@@ -615,6 +618,7 @@ impl<'a> Walker<'a> {
             depth: 0,
             pending_spawn_closures: HashMap::new(),
             elem_tys: HashMap::new(),
+            worker_seeds: HashMap::new(),
             closure_param_tys: HashMap::new(),
             log_depth: 0,
             in_let: None,
@@ -1453,9 +1457,24 @@ impl<'a> Walker<'a> {
         self.closure_stack.push(e.id);
         let saved_let = self.in_let.take();
         let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
+        let seed = self.worker_seeds.remove(&e.id);
         self.with_scope(|w| {
             for (i, p) in c.params.iter().enumerate() {
+                let first = w.facts.bindings.len();
                 w.bind_pat(p, tys.get(i).cloned().unwrap_or_default(), true);
+                // `for_each_with(map.clone(), |local, x| ..)`: each worker's copy of the map.
+                if i == 0
+                    && let Some(seed) = &seed
+                    && let Some(b) = w.facts.bindings.get_mut(first)
+                {
+                    b.clone_of = Some((seed.0.clone(), seed.1));
+                    if matches!(b.ty, SemTy::Unknown) {
+                        b.ty = SemTy::Ref {
+                            mutable: true,
+                            inner: Box::new(seed.2.clone()),
+                        };
+                    }
+                }
             }
             w.expr(&c.body);
         });
@@ -1483,6 +1502,18 @@ impl<'a> Walker<'a> {
             });
         }
         let parallel = chain_has_par_iter(recv);
+        // Each worker of `for_each_with(seed, f)` gets its own clone of `seed`; nothing comes back.
+        if parallel
+            && matches!(method, "for_each_with" | "try_for_each_with")
+            && let [seed, f] = args
+            && let ExprKind::Closure(_) = peel(f).kind
+            && let Some(src) = clone_source(peel(seed))
+            && let map_ty = self.ty_of(src).autoderef().clone()
+            && map_ty.is_map()
+            && let Some((place, _)) = self.place_of(src)
+        {
+            self.worker_seeds.insert(peel(f).id, (place, seed.span, map_ty));
+        }
         let recv_inner = recv_ty.autoderef().clone();
         // Context types for closure parameters.
         if let SemTy::Wrapper {

@@ -41,6 +41,8 @@ declare_rule! {
     /// - Only copies bound to a local name are followed.
     /// - Any read of the copy after the write (even one that does not let the data escape)
     ///   keeps the lint silent.
+    /// - A rayon `for_each_with` seed is reported only when it is a clone of a map the caller
+    ///   reads after the call; `map_with` seeds are taken for per-worker caches.
     /// - Spawns through helpers of the package are seen (a function that hands its closure
     ///   parameter to a spawn); a helper from another crate is not, unless configured in
     ///   `spawners`, and a closure stored in a struct before it is spawned is not followed.
@@ -96,6 +98,20 @@ impl Rule for LostMapWrites {
                 if escapes_after(body, b, first.span.lo) {
                     continue;
                 }
+                // A rayon worker's copy (`for_each_with(map.clone(), |local, x| ..)`): lost
+                // only if the caller looks at the map afterwards (a per-worker scratch map is
+                // meant to be dropped).
+                let worker_copy = spawn.kind == SpawnKind::Parallel && binding.is_param;
+                if worker_copy
+                    && !source.is_some_and(|p| match p.root {
+                        Root::Local(r) => body
+                            .mentions_of_object(r)
+                            .any(|m| m.span.lo > closure.span.hi && m.closures.is_empty()),
+                        _ => false,
+                    })
+                {
+                    continue;
+                }
                 let name = &binding.name;
                 let unit = if spawn.kind == SpawnKind::Task {
                     "task"
@@ -113,14 +129,24 @@ impl Rule for LostMapWrites {
                         }
                     },
                 );
-                out.report(
-                    write_span(first),
-                    format!("writes to `{name}` are lost: it is {what} that never leaves the spawned {unit}"),
-                )
+                let message = if worker_copy {
+                    format!(
+                        "writes to `{name}` are lost: each rayon worker writes its own {}, and none comes back",
+                        what.trim_start_matches("a ")
+                    )
+                } else {
+                    format!("writes to `{name}` are lost: it is {what} that never leaves the spawned {unit}")
+                };
+                let help = if worker_copy {
+                    "build the map with `fold` + `reduce` (or `collect`) so the workers' maps come back, or share an `Arc<Mutex<HashMap<..>>>`"
+                } else {
+                    "share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)"
+                };
+                out.report(write_span(first), message)
                 .primary_label(format!("this write is never seen outside the {unit}"))
                 .label(copy_span, "the map is copied here")
                 .label(spawn.span, format!("the copy moves into this {unit} and is dropped when it ends"))
-                .help("share the original instead: clone an `Arc<Mutex<HashMap<..>>>` into the thread; or send the copy back (return it and `join()`, or use a channel)")
+                .help(help)
                 .note("`Arc<maplint_maps::ShardedMap>` is cheap to clone into every thread and all of them write the same map")
                 .emit();
                 break;
