@@ -102,6 +102,15 @@ impl Walker<'_> {
                     SemTy::Dyn(traits) => self.ix.trait_method(traits, method).map(|(f, _)| f),
                     _ => None,
                 };
+                // `self.table()`, an accessor that hands out `&mut *self.table.get()` of an
+                // `UnsafeCell`: that field, reached through the cell.
+                if args.is_empty()
+                    && let Some(fields) = callee.and_then(|f| self.cell_accessor_fields(f))
+                {
+                    let (mut p, _) = rec(recv)?;
+                    p.fields.extend(fields);
+                    return Some((p, Via::UnsafeCell));
+                }
                 if args.is_empty()
                     && let Some(fields) = callee.and_then(|f| self.getter_fields(f))
                 {
@@ -184,6 +193,53 @@ pub(super) fn root_expr(e: &Expr) -> Option<u32> {
 }
 
 impl Walker<'_> {
+    /// The field path an `UnsafeCell` accessor hands out: a method of `&self` with no other
+    /// parameter whose body is `unsafe { &mut *self.a.get() }` (a mutable view of the cell's
+    /// content without a lock: every call is an unsynchronized access).
+    fn cell_accessor_fields(&self, f: u32) -> Option<Vec<String>> {
+        use crate::model::ir::SelfKind;
+        let def = &self.ix.fns[f as usize].def;
+        if !matches!(def.self_kind, Some(SelfKind::Ref)) || !def.params.is_empty() {
+            return None;
+        }
+        let body = def.body.as_ref()?;
+        let [_] = body.stmts.as_slice() else { return None };
+        let mut e = body.tail()?;
+        if let ExprKind::Unsafe(b) = &e.kind {
+            let [_] = b.stmts.as_slice() else { return None };
+            e = b.tail()?;
+        }
+        let ExprKind::Ref { expr, .. } = &e.kind else {
+            return None;
+        };
+        let ExprKind::Unary {
+            op: UnOp::Deref,
+            expr: inner,
+        } = &expr.kind
+        else {
+            return None;
+        };
+        let ExprKind::MethodCall { recv, method, args, .. } = &inner.kind else {
+            return None;
+        };
+        if method != "get" || !args.is_empty() {
+            return None;
+        }
+        let mut fields = Vec::new();
+        let mut e = &**recv;
+        while let ExprKind::Field { base, name } = &e.kind {
+            fields.push(name.clone());
+            e = base;
+        }
+        match &e.kind {
+            ExprKind::Path(p) if p.len() == 1 && p[0] == "self" && !fields.is_empty() => {
+                fields.reverse();
+                Some(fields)
+            }
+            _ => None,
+        }
+    }
+
     /// The field path a getter hands out: a method of `&self` (or `&mut self`) with no other
     /// parameter, or a free function of one reference parameter (`fn peers(app: &App)`), whose
     /// body is `&self.a.b`, `&mut self.a`, `self.a.as_ref()`, or, when it returns an
