@@ -1712,10 +1712,10 @@ impl<'a> Flow<'a> {
         // across an `.await` of its own are held across the caller's `.await` of it.
         if self.ix.fns[callee].def.is_async {
             for &(pos, at) in &sum.param_awaits {
-                let Some((_, toks)) = moved.iter().find(|(p, _)| *p == pos) else {
+                if !moved.iter().any(|(p, _)| *p == pos) {
                     continue;
-                };
-                for h in params[pos].0.iter().filter(|h| h.must && toks.contains(&h.tok)) {
+                }
+                for h in params[pos].0.iter().filter(|h| h.must) {
                     out.extend(Val(vec![Held {
                         path: vec![field(FUTURE)],
                         ..h.clone()

@@ -384,23 +384,11 @@ pub fn root_ty(ix: &ItemIndex, body: &BodyFacts, f: u32, root: Root) -> SemTy {
 /// for statics, and the local object for locals of other types.
 #[must_use]
 pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) -> Option<LockClass> {
-    let root_ty = root_ty(ix, body, fn_id, lock.root);
-    // A lock is named after the innermost struct of the package that holds it: the field of
-    // `LogFetchBuffer` is one lock whether it is reached as `self.completed` or as
-    // `self.buffer.completed` from the struct that owns the buffer.
-    let mut owner: Option<(u32, usize)> = None;
-    let mut ty = root_ty;
-    for (i, field) in lock.fields.iter().enumerate() {
-        if let SemTy::Adt { id, .. } = ty.autoderef() {
-            owner = Some((*id, i));
-        }
-        ty = ix.field_ty(&ty, field);
-    }
-    match (owner, lock.root) {
-        (Some((adt, i)), _) => Some(LockClass::Field {
-            adt,
-            fields: lock.fields[i..].to_vec(),
-        }),
+    match (
+        field_class(ix, root_ty(ix, body, fn_id, lock.root), &lock.fields),
+        lock.root,
+    ) {
+        (Some(class), _) => Some(class),
         (None, Root::Static(id)) => Some(LockClass::Static {
             id,
             fields: lock.fields.clone(),
@@ -412,6 +400,27 @@ pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) ->
             fields: lock.fields.clone(),
         }),
     }
+}
+
+/// The class of the field path `fields` of a value of type `ty`, named after the innermost
+/// struct of the package that holds the field: the field of `LogFetchBuffer` is one lock
+/// whether it is reached as `self.completed` or as `self.buffer.completed` from the struct that
+/// owns the buffer. `None` when no struct of the package is on the way.
+#[must_use]
+pub fn field_class(ix: &ItemIndex, ty: SemTy, fields: &[String]) -> Option<LockClass> {
+    let mut owner: Option<(u32, usize)> = None;
+    let mut ty = ty;
+    for (i, field) in fields.iter().enumerate() {
+        if let SemTy::Adt { id, .. } = ty.autoderef() {
+            owner = Some((*id, i));
+        }
+        ty = ix.field_ty(&ty, field);
+    }
+    let (adt, i) = owner?;
+    Some(LockClass::Field {
+        adt,
+        fields: fields[i..].to_vec(),
+    })
 }
 
 /// One ordered pair: `second` was taken while a guard of `first` was alive.

@@ -6,7 +6,8 @@
 //! function that stores into it or calls out of it. A function that stores one of its
 //! parameters there (`fn subscribe(&self, h: H) { self.handlers.lock().push(Box::new(h)) }`)
 //! stores the closures its callers in the package pass for it. A call of a stored closure runs
-//! one of those the package stores there; its locks are their direct acquisitions, by class.
+//! one of those the package stores there; its locks are theirs, by class: their direct
+//! acquisitions, and what the package's functions they call take (from their summaries).
 //! Closures that only come from outside (a public API given user callbacks) are unknown, and
 //! nothing is assumed about them.
 
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 
 use super::body::{BodyFacts, StoreSlot, Stored};
 use super::items::ItemIndex;
-use super::locks::{LockClass, Summary, at_call_site, canonical, exec_context, lock_class};
+use super::locks::{LockClass, Summary, at_call_site, canonical, exec_context, field_class, lock_class};
 use super::types::SemTy;
 use crate::catalog::AcqOp;
 use crate::diagnostic::Span;
@@ -71,66 +72,48 @@ pub fn resolve(ix: &ItemIndex, bodies: &[BodyFacts], sums: Option<&[Summary]>) -
     for (f, b) in bodies.iter().enumerate() {
         for (i, call) in b.stored_calls.iter().enumerate() {
             let class = match &call.root_ty {
-                Some(t) => class_under(ix, t, &call.slot.fields),
+                Some(t) => field_class(ix, t.clone(), &call.slot.fields),
                 None => lock_class(ix, b, f as u32, &canonical(b, &call.slot)),
             };
             let Some(class) = class else { continue };
             for &(s, c) in slots.get(&class).into_iter().flatten() {
                 let sb = &bodies[s as usize];
-                for a in sb
+                let in_closure = |closures: &[u32]| exec_context(sb, closures) == Some(c);
+                let direct = sb
                     .acquisitions
                     .iter()
-                    .filter(|a| exec_context(sb, &a.closures) == Some(c))
-                {
-                    if let Some(lock) = lock_class(ix, sb, s, &canonical(sb, &a.lock)) {
+                    .filter(|a| in_closure(&a.closures))
+                    .map(|a| (a.lock.clone(), &a.lock_ty, a.op, a.span));
+                // `move |e| hub.unsubscribe(id)`: what the called function takes.
+                let through_calls = sums.into_iter().flat_map(|sums| {
+                    sb.calls
+                        .iter()
+                        .filter(|k| in_closure(&k.closures))
+                        .flat_map(move |call| {
+                            let has_self = ix.fns[call.callee as usize].def.self_kind.is_some();
+                            sums[call.callee as usize].acquires.iter().filter_map(move |acq| {
+                                Some((
+                                    at_call_site(call, has_self, &acq.lock)?,
+                                    &acq.lock_ty,
+                                    acq.op,
+                                    call.span,
+                                ))
+                            })
+                        })
+                });
+                for (place, lock_ty, op, span) in direct.chain(through_calls) {
+                    if let Some(lock) = lock_class(ix, sb, s, &canonical(sb, &place)) {
                         out[f][i].push(StoredAcq {
                             fn_id: s,
                             lock,
-                            lock_ty: a.lock_ty.clone(),
-                            op: a.op,
-                            span: a.span,
+                            lock_ty: lock_ty.clone(),
+                            op,
+                            span,
                         });
-                    }
-                }
-                // `move |e| hub.unsubscribe(id)`: what the called function takes.
-                let Some(sums) = sums else { continue };
-                for call in sb.calls.iter().filter(|k| exec_context(sb, &k.closures) == Some(c)) {
-                    let has_self = ix.fns[call.callee as usize].def.self_kind.is_some();
-                    for acq in &sums[call.callee as usize].acquires {
-                        let Some(place) = at_call_site(call, has_self, &acq.lock) else {
-                            continue;
-                        };
-                        if let Some(lock) = lock_class(ix, sb, s, &canonical(sb, &place)) {
-                            out[f][i].push(StoredAcq {
-                                fn_id: s,
-                                lock,
-                                lock_ty: acq.lock_ty.clone(),
-                                op: acq.op,
-                                span: call.span,
-                            });
-                        }
                     }
                 }
             }
         }
     }
     out
-}
-
-/// The class of the field path `fields` of a value of type `ty`: named after the innermost
-/// struct of the package on the way (as [`lock_class`] names a lock).
-fn class_under(ix: &ItemIndex, ty: &SemTy, fields: &[String]) -> Option<LockClass> {
-    let mut owner = None;
-    let mut t = ty.clone();
-    for (i, f) in fields.iter().enumerate() {
-        if let SemTy::Adt { id, .. } = t.autoderef() {
-            owner = Some((*id, i));
-        }
-        t = ix.field_ty(&t, f);
-    }
-    let (adt, i) = owner?;
-    Some(LockClass::Field {
-        adt,
-        fields: fields[i..].to_vec(),
-    })
 }

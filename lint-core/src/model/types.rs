@@ -73,6 +73,25 @@ impl SemTy {
         }
     }
 
+    /// Shared ownership that cannot cross threads, as rustc sees it in a spawned closure:
+    /// `Rc<..>` (not `Send`) or `Arc<RefCell<..>>` (`RefCell` is not `Sync`). Which one.
+    #[must_use]
+    pub fn thread_bound_sharing(&self) -> Option<&'static str> {
+        match self {
+            SemTy::Wrapper { wrap: Wrap::Rc, .. } => Some("Rc"),
+            SemTy::Wrapper { wrap: Wrap::Arc, inner } => matches!(
+                **inner,
+                SemTy::Wrapper {
+                    wrap: Wrap::RefCell,
+                    ..
+                }
+            )
+            .then_some("Arc<RefCell>"),
+            SemTy::Ref { inner, .. } => inner.thread_bound_sharing(),
+            _ => None,
+        }
+    }
+
     #[must_use]
     pub fn is_map(&self) -> bool {
         matches!(self, SemTy::Map(_))

@@ -80,8 +80,10 @@ impl Rule for MapMutatedInSpawn {
                 if let Some((c, spawn)) = body.enclosing_spawn(&w.closures)
                     && spawn.kind != SpawnKind::Parallel
                     && body.declared_outside(b, c)
-                    && let Some(wrapper) =
-                        shared_cell(&body.bindings[binding.identity as usize].ty).or_else(|| shared_cell(&binding.ty))
+                    && let Some(wrapper) = body.bindings[binding.identity as usize]
+                        .ty
+                        .thread_bound_sharing()
+                        .or_else(|| binding.ty.thread_bound_sharing())
                     && reported.insert((binding.identity, w.place.fields.clone(), c))
                 {
                     let name = &place_name(model, body, &w.place);
@@ -148,24 +150,5 @@ impl Rule for MapMutatedInSpawn {
                 .note("`Arc<maplint_maps::ShardedMap>` lets every thread insert without a data race or a guard to hold")
                 .emit();
         }
-    }
-}
-
-/// `Rc<..>` or `Arc<RefCell<..>>`: shared ownership that cannot cross threads (rustc rejects
-/// it in a spawned closure). Which of the two.
-fn shared_cell(ty: &crate::model::types::SemTy) -> Option<&'static str> {
-    use crate::model::types::SemTy;
-    match ty {
-        SemTy::Wrapper { wrap: Wrap::Rc, .. } => Some("Rc"),
-        SemTy::Wrapper { wrap: Wrap::Arc, inner } => matches!(
-            **inner,
-            SemTy::Wrapper {
-                wrap: Wrap::RefCell,
-                ..
-            }
-        )
-        .then_some("Arc<RefCell>"),
-        SemTy::Ref { inner, .. } => shared_cell(inner),
-        _ => None,
     }
 }

@@ -225,19 +225,7 @@ impl Walker<'_> {
         if method != "get" || !args.is_empty() {
             return None;
         }
-        let mut fields = Vec::new();
-        let mut e = &**recv;
-        while let ExprKind::Field { base, name } = &e.kind {
-            fields.push(name.clone());
-            e = base;
-        }
-        match &e.kind {
-            ExprKind::Path(p) if p.len() == 1 && p[0] == "self" && !fields.is_empty() => {
-                fields.reverse();
-                Some(fields)
-            }
-            _ => None,
-        }
+        fields_of(recv, "self")
     }
 
     /// The field path a getter hands out: a method of `&self` (or `&mut self`) with no other
@@ -301,17 +289,22 @@ impl Walker<'_> {
                 _ => break,
             };
         }
-        let mut fields = Vec::new();
-        while let ExprKind::Field { base, name } = &e.kind {
-            fields.push(name.clone());
-            e = base;
+        fields_of(e, root)
+    }
+}
+
+/// The field path of `root.a.b` (`["a", "b"]`; at least one field).
+fn fields_of(mut e: &Expr, root: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    while let ExprKind::Field { base, name } = &e.kind {
+        fields.push(name.clone());
+        e = base;
+    }
+    match &e.kind {
+        ExprKind::Path(p) if p.len() == 1 && p[0] == root && !fields.is_empty() => {
+            fields.reverse();
+            Some(fields)
         }
-        match &e.kind {
-            ExprKind::Path(p) if p.len() == 1 && p[0] == root && !fields.is_empty() => {
-                fields.reverse();
-                Some(fields)
-            }
-            _ => None,
-        }
+        _ => None,
     }
 }

@@ -213,11 +213,7 @@ impl Walker<'_> {
     /// The closures among a call's arguments, by the callee's parameter position (`skip` is 1
     /// when `self` is the receiver, not `args[0]`).
     pub(super) fn closure_args(&self, callee: u32, args: &[Expr], skip: usize) -> Vec<(usize, u32)> {
-        let skip = if self.ix.fns[callee as usize].def.self_kind.is_some() {
-            skip
-        } else {
-            0
-        };
+        let skip = self.receiver_skip(callee, skip);
         args.iter()
             .enumerate()
             .filter_map(|(i, a)| match self.stored_value(a) {

@@ -198,13 +198,22 @@ impl Walker<'_> {
         let Some(spawned) = self.ix.spawners.get(&callee) else {
             return;
         };
-        let has_self = self.ix.fns[callee as usize].def.self_kind.is_some();
-        // A path call of a method (`Type::run(x, job)`) passes `self` as its first argument.
-        let skip = if has_self { skip } else { 0 };
+        let skip = self.receiver_skip(callee, skip);
         for &(pos, kind) in spawned {
             if let Some(a) = pos.checked_sub(skip).and_then(|i| args.get(i)) {
                 self.register_spawn(kind, call, a, None);
             }
+        }
+    }
+
+    /// How many parameters of `callee` come before the call's first argument: `self` when the
+    /// call has a receiver (`skip` 1) and the callee takes one. A path call of a method
+    /// (`Type::run(x, job)`) passes `self` as its first argument.
+    pub(super) fn receiver_skip(&self, callee: u32, skip: usize) -> usize {
+        if self.ix.fns[callee as usize].def.self_kind.is_some() {
+            skip
+        } else {
+            0
         }
     }
 
