@@ -376,22 +376,6 @@ pub(crate) fn analyze_with(
             .count(),
         ..Coverage::default()
     };
-    // `macro_rules!` bodies that define items and name what a rule looks for: never analyzed.
-    let wanted_syms: HashSet<lex::Sym> = wanted.iter().map(|w| lex::sym(w)).collect();
-    for (i, f) in lexed.iter().enumerate() {
-        let unread = f.items.iter().filter(|it| {
-            it.kind == lex::LexItemKind::MacroRules
-                && it.holds_items
-                && it.idents.iter().any(|w| wanted_syms.contains(w))
-        });
-        coverage.not_analyzed.extend(unread.filter_map(|it| {
-            let (lo, hi) = it.range?;
-            Some(NotAnalyzed {
-                span: Span::new(i as u32, lo, hi),
-                why: Unanalyzed::MacroRulesBody,
-            })
-        }));
-    }
     // The files' own copies of their text: those parsed (the rules and the renderer read them)
     // and those the coverage report points into; the others, lexed only, can report nothing.
     let mut files: Vec<SourceFile> = pkg
@@ -435,11 +419,17 @@ pub(crate) fn analyze_with(
     let mut irs = Vec::with_capacity(parsed.len());
     let mut next = Vec::new();
     for p in parsed {
-        let unread = p.ir.iter().flat_map(|ir| ir.unread_macros.iter());
-        coverage.not_analyzed.extend(unread.map(|&span| NotAnalyzed {
-            span,
-            why: Unanalyzed::MacroInputNotItems,
-        }));
+        if let Some(ir) = &p.ir {
+            let unread = ir.unread_macros.iter().map(|&span| NotAnalyzed {
+                span,
+                why: Unanalyzed::MacroInputNotItems,
+            });
+            let rules = ir.unread_macro_rules.iter().map(|&span| NotAnalyzed {
+                span,
+                why: Unanalyzed::MacroRulesBody,
+            });
+            coverage.not_analyzed.extend(unread.chain(rules));
+        }
         irs.push(p.ir);
         diagnostics.extend(p.diags);
         next.extend(p.facts);
@@ -794,6 +784,28 @@ mod tests {
         assert_eq!(parsed(&files("fn g(s: &S) { s.handle.spawn(async {}); }")), 1);
         // `join` without a crate that spawns with it is a path or string join.
         assert_eq!(parsed(&files("fn g() { join(&[a, b]); }")), 0);
+    }
+
+    #[test]
+    fn macro_rules_bodies_are_analyzed_or_reported_as_not() {
+        let text = "use std::sync::Mutex;\n\
+            static M: Mutex<Option<std::collections::HashMap<u8, u8>>> = Mutex::new(None);\n\
+            macro_rules! twice { ($f:ident) => { fn $f() { let _a = M.lock(); let _b = M.lock(); } }; }\n\
+            macro_rules! odd { () => { fn g(,) } ; ($t:ty) => { impl $t { fn h(&self) { M.lock(); } } } }\n";
+        let pkg = PackageSources {
+            name: "p".into(),
+            edition: crate::Edition::E2021,
+            files: vec![input("a.rs", Ok(text.as_bytes()))],
+        };
+        let a = analyze(&pkg, &Settings::default());
+        let rules: Vec<&str> = a.diagnostics.iter().map(|d| d.rule.as_str()).collect();
+        assert_eq!(rules, vec!["map_lock_reentry"], "{:?}", a.diagnostics);
+        // `$f` and `h`: the rule that does not parse is reported, the other one is read.
+        assert_eq!(a.coverage.bodies, 2);
+        let not: Vec<_> = a.coverage.not_analyzed.iter().map(|n| n.why).collect();
+        assert_eq!(not, vec![crate::Unanalyzed::MacroRulesBody]);
+        let at = &a.coverage.not_analyzed[0].span;
+        assert_eq!(&text[at.lo as usize..at.hi as usize], "{ fn g(,) }");
     }
 
     #[test]

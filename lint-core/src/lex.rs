@@ -178,6 +178,9 @@ impl LexItem {
     /// (the model registers those with its type), nor those of items nested in a function
     /// body, which the model sees from their own file only.
     fn global_names(&self) -> &[Sym] {
+        if self.kind == LexItemKind::MacroRules {
+            return &[];
+        }
         match self.owner {
             Some(_) => &[],
             None if self.is_fn || self.keyword == "const" => self.names.get(..1).unwrap_or_default(),
@@ -188,7 +191,10 @@ impl LexItem {
     /// The names of the items nested in a function body or a `const _` block (see
     /// [`LexItem::global_names`]).
     fn nested_names(&self) -> &[Sym] {
-        if self.owner.is_some() || self.is_fn || self.keyword == "const" {
+        if self.kind == LexItemKind::MacroRules {
+            // The items of a `macro_rules!` body, read as a `const _` block.
+            &self.names
+        } else if self.owner.is_some() || self.is_fn || self.keyword == "const" {
             self.names.get(1..).unwrap_or_default()
         } else {
             &[]
@@ -204,7 +210,8 @@ pub enum LexItemKind {
     Plain,
     /// A `use` declaration.
     Use,
-    /// `macro_rules!`: its body defines nothing the model sees.
+    /// `macro_rules!`: the model reads the items its body defines (placeholders for the
+    /// metavariables), as a `const _` block: their names are this file's only.
     MacroRules,
     /// A macro invocation at item level (`lazy_static! { .. }`): only its statics are names.
     Macro,
@@ -539,7 +546,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     if it.kind == LexItemKind::MacroRules
                         && matches!(word, "fn" | "struct" | "enum" | "union" | "trait" | "static" | "impl")
                     {
-                        // A macro that expands to items (read, not analyzed: see `Coverage`).
+                        // A macro that expands to items: the model reads them
+                        // (`model::lower::macro_rules`).
                         it.holds_items = true;
                     }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
@@ -550,12 +558,15 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                     if let Some(kw) = want_name {
                         if flags & DEF != 0 {
-                            // `const fn f`, `unsafe static`...: the last keyword decides.
+                            // `const fn f`, `unsafe static`...: the last keyword decides (a
+                            // `macro_rules!` stays one whatever its body defines).
                             want_name = Some(word);
-                            it.is_fn = word == "fn";
-                            it.keyword = word;
+                            if it.kind != LexItemKind::MacroRules {
+                                it.is_fn = word == "fn";
+                                it.keyword = word;
+                            }
                         } else if flags & MODIFIER == 0 {
-                            if kw != "macro_rules" && (it.kind != LexItemKind::MacroRules) && flags & KEYWORD == 0 {
+                            if kw != "macro_rules" && flags & KEYWORD == 0 {
                                 it.names.push(name_sym);
                             }
                             if kw == "macro_rules" {
@@ -564,10 +575,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             want_name = None;
                         }
                     } else if flags & DEF != 0
-                        && (it.kind != LexItemKind::MacroRules)
-                        && ((it.kind != LexItemKind::Macro)
-                            || word == "static"
-                            || matches!(prev, "{" | "}" | ";" | "]" | "pub" | "unsafe" | "async" | "extern"))
+                        && match it.kind {
+                            LexItemKind::Macro => word == "static" || statement_start(prev),
+                            // (`$vis fn name` in a `macro_rules!` body.)
+                            LexItemKind::MacroRules => statement_start(prev) || sig[1] == "$",
+                            LexItemKind::Plain | LexItemKind::Use => true,
+                        }
                         && sig[2] != "*"
                     {
                         // An item macro whose input holds items (`cfg_if! { if #[cfg(..)] {
@@ -1010,6 +1023,11 @@ impl Trivia {
     }
 }
 
+/// Can an item start after this token (in a macro's input, where only item starts count)?
+fn statement_start(prev: &str) -> bool {
+    matches!(prev, "{" | "}" | ";" | "]" | "pub" | "unsafe" | "async" | "extern")
+}
+
 /// `OUTSIDE`, `IN_ITEM`: where the last identifier was recorded.
 const OUTSIDE: u8 = 1;
 const IN_ITEM: u8 = 2;
@@ -1385,6 +1403,11 @@ impl Why {
                     (Some(o), _) if it.range.is_none() => format!("an `unsafe impl` for `{}`", spell(text, None, o)),
                     (Some(o), _) => format!("`{}::{own}`", spell(text, it.range, o)),
                     (None, LexItemKind::Use) => "a `use`".to_owned(),
+                    (None, LexItemKind::MacroRules) => "a `macro_rules!` body".to_owned(),
+                    (None, LexItemKind::Macro) => {
+                        let name = it.macro_name.map(|m| spell(text, it.range, m)).unwrap_or_default();
+                        format!("`{name}!`")
+                    }
                     (None, _) if it.keyword.is_empty() => format!("`{own}!`"),
                     (None, _) => format!("`{} {own}`", it.keyword),
                 };
@@ -1472,7 +1495,8 @@ fn inert(it: &LexItem) -> bool {
     use crate::catalog::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
-        LexItemKind::MacroRules => true,
+        // (A body that defines items is read for them: `model::lower::macro_rules`.)
+        LexItemKind::MacroRules => !it.holds_items,
         LexItemKind::Macro => {
             it.macro_name.is_none_or(|m| !READ.contains(&m)) && !(it.holds_items && it.owner.is_none())
         }
@@ -1822,8 +1846,10 @@ mod tests {
         );
         assert_eq!(names_of(&m), vec![syms_of(&["A", "B"]), syms_of(&["f"]), vec![]]);
         assert_eq!(m.items[2].renames, vec![(sym("BTreeMap"), sym("Ordered"))]);
+        // The items a `macro_rules!` body defines are its names (nested: this file's only).
         let c = lex(0, "pub const fn size() {}\nmacro_rules! m { () => { fn hidden() {} } }");
-        assert_eq!(names_of(&c), vec![syms_of(&["size"]), vec![]]);
+        assert_eq!(names_of(&c), vec![syms_of(&["size"]), syms_of(&["hidden"])]);
+        assert!(c.items[1].global_names().is_empty());
         // `*const T` is a pointer type, not a nested item named `T`.
         let p = lex(0, "extern \"C\" { pub fn fputs(s: *const c_char) -> c_int; }");
         assert_eq!(names_of(&p), vec![syms_of(&["fputs"])]);

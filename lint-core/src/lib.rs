@@ -133,8 +133,8 @@ pub enum Unanalyzed {
     SyntaxError,
     /// An item macro whose input names items but does not parse as items.
     MacroInputNotItems,
-    /// A `macro_rules!` body that defines items and names a lock, map or cell: macro bodies are
-    /// not analyzed.
+    /// A rule of a `macro_rules!` whose body names items but does not parse as items once its
+    /// metavariables are replaced by placeholders.
     MacroRulesBody,
 }
 
@@ -177,8 +177,8 @@ impl Unanalyzed {
                 "item macros whose input is not items",
             ),
             Unanalyzed::MacroRulesBody => (
-                "`macro_rules!` body naming a lock, map or cell",
-                "`macro_rules!` bodies naming a lock, map or cell",
+                "`macro_rules!` rule whose body is not items",
+                "`macro_rules!` rules whose body is not items",
             ),
         }
     }

@@ -105,6 +105,9 @@ pub struct Write {
     pub method: String,
     pub closures: Vec<u32>,
     pub via: Via,
+    /// The accessor the place is reached through (`self.table()` handing out `&mut *self.table`
+    /// without a lock), when there is one.
+    pub accessor: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1258,6 +1261,7 @@ impl<'a> Walker<'a> {
                         method: "=".into(),
                         closures: self.closures(),
                         via,
+                        accessor: self.accessor_of(lhs),
                     });
                 }
             }
@@ -1677,6 +1681,7 @@ impl<'a> Walker<'a> {
                 method: method.to_owned(),
                 closures: self.closures(),
                 via,
+                accessor: self.accessor_of(recv),
             });
         }
     }

@@ -476,4 +476,7 @@ pub struct FileIr {
     /// Item macros whose input holds item keywords but does not parse as items: read, not
     /// analyzed (the coverage report says so).
     pub unread_macros: Vec<Span>,
+    /// `macro_rules!` transcribers that name items but do not parse as items once their
+    /// metavariables are replaced.
+    pub unread_macro_rules: Vec<Span>,
 }

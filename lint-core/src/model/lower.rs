@@ -15,6 +15,8 @@ use crate::catalog::{is_expr_list_macro, is_format_macro};
 use crate::diagnostic::Span;
 use crate::lex::Omit;
 
+pub mod macro_rules;
+
 /// Expressions nested deeper than this are replaced by opaque nodes (the file is still analyzed).
 pub const MAX_DEPTH: u32 = 256;
 
@@ -110,6 +112,7 @@ fn parse_lines(
                 depth: 0,
                 truncated: false,
                 unread_macros: Vec::new(),
+                unread_macro_rules: Vec::new(),
             };
             let items = l.items(&f.items);
             Ok(FileIr {
@@ -117,6 +120,7 @@ fn parse_lines(
                 expr_count: l.next_id,
                 truncated: l.truncated,
                 unread_macros: l.unread_macros,
+                unread_macro_rules: l.unread_macro_rules,
             })
         }
         Err(e) => {
@@ -158,6 +162,7 @@ struct Lowerer<'a> {
     depth: u32,
     truncated: bool,
     unread_macros: Vec<Span>,
+    unread_macro_rules: Vec<Span>,
 }
 
 fn ident_str(i: &proc_macro2::Ident) -> String {
@@ -455,7 +460,7 @@ impl Lowerer<'_> {
     /// An input that does not parse as items gives nothing.
     fn macro_of_items(&mut self, mac: &syn::Macro, name: &str) -> Option<Item> {
         if name == "macro_rules" {
-            return None;
+            return self.macro_rules_items(mac);
         }
         let branches: Vec<proc_macro2::TokenStream> = if name == crate::catalog::CFG_IF {
             // `if #[cfg(..)] { .. } else if #[cfg(..)] { .. } else { .. }`: each braced group
@@ -497,6 +502,66 @@ impl Lowerer<'_> {
             items.extend(parsed.iter().filter_map(|i| self.item(i)));
         }
         Some(anonymous_mod(items, span))
+    }
+
+    /// The items a `macro_rules!` body defines, each rule's transcriber read once: every
+    /// metavariable becomes a placeholder of its fragment kind, unique to that occurrence (so
+    /// nothing named through a metavariable is ever resolved, and no finding can rest on it),
+    /// `$crate` becomes `crate`, and each repetition is read once. The items are lowered as a
+    /// `const _` block: they are their own bodies, seen from this file only. A transcriber that
+    /// names items but does not parse as items is noted (`unread_macro_rules`).
+    fn macro_rules_items(&mut self, mac: &syn::Macro) -> Option<Item> {
+        use proc_macro2::TokenTree;
+        let span = self.sp(mac.path.span());
+        let rules: Vec<TokenTree> = mac.tokens.clone().into_iter().collect();
+        let mut items = Vec::new();
+        let mut numbering = macro_rules::Numbering {
+            at: span.lo as usize,
+            next: 0,
+        };
+        let mut at = 0;
+        while let [
+            TokenTree::Group(matcher),
+            TokenTree::Punct(eq),
+            TokenTree::Punct(gt),
+            TokenTree::Group(body),
+            ..,
+        ] = &rules[at.min(rules.len())..]
+        {
+            at += 4;
+            if matches!(rules.get(at), Some(TokenTree::Punct(p)) if p.as_char() == ';') {
+                at += 1;
+            }
+            if eq.as_char() != '=' || gt.as_char() != '>' {
+                break;
+            }
+            let kinds = macro_rules::fragment_kinds(matcher.stream());
+            let tokens = macro_rules::transcribe(body.stream(), &kinds, &mut numbering);
+            if !holds_item_keyword(&tokens) {
+                continue;
+            }
+            let parsed = (|input: syn::parse::ParseStream<'_>| {
+                let mut out = Vec::new();
+                while !input.is_empty() {
+                    out.push(input.parse::<syn::Item>()?);
+                }
+                Ok(out)
+            })
+            .parse2(tokens);
+            match parsed {
+                Ok(parsed) => items.extend(parsed.iter().filter_map(|i| self.item(i))),
+                Err(_) => self.unread_macro_rules.push(self.sp(body.span())),
+            }
+        }
+        (!items.is_empty()).then(|| Item {
+            kind: ItemKind::Const {
+                name: "_".into(),
+                ty: Ty::Tuple(Vec::new()),
+                items,
+            },
+            span,
+            name_span: span,
+        })
     }
 
     fn fields(&mut self, fields: &syn::Fields) -> Vec<Field> {

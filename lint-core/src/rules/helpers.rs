@@ -102,8 +102,30 @@ impl Finding<'_, '_> {
     }
 
     /// Adds the finding, unless the rule already reported one at the same primary span.
-    pub fn emit(self) {
+    pub fn emit(mut self) {
         if !self.reporter.out.iter().any(|d| d.primary == self.diag.primary) {
+            // Names inside a `macro_rules!` body read as the metavariables they stand for.
+            let readable = |s: &mut String| {
+                if let std::borrow::Cow::Owned(r) = crate::model::lower::macro_rules::readable(s) {
+                    *s = r;
+                }
+            };
+            let d = &mut self.diag;
+            readable(&mut d.message);
+            d.primary_label.iter_mut().for_each(readable);
+            d.labels.iter_mut().for_each(|l| readable(&mut l.message));
+            d.notes.iter_mut().for_each(readable);
+            for h in &mut d.helps {
+                readable(&mut h.message);
+                h.edits.iter_mut().for_each(|e| readable(&mut e.replacement));
+                // An edit that spells a metavariable rewrites a macro body, where the same
+                // text expands into other code at every call: never applied without a look.
+                if h.edits.iter().any(|e| e.replacement.contains('$'))
+                    && h.applicability == Some(crate::diagnostic::Applicability::MachineApplicable)
+                {
+                    h.applicability = Some(crate::diagnostic::Applicability::MaybeIncorrect);
+                }
+            }
             self.reporter.out.push(self.diag);
         }
     }

@@ -46,6 +46,9 @@ declare_rule! {
     /// - The same lock reached through a getter method or a reference stored elsewhere is not
     ///   recognized (see `map_lock_reentry`).
     /// - `upgradable_read` followed by `upgrade` is correct and not reported.
+    /// - In a `macro_rules!` body, a rule that expands to items is read once (one pass of each
+    ///   repetition); a lock named through a metavariable (`$map.lock()`, `static $name`) is
+    ///   never followed, and a rule whose body is an expression or statements is not read.
     /// - The guard flow reports only guards that are alive on every path to the second
     ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
     ///   guards joined from two branches of different locks, is silent.

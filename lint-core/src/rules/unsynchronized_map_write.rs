@@ -5,7 +5,7 @@ use crate::model::body::{BodyFacts, Root, Via, Write};
 use crate::model::ir::{SelfKind, StaticKind};
 use crate::model::types::SemTy;
 use crate::model::{Function, Model};
-use crate::rules::helpers::{Reporter, place_name, spawn_noun, write_span};
+use crate::rules::helpers::{Finding, Reporter, place_name, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -18,7 +18,11 @@ declare_rule! {
     ///   an `UnsafeCell`, behind a raw pointer, or in a `RefCell` (also `Rc<RefCell<..>>`: a
     ///   `!Sync` wrapper declared `Sync`), with no lock taken;
     /// - a raw `*mut` map pointer (often in a `Copy` wrapper with `unsafe impl Send`) captured by
-    ///   spawned or rayon closures and written through.
+    ///   spawned or rayon closures and written through;
+    /// - in both, writes through an accessor that hands out `&mut` to the map from `&self`
+    ///   without a lock (`unsafe { &mut *self.table.get() }` over an `UnsafeCell`,
+    ///   `unsafe { &mut *self.table }` over a `*mut` field): each call is a write site, and the
+    ///   accessor is labelled.
     ///
     /// ## Why is this bad?
     /// Two threads writing a `HashMap` at once is a data race: undefined behaviour that corrupts
@@ -59,6 +63,9 @@ declare_rule! {
     ///   in this package reaches it (a library's `Sync` type is shared by its users). It is
     ///   reported at each unsynchronized write, with the `unsafe impl` as a label, not once at
     ///   the impl.
+    /// - An accessor is recognized only when its whole body is that one expression (`&mut`
+    ///   of the cell's content or of the dereferenced pointer field); one that checks or logs
+    ///   first, or returns the view inside an `Option`, is not followed.
     /// - Pointers handed to a single spawned thread are reported only when the pointee is used
     ///   again before the thread is joined, or the spawn runs more than once.
     pub struct UnsynchronizedMapWrite {
@@ -183,7 +190,7 @@ fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut
             info.def.name
         ))
     };
-    finding
+    with_accessor(model, w, finding)
         .label(
             sync_impl.span,
             format!(
@@ -193,6 +200,25 @@ fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut
         )
         .note(NOTE_TYPES)
         .emit();
+}
+
+/// Labels the accessor a write reaches its map through (`self.table().insert(..)`).
+fn with_accessor<'a, 'r>(model: &Model, w: &Write, finding: Finding<'a, 'r>) -> Finding<'a, 'r> {
+    match w.accessor {
+        Some(a) => {
+            let def = &model.items.fns[a as usize].def;
+            let how = if w.via == Via::UnsafeCell {
+                "the `UnsafeCell`"
+            } else {
+                "the raw pointer"
+            };
+            finding.label(
+                def.name_span,
+                format!("`{}` hands out `&mut` to the map through {how}, with no lock", def.name),
+            )
+        }
+        None => finding,
+    }
 }
 
 fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &mut Reporter<'_>) {
@@ -220,7 +246,7 @@ fn check_raw_pointer(model: &Model, body: &BodyFacts, w: &Write, b: u32, out: &m
     if other != spawn.span {
         finding = finding.label(other, "the map is also used here while the thread runs");
     }
-    finding
+    with_accessor(model, w, finding)
         .help("share the map as `Arc<Mutex<HashMap<..>>>` instead of a raw pointer, or collect per-thread results and merge them")
         .note("`maplint_maps::ShardedMap` lets many threads insert at once without raw pointers or `unsafe`")
         .emit();

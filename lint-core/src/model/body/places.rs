@@ -96,20 +96,17 @@ impl Walker<'_> {
                 let rt = self.ty_of(recv);
                 // `self.peers()`, a getter of the package that hands out one of its fields:
                 // that field.
-                let callee = match rt.autoderef() {
-                    SemTy::Adt { id, .. } => self.ix.method(*id, method),
-                    // Through a trait the package defines and implements once.
-                    SemTy::Dyn(traits) => self.ix.trait_method(traits, method).map(|(f, _)| f),
-                    _ => None,
-                };
+                // (Through a trait the package defines and implements once, too.)
+                let callee = self.method_callee(recv, method);
                 // `self.table()`, an accessor that hands out `&mut *self.table.get()` of an
-                // `UnsafeCell`: that field, reached through the cell.
+                // `UnsafeCell` (or `&mut *self.table` of a raw pointer): that field, reached
+                // through the cell (the pointer).
                 if args.is_empty()
-                    && let Some(fields) = callee.and_then(|f| self.cell_accessor_fields(f))
+                    && let Some((fields, via)) = callee.and_then(|f| self.unsync_accessor(f))
                 {
                     let (mut p, _) = rec(recv)?;
                     p.fields.extend(fields);
-                    return Some((p, Via::UnsafeCell));
+                    return Some((p, via));
                 }
                 if args.is_empty()
                     && let Some(fields) = callee.and_then(|f| self.getter_fields(f))
@@ -193,12 +190,49 @@ pub(super) fn root_expr(e: &Expr) -> Option<u32> {
 }
 
 impl Walker<'_> {
-    /// The field path an `UnsafeCell` accessor hands out: a method of `&self` with no other
-    /// parameter whose body is `unsafe { &mut *self.a.get() }` (a mutable view of the cell's
-    /// content without a lock: every call is an unsynchronized access).
-    fn cell_accessor_fields(&self, f: u32) -> Option<Vec<String>> {
+    /// The accessor an expression reaches its place through, if any: `self.table()` in
+    /// `self.table().insert(..)`, where `table` is an accessor (see [`Walker::unsync_accessor`]).
+    pub(super) fn accessor_of(&self, e: &Expr) -> Option<u32> {
+        let mut e = e;
+        loop {
+            e = match &e.kind {
+                ExprKind::MethodCall { recv, method, args, .. } => {
+                    if args.is_empty()
+                        && let Some(f) = self.method_callee(recv, method)
+                        && self.unsync_accessor(f).is_some()
+                    {
+                        return Some(f);
+                    }
+                    recv
+                }
+                ExprKind::Field { base: x, .. }
+                | ExprKind::Unary { expr: x, .. }
+                | ExprKind::Ref { expr: x, .. }
+                | ExprKind::Cast { expr: x, .. } => x,
+                ExprKind::Unsafe(b) | ExprKind::Block(b) if b.stmts.len() == 1 => b.tail()?,
+                _ => return None,
+            };
+        }
+    }
+
+    /// The function a method call resolves to: a method of the receiver's type in this
+    /// package, or of a trait the package defines and implements once.
+    fn method_callee(&self, recv: &Expr, method: &str) -> Option<u32> {
+        match self.ty_of(recv).autoderef() {
+            SemTy::Adt { id, .. } => self.ix.method(*id, method),
+            SemTy::Dyn(traits) => self.ix.trait_method(traits, method).map(|(f, _)| f),
+            _ => None,
+        }
+    }
+
+    /// The field path an unsynchronized accessor hands out, and how: a method of `&self` with
+    /// no other parameter whose body is `unsafe { &mut *self.a.get() }` over an `UnsafeCell`,
+    /// or `unsafe { &mut *self.a }` over a `*mut` pointer (a mutable view of the content
+    /// without a lock: every call is an unsynchronized access).
+    pub(super) fn unsync_accessor(&self, f: u32) -> Option<(Vec<String>, Via)> {
         use crate::model::ir::SelfKind;
-        let def = &self.ix.fns[f as usize].def;
+        let info = &self.ix.fns[f as usize];
+        let def = &info.def;
         if !matches!(def.self_kind, Some(SelfKind::Ref)) || !def.params.is_empty() {
             return None;
         }
@@ -209,7 +243,7 @@ impl Walker<'_> {
             let [_] = b.stmts.as_slice() else { return None };
             e = b.tail()?;
         }
-        let ExprKind::Ref { expr, .. } = &e.kind else {
+        let ExprKind::Ref { mutable: true, expr } = &e.kind else {
             return None;
         };
         let ExprKind::Unary {
@@ -219,13 +253,19 @@ impl Walker<'_> {
         else {
             return None;
         };
-        let ExprKind::MethodCall { recv, method, args, .. } = &inner.kind else {
-            return None;
-        };
-        if method != "get" || !args.is_empty() {
-            return None;
+        match &inner.kind {
+            ExprKind::MethodCall { recv, method, args, .. } if method == "get" && args.is_empty() => {
+                Some((fields_of(recv, "self")?, Via::UnsafeCell))
+            }
+            ExprKind::Field { .. } => {
+                let fields = fields_of(inner, "self")?;
+                // The field's declared type must be a `*mut` pointer.
+                let impl_ty = info.impl_id.map(|i| self.ix.impls[i as usize].self_ty.clone())?;
+                let ty = fields.iter().fold(impl_ty, |t, name| self.ix.field_ty(&t, name));
+                matches!(ty, SemTy::Ptr { mutable: true, .. }).then_some((fields, Via::RawPtr))
+            }
+            _ => None,
         }
-        fields_of(recv, "self")
     }
 
     /// The field path a getter hands out: a method of `&self` (or `&mut self`) with no other
