@@ -86,9 +86,26 @@ pub enum Known {
         guarded: bool,
     },
     Lock(LockKind),
+    /// One of this project's bundled maps (`maplint_maps`): no guards, closures that run under
+    /// the map's (shard's) lock.
+    BundledMap(Bundled),
     Wrap(Wrap),
     Vec,
 }
+
+/// The bundled maps of `maplint_maps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bundled {
+    /// `ShardedMap`: a `RwLock` per shard.
+    Sharded,
+    /// `LockedMap`: one `RwLock`.
+    Locked,
+    /// `SnapshotMap`: lock-free reads, writers serialized by a mutex.
+    Snapshot,
+}
+
+/// The crate of the bundled maps.
+const BUNDLED_CRATE: &[&str] = &["maplint_maps"];
 
 /// One well-known type.
 #[derive(Debug)]
@@ -164,6 +181,9 @@ pub static TYPES: &[TypeEntry] = &[
     ty("FnvHashSet", &["fnv"], Known::Map(MapKind::HashSet)),
     ty("BTreeSet", STD, Known::Map(MapKind::BTreeSet)),
     ty("IndexSet", &["indexmap"], Known::Map(MapKind::IndexSet)),
+    only("ShardedMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Sharded)),
+    only("LockedMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Locked)),
+    only("SnapshotMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Snapshot)),
     ty("DashMap", &["dashmap"], Known::ConcurrentMap { guarded: true }),
     ty("DashSet", &["dashmap"], Known::ConcurrentMap { guarded: true }),
     ty("Mutex", LOCK_CRATES, Known::Lock(LockKind::Mutex)),
@@ -307,6 +327,11 @@ pub enum AcqOp {
     Sharded { write: bool, guard: bool },
     /// `RefCell::borrow`/`borrow_mut` (and `try_` variants, which never panic).
     Borrow { mutable: bool, is_try: bool },
+    /// A method of a bundled map (`maplint_maps`): `write` when it takes the write lock,
+    /// `closure` when it runs a closure while holding it (`update`, `with`...), `blocks` when
+    /// it takes a lock at all (`SnapshotMap` reads take none). Any method called from inside
+    /// one of the same map's closures panics.
+    Bundled { write: bool, closure: bool, blocks: bool },
 }
 
 impl AcqOp {
@@ -315,6 +340,7 @@ impl AcqOp {
         match self {
             AcqOp::Lock { .. } | AcqOp::Borrow { .. } => true,
             AcqOp::Sharded { guard, .. } => guard,
+            AcqOp::Bundled { .. } => false,
         }
     }
 
@@ -332,8 +358,26 @@ impl AcqOp {
     pub fn blocking_mode(self) -> Option<LockMode> {
         match self {
             AcqOp::Lock { mode, is_try: false } => Some(mode),
+            // (The lock behind a bundled map's method: the graph of lock orders sees it.)
+            AcqOp::Bundled {
+                write, blocks: true, ..
+            } => Some(if write { LockMode::Write } else { LockMode::Read }),
             _ => None,
         }
+    }
+
+    /// Is this a bundled map's method that runs a closure of the user's while it holds the
+    /// map (`update`, `with`, `get_or_insert_with`, `retain`, `for_each`)?
+    #[must_use]
+    pub fn runs_closure(self) -> bool {
+        matches!(self, AcqOp::Bundled { closure: true, .. })
+    }
+
+    /// Does `taken`, called while `held` runs its closure on the same bundled map, re-enter
+    /// it? (Any method does: the bundled maps panic on it.)
+    #[must_use]
+    pub fn bundled_reentry(held: AcqOp, taken: AcqOp) -> bool {
+        held.runs_closure() && matches!(taken, AcqOp::Bundled { .. })
     }
 
     /// Does its guard keep every other thread from taking the lock to write (`lock`, `write`,
@@ -390,6 +434,7 @@ pub enum Receiver {
     /// A concurrent map whose API hands out guards (`DashMap`, `DashSet`).
     GuardedMap,
     RefCell,
+    BundledMap(Bundled),
 }
 
 /// An operation on a lock, guarded map or cell: what it does and where its guard sits.
@@ -441,6 +486,27 @@ static SHARDED_METHODS: &[(&str, bool, Shape)] = &[
     ("is_empty", false, &[]),
 ];
 
+/// `(method, write, runs a closure)` of the bundled maps (`maplint_maps`).
+static BUNDLED_METHODS: &[(&str, bool, bool)] = &[
+    ("with", false, true),
+    ("for_each", false, true),
+    ("update", true, true),
+    ("get_or_insert_with", true, true),
+    ("retain", true, true),
+    ("remove_if", true, true),
+    ("compute", true, true),
+    ("insert", true, false),
+    ("remove", true, false),
+    ("try_insert", true, false),
+    ("clear", true, false),
+    ("get", false, false),
+    ("contains_key", false, false),
+    ("len", false, false),
+    ("is_empty", false, false),
+    ("snapshot", false, false),
+    ("load", false, false),
+];
+
 /// Where a lock's guard sits in what `lock()` (or `try_lock()`) returns, by library.
 fn lock_shape(lib: LockLib, is_try: bool) -> Shape {
     match (lib, is_try) {
@@ -474,6 +540,18 @@ pub fn acquisition(recv: Receiver, method: &str) -> Option<Acquire> {
                     guard: !shape.is_empty(),
                 },
                 shape,
+            })
+        }
+        Receiver::BundledMap(kind) => {
+            let &(_, write, closure) = BUNDLED_METHODS.iter().find(|(m, ..)| *m == method)?;
+            Some(Acquire {
+                op: AcqOp::Bundled {
+                    write,
+                    closure,
+                    // `SnapshotMap` readers load the current version without a lock.
+                    blocks: write || kind != Bundled::Snapshot,
+                },
+                shape: &[],
             })
         }
         Receiver::RefCell => {
@@ -875,7 +953,8 @@ pub fn is_awaiting_macro(n: &str) -> bool {
 pub enum Interest {
     /// Plain maps and sets.
     Maps,
-    /// Concurrent maps that hand out guards (`DashMap`).
+    /// Concurrent maps that hand out guards (`DashMap`), and the bundled maps, whose closures
+    /// run under their lock.
     GuardedMaps,
     /// Every lock type.
     Locks,
@@ -895,6 +974,8 @@ impl Interest {
             .filter(move |t| match (self, t.kind) {
                 (Interest::Maps, Known::Map(_))
                 | (Interest::GuardedMaps, Known::ConcurrentMap { guarded: true })
+                // (A bundled map's closures run under its lock.)
+                | (Interest::GuardedMaps | Interest::Locks, Known::BundledMap(_))
                 | (Interest::Locks, Known::Lock(_))
                 | (Interest::RwLocks, Known::Lock(LockKind::RwLock)) => true,
                 (Interest::Wrapper(w), Known::Wrap(k)) => w == k,
@@ -927,6 +1008,25 @@ mod tests {
         );
         assert_eq!(lock_lib(&["parking_lot", "Mutex"]), LockLib::ParkingLot);
         assert_eq!(lock_lib(&["Mutex"]), LockLib::Unknown);
+        assert_eq!(
+            known_type(&["maplint_maps", "ShardedMap"]),
+            Some(Known::BundledMap(Bundled::Sharded))
+        );
+        assert_eq!(known_type(&["ShardedMap"]), None, "a bare `ShardedMap` is nobody's");
+        let update = acquisition(Receiver::BundledMap(Bundled::Sharded), "update").unwrap();
+        assert!(update.op.runs_closure() && update.op.blocking_mode() == Some(LockMode::Write));
+        let read = acquisition(Receiver::BundledMap(Bundled::Snapshot), "with").unwrap();
+        assert!(read.op.runs_closure() && read.op.blocking_mode().is_none());
+        assert!(
+            AcqOp::bundled_reentry(read.op, update.op)
+                && !AcqOp::bundled_reentry(
+                    update.op,
+                    AcqOp::Sharded {
+                        write: true,
+                        guard: false
+                    }
+                )
+        );
         assert!(crate_provides("dashmap", "DashMap"));
         assert!(crate_provides("core", "BTreeSet"));
         assert!(!crate_provides("std", "DashMap"));
@@ -951,7 +1051,15 @@ mod tests {
         let maps: Vec<_> = Interest::Maps.words().collect();
         assert!(maps.contains(&"HashSet") && maps.contains(&"BTreeMap") && !maps.contains(&"DashMap"));
         let locks: Vec<_> = Interest::Locks.words().collect();
-        assert_eq!(locks[..3], ["Mutex", "RwLock", "FairMutex"]);
+        assert_eq!(
+            locks[..6],
+            ["ShardedMap", "LockedMap", "SnapshotMap", "Mutex", "RwLock", "FairMutex"]
+        );
+        let guarded: Vec<_> = Interest::GuardedMaps.words().collect();
+        assert_eq!(
+            guarded,
+            ["ShardedMap", "LockedMap", "SnapshotMap", "DashMap", "DashSet"]
+        );
         assert!(locks.contains(&"MutexGuard"));
         assert_eq!(
             Interest::Wrapper(Wrap::RefCell).words().collect::<Vec<_>>(),

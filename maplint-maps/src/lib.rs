@@ -94,3 +94,15 @@ mod sync;
 pub use locked::LockedMap;
 pub use sharded::ShardedMap;
 pub use snapshot::SnapshotMap;
+
+/// What `compute` does with an entry, decided by its closure from the entry's current value
+/// ([`ShardedMap::compute`], [`LockedMap::compute`], [`SnapshotMap::compute`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compute<V> {
+    /// Leave the entry as it is (with any change the closure made in place), or absent.
+    Keep,
+    /// Insert this value, or replace the present one.
+    Set(V),
+    /// Remove the entry (nothing happens if it is absent).
+    Remove,
+}

@@ -6,6 +6,7 @@ use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
+use crate::Compute;
 use crate::reentry::{self, Method};
 use crate::sync::{RwLock, read, write};
 
@@ -247,6 +248,69 @@ where
         }
         map.insert(key, value);
         Ok(())
+    }
+
+    /// Removes `key` if `f` returns `true` for its entry, atomically, and returns the removed
+    /// entry (`DashMap`'s `remove_if`). `f` is not called when the key is absent.
+    ///
+    /// ```
+    /// let map = maplint_maps::LockedMap::new();
+    /// map.insert("session", 0);
+    /// assert_eq!(map.remove_if("session", |_, idle| *idle > 10), None);
+    /// map.insert("session", 11);
+    /// assert_eq!(map.remove_if("session", |_, idle| *idle > 10), Some(("session", 11)));
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn remove_if<Q>(&self, key: &Q, f: impl FnOnce(&K, &V) -> bool) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, Method::RemoveIf);
+        let mut map = write(&self.inner);
+        let (k, v) = map.get_key_value(key)?;
+        if f(k, v) { map.remove_entry(key) } else { None }
+    }
+
+    /// Inserts, replaces, changes in place or removes the entry under `key`, atomically,
+    /// depending on its current value: `f` sees the value (or `None`) and says what to do with
+    /// [`Compute`](crate::Compute). Returns the value that was replaced or removed.
+    ///
+    /// ```
+    /// use maplint_maps::Compute;
+    /// let stock = maplint_maps::LockedMap::new();
+    /// // Take one item: insert nothing when absent, remove the entry at zero.
+    /// let take = |left: Option<&mut u32>| match left {
+    ///     Some(n) if *n > 1 => {
+    ///         *n -= 1;
+    ///         Compute::Keep
+    ///     }
+    ///     Some(_) => Compute::Remove,
+    ///     None => Compute::Keep,
+    /// };
+    /// stock.insert("apple", 2);
+    /// assert_eq!(stock.compute("apple", take), None);
+    /// assert_eq!(stock.get("apple"), Some(1));
+    /// assert_eq!(stock.compute("apple", take), Some(1));
+    /// assert!(!stock.contains_key("apple"));
+    /// assert_eq!(stock.compute("pear", |_| Compute::Set(5)), None);
+    /// assert_eq!(stock.compute("pear", |_| Compute::Set(7)), Some(5));
+    /// ```
+    pub fn compute(&self, key: K, f: impl FnOnce(Option<&mut V>) -> Compute<V>) -> Option<V> {
+        let _frame = reentry::enter(self.id(), NAME, Method::Compute);
+        match write(&self.inner).entry(key) {
+            Entry::Occupied(mut entry) => match f(Some(entry.get_mut())) {
+                Compute::Keep => None,
+                Compute::Set(value) => Some(entry.insert(value)),
+                Compute::Remove => Some(entry.remove()),
+            },
+            Entry::Vacant(entry) => {
+                if let Compute::Set(value) = f(None) {
+                    entry.insert(value);
+                }
+                None
+            }
+        }
     }
 
     /// Keeps only the entries for which `f` returns `true`, under one write lock.

@@ -7,8 +7,9 @@
 //! In this build (`cfg(all(test, loom))`) the crate's locks, its snapshot pointer and its
 //! thread-local re-entrancy record are loom's, so loom sees every synchronization point. Checked here: the atomic
 //! compound operations on the locked and sharded maps (`get_or_insert_with`, `try_insert`,
-//! `update`: no lost increment, exactly one winner), and the `SnapshotMap` protocol (serialized
-//! copy-on-write writers lose no update; a reader sees only whole versions).
+//! `update`, `compute`, `remove_if`: no lost increment, exactly one winner), and the
+//! `SnapshotMap` protocol (serialized copy-on-write writers lose no update, `compute` and
+//! `remove_if` included; a reader sees only whole versions).
 
 use crate::{LockedMap, ShardedMap, SnapshotMap};
 use loom::sync::Arc;
@@ -126,5 +127,91 @@ fn snapshot_counter_updates_are_serialized() {
             h.join().unwrap();
         }
         assert_eq!(map.get("n"), Some(2));
+    });
+}
+
+#[test]
+fn sharded_compute_loses_no_increment_and_removes_once() {
+    use crate::Compute;
+    loom::model(|| {
+        let map = Arc::new(ShardedMap::with_shards(2));
+        map.insert("n", 1);
+        // Two takers: each takes one; the one that takes the last removes the entry.
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let map = Arc::clone(&map);
+                thread::spawn(move || {
+                    map.compute("n", |n| match n {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            Compute::Keep
+                        }
+                        Some(_) => Compute::Remove,
+                        None => Compute::Set(0),
+                    })
+                })
+            })
+            .collect();
+        let removed: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        // The first takes 1 -> 0 in place, the second finds 0 and removes it.
+        assert_eq!(removed.iter().filter(|r| **r == Some(0)).count(), 1);
+        assert!(map.is_empty());
+    });
+}
+
+#[test]
+fn locked_remove_if_has_one_winner() {
+    loom::model(|| {
+        let map = Arc::new(LockedMap::new());
+        map.insert("lease", 7);
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let map = Arc::clone(&map);
+                thread::spawn(move || map.remove_if("lease", |_, v| *v == 7).is_some())
+            })
+            .collect();
+        let wins = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&won| won)
+            .count();
+        assert_eq!(wins, 1);
+        assert!(map.is_empty());
+    });
+}
+
+#[test]
+fn snapshot_compute_and_remove_if_are_serialized() {
+    use crate::Compute;
+    loom::model(|| {
+        let map = Arc::new(SnapshotMap::new());
+        map.insert("n", 0);
+        let adder = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || {
+                map.compute("n", |n| match n {
+                    Some(n) => Compute::Set(*n + 1),
+                    None => Compute::Set(1),
+                })
+            })
+        };
+        let remover = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || map.remove_if("n", |_, v| *v == 0))
+        };
+        let replaced = adder.join().unwrap();
+        let removed = remover.join().unwrap();
+        match removed {
+            // The remove came first: the adder found nothing and inserted 1.
+            Some(_) => {
+                assert_eq!(replaced, None);
+                assert_eq!(map.get("n"), Some(1));
+            }
+            // The add came first: 0 became 1, which the remover left alone.
+            None => {
+                assert_eq!(replaced, Some(0));
+                assert_eq!(map.get("n"), Some(1));
+            }
+        }
     });
 }

@@ -1,7 +1,7 @@
 //! Same-thread re-entrancy detection, shared by the three maps.
 //!
 //! While a map runs a user closure (`with`, `update`, `get_or_insert_with`, `retain`,
-//! `for_each`, `fmt`), it records its address in a small thread-local stack. Every public method
+//! `for_each`, `remove_if`, `compute`, `fmt`), it records its address in a small thread-local stack. Every public method
 //! first checks that stack and panics if its own map is on it: the call could only deadlock on
 //! the map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
 //!
@@ -32,6 +32,8 @@ pub(crate) enum Method {
     GetOrInsertWith,
     Retain,
     ForEach,
+    RemoveIf,
+    Compute,
     Fmt,
 }
 
@@ -43,6 +45,8 @@ impl Method {
             Self::GetOrInsertWith => "get_or_insert_with",
             Self::Retain => "retain",
             Self::ForEach => "for_each",
+            Self::RemoveIf => "remove_if",
+            Self::Compute => "compute",
             Self::Fmt => "fmt",
         }
     }

@@ -52,6 +52,8 @@ macro_rules! reentry_matrix {
                 ("clear", Box::new(|m: &M| m.clear())),
                 ("for_each", Box::new(|m: &M| m.for_each(|_, _| ()))),
                 ("snapshot", Box::new(|m: &M| { m.snapshot(); })),
+                ("remove_if", Box::new(|m: &M| { m.remove_if(&1, |_, _| false); })),
+                ("compute", Box::new(|m: &M| { m.compute(3, |_| maplint_maps::Compute::Keep); })),
                 $(($extra_name, Box::new($extra)),)*
             ];
             let outer: Vec<(&str, Box<dyn Fn(&M, &dyn Fn())>)> = vec![
@@ -63,6 +65,11 @@ macro_rules! reentry_matrix {
                 ),
                 ("retain", Box::new(|m: &M, f: &dyn Fn()| m.retain(|_, _| { f(); true }))),
                 ("for_each", Box::new(|m: &M, f: &dyn Fn()| m.for_each(|_, _| f()))),
+                ("remove_if", Box::new(|m: &M, f: &dyn Fn()| { m.remove_if(&1, |_, _| { f(); false }); })),
+                (
+                    "compute",
+                    Box::new(|m: &M, f: &dyn Fn()| { m.compute(1, |_| { f(); maplint_maps::Compute::Keep }); }),
+                ),
             ];
             let mut cases = 0;
             for (outer_name, outer_call) in &outer {

@@ -1596,9 +1596,16 @@ impl<'a> Walker<'a> {
             self.helper_spawns(*c, e, args, 1);
         }
         let iter_closure = !parallel && spawn_kind.is_none();
+        let acquire = super::types::classify(&recv_inner, method);
+        // A bundled map's `update(k, |v| ..)`: the closure runs inside the call, under the lock.
+        let runs_closure = acquire.is_some_and(|a| a.op.runs_closure());
         for a in args {
             let is_closure = matches!(peel(a).kind, ExprKind::Closure(_));
-            if is_closure && spawn_kind.is_none() && !parallel && SYNC_CLOSURE_METHODS.contains(&method) {
+            if is_closure
+                && spawn_kind.is_none()
+                && !parallel
+                && (SYNC_CLOSURE_METHODS.contains(&method) || runs_closure)
+            {
                 self.facts.sync_closures.insert(peel(a).id);
             }
             if iter_closure && is_closure && is_repeating_adapter(method) {
@@ -1609,7 +1616,7 @@ impl<'a> Walker<'a> {
                 self.expr(a);
             }
         }
-        if let Some(acq) = super::types::classify(&recv_inner, method)
+        if let Some(acq) = acquire
             && let Some((place, _)) = self.place_of(recv)
         {
             let method_span = match &e.kind {
@@ -1623,7 +1630,12 @@ impl<'a> Walker<'a> {
                 op: acq.op,
                 shape: acq.shape,
                 method: method.to_owned(),
-                span: e.span,
+                // (A call that runs a closure is held where it is named, not over its closure.)
+                span: if acq.op.runs_closure() {
+                    Span::new(e.span.file, e.span.lo, method_span.hi)
+                } else {
+                    e.span
+                },
                 method_span,
                 closures: self.closures(),
                 used_by: None,

@@ -1435,6 +1435,16 @@ impl<'a> Flow<'a> {
         if let Some(&ai) = self.acq_of.get(&e.id) {
             self.place(recv);
             let mark = self.pending.len();
+            if self.body.acquisitions[ai].op.runs_closure() {
+                // A bundled map's `update(k, |v| ..)`: the lock is taken first, and its closure
+                // runs while it is held (the closure is inlined as its argument is evaluated).
+                if let Some(ev) = self.direct_event(ai) {
+                    self.pending.push(Val::token(ev, self.classes[ev as usize], &[&[]]));
+                }
+                self.args(args);
+                self.pending.truncate(mark);
+                return Val::default();
+            }
             self.args(args);
             let ev = self.direct_event(ai);
             self.pending.truncate(mark);

@@ -27,7 +27,7 @@ pub fn lock_lib(ty: &SemTy) -> Option<LockLib> {
 #[must_use]
 pub fn guards_a_map(ix: &ItemIndex, ty: &SemTy) -> bool {
     match ty {
-        SemTy::ConcurrentMap { .. } => true,
+        SemTy::ConcurrentMap { .. } | SemTy::BundledMap(_) => true,
         SemTy::Lock { inner, .. } | SemTy::Wrapper { inner, .. } => {
             // A copy-on-write map behind the lock (`RwLock<Arc<HashMap<..>>>`, written with
             // `Arc::make_mut` or by swapping in a new `Arc`) is guarded by it too.

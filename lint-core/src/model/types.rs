@@ -4,7 +4,7 @@
 use super::ir::{Ty, TyPath};
 
 use crate::catalog::{Acquire, Known, Receiver};
-pub use crate::catalog::{LockKind, LockLib, MapKind, Wrap};
+pub use crate::catalog::{Bundled, LockKind, LockLib, MapKind, Wrap};
 
 /// What the model knows about a value's type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -19,6 +19,8 @@ pub enum SemTy {
         lib: LockLib,
         inner: Box<SemTy>,
     },
+    /// A bundled map of `maplint_maps`.
+    BundledMap(Bundled),
     Wrapper {
         wrap: Wrap,
         inner: Box<SemTy>,
@@ -114,7 +116,7 @@ impl SemTy {
     #[must_use]
     pub fn contains_lock(&self) -> bool {
         match self {
-            SemTy::Lock { .. } | SemTy::ConcurrentMap { .. } => true,
+            SemTy::Lock { .. } | SemTy::ConcurrentMap { .. } | SemTy::BundledMap(_) => true,
             SemTy::Wrapper { inner, .. } | SemTy::Ref { inner, .. } | SemTy::Ptr { inner, .. } => inner.contains_lock(),
             _ => false,
         }
@@ -143,6 +145,7 @@ pub fn known_type(path: &[&str], args: Vec<SemTy>) -> Option<SemTy> {
     Some(match crate::catalog::known_type(path)? {
         Known::Map(k) => SemTy::Map(k),
         Known::ConcurrentMap { guarded } => SemTy::ConcurrentMap { guarded },
+        Known::BundledMap(b) => SemTy::BundledMap(b),
         Known::Lock(kind) => SemTy::Lock {
             kind,
             lib: crate::catalog::lock_lib(path),
@@ -167,6 +170,7 @@ pub fn receiver(recv: &SemTy) -> Option<Receiver> {
     match recv {
         SemTy::Lock { kind, lib, .. } => Some(Receiver::Lock(*kind, *lib)),
         SemTy::ConcurrentMap { guarded: true } => Some(Receiver::GuardedMap),
+        SemTy::BundledMap(b) => Some(Receiver::BundledMap(*b)),
         SemTy::Wrapper {
             wrap: Wrap::RefCell, ..
         } => Some(Receiver::RefCell),

@@ -434,7 +434,8 @@ pub fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>
             .used_by
             .as_ref()
             .map(|(m, s, args)| (m.as_str(), *s, args.as_slice()))?,
-        AcqOp::Borrow { .. } => return None,
+        // (A bundled map's check-then-act pairs are not looked for yet.)
+        AcqOp::Borrow { .. } | AcqOp::Bundled { .. } => return None,
     };
     Some(MapCall {
         event: e,

@@ -71,7 +71,8 @@ impl Rule for MapGuardAcrossAwait {
         let blocks_thread = |e: &LockEvent| match e.op {
             AcqOp::Lock { .. } => lock_lib(&e.lock_ty).is_some_and(LockLib::blocks_thread),
             AcqOp::Sharded { guard, .. } => guard,
-            AcqOp::Borrow { .. } => false,
+            // (A bundled map's closure cannot `.await`.)
+            AcqOp::Borrow { .. } | AcqOp::Bundled { .. } => false,
         };
         for (a, held, via) in held_across_awaits(func, blocks_thread) {
             let name = lock_name(model, body, held);

@@ -12,6 +12,8 @@ declare_rule! {
     /// inside a helper given the two locks in either order (`transfer(&a, &b)` and
     /// `transfer(&b, &a)`). The other locks of the cycle can guard anything (`Mutex<Stats>`).
     /// Each cycle is reported once, at its first site, with every other site as a label.
+    /// A bundled map's closure (`a.update(k, |_| b.insert(..))` with `maplint_maps` maps) holds
+    /// that map's lock (its shard's) while it runs, so it orders the locks taken inside it.
     ///
     /// ## Why is this bad?
     /// When the two run at the same time, each thread holds one lock and waits for the other:

@@ -2,7 +2,7 @@ use crate::catalog::Interest;
 use crate::model::body::BodyFacts;
 use crate::model::locks::{AcqOp, LockEvent};
 use crate::model::{Function, Model};
-use crate::rules::conflicts::{Words, report_conflicts};
+use crate::rules::conflicts::{Conflict, Words, report_conflicts};
 use crate::rules::helpers::Reporter;
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -15,6 +15,11 @@ declare_rule! {
     /// be a `let` binding, a scrutinee temporary (`if let Some(r) = map.get(k) { map.insert(..) }`),
     /// a loop over `iter()`, a `Ref` bound out of a `match` arm, or come from a helper of the
     /// same crate (also inside a struct or tuple it returns). `DashSet` counts too.
+    ///
+    /// Also finds a bundled map (`maplint_maps::ShardedMap`, `LockedMap`, `SnapshotMap`) used
+    /// from inside one of its own closures (`update`, `with`, `get_or_insert_with`, `retain`,
+    /// `for_each`, `remove_if`, `compute`), directly or through a helper of the package: those
+    /// maps panic there.
     ///
     /// ## Why is this bad?
     /// Every `DashMap` guard holds its shard's `RwLock`. Writing to a key of the same shard
@@ -59,10 +64,38 @@ declare_rule! {
     pub struct ShardedMapReentry {
         name: "sharded_map_reentry",
         level: Deny,
-        summary: "a `DashMap` is locked again while one of its guards is alive",
+        summary: "a `DashMap` is locked again while one of its guards is alive, or a bundled map is used inside its own closure",
         fix: Sometimes,
         since: "0.1.0",
         interests: &[Interest::GuardedMaps],
+    }
+}
+
+/// A bundled map used from inside one of its own closures: it panics there.
+fn bundled_words(model: &Model, c: &Conflict<'_>) -> Words {
+    // (Through a call: the method the callee calls, found by where it calls it.)
+    let method = |e: &LockEvent| match (e.acquisition, e.via) {
+        (Some(i), _) => c.body.acquisitions[i].method.clone(),
+        (None, Some((_, at))) => model
+            .bodies
+            .iter()
+            .flat_map(|b| &b.acquisitions)
+            .find(|a| a.span == at)
+            .map_or_else(|| "?".to_owned(), |a| a.method.clone()),
+        (None, None) => "?".to_owned(),
+    };
+    let (outer, inner) = (method(c.held), method(c.taken));
+    Words {
+        message: format!(
+            "`{}.{inner}` is called{} inside the closure of `{}.{outer}` (line {}): the map panics on re-entry",
+            c.name, c.how, c.name, c.line
+        ),
+        primary: format!("this calls `{}` again while its `{outer}` closure runs", c.name),
+        held: format!("`{outer}` runs this closure while it holds `{}`", c.name),
+        help: "return what the closure found and call the map again after `update`/`with` returns, or do both in one closure (`get_or_insert_with`, `update`)",
+        note: Some(
+            "the maplint-maps maps check for re-entry on every call and panic instead of deadlocking on their own lock (or losing a `SnapshotMap` update)",
+        ),
     }
 }
 
@@ -83,8 +116,11 @@ impl Rule for ShardedMapReentry {
     }
 
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
-        let accept = |held, taken, _: &_| AcqOp::shard_conflict(held, taken);
+        let accept = |held, taken, _: &_| AcqOp::shard_conflict(held, taken) || AcqOp::bundled_reentry(held, taken);
         report_conflicts(model, func, out, accept, |c| {
+            if c.held.op.runs_closure() {
+                return bundled_words(model, c);
+            }
             let guard = guard_name(c.body, c.held);
             Words {
                 message: format!(

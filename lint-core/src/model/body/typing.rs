@@ -254,7 +254,7 @@ impl Walker<'_> {
                 lib,
                 inner: Box::new(arg_ty(0)),
             },
-            (_, t @ (SemTy::Map(_) | SemTy::ConcurrentMap { .. })) => t,
+            (_, t @ (SemTy::Map(_) | SemTy::ConcurrentMap { .. } | SemTy::BundledMap(_))) => t,
             // `#[derive(Default)]` and other constructors the model cannot see the body of.
             ("default", t @ SemTy::Adt { .. }) => t,
             (_, SemTy::Wrapper { wrap, .. }) if matches!(ctor, "default" | "new") => SemTy::wrap(wrap, SemTy::Unknown),
