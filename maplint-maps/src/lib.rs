@@ -92,7 +92,7 @@ mod snapshot;
 mod sync;
 
 pub use locked::LockedMap;
-pub use sharded::ShardedMap;
+pub use sharded::{IntoIter as ShardedIntoIter, ShardedMap};
 pub use snapshot::SnapshotMap;
 
 /// What `compute` does with an entry, decided by its closure from the entry's current value

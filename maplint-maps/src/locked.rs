@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::sync::PoisonError;
 
 use crate::Compute;
 use crate::reentry::{self, Method};
@@ -46,6 +47,17 @@ impl<K, V> LockedMap<K, V, RandomState> {
     pub fn new() -> Self {
         Self::with_hasher(RandomState::new())
     }
+
+    /// Creates an empty map with room for at least `capacity` entries before it reallocates.
+    ///
+    /// ```
+    /// let map: maplint_maps::LockedMap<u32, u32> = maplint_maps::LockedMap::with_capacity(100);
+    /// assert!(map.capacity() >= 100);
+    /// ```
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
 }
 
 impl<K, V, S> LockedMap<K, V, S> {
@@ -65,6 +77,32 @@ impl<K, V, S> LockedMap<K, V, S> {
         }
     }
 
+    /// Creates an empty map with room for at least `capacity` entries, hashing with `hasher`.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::LockedMap<u32, u32> =
+    ///     maplint_maps::LockedMap::with_capacity_and_hasher(10, RandomState::new());
+    /// assert!(map.capacity() >= 10);
+    /// ```
+    #[must_use]
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self {
+            inner: RwLock::new(HashMap::with_capacity_and_hasher(capacity, hasher)),
+        }
+    }
+
+    /// Returns how many entries the map can hold before it reallocates.
+    ///
+    /// ```
+    /// let map: maplint_maps::LockedMap<u8, u8> = maplint_maps::LockedMap::new();
+    /// assert_eq!(map.capacity(), 0);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        reentry::check(self.id(), NAME, "capacity");
+        read(&self.inner).capacity()
+    }
+
     #[inline]
     fn id(&self) -> usize {
         std::ptr::from_ref(self).addr()
@@ -76,6 +114,18 @@ where
     K: Eq + Hash,
     S: BuildHasher,
 {
+    /// Makes room for at least `additional` more entries, under the write lock.
+    ///
+    /// ```
+    /// let map: maplint_maps::LockedMap<u32, u32> = maplint_maps::LockedMap::new();
+    /// map.reserve(50);
+    /// assert!(map.capacity() >= 50);
+    /// ```
+    pub fn reserve(&self, additional: usize) {
+        reentry::check(self.id(), NAME, "reserve");
+        write(&self.inner).reserve(additional);
+    }
+
     /// Inserts `value` under `key`, returning the value it replaced.
     ///
     /// ```
@@ -402,5 +452,135 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
         f.debug_map().entries(read(&self.inner).iter()).finish()
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for LockedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Inserts every entry (the map is borrowed mutably: no lock is taken).
+    ///
+    /// ```
+    /// let mut map = maplint_maps::LockedMap::new();
+    /// map.extend([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        self.inner
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(entries);
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for LockedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher + Default,
+{
+    /// ```
+    /// let map: maplint_maps::LockedMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
+    /// assert_eq!(map.get(&2), Some(4));
+    /// ```
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        Self::from(entries.into_iter().collect::<HashMap<K, V, S>>())
+    }
+}
+
+impl<K, V, S> From<HashMap<K, V, S>> for LockedMap<K, V, S> {
+    /// Wraps the map as it is (no copy, same hasher).
+    ///
+    /// ```
+    /// let mut plain = std::collections::HashMap::new();
+    /// plain.insert("k", 1);
+    /// let map = maplint_maps::LockedMap::from(plain);
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    fn from(map: HashMap<K, V, S>) -> Self {
+        Self {
+            inner: RwLock::new(map),
+        }
+    }
+}
+
+impl<K, V, const N: usize> From<[(K, V); N]> for LockedMap<K, V, RandomState>
+where
+    K: Eq + Hash,
+{
+    /// ```
+    /// let map = maplint_maps::LockedMap::from([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn from(entries: [(K, V); N]) -> Self {
+        Self::from_iter(entries)
+    }
+}
+
+impl<K: Clone, V: Clone, S: Clone> Clone for LockedMap<K, V, S> {
+    /// Copies the map under its read lock.
+    ///
+    /// ```
+    /// let map = maplint_maps::LockedMap::from([(1, "one")]);
+    /// let copy = map.clone();
+    /// map.insert(2, "two");
+    /// assert_eq!(copy.len(), 1);
+    /// ```
+    fn clone(&self) -> Self {
+        reentry::check(self.id(), NAME, "clone");
+        Self::from(read(&self.inner).clone())
+    }
+}
+
+impl<K, V, S> PartialEq for LockedMap<K, V, S>
+where
+    K: Eq + Hash,
+    V: PartialEq,
+    S: BuildHasher,
+{
+    /// Compares the entries. The two read locks are taken in address order, so `a == b` on one
+    /// thread and `b == a` on another cannot deadlock.
+    ///
+    /// ```
+    /// let a = maplint_maps::LockedMap::from([(1, 10)]);
+    /// let b = maplint_maps::LockedMap::from([(1, 10)]);
+    /// assert!(a == b);
+    /// b.insert(2, 20);
+    /// assert!(a != b);
+    /// ```
+    fn eq(&self, other: &Self) -> bool {
+        reentry::check(self.id(), NAME, "eq");
+        reentry::check(other.id(), NAME, "eq");
+        if self.id() == other.id() {
+            return true;
+        }
+        let (first, second) = if self.id() < other.id() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let first = read(&first.inner);
+        *first == *read(&second.inner)
+    }
+}
+
+impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for LockedMap<K, V, S> {}
+
+impl<K, V, S> IntoIterator for LockedMap<K, V, S> {
+    type Item = (K, V);
+    type IntoIter = std::collections::hash_map::IntoIter<K, V>;
+
+    /// The entries, by value, in no particular order.
+    ///
+    /// ```
+    /// let map = maplint_maps::LockedMap::from([(1, 'a')]);
+    /// assert_eq!(map.into_iter().collect::<Vec<_>>(), vec![(1, 'a')]);
+    /// ```
+    fn into_iter(self) -> Self::IntoIter {
+        self.inner
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .into_iter()
     }
 }

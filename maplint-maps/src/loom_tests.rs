@@ -215,3 +215,25 @@ fn snapshot_compute_and_remove_if_are_serialized() {
         }
     });
 }
+
+#[test]
+fn comparisons_in_both_orders_do_not_deadlock_with_a_writer() {
+    loom::model(|| {
+        let a = Arc::new(ShardedMap::with_shards(1));
+        let b = Arc::new(ShardedMap::with_shards(1));
+        a.insert(1, 1);
+        b.insert(1, 1);
+        let forward = {
+            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+            thread::spawn(move || *a == *b)
+        };
+        let backward = {
+            let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+            thread::spawn(move || *b == *a)
+        };
+        b.insert(1, 2);
+        forward.join().unwrap();
+        backward.join().unwrap();
+        assert!(*a != *b);
+    });
+}

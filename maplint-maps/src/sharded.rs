@@ -101,6 +101,18 @@ impl<K, V> ShardedMap<K, V, RandomState> {
     pub fn with_shards(shards: usize) -> Self {
         Self::with_shards_and_hasher(shards, RandomState::new())
     }
+
+    /// Creates an empty map with room for at least `capacity` entries before it reallocates,
+    /// spread evenly over the default shard count.
+    ///
+    /// ```
+    /// let map: maplint_maps::ShardedMap<u32, u32> = maplint_maps::ShardedMap::with_capacity(1000);
+    /// assert!(map.capacity() >= 1000);
+    /// ```
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
 }
 
 impl<K, V, S> ShardedMap<K, V, S> {
@@ -129,10 +141,30 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
+        Self::build(shards, 0, hasher)
+    }
+
+    /// Creates an empty map with room for at least `capacity` entries (spread evenly over the
+    /// default shard count) that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::ShardedMap<u32, u32> =
+    ///     maplint_maps::ShardedMap::with_capacity_and_hasher(100, RandomState::new());
+    /// assert!(map.capacity() >= 100);
+    /// ```
+    #[must_use]
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self::build(default_shards(), capacity, hasher)
+    }
+
+    /// `shards` shards (rounded), each with room for its share of `capacity`.
+    fn build(shards: usize, capacity: usize, hasher: S) -> Self {
         let count = shards.clamp(1, MAX_SHARDS).next_power_of_two();
+        let per_shard = capacity.div_ceil(count);
         let shards = (0..count)
             .map(|_| Shard {
-                table: RwLock::new(HashTable::new()),
+                table: RwLock::new(HashTable::with_capacity(per_shard)),
             })
             .collect();
         Self {
@@ -150,6 +182,18 @@ impl<K, V, S> ShardedMap<K, V, S> {
     #[must_use]
     pub fn shard_count(&self) -> usize {
         self.shards.len()
+    }
+
+    /// Returns how many entries the map can hold before some shard reallocates (the sum over
+    /// the shards; keys are spread by hash, so one shard can fill up first).
+    ///
+    /// ```
+    /// let map: maplint_maps::ShardedMap<u8, u8> = maplint_maps::ShardedMap::new();
+    /// assert_eq!(map.capacity(), 0);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        reentry::check(self.id(), NAME, "capacity");
+        self.shards.iter().map(|shard| read(&shard.table).capacity()).sum()
     }
 
     #[inline]
@@ -188,6 +232,22 @@ where
     {
         let hash = self.hasher.hash_one(key);
         (hash, write(self.shard(hash)))
+    }
+
+    /// Makes room for at least `additional` more entries, spread evenly over the shards, one
+    /// shard (write lock) at a time.
+    ///
+    /// ```
+    /// let map: maplint_maps::ShardedMap<u32, u32> = maplint_maps::ShardedMap::new();
+    /// map.reserve(500);
+    /// assert!(map.capacity() >= 500);
+    /// ```
+    pub fn reserve(&self, additional: usize) {
+        reentry::check(self.id(), NAME, "reserve");
+        let per_shard = additional.div_ceil(self.shards.len());
+        for shard in &self.shards {
+            write(&shard.table).reserve(per_shard, |(k, _)| self.hasher.hash_one(k));
+        }
     }
 
     /// Inserts `value` under `key`, returning the value it replaced.
@@ -551,5 +611,186 @@ where
             out.entries(read(&shard.table).iter().map(|(k, v)| (k, v)));
         }
         out.finish()
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for ShardedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher,
+{
+    /// Inserts every entry.
+    ///
+    /// ```
+    /// let mut map = maplint_maps::ShardedMap::new();
+    /// map.extend([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (k, v) in entries {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for ShardedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher + Default,
+{
+    /// ```
+    /// let map: maplint_maps::ShardedMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
+    /// assert_eq!(map.get(&2), Some(4));
+    /// ```
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        let mut map = Self::default();
+        map.extend(entries);
+        map
+    }
+}
+
+impl<K, V, S> From<HashMap<K, V, S>> for ShardedMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher + Clone,
+{
+    /// Moves the entries in, with the map's hasher and room for all of them.
+    ///
+    /// ```
+    /// let mut plain = std::collections::HashMap::new();
+    /// plain.insert("k", 1);
+    /// let map = maplint_maps::ShardedMap::from(plain);
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    fn from(map: HashMap<K, V, S>) -> Self {
+        let mut out = Self::with_capacity_and_hasher(map.len(), map.hasher().clone());
+        out.extend(map);
+        out
+    }
+}
+
+impl<K, V, const N: usize> From<[(K, V); N]> for ShardedMap<K, V, RandomState>
+where
+    K: Eq + Hash,
+{
+    /// ```
+    /// let map = maplint_maps::ShardedMap::from([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn from(entries: [(K, V); N]) -> Self {
+        Self::from_iter(entries)
+    }
+}
+
+impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
+    /// Copies the map one shard (read lock) at a time.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::from([(1, "one")]);
+    /// let copy = map.clone();
+    /// map.insert(2, "two");
+    /// assert_eq!(copy.len(), 1);
+    /// ```
+    fn clone(&self) -> Self {
+        reentry::check(self.id(), NAME, "clone");
+        Self {
+            shards: self
+                .shards
+                .iter()
+                .map(|shard| Shard {
+                    table: RwLock::new(read(&shard.table).clone()),
+                })
+                .collect(),
+            shift: self.shift,
+            hasher: self.hasher.clone(),
+        }
+    }
+}
+
+impl<K, V, S> PartialEq for ShardedMap<K, V, S>
+where
+    K: Eq + Hash,
+    V: PartialEq,
+    S: BuildHasher,
+{
+    /// Compares the entries, shard by shard (like [`len`](ShardedMap::len), not one frozen
+    /// view). The map at the lower address is walked and the other looked up, so `a == b` on
+    /// one thread and `b == a` on another take their locks in the same order.
+    ///
+    /// ```
+    /// let a = maplint_maps::ShardedMap::from([(1, 10)]);
+    /// let b = maplint_maps::ShardedMap::from([(1, 10)]);
+    /// assert!(a == b);
+    /// b.insert(2, 20);
+    /// assert!(a != b);
+    /// ```
+    fn eq(&self, other: &Self) -> bool {
+        reentry::check(self.id(), NAME, "eq");
+        reentry::check(other.id(), NAME, "eq");
+        if self.id() == other.id() {
+            return true;
+        }
+        let (walked, looked_up) = if self.id() < other.id() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        walked.len() == looked_up.len()
+            && walked.shards.iter().all(|shard| {
+                read(&shard.table).iter().all(|(k, v)| {
+                    let (hash, table) = looked_up.read_shard(k);
+                    table.find(hash, |(k2, _)| k2 == k).is_some_and(|(_, v2)| v2 == v)
+                })
+            })
+    }
+}
+
+impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for ShardedMap<K, V, S> {}
+
+/// The entries of a [`ShardedMap`], by value ([`IntoIterator`]).
+pub struct IntoIter<K, V> {
+    shards: std::vec::IntoIter<Shard<K, V>>,
+    current: Option<hashbrown::hash_table::IntoIter<(K, V)>>,
+}
+
+impl<K, V> fmt::Debug for IntoIter<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter").finish_non_exhaustive()
+    }
+}
+
+impl<K, V> Iterator for IntoIter<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        loop {
+            if let Some(entry) = self.current.as_mut().and_then(Iterator::next) {
+                return Some(entry);
+            }
+            let shard = self.shards.next()?;
+            let table = shard
+                .table
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.current = Some(table.into_iter());
+        }
+    }
+}
+
+impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V>;
+
+    /// The entries, by value, shard after shard.
+    ///
+    /// ```
+    /// let map = maplint_maps::ShardedMap::from([(1, 'a')]);
+    /// assert_eq!(map.into_iter().collect::<Vec<_>>(), vec![(1, 'a')]);
+    /// ```
+    fn into_iter(self) -> IntoIter<K, V> {
+        IntoIter {
+            shards: self.shards.into_vec().into_iter(),
+            current: None,
+        }
     }
 }

@@ -54,6 +54,18 @@ impl<K, V> SnapshotMap<K, V, RandomState> {
     pub fn new() -> Self {
         Self::with_hasher(RandomState::new())
     }
+
+    /// Creates an empty map with room for at least `capacity` entries; every copy a write makes
+    /// keeps that room.
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<u32, u32> = maplint_maps::SnapshotMap::with_capacity(100);
+    /// assert!(map.capacity() >= 100);
+    /// ```
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
 }
 
 impl<K, V, S> SnapshotMap<K, V, S> {
@@ -68,10 +80,31 @@ impl<K, V, S> SnapshotMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_hasher(hasher: S) -> Self {
-        Self {
-            current: SnapCell::new(HashMap::with_hasher(hasher)),
-            writer: Mutex::new(()),
-        }
+        Self::from(HashMap::with_hasher(hasher))
+    }
+
+    /// Creates an empty map with room for at least `capacity` entries, hashing with `hasher`.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let map: maplint_maps::SnapshotMap<u32, u32> =
+    ///     maplint_maps::SnapshotMap::with_capacity_and_hasher(10, RandomState::new());
+    /// assert!(map.capacity() >= 10);
+    /// ```
+    #[must_use]
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self::from(HashMap::with_capacity_and_hasher(capacity, hasher))
+    }
+
+    /// Returns how many entries the current version can hold before a write reallocates.
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<u8, u8> = maplint_maps::SnapshotMap::new();
+    /// assert_eq!(map.capacity(), 0);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        reentry::check(self.id(), NAME, "capacity");
+        self.current.with(HashMap::capacity)
     }
 
     #[inline]
@@ -260,6 +293,22 @@ where
                 result
             }
         }
+    }
+
+    /// Makes room for at least `additional` more entries: publishes a copy with that room
+    /// (later copies keep it).
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<u32, u32> = maplint_maps::SnapshotMap::new();
+    /// map.reserve(50);
+    /// assert!(map.capacity() >= 50);
+    /// ```
+    pub fn reserve(&self, additional: usize) {
+        reentry::check(self.id(), NAME, "reserve");
+        self.write(|map| {
+            map.reserve(additional);
+            (true, ())
+        });
     }
 
     /// Inserts `value` under `key`, returning the value it replaced. Copies the map.
@@ -493,5 +542,134 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
         self.current.with(|map| f.debug_map().entries(map.iter()).finish())
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for SnapshotMap<K, V, S>
+where
+    K: Eq + Hash + Clone,
+    V: Clone,
+    S: BuildHasher + Clone,
+{
+    /// Inserts every entry and publishes them as one new version: the map is copied once, not
+    /// once per entry.
+    ///
+    /// ```
+    /// let mut map = maplint_maps::SnapshotMap::new();
+    /// map.extend([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        self.write(|map| {
+            map.extend(entries);
+            (true, ())
+        });
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for SnapshotMap<K, V, S>
+where
+    K: Eq + Hash,
+    S: BuildHasher + Default,
+{
+    /// Builds the first version from the entries, with no copy.
+    ///
+    /// ```
+    /// let map: maplint_maps::SnapshotMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
+    /// assert_eq!(map.get(&2), Some(4));
+    /// ```
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        Self::from(entries.into_iter().collect::<HashMap<K, V, S>>())
+    }
+}
+
+impl<K, V, S> From<HashMap<K, V, S>> for SnapshotMap<K, V, S> {
+    /// Publishes the map as the first version (no copy, same hasher).
+    ///
+    /// ```
+    /// let mut plain = std::collections::HashMap::new();
+    /// plain.insert("k", 1);
+    /// let map = maplint_maps::SnapshotMap::from(plain);
+    /// assert_eq!(map.get("k"), Some(1));
+    /// ```
+    fn from(map: HashMap<K, V, S>) -> Self {
+        Self {
+            current: SnapCell::new(map),
+            writer: Mutex::new(()),
+        }
+    }
+}
+
+impl<K, V, const N: usize> From<[(K, V); N]> for SnapshotMap<K, V, RandomState>
+where
+    K: Eq + Hash,
+{
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::from([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.len(), 2);
+    /// ```
+    fn from(entries: [(K, V); N]) -> Self {
+        Self::from_iter(entries)
+    }
+}
+
+impl<K, V, S> Clone for SnapshotMap<K, V, S> {
+    /// A map that starts from the current version, shared (no copy until either map writes).
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::from([(1, "one")]);
+    /// let copy = map.clone();
+    /// map.insert(2, "two");
+    /// assert_eq!(copy.len(), 1);
+    /// ```
+    fn clone(&self) -> Self {
+        reentry::check(self.id(), NAME, "clone");
+        Self {
+            current: SnapCell::from_arc(self.current.load_full()),
+            writer: Mutex::new(()),
+        }
+    }
+}
+
+impl<K, V, S> PartialEq for SnapshotMap<K, V, S>
+where
+    K: Eq + Hash,
+    V: PartialEq,
+    S: BuildHasher,
+{
+    /// Compares the current versions (no lock is taken).
+    ///
+    /// ```
+    /// let a = maplint_maps::SnapshotMap::from([(1, 10)]);
+    /// let b = maplint_maps::SnapshotMap::from([(1, 10)]);
+    /// assert!(a == b);
+    /// b.insert(2, 20);
+    /// assert!(a != b);
+    /// ```
+    fn eq(&self, other: &Self) -> bool {
+        reentry::check(self.id(), NAME, "eq");
+        reentry::check(other.id(), NAME, "eq");
+        *self.current.load_full() == *other.current.load_full()
+    }
+}
+
+impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for SnapshotMap<K, V, S> {}
+
+impl<K: Clone, V: Clone, S: Clone> IntoIterator for SnapshotMap<K, V, S> {
+    type Item = (K, V);
+    type IntoIter = std::collections::hash_map::IntoIter<K, V>;
+
+    /// The entries of the current version, by value (copied only if a [`load`](SnapshotMap::load)
+    /// view of it is still alive).
+    ///
+    /// ```
+    /// let map = maplint_maps::SnapshotMap::from([(1, 'a')]);
+    /// assert_eq!(map.into_iter().collect::<Vec<_>>(), vec![(1, 'a')]);
+    /// ```
+    fn into_iter(self) -> Self::IntoIter {
+        // (`try_unwrap`, not `unwrap_or_clone`: loom's `Arc` has only the former.)
+        Arc::try_unwrap(self.current.into_inner())
+            .unwrap_or_else(|shared| HashMap::clone(&shared))
+            .into_iter()
     }
 }

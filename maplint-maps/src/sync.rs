@@ -39,6 +39,15 @@ impl<T> SnapCell<T> {
         Self(arc_swap::ArcSwap::from_pointee(value))
     }
 
+    /// A cell holding `value`, shared with whoever else holds it.
+    pub(crate) fn from_arc(value: Arc<T>) -> Self {
+        Self(arc_swap::ArcSwap::new(value))
+    }
+
+    pub(crate) fn into_inner(self) -> Arc<T> {
+        self.0.into_inner()
+    }
+
     /// Runs `f` on the current value without taking a lock and without touching the reference
     /// count (arc-swap's borrowed `load`).
     #[inline]
@@ -66,6 +75,14 @@ pub(crate) struct SnapCell<T>(RwLock<Arc<T>>);
 impl<T> SnapCell<T> {
     pub(crate) fn new(value: T) -> Self {
         Self(RwLock::new(Arc::new(value)))
+    }
+
+    pub(crate) fn from_arc(value: Arc<T>) -> Self {
+        Self(RwLock::new(value))
+    }
+
+    pub(crate) fn into_inner(self) -> Arc<T> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {

@@ -52,6 +52,8 @@ macro_rules! reentry_matrix {
                 ("clear", Box::new(|m: &M| m.clear())),
                 ("for_each", Box::new(|m: &M| m.for_each(|_, _| ()))),
                 ("snapshot", Box::new(|m: &M| { m.snapshot(); })),
+                ("reserve", Box::new(|m: &M| m.reserve(4))),
+                ("capacity", Box::new(|m: &M| { m.capacity(); })),
                 ("remove_if", Box::new(|m: &M| { m.remove_if(&1, |_, _| false); })),
                 ("compute", Box::new(|m: &M| { m.compute(3, |_| maplint_maps::Compute::Keep); })),
                 $(($extra_name, Box::new($extra)),)*
