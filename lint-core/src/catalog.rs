@@ -823,6 +823,11 @@ pub const NOTIFY_METHODS: &[&str] = &["notify_one", "notify_all"];
 pub const BARRIER_TYPE: &str = "Barrier";
 /// Runs a future to its end on the calling thread (a runtime's method, `futures::executor`).
 pub const BLOCK_ON: &str = "block_on";
+/// Functions that run their closure argument right away, on this thread, before returning
+/// (`std::panic::catch_unwind(|| ..)`), and the wrappers such a closure is often given in
+/// (`AssertUnwindSafe(|| ..)`).
+pub const IMMEDIATE_CLOSURE_FNS: &[&str] = &["catch_unwind"];
+pub const CLOSURE_WRAPPERS: &[&str] = &["AssertUnwindSafe"];
 
 /// The last path segments of the functions that start threads, tasks or scopes
 /// (`thread::spawn`, `rayon::join`, `tokio::task::spawn_blocking`...). Rules that need a spawn

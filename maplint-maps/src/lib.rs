@@ -83,6 +83,43 @@
 //! [loom](https://docs.rs/loom)'s, so `src/loom_tests.rs` can check the atomic compound
 //! operations and the serialized copy-on-write protocol under every interleaving.
 
+/// `From<[(K, V); N]>` through `FromIterator`, and `Eq` where the values are: the same on the
+/// three maps.
+macro_rules! array_and_eq {
+    ($map:ident) => {
+        impl<K, V, const N: usize> From<[(K, V); N]> for $map<K, V, std::hash::RandomState>
+        where
+            K: Eq + std::hash::Hash,
+        {
+            fn from(entries: [(K, V); N]) -> Self {
+                <Self as FromIterator<(K, V)>>::from_iter(entries)
+            }
+        }
+
+        impl<K: Eq + std::hash::Hash, V: Eq, S: std::hash::BuildHasher> Eq for $map<K, V, S> {}
+    };
+}
+
+/// `FromIterator` for a map that takes a whole `HashMap` without copying it: collect one, then
+/// `From<HashMap>`.
+macro_rules! from_iter_via_hash_map {
+    ($map:ident) => {
+        impl<K, V, S> FromIterator<(K, V)> for $map<K, V, S>
+        where
+            K: Eq + std::hash::Hash,
+            S: std::hash::BuildHasher + Default,
+        {
+            fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+                Self::from(
+                    entries
+                        .into_iter()
+                        .collect::<std::collections::HashMap<K, V, S>>(),
+                )
+            }
+        }
+    };
+}
+
 mod locked;
 #[cfg(all(test, loom))]
 mod loom_tests;

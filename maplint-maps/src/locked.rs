@@ -475,20 +475,6 @@ where
     }
 }
 
-impl<K, V, S> FromIterator<(K, V)> for LockedMap<K, V, S>
-where
-    K: Eq + Hash,
-    S: BuildHasher + Default,
-{
-    /// ```
-    /// let map: maplint_maps::LockedMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
-    /// assert_eq!(map.get(&2), Some(4));
-    /// ```
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
-        Self::from(entries.into_iter().collect::<HashMap<K, V, S>>())
-    }
-}
-
 impl<K, V, S> From<HashMap<K, V, S>> for LockedMap<K, V, S> {
     /// Wraps the map as it is (no copy, same hasher).
     ///
@@ -502,19 +488,6 @@ impl<K, V, S> From<HashMap<K, V, S>> for LockedMap<K, V, S> {
         Self {
             inner: RwLock::new(map),
         }
-    }
-}
-
-impl<K, V, const N: usize> From<[(K, V); N]> for LockedMap<K, V, RandomState>
-where
-    K: Eq + Hash,
-{
-    /// ```
-    /// let map = maplint_maps::LockedMap::from([("a", 1), ("b", 2)]);
-    /// assert_eq!(map.len(), 2);
-    /// ```
-    fn from(entries: [(K, V); N]) -> Self {
-        Self::from_iter(entries)
     }
 }
 
@@ -565,8 +538,6 @@ where
     }
 }
 
-impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for LockedMap<K, V, S> {}
-
 impl<K, V, S> IntoIterator for LockedMap<K, V, S> {
     type Item = (K, V);
     type IntoIter = std::collections::hash_map::IntoIter<K, V>;
@@ -584,3 +555,6 @@ impl<K, V, S> IntoIterator for LockedMap<K, V, S> {
             .into_iter()
     }
 }
+
+from_iter_via_hash_map!(LockedMap);
+array_and_eq!(LockedMap);

@@ -669,19 +669,6 @@ where
     }
 }
 
-impl<K, V, const N: usize> From<[(K, V); N]> for ShardedMap<K, V, RandomState>
-where
-    K: Eq + Hash,
-{
-    /// ```
-    /// let map = maplint_maps::ShardedMap::from([("a", 1), ("b", 2)]);
-    /// assert_eq!(map.len(), 2);
-    /// ```
-    fn from(entries: [(K, V); N]) -> Self {
-        Self::from_iter(entries)
-    }
-}
-
 impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
     /// Copies the map one shard (read lock) at a time.
     ///
@@ -745,8 +732,6 @@ where
     }
 }
 
-impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for ShardedMap<K, V, S> {}
-
 /// The entries of a [`ShardedMap`], by value ([`IntoIterator`]).
 pub struct IntoIter<K, V> {
     shards: std::vec::IntoIter<Shard<K, V>>,
@@ -794,3 +779,5 @@ impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
         }
     }
 }
+
+array_and_eq!(ShardedMap);

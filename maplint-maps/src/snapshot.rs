@@ -567,22 +567,6 @@ where
     }
 }
 
-impl<K, V, S> FromIterator<(K, V)> for SnapshotMap<K, V, S>
-where
-    K: Eq + Hash,
-    S: BuildHasher + Default,
-{
-    /// Builds the first version from the entries, with no copy.
-    ///
-    /// ```
-    /// let map: maplint_maps::SnapshotMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
-    /// assert_eq!(map.get(&2), Some(4));
-    /// ```
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
-        Self::from(entries.into_iter().collect::<HashMap<K, V, S>>())
-    }
-}
-
 impl<K, V, S> From<HashMap<K, V, S>> for SnapshotMap<K, V, S> {
     /// Publishes the map as the first version (no copy, same hasher).
     ///
@@ -597,19 +581,6 @@ impl<K, V, S> From<HashMap<K, V, S>> for SnapshotMap<K, V, S> {
             current: SnapCell::new(map),
             writer: Mutex::new(()),
         }
-    }
-}
-
-impl<K, V, const N: usize> From<[(K, V); N]> for SnapshotMap<K, V, RandomState>
-where
-    K: Eq + Hash,
-{
-    /// ```
-    /// let map = maplint_maps::SnapshotMap::from([("a", 1), ("b", 2)]);
-    /// assert_eq!(map.len(), 2);
-    /// ```
-    fn from(entries: [(K, V); N]) -> Self {
-        Self::from_iter(entries)
     }
 }
 
@@ -653,8 +624,6 @@ where
     }
 }
 
-impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for SnapshotMap<K, V, S> {}
-
 impl<K: Clone, V: Clone, S: Clone> IntoIterator for SnapshotMap<K, V, S> {
     type Item = (K, V);
     type IntoIter = std::collections::hash_map::IntoIter<K, V>;
@@ -673,3 +642,6 @@ impl<K: Clone, V: Clone, S: Clone> IntoIterator for SnapshotMap<K, V, S> {
             .into_iter()
     }
 }
+
+from_iter_via_hash_map!(SnapshotMap);
+array_and_eq!(SnapshotMap);

@@ -1752,6 +1752,20 @@ impl<'a> Walker<'a> {
             // A spawn helper of the package (arguments count `self` when it has one).
             self.helper_spawns(c, e, args, 0);
         }
+        if !local
+            && callee.is_none()
+            && names
+                .last()
+                .is_some_and(|n| crate::catalog::IMMEDIATE_CLOSURE_FNS.contains(&n.as_str()))
+        {
+            // `catch_unwind(AssertUnwindSafe(|| ..))`: the closure runs here, now.
+            for a in args {
+                let c = unwrap_closure(a);
+                if matches!(c.kind, ExprKind::Closure(_)) {
+                    self.facts.sync_closures.insert(c.id);
+                }
+            }
+        }
         match spawn {
             Some(Spawner::Spawn(kind)) => {
                 if let Some(a) = args.first() {
@@ -1817,6 +1831,24 @@ struct Link {
 }
 
 /// Strips parentheses-like wrappers the IR already removed; kept for `&closure` arguments.
+/// A closure argument through references and the wrappers of
+/// [`crate::catalog::CLOSURE_WRAPPERS`] (`AssertUnwindSafe(|| ..)`).
+fn unwrap_closure(e: &Expr) -> &Expr {
+    let e = peel(e);
+    match &e.kind {
+        ExprKind::Call { func, args } if args.len() == 1 => match &func.kind {
+            ExprKind::Path(p)
+                if p.last()
+                    .is_some_and(|n| crate::catalog::CLOSURE_WRAPPERS.contains(&n.as_str())) =>
+            {
+                unwrap_closure(&args[0])
+            }
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
 pub(super) fn peel(e: &Expr) -> &Expr {
     match &e.kind {
         ExprKind::Ref { expr, .. } => peel(expr),

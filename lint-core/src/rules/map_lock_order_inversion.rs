@@ -159,8 +159,13 @@ impl Rule for MapLockOrderInversion {
             }
             if !read_links.is_empty() {
                 let locks: Vec<String> = read_links.iter().map(|(l, _)| format!("`{}`", name(l))).collect();
+                let (is, it, blocks, them) = if locks.len() == 1 {
+                    ("is", "it", "blocks", "it")
+                } else {
+                    ("are", "they", "block", "them")
+                };
                 finding = finding.note(format!(
-                    "{} is read-locked on both sides of the cycle: it blocks only when a writer queues between the reads (the package write-locks it elsewhere)",
+                    "{} {is} read-locked on both sides of the cycle: {it} {blocks} only when a writer queues between the reads (the package write-locks {them} elsewhere)",
                     locks.join(" and ")
                 ));
             }

@@ -1,0 +1,55 @@
+//! The standard conversions and traits, the same on the three maps: collected, extended,
+//! built from a `HashMap` or an array, cloned, compared and consumed.
+
+use std::collections::HashMap;
+
+use maplint_maps::{LockedMap, ShardedMap, SnapshotMap};
+
+macro_rules! conversions {
+    ($test:ident, $map:ident) => {
+        #[test]
+        fn $test() {
+            let collected: $map<u32, u32> = (0..100).map(|i| (i, i * 2)).collect();
+            assert_eq!(collected.len(), 100);
+            assert_eq!(collected.get(&7), Some(14));
+
+            let mut extended = $map::from([(1000, 1)]);
+            extended.extend((0..100).map(|i| (i, i * 2)));
+            assert_eq!(extended.len(), 101);
+            assert!(extended != collected);
+            extended.remove(&1000);
+            assert!(extended == collected);
+
+            let plain: HashMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+            let from_plain = $map::from(plain.clone());
+            assert_eq!(from_plain.snapshot(), plain);
+
+            let copy = from_plain.clone();
+            from_plain.insert(99, 99);
+            assert_eq!(copy.len(), 10);
+            assert!(copy != from_plain);
+
+            let mut back: Vec<(u32, u32)> = copy.into_iter().collect();
+            back.sort_unstable();
+            assert_eq!(back, (0..10).map(|i| (i, i)).collect::<Vec<_>>());
+
+            let sized: $map<u32, u32> = $map::with_capacity(64);
+            assert!(sized.capacity() >= 64);
+            sized.reserve(200);
+            assert!(sized.capacity() >= 200);
+        }
+    };
+}
+
+conversions!(locked_map, LockedMap);
+conversions!(sharded_map, ShardedMap);
+conversions!(snapshot_map, SnapshotMap);
+
+#[test]
+fn snapshot_into_iter_copies_only_while_a_view_is_alive() {
+    let map = SnapshotMap::from([(1, String::from("one"))]);
+    let view = map.load();
+    let entries: Vec<_> = map.into_iter().collect();
+    assert_eq!(entries, vec![(1, String::from("one"))]);
+    assert_eq!(view.get(&1).map(String::as_str), Some("one"));
+}
