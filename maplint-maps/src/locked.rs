@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::ops::ControlFlow;
 use std::sync::PoisonError;
 
 use crate::Compute;
@@ -411,6 +412,46 @@ where
         for (key, value) in read(&self.inner).iter() {
             f(key, value);
         }
+    }
+
+    /// Calls `f` on the entries, in no particular order, until it returns
+    /// `ControlFlow::Break`, under the read lock; returns that break, or `Continue(())` after the last entry.
+    /// Stops early without copying the map.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// let map = maplint_maps::LockedMap::from([("a", 1), ("b", -2), ("c", 3)]);
+    /// let negative = map.try_for_each(|k, v| if *v < 0 { ControlFlow::Break(*k) } else { ControlFlow::Continue(()) });
+    /// assert_eq!(negative, ControlFlow::Break("b"));
+    /// ```
+    pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
+        read(&self.inner).iter().try_for_each(|(k, v)| f(k, v))
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with an `init` that can fail: on
+    /// a miss, an `Err` from `init` is returned and nothing is inserted.
+    ///
+    /// ```
+    /// let ports = maplint_maps::LockedMap::new();
+    /// let parse = |s: &str| s.parse::<u16>();
+    /// assert_eq!(ports.try_get_or_insert_with("http", || parse("80"), |p| *p), Ok(80));
+    /// assert!(ports.try_get_or_insert_with("bad", || parse("x"), |p| *p).is_err());
+    /// assert!(!ports.contains_key("bad"));
+    /// ```
+    pub fn try_get_or_insert_with<R, E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+        f: impl FnOnce(&mut V) -> R,
+    ) -> Result<R, E> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
+        let mut map = write(&self.inner);
+        let value = match map.entry(key) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(init()?),
+        };
+        Ok(f(value))
     }
 
     /// Returns a consistent copy of the whole map.

@@ -1,7 +1,8 @@
 //! Same-thread re-entrancy detection, shared by the three maps.
 //!
 //! While a map runs a user closure (`with`, `update`, `get_or_insert_with`, `retain`,
-//! `for_each`, `remove_if`, `compute`, `fmt`), it records its address in a small thread-local stack. Every public method
+//! `for_each`, `remove_if`, `compute`, `try_for_each`, `try_get_or_insert_with`,
+//! `update_pair`, `batch`, `fmt`), it records its address in a small thread-local stack. Every public method
 //! first checks that stack and panics if its own map is on it: the call could only deadlock on
 //! the map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
 //!
@@ -34,6 +35,10 @@ pub(crate) enum Method {
     ForEach,
     RemoveIf,
     Compute,
+    TryForEach,
+    TryGetOrInsertWith,
+    UpdatePair,
+    Batch,
     Fmt,
 }
 
@@ -47,6 +52,10 @@ impl Method {
             Self::ForEach => "for_each",
             Self::RemoveIf => "remove_if",
             Self::Compute => "compute",
+            Self::TryForEach => "try_for_each",
+            Self::TryGetOrInsertWith => "try_get_or_insert_with",
+            Self::UpdatePair => "update_pair",
+            Self::Batch => "batch",
             Self::Fmt => "fmt",
         }
     }

@@ -6,6 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::mem;
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use hashbrown::HashTable;
@@ -204,10 +205,15 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// The shard for `hash`: the bits just below hashbrown's 7-bit tag.
     #[inline]
     fn shard(&self, hash: u64) -> &RwLock<HashTable<(K, V)>> {
+        &self.shards[self.shard_index(hash)].table
+    }
+
+    /// The index of the shard for `hash`.
+    #[inline]
+    fn shard_index(&self, hash: u64) -> usize {
         // The top `log2(len)` bits of `hash << 7`, computed as `((hash << 7) >> 1) >> shift`:
         // the first shift clears the top bit, so a single shard (`shift` 63) gets index 0.
-        let index = (((hash << 7) >> 1) >> self.shift) as usize;
-        &self.shards[index].table
+        (((hash << 7) >> 1) >> self.shift) as usize
     }
 }
 
@@ -560,6 +566,93 @@ where
                 f(k, v);
             }
         }
+    }
+
+    /// Calls `f` on the entries, in no particular order, until it returns
+    /// `ControlFlow::Break`, one shard (read lock) at a time; returns that break, or `Continue(())` after the last entry.
+    /// Stops early without copying the map.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// let map = maplint_maps::ShardedMap::from([("a", 1), ("b", -2), ("c", 3)]);
+    /// let negative = map.try_for_each(|k, v| if *v < 0 { ControlFlow::Break(*k) } else { ControlFlow::Continue(()) });
+    /// assert_eq!(negative, ControlFlow::Break("b"));
+    /// ```
+    pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
+        self.shards
+            .iter()
+            .try_for_each(|shard| read(&shard.table).iter().try_for_each(|(k, v)| f(k, v)))
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with an `init` that can fail: on
+    /// a miss, an `Err` from `init` is returned and nothing is inserted.
+    ///
+    /// ```
+    /// let ports = maplint_maps::ShardedMap::new();
+    /// let parse = |s: &str| s.parse::<u16>();
+    /// assert_eq!(ports.try_get_or_insert_with("http", || parse("80"), |p| *p), Ok(80));
+    /// assert!(ports.try_get_or_insert_with("bad", || parse("x"), |p| *p).is_err());
+    /// assert!(!ports.contains_key("bad"));
+    /// ```
+    pub fn try_get_or_insert_with<R, E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+        f: impl FnOnce(&mut V) -> R,
+    ) -> Result<R, E> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
+        let (hash, mut table) = self.write_shard(&key);
+        let entry = match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert((key, init()?)).into_mut(),
+        };
+        Ok(f(&mut entry.1))
+    }
+
+    /// Runs `f` on the values under two keys at once, with both shards write-locked (in shard
+    /// order, so two `update_pair` calls can never deadlock each other): moving an amount from
+    /// one entry to another is atomic. `f` gets `None` for an absent key; when `a` and `b` are
+    /// the same key, `f` gets its value as the first and `None` as the second.
+    ///
+    /// ```
+    /// let accounts = maplint_maps::ShardedMap::from([("alice", 100), ("bob", 20)]);
+    /// let moved = accounts.update_pair("alice", "bob", |from, to| match (from, to) {
+    ///     (Some(from), Some(to)) if *from >= 30 => {
+    ///         *from -= 30;
+    ///         *to += 30;
+    ///         true
+    ///     }
+    ///     _ => false,
+    /// });
+    /// assert!(moved);
+    /// assert_eq!((accounts.get("alice"), accounts.get("bob")), (Some(70), Some(50)));
+    /// ```
+    pub fn update_pair<Q, R>(&self, a: &Q, b: &Q, f: impl FnOnce(Option<&mut V>, Option<&mut V>) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, Method::UpdatePair);
+        let (ha, hb) = (self.hasher.hash_one(a), self.hasher.hash_one(b));
+        if a == b {
+            let mut table = write(self.shard(ha));
+            return f(table.find_mut(ha, |(k, _)| k.borrow() == a).map(|(_, v)| v), None);
+        }
+        let (sa, sb) = (self.shard_index(ha), self.shard_index(hb));
+        if sa == sb {
+            let mut table = write(&self.shards[sa].table);
+            let [va, vb] = table.get_disjoint_mut([ha, hb], |i, (k, _)| k.borrow() == if i == 0 { a } else { b });
+            return f(va.map(|(_, v)| v), vb.map(|(_, v)| v));
+        }
+        // Two shards: the lower index first, whichever key it holds.
+        let (first, second) = if sa < sb { (sa, sb) } else { (sb, sa) };
+        let lo = write(&self.shards[first].table);
+        let hi = write(&self.shards[second].table);
+        let (mut ta, mut tb) = if sa < sb { (lo, hi) } else { (hi, lo) };
+        let va = ta.find_mut(ha, |(k, _)| k.borrow() == a).map(|(_, v)| v);
+        let vb = tb.find_mut(hb, |(k, _)| k.borrow() == b).map(|(_, v)| v);
+        f(va, vb)
     }
 
     /// Returns a copy of the whole map, taken one shard at a time.

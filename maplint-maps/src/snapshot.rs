@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::ops::ControlFlow;
 
 use crate::Compute;
 use crate::reentry::{self, Method};
@@ -232,6 +233,21 @@ where
         });
     }
 
+    /// Calls `f` on the entries, in no particular order, until it returns
+    /// `ControlFlow::Break` on one consistent version, without locking; returns that break, or `Continue(())` after the last entry.
+    /// Stops early without copying the map.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// let map = maplint_maps::SnapshotMap::from([("a", 1), ("b", -2), ("c", 3)]);
+    /// let negative = map.try_for_each(|k, v| if *v < 0 { ControlFlow::Break(*k) } else { ControlFlow::Continue(()) });
+    /// assert_eq!(negative, ControlFlow::Break("b"));
+    /// ```
+    pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
+        self.current.with(|map| map.iter().try_for_each(|(k, v)| f(k, v)))
+    }
+
     /// Returns a copy of the current snapshot as a plain `HashMap`.
     ///
     /// [`load`](SnapshotMap::load) gives the same consistent view without copying.
@@ -386,6 +402,55 @@ where
             };
             (true, f(value))
         })
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), with an `init` that can fail: on
+    /// a miss, an `Err` from `init` is returned and nothing is published.
+    ///
+    /// ```
+    /// let ports = maplint_maps::SnapshotMap::new();
+    /// let parse = |s: &str| s.parse::<u16>();
+    /// assert_eq!(ports.try_get_or_insert_with("http", || parse("80"), |p| *p), Ok(80));
+    /// assert!(ports.try_get_or_insert_with("bad", || parse("x"), |p| *p).is_err());
+    /// assert!(!ports.contains_key("bad"));
+    /// ```
+    pub fn try_get_or_insert_with<R, E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+        f: impl FnOnce(&mut V) -> R,
+    ) -> Result<R, E> {
+        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
+        self.write(|map| {
+            let value = match map.entry(key) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => match init() {
+                    Ok(v) => entry.insert(v),
+                    Err(e) => return (false, Err(e)),
+                },
+            };
+            (true, Ok(f(value)))
+        })
+    }
+
+    /// Runs `f` on a private copy of the current version and publishes it as one new version:
+    /// many writes for one copy and one publish (each single write copies the map). Readers see
+    /// all of `f`'s changes or none; if `f` panics nothing is published.
+    ///
+    /// ```
+    /// let prices = maplint_maps::SnapshotMap::new();
+    /// let added = prices.batch(|map| {
+    ///     for (item, cents) in [("tea", 250), ("coffee", 300)] {
+    ///         map.insert(item, cents);
+    ///     }
+    ///     map.len()
+    /// });
+    /// assert_eq!(added, 2);
+    /// assert_eq!(prices.get("tea"), Some(250));
+    /// ```
+    pub fn batch<R>(&self, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, Method::Batch);
+        self.write(|map| (true, f(map)))
     }
 
     /// Inserts `value` only if `key` is absent, atomically; copies the map only then. If the key

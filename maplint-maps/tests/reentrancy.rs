@@ -54,6 +54,8 @@ macro_rules! reentry_matrix {
                 ("snapshot", Box::new(|m: &M| { m.snapshot(); })),
                 ("reserve", Box::new(|m: &M| m.reserve(4))),
                 ("capacity", Box::new(|m: &M| { m.capacity(); })),
+                ("try_for_each", Box::new(|m: &M| { let _ = m.try_for_each(|_, _| std::ops::ControlFlow::<()>::Continue(())); })),
+                ("try_get_or_insert_with", Box::new(|m: &M| { let _ = m.try_get_or_insert_with(8, || Ok::<_, ()>(0), |_| ()); })),
                 ("remove_if", Box::new(|m: &M| { m.remove_if(&1, |_, _| false); })),
                 ("compute", Box::new(|m: &M| { m.compute(3, |_| maplint_maps::Compute::Keep); })),
                 $(($extra_name, Box::new($extra)),)*
@@ -68,6 +70,14 @@ macro_rules! reentry_matrix {
                 ("retain", Box::new(|m: &M, f: &dyn Fn()| m.retain(|_, _| { f(); true }))),
                 ("for_each", Box::new(|m: &M, f: &dyn Fn()| m.for_each(|_, _| f()))),
                 ("remove_if", Box::new(|m: &M, f: &dyn Fn()| { m.remove_if(&1, |_, _| { f(); false }); })),
+                (
+                    "try_for_each",
+                    Box::new(|m: &M, f: &dyn Fn()| { let _ = m.try_for_each(|_, _| { f(); std::ops::ControlFlow::<()>::Continue(()) }); }),
+                ),
+                (
+                    "try_get_or_insert_with",
+                    Box::new(|m: &M, f: &dyn Fn()| { let _ = m.try_get_or_insert_with(1, || Ok::<_, ()>(0), |_| f()); }),
+                ),
                 (
                     "compute",
                     Box::new(|m: &M, f: &dyn Fn()| { m.compute(1, |_| { f(); maplint_maps::Compute::Keep }); }),
@@ -177,4 +187,24 @@ fn another_thread_may_use_the_map_while_a_closure_runs() {
             assert_eq!(main_rx.recv().unwrap(), v.copied());
         });
     });
+}
+
+#[test]
+fn update_pair_and_batch_are_guarded_too() {
+    quiet_expected_panics();
+    let sharded: ShardedMap<u32, u32> = ShardedMap::from_iter([(1, 1), (2, 2)]);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        // maplint: allow(sharded_map_reentry) -- the re-entry this test expects to panic
+        sharded.update_pair(&1, &2, |_, _| sharded.len());
+    }));
+    assert!(panic_text(&*result.unwrap_err()).contains("`ShardedMap::update_pair`"));
+    let snapshot: SnapshotMap<u32, u32> = SnapshotMap::new();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        // maplint: allow(sharded_map_reentry) -- the re-entry this test expects to panic
+        snapshot.batch(|map| map.insert(1, snapshot.len() as u32));
+    }));
+    assert!(panic_text(&*result.unwrap_err()).contains("`SnapshotMap::batch`"));
+    // Nothing was published by the panicking batch; both maps are usable.
+    assert!(snapshot.is_empty());
+    assert_eq!(sharded.update_pair(&1, &2, |a, b| *a.unwrap() + *b.unwrap()), 3);
 }

@@ -17,9 +17,8 @@ declare_rule! {
     /// same crate (also inside a struct or tuple it returns). `DashSet` counts too.
     ///
     /// Also finds a bundled map (`maplint_maps::ShardedMap`, `LockedMap`, `SnapshotMap`) used
-    /// from inside one of its own closures (`update`, `with`, `get_or_insert_with`, `retain`,
-    /// `for_each`, `remove_if`, `compute`), directly or through a helper of the package: those
-    /// maps panic there.
+    /// from inside one of its own closures (`update`, `with`, `compute` and every other method
+    /// that runs one), directly or through a helper of the package: those maps panic there.
     ///
     /// ## Why is this bad?
     /// Every `DashMap` guard holds its shard's `RwLock`. Writing to a key of the same shard
