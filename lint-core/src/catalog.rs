@@ -497,6 +497,7 @@ static BUNDLED_METHODS: &[(&str, bool, bool)] = &[
     ("compute", true, true),
     ("try_for_each", false, true),
     ("try_get_or_insert_with", true, true),
+    ("get_or_insert_with_ref", true, true),
     ("update_pair", true, true),
     ("batch", true, true),
     ("insert", true, false),

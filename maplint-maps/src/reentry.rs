@@ -2,7 +2,7 @@
 //!
 //! While a map runs a user closure (`with`, `update`, `get_or_insert_with`, `retain`,
 //! `for_each`, `remove_if`, `compute`, `try_for_each`, `try_get_or_insert_with`,
-//! `update_pair`, `batch`, `fmt`), it records its address in a small thread-local stack. Every public method
+//! `get_or_insert_with_ref`, `update_pair`, `batch`, `fmt`), it records its address in a small thread-local stack. Every public method
 //! first checks that stack and panics if its own map is on it: the call could only deadlock on
 //! the map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
 //!
@@ -37,6 +37,7 @@ pub(crate) enum Method {
     Compute,
     TryForEach,
     TryGetOrInsertWith,
+    GetOrInsertWithRef,
     UpdatePair,
     Batch,
     Fmt,
@@ -54,6 +55,7 @@ impl Method {
             Self::Compute => "compute",
             Self::TryForEach => "try_for_each",
             Self::TryGetOrInsertWith => "try_get_or_insert_with",
+            Self::GetOrInsertWithRef => "get_or_insert_with_ref",
             Self::UpdatePair => "update_pair",
             Self::Batch => "batch",
             Self::Fmt => "fmt",

@@ -427,6 +427,33 @@ where
         f(&mut entry.1)
     }
 
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), looked up by a borrowed key
+    /// (`&str` for a `String` key): the key is cloned (`to_owned`) only on a miss, to insert it.
+    ///
+    /// ```
+    /// let hits: maplint_maps::ShardedMap<String, u32> = maplint_maps::ShardedMap::new();
+    /// for path in ["/", "/about", "/"] {
+    ///     hits.get_or_insert_with_ref(path, || 0, |n| *n += 1);
+    /// }
+    /// assert_eq!(hits.get("/"), Some(2));
+    /// ```
+    pub fn get_or_insert_with_ref<Q, R>(&self, key: &Q, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWithRef);
+        let (hash, mut table) = self.write_shard(key);
+        let entry = match table.find_entry(hash, |(k, _)| k.borrow() == key) {
+            Ok(entry) => entry.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(hash, (key.to_owned(), init()), |(k, _)| self.hasher.hash_one(k))
+                .into_mut(),
+        };
+        f(&mut entry.1)
+    }
+
     /// Inserts `value` only if `key` is absent, atomically. If the key is present the map is
     /// unchanged and the key and value are handed back.
     ///

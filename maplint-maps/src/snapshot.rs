@@ -453,6 +453,30 @@ where
         self.write(|map| (true, f(map)))
     }
 
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), looked up by a borrowed key
+    /// (`&str` for a `String` key): the key is cloned (`to_owned`) only on a miss, to insert it.
+    ///
+    /// ```
+    /// let hits: maplint_maps::SnapshotMap<String, u32> = maplint_maps::SnapshotMap::new();
+    /// for path in ["/", "/about", "/"] {
+    ///     hits.get_or_insert_with_ref(path, || 0, |n| *n += 1);
+    /// }
+    /// assert_eq!(hits.get("/"), Some(2));
+    /// ```
+    pub fn get_or_insert_with_ref<Q, R>(&self, key: &Q, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWithRef);
+        self.write(|map| {
+            if let Some(value) = map.get_mut(key) {
+                return (true, f(value));
+            }
+            (true, f(map.entry(key.to_owned()).or_insert_with(init)))
+        })
+    }
+
     /// Inserts `value` only if `key` is absent, atomically; copies the map only then. If the key
     /// is present the map is unchanged and the key and value are handed back.
     ///

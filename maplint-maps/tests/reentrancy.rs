@@ -56,6 +56,7 @@ macro_rules! reentry_matrix {
                 ("capacity", Box::new(|m: &M| { m.capacity(); })),
                 ("try_for_each", Box::new(|m: &M| { let _ = m.try_for_each(|_, _| std::ops::ControlFlow::<()>::Continue(())); })),
                 ("try_get_or_insert_with", Box::new(|m: &M| { let _ = m.try_get_or_insert_with(8, || Ok::<_, ()>(0), |_| ()); })),
+                ("get_or_insert_with_ref", Box::new(|m: &M| m.get_or_insert_with_ref(&8, || 0, |_| ()))),
                 ("remove_if", Box::new(|m: &M| { m.remove_if(&1, |_, _| false); })),
                 ("compute", Box::new(|m: &M| { m.compute(3, |_| maplint_maps::Compute::Keep); })),
                 $(($extra_name, Box::new($extra)),)*
