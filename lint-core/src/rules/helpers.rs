@@ -429,13 +429,12 @@ pub fn check_then_act<'b>(model: &Model, func: Function<'b>) -> Vec<CheckAct<'b>
 pub fn map_call<'b>(body: &'b BodyFacts, e: &'b LockEvent) -> Option<MapCall<'b>> {
     let a = &body.acquisitions[e.acquisition?];
     let (method, call, args) = match e.op {
-        AcqOp::Sharded { .. } => (a.method.as_str(), a.span, a.args.as_slice()),
+        AcqOp::Sharded { .. } | AcqOp::Bundled { .. } => (a.method.as_str(), a.span, a.args.as_slice()),
         AcqOp::Lock { .. } => a
             .used_by
             .as_ref()
             .map(|(m, s, args)| (m.as_str(), *s, args.as_slice()))?,
-        // (A bundled map's check-then-act pairs are not looked for yet.)
-        AcqOp::Borrow { .. } | AcqOp::Bundled { .. } => return None,
+        AcqOp::Borrow { .. } => return None,
     };
     Some(MapCall {
         event: e,
@@ -583,6 +582,8 @@ pub fn key_text(s: &str) -> String {
 fn same_kind(a: AcqOp, b: AcqOp) -> bool {
     matches!(
         (a, b),
-        (AcqOp::Lock { .. }, AcqOp::Lock { .. }) | (AcqOp::Sharded { .. }, AcqOp::Sharded { .. })
+        (AcqOp::Lock { .. }, AcqOp::Lock { .. })
+            | (AcqOp::Sharded { .. }, AcqOp::Sharded { .. })
+            | (AcqOp::Bundled { .. }, AcqOp::Bundled { .. })
     )
 }

@@ -1,4 +1,4 @@
-use crate::catalog::Interest;
+use crate::catalog::{AcqOp, Interest};
 use crate::diagnostic::Applicability;
 use crate::model::{Function, Model};
 use crate::rules::helpers::{Race, Reporter, check_then_act, lock_name};
@@ -19,6 +19,9 @@ declare_rule! {
     /// It stays silent when one gate lock taken exclusively is held around both halves, and
     /// when no other thread can reach the map (`&mut self` with no `Arc` or `Rc` on the way to
     /// it, or a mutex that is only ever locked right where it lives).
+    ///
+    /// On the bundled maps (`maplint_maps`), each call locks on its own, so the same pair of
+    /// calls races the same way; the help names the map's atomic call.
     ///
     /// ## Why is this bad?
     /// The lock is released between the read and the write, so two threads can read the same
@@ -82,6 +85,13 @@ impl Rule for MapCheckThenAct {
                     pair.check.call,
                     "read here, under a first lock that is released at once",
                 );
+            if matches!(pair.act.event.op, AcqOp::Bundled { .. }) {
+                // A bundled map has the atomic calls already.
+                finding
+                    .help("read and write the key in one call: `update(key, |v| ..)` or `compute(key, |v| ..)` run under one lock")
+                    .emit();
+                continue;
+            }
             finding = match one_guard(model, func, &pair.check, &pair.act) {
                 Some((guard, edits)) => finding.suggestion_edits(
                     format!(

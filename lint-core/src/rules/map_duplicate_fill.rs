@@ -1,4 +1,4 @@
-use crate::catalog::{Interest, LockMode};
+use crate::catalog::{AcqOp, Interest, LockMode};
 use crate::diagnostic::{Applicability, Span};
 use crate::model::body::IfFacts;
 use crate::model::{Function, Model};
@@ -24,6 +24,9 @@ declare_rule! {
     /// where the code shows a duplicate fill is expected: the value `insert` returns (what it
     /// replaced) is looked at, or a comment between the lookup and the insert says racing
     /// callers are fine ("benign race", "idempotent", "may run twice"...).
+    ///
+    /// On the bundled maps (`maplint_maps`), each call locks on its own, so the same pair of
+    /// calls races the same way; the help names the map's atomic call.
     ///
     /// ## Why is this bad?
     /// Two callers can both find the key absent and both fill it; the second insert replaces
@@ -79,6 +82,8 @@ declare_rule! {
     }
 }
 
+const DUPLICATE_HARMLESS: &str = "a duplicate fill is harmless when the value is a pure function of the key; it is a bug when the first caller keeps what it inserted (a channel, an id, a session, an `Arc` compared by pointer) or the check decides something once";
+
 impl Rule for MapDuplicateFill {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -100,6 +105,14 @@ impl Rule for MapDuplicateFill {
                 )
                 .primary_label("inserted here, under a second lock")
                 .label(pair.check.call, "looked up here, under a first lock that is released at once");
+            if matches!(pair.act.event.op, AcqOp::Bundled { .. }) {
+                // A bundled map has the atomic calls already.
+                finding
+                    .help("look up and insert in one call: `try_insert(key, value)`, or `get_or_insert_with(key, init, ..)` to use the value")
+                    .note(DUPLICATE_HARMLESS)
+                    .emit();
+                continue;
+            }
             finding = match guarding_if.and_then(|i| entry_rewrite(model, i, &pair.check, &pair.act)) {
                 Some((replacement, applicability)) => finding.suggestion(
                     if pair.check.event.op.blocking_mode() == Some(LockMode::Read) {
@@ -116,7 +129,7 @@ impl Rule for MapDuplicateFill {
                 ),
             };
             finding
-                .note("a duplicate fill is harmless when the value is a pure function of the key; it is a bug when the first caller keeps what it inserted (a channel, an id, a session, an `Arc` compared by pointer) or the check decides something once")
+                .note(DUPLICATE_HARMLESS)
                 .note("`maplint_maps::ShardedMap::get_or_insert_with` looks up and fills under one lock")
                 .emit();
         }
