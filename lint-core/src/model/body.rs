@@ -1830,7 +1830,6 @@ struct Link {
     alias: Option<(Place, Via)>,
 }
 
-/// Strips parentheses-like wrappers the IR already removed; kept for `&closure` arguments.
 /// A closure argument through references and the wrappers of
 /// [`crate::catalog::CLOSURE_WRAPPERS`] (`AssertUnwindSafe(|| ..)`).
 fn unwrap_closure(e: &Expr) -> &Expr {
@@ -1849,6 +1848,7 @@ fn unwrap_closure(e: &Expr) -> &Expr {
     }
 }
 
+/// Strips parentheses-like wrappers the IR already removed; kept for `&closure` arguments.
 pub(super) fn peel(e: &Expr) -> &Expr {
     match &e.kind {
         ExprKind::Ref { expr, .. } => peel(expr),
