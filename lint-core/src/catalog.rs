@@ -184,6 +184,8 @@ pub static TYPES: &[TypeEntry] = &[
     only("ShardedMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Sharded)),
     only("LockedMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Locked)),
     only("SnapshotMap", BUNDLED_CRATE, Known::BundledMap(Bundled::Snapshot)),
+    only("LockedSet", BUNDLED_CRATE, Known::BundledMap(Bundled::Locked)),
+    only("ShardedSet", BUNDLED_CRATE, Known::BundledMap(Bundled::Sharded)),
     ty("DashMap", &["dashmap"], Known::ConcurrentMap { guarded: true }),
     ty("DashSet", &["dashmap"], Known::ConcurrentMap { guarded: true }),
     ty("Mutex", LOCK_CRATES, Known::Lock(LockKind::Mutex)),
@@ -508,6 +510,7 @@ static BUNDLED_METHODS: &[(&str, bool, bool)] = &[
     ("get", false, false),
     ("capacity", false, false),
     ("contains_key", false, false),
+    ("contains", false, false),
     ("len", false, false),
     ("is_empty", false, false),
     ("snapshot", false, false),
@@ -1064,13 +1067,30 @@ mod tests {
         assert!(maps.contains(&"HashSet") && maps.contains(&"BTreeMap") && !maps.contains(&"DashMap"));
         let locks: Vec<_> = Interest::Locks.words().collect();
         assert_eq!(
-            locks[..6],
-            ["ShardedMap", "LockedMap", "SnapshotMap", "Mutex", "RwLock", "FairMutex"]
+            locks[..8],
+            [
+                "ShardedMap",
+                "LockedMap",
+                "SnapshotMap",
+                "LockedSet",
+                "ShardedSet",
+                "Mutex",
+                "RwLock",
+                "FairMutex"
+            ]
         );
         let guarded: Vec<_> = Interest::GuardedMaps.words().collect();
         assert_eq!(
             guarded,
-            ["ShardedMap", "LockedMap", "SnapshotMap", "DashMap", "DashSet"]
+            [
+                "ShardedMap",
+                "LockedMap",
+                "SnapshotMap",
+                "LockedSet",
+                "ShardedSet",
+                "DashMap",
+                "DashSet"
+            ]
         );
         assert!(locks.contains(&"MutexGuard"));
         assert_eq!(

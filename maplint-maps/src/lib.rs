@@ -124,11 +124,13 @@ mod locked;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod reentry;
+mod set;
 mod sharded;
 mod snapshot;
 mod sync;
 
 pub use locked::LockedMap;
+pub use set::{LockedSet, ShardedSet};
 pub use sharded::{IntoIter as ShardedIntoIter, ShardedMap};
 pub use snapshot::SnapshotMap;
 

@@ -53,3 +53,39 @@ fn snapshot_into_iter_copies_only_while_a_view_is_alive() {
     assert_eq!(entries, vec![(1, String::from("one"))]);
     assert_eq!(view.get(&1).map(String::as_str), Some("one"));
 }
+
+macro_rules! set_behaviour {
+    ($test:ident, $set:ident) => {
+        #[test]
+        fn $test() {
+            let set: maplint_maps::$set<u32> = (0..10).collect();
+            assert!(set.contains(&3) && !set.insert(3) && set.insert(10));
+            assert!(set.remove(&10) && !set.remove(&10));
+            set.retain(|n| n % 2 == 0);
+            let mut seen = Vec::new();
+            set.for_each(|n| seen.push(*n));
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 2, 4, 6, 8]);
+            let first_big = set.try_for_each(|n| {
+                if *n > 5 {
+                    std::ops::ControlFlow::Break(*n)
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            });
+            assert!(matches!(first_big, std::ops::ControlFlow::Break(6 | 8)));
+            assert_eq!(set.snapshot(), [0, 2, 4, 6, 8].into_iter().collect());
+            let mut copy = set.clone();
+            assert!(copy == set);
+            copy.extend([1]);
+            assert!(copy != set);
+            assert_eq!(format!("{:?}", maplint_maps::$set::from([7])), "{7}");
+            let mut items: Vec<u32> = copy.into_iter().collect();
+            items.sort_unstable();
+            assert_eq!(items, vec![0, 1, 2, 4, 6, 8]);
+        }
+    };
+}
+
+set_behaviour!(locked_set, LockedSet);
+set_behaviour!(sharded_set, ShardedSet);
