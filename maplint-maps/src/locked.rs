@@ -587,15 +587,8 @@ where
     /// assert!(a != b);
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        reentry::check(self.id(), NAME, "eq");
-        reentry::check(other.id(), NAME, "eq");
-        if self.id() == other.id() {
+        let Some((first, second)) = reentry::compared(self, other, NAME) else {
             return true;
-        }
-        let (first, second) = if self.id() < other.id() {
-            (self, other)
-        } else {
-            (other, self)
         };
         let first = read(&first.inner);
         *first == *read(&second.inner)

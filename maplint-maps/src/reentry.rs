@@ -107,6 +107,20 @@ pub(crate) fn check(id: usize, map: &'static str, method: &'static str) {
     }
 }
 
+/// The two maps of `a == b`, checked like [`check`] and in address order, so that `a == b` on
+/// one thread and `b == a` on another lock them in the same order; `None` when they are the
+/// same map (equal to itself, and locked once).
+pub(crate) fn compared<'m, M>(a: &'m M, b: &'m M, map: &'static str) -> Option<(&'m M, &'m M)> {
+    let (ia, ib) = (std::ptr::from_ref(a).addr(), std::ptr::from_ref(b).addr());
+    check(ia, map, "eq");
+    check(ib, map, "eq");
+    match ia.cmp(&ib) {
+        std::cmp::Ordering::Less => Some((a, b)),
+        std::cmp::Ordering::Greater => Some((b, a)),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 /// Checks like [`check`], then records that the map at `id` runs a closure until the returned
 /// [`Frame`] is dropped (also when the closure panics).
 #[cfg(not(maplint_maps_no_reentry_check))]

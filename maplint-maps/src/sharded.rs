@@ -832,15 +832,8 @@ where
     /// assert!(a != b);
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        reentry::check(self.id(), NAME, "eq");
-        reentry::check(other.id(), NAME, "eq");
-        if self.id() == other.id() {
+        let Some((walked, looked_up)) = reentry::compared(self, other, NAME) else {
             return true;
-        }
-        let (walked, looked_up) = if self.id() < other.id() {
-            (self, other)
-        } else {
-            (other, self)
         };
         walked.len() == looked_up.len()
             && walked.shards.iter().all(|shard| {

@@ -198,6 +198,21 @@ fn holds_item_keyword(tokens: &proc_macro2::TokenStream) -> bool {
     })
 }
 
+/// A macro's tokens as items, after its own inner attributes when `inner_attrs` allows them.
+fn parse_items(tokens: TokenStream, inner_attrs: bool) -> syn::Result<Vec<syn::Item>> {
+    (|input: ParseStream<'_>| {
+        if inner_attrs {
+            input.call(syn::Attribute::parse_inner)?;
+        }
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            out.push(input.parse::<syn::Item>()?);
+        }
+        Ok(out)
+    })
+    .parse2(tokens)
+}
+
 fn path_names(p: &syn::Path) -> Vec<String> {
     p.segments.iter().map(|s| ident_str(&s.ident)).collect()
 }
@@ -485,17 +500,8 @@ impl Lowerer<'_> {
             if !holds_item_keyword(&tokens) {
                 return None;
             }
-            let parsed = (|input: syn::parse::ParseStream<'_>| {
-                // (`feature! { #![cfg(unix)] .. }`: the wrapper's own attributes first.)
-                input.call(syn::Attribute::parse_inner)?;
-                let mut out = Vec::new();
-                while !input.is_empty() {
-                    out.push(input.parse::<syn::Item>()?);
-                }
-                Ok(out)
-            })
-            .parse2(tokens);
-            let Ok(parsed) = parsed else {
+            // (`feature! { #![cfg(unix)] .. }`: the wrapper's own attributes first.)
+            let Ok(parsed) = parse_items(tokens, true) else {
                 self.unread_macros.push(span);
                 return None;
             };
@@ -540,15 +546,7 @@ impl Lowerer<'_> {
             if !holds_item_keyword(&tokens) {
                 continue;
             }
-            let parsed = (|input: syn::parse::ParseStream<'_>| {
-                let mut out = Vec::new();
-                while !input.is_empty() {
-                    out.push(input.parse::<syn::Item>()?);
-                }
-                Ok(out)
-            })
-            .parse2(tokens);
-            match parsed {
+            match parse_items(tokens, false) {
                 Ok(parsed) => items.extend(parsed.iter().filter_map(|i| self.item(i))),
                 Err(_) => self.unread_macro_rules.push(self.sp(body.span())),
             }

@@ -116,6 +116,14 @@ impl Model {
         }
     }
 
+    /// The operation an event comes from (for an event through calls, the acquisition inside
+    /// the callee that takes the lock).
+    #[must_use]
+    pub fn origin_acquisition(&self, e: &locks::LockEvent) -> Option<&body::Acquisition> {
+        let (span, f) = e.origin;
+        self.bodies[f as usize].acquisitions.iter().find(|a| a.span == span)
+    }
+
     /// Is code at this position (function, enclosing closures) run by a spawned thread or task?
     /// Returns the spawn: the innermost spawned closure around it, or a spawn that reaches the
     /// function through calls.

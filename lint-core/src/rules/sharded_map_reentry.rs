@@ -72,17 +72,8 @@ declare_rule! {
 
 /// A bundled map used from inside one of its own closures: it panics there.
 fn bundled_words(model: &Model, c: &Conflict<'_>) -> Words {
-    // (Through a call: the method the callee calls, found by where it calls it.)
-    let method = |e: &LockEvent| match (e.acquisition, e.via) {
-        (Some(i), _) => c.body.acquisitions[i].method.clone(),
-        (None, Some((_, at))) => model
-            .bodies
-            .iter()
-            .flat_map(|b| &b.acquisitions)
-            .find(|a| a.span == at)
-            .map_or_else(|| "?".to_owned(), |a| a.method.clone()),
-        (None, None) => "?".to_owned(),
-    };
+    // (Through a call: the method the callee calls.)
+    let method = |e: &LockEvent| model.origin_acquisition(e).map_or("?", |a| a.method.as_str());
     let (outer, inner) = (method(c.held), method(c.taken));
     Words {
         message: format!(
