@@ -791,21 +791,44 @@ mod tests {
         let text = "use std::sync::Mutex;\n\
             static M: Mutex<Option<std::collections::HashMap<u8, u8>>> = Mutex::new(None);\n\
             macro_rules! twice { ($f:ident) => { fn $f() { let _a = M.lock(); let _b = M.lock(); } }; }\n\
-            macro_rules! odd { () => { fn g(,) } ; ($t:ty) => { impl $t { fn h(&self) { M.lock(); } } } }\n";
+            macro_rules! odd { () => { fn g(,) } ; ($t:ty) => { impl $t { fn h(&self) { M.lock(); } } } }\n\
+            macro_rules! stmts { () => {{ let _a = M.lock(); let _b = M.lock(); }} }\n\
+            macro_rules! arms { ($x:expr) => { 1 => M.lock().len(), } ; ($t:ty) => { Vec<$t> } }\n";
         let pkg = PackageSources {
             name: "p".into(),
             edition: crate::Edition::E2021,
             files: vec![input("a.rs", Ok(text.as_bytes()))],
         };
         let a = analyze(&pkg, &Settings::default());
-        let rules: Vec<&str> = a.diagnostics.iter().map(|d| d.rule.as_str()).collect();
-        assert_eq!(rules, vec!["map_lock_reentry"], "{:?}", a.diagnostics);
-        // `$f` and `h`: the rule that does not parse is reported, the other one is read.
-        assert_eq!(a.coverage.bodies, 2);
+        let found: Vec<(&str, usize)> = a
+            .diagnostics
+            .iter()
+            .map(|d| {
+                (
+                    d.rule.as_str(),
+                    text[..d.primary.expect("a span").lo as usize].lines().count(),
+                )
+            })
+            .collect();
+        // The items of `twice`, and the statements of `stmts` as a function of their own.
+        assert_eq!(
+            found,
+            vec![("map_lock_reentry", 3), ("map_lock_reentry", 5)],
+            "{:?}",
+            a.diagnostics
+        );
+        // `$f`, `h` and `stmts!`: the item rule that does not parse is reported, and the match
+        // arms that call a method; the type (no code) is not.
+        assert_eq!(a.coverage.bodies, 3);
         let not: Vec<_> = a.coverage.not_analyzed.iter().map(|n| n.why).collect();
-        assert_eq!(not, vec![crate::Unanalyzed::MacroRulesBody]);
-        let at = &a.coverage.not_analyzed[0].span;
-        assert_eq!(&text[at.lo as usize..at.hi as usize], "{ fn g(,) }");
+        assert_eq!(not, vec![crate::Unanalyzed::MacroRulesBody; 2]);
+        let at: Vec<&str> = a
+            .coverage
+            .not_analyzed
+            .iter()
+            .map(|n| &text[n.span.lo as usize..n.span.hi as usize])
+            .collect();
+        assert_eq!(at, vec!["{ fn g(,) }", "{ 1 => M.lock().len(), }"]);
     }
 
     #[test]

@@ -152,8 +152,7 @@ pub struct LexItem {
     /// starts and ends (so the item can be left out of parsing).
     pub range: Option<(u32, u32)>,
     /// For an item macro: its input holds item definitions (`fn`, `struct`, `impl`...) at the
-    /// start of a statement, so the model may read it as items. For `macro_rules!`: its body
-    /// defines items.
+    /// start of a statement, so the model may read it as items.
     pub holds_items: bool,
     /// Names a spawning function through a spawning crate or module (see
     /// [`LexFacts::spawn_path`]): with a closure or future parameter, a possible spawn helper.
@@ -542,13 +541,6 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                     if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
-                    }
-                    if it.kind == LexItemKind::MacroRules
-                        && matches!(word, "fn" | "struct" | "enum" | "union" | "trait" | "static" | "impl")
-                    {
-                        // A macro that expands to items: the model reads them
-                        // (`model::lower::macro_rules`).
-                        it.holds_items = true;
                     }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
@@ -1495,8 +1487,9 @@ fn inert(it: &LexItem) -> bool {
     use crate::catalog::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
-        // (A body that defines items is read for them: `model::lower::macro_rules`.)
-        LexItemKind::MacroRules => !it.holds_items,
+        // (Its body is read: the items it defines, or its statements as a function of their
+        // own; `model::lower::macro_rules`.)
+        LexItemKind::MacroRules => false,
         LexItemKind::Macro => {
             it.macro_name.is_none_or(|m| !READ.contains(&m)) && !(it.holds_items && it.owner.is_none())
         }
@@ -1901,7 +1894,8 @@ mod tests {
     #[test]
     fn macros_the_model_does_not_read_are_left_out_and_item_macros_kept() {
         let lines = [
-            ("macro_rules! m { () => { Mutex::new(0) } }", false),
+            // Its body is read, as a function of its own (`model::lower::macro_rules`).
+            ("macro_rules! m { () => { Mutex::new(0) } }", true),
             // Its input is items: the model reads them (`item_macros_whose_input_holds_items_are_read`).
             ("cfg_rt! { fn f() { Mutex::new(0); } }", true),
             ("mock! { GET => Mutex::new(0) }", false),

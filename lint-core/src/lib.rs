@@ -133,8 +133,9 @@ pub enum Unanalyzed {
     SyntaxError,
     /// An item macro whose input names items but does not parse as items.
     MacroInputNotItems,
-    /// A rule of a `macro_rules!` whose body names items but does not parse as items once its
-    /// metavariables are replaced by placeholders.
+    /// A rule of a `macro_rules!` whose body is meant as code (it names an item or calls a
+    /// method) but parses neither as items nor as statements once its metavariables are
+    /// replaced by placeholders.
     MacroRulesBody,
 }
 
@@ -177,8 +178,8 @@ impl Unanalyzed {
                 "item macros whose input is not items",
             ),
             Unanalyzed::MacroRulesBody => (
-                "`macro_rules!` rule whose body is not items",
-                "`macro_rules!` rules whose body is not items",
+                "`macro_rules!` rule whose body is neither items nor statements",
+                "`macro_rules!` rules whose body is neither items nor statements",
             ),
         }
     }

@@ -418,16 +418,20 @@ impl Lowerer<'_> {
                     self.sp_word(m.ident.span()),
                 )
             }
-            syn::Item::Macro(m) => return self.item_macro(&m.mac),
+            syn::Item::Macro(m) => return self.item_macro(&m.mac, m.ident.as_ref()),
             _ => return None,
         };
         Some(Item { kind, span, name_span })
     }
 
     /// `lazy_static!` and `thread_local!` declare statics; they are lowered as a module of statics.
-    fn item_macro(&mut self, mac: &syn::Macro) -> Option<Item> {
+    /// (`ident`: the name a `macro_rules!` defines.)
+    fn item_macro(&mut self, mac: &syn::Macro, ident: Option<&syn::Ident>) -> Option<Item> {
         let name = mac.path.segments.last()?.ident.to_string();
         let Some((_, kind)) = crate::catalog::STATIC_MACROS.iter().find(|(m, _)| *m == name) else {
+            if name == "macro_rules" {
+                return self.macro_rules_items(mac, ident?);
+            }
             return self.macro_of_items(mac, &name);
         };
         let kind = match kind {
@@ -474,9 +478,6 @@ impl Lowerer<'_> {
     /// items, every branch counted: lowered as if written in place, as an anonymous module.
     /// An input that does not parse as items gives nothing.
     fn macro_of_items(&mut self, mac: &syn::Macro, name: &str) -> Option<Item> {
-        if name == "macro_rules" {
-            return self.macro_rules_items(mac);
-        }
         let branches: Vec<proc_macro2::TokenStream> = if name == crate::catalog::CFG_IF {
             // `if #[cfg(..)] { .. } else if #[cfg(..)] { .. } else { .. }`: each braced group
             // at the top level is a branch.
@@ -510,13 +511,15 @@ impl Lowerer<'_> {
         Some(anonymous_mod(items, span))
     }
 
-    /// The items a `macro_rules!` body defines, each rule's transcriber read once: every
-    /// metavariable becomes a placeholder of its fragment kind, unique to that occurrence (so
-    /// nothing named through a metavariable is ever resolved, and no finding can rest on it),
-    /// `$crate` becomes `crate`, and each repetition is read once. The items are lowered as a
-    /// `const _` block: they are their own bodies, seen from this file only. A transcriber that
-    /// names items but does not parse as items is noted (`unread_macro_rules`).
-    fn macro_rules_items(&mut self, mac: &syn::Macro) -> Option<Item> {
+    /// What a `macro_rules!` body does, each rule's transcriber read once: every metavariable
+    /// becomes a placeholder of its fragment kind, unique to that occurrence (so nothing named
+    /// through a metavariable is ever resolved, and no finding can rest on it), `$crate` becomes
+    /// `crate`, and each repetition is read once. A transcriber of items gives those items; one
+    /// of statements or an expression (`{ let g = STATE.lock(); .. }`) is read as the body of a
+    /// function of its own, named `name!`, which nothing calls. All are lowered as a `const _`
+    /// block: their own bodies, seen from this file only. A transcriber meant as code (it names
+    /// an item or calls a method) that parses as neither is noted (`unread_macro_rules`).
+    fn macro_rules_items(&mut self, mac: &syn::Macro, ident: &syn::Ident) -> Option<Item> {
         use proc_macro2::TokenTree;
         let span = self.sp(mac.path.span());
         let rules: Vec<TokenTree> = mac.tokens.clone().into_iter().collect();
@@ -543,12 +546,25 @@ impl Lowerer<'_> {
             }
             let kinds = macro_rules::fragment_kinds(matcher.stream());
             let tokens = macro_rules::transcribe(body.stream(), &kinds, &mut numbering);
-            if !holds_item_keyword(&tokens) {
+            let meant_as_items = holds_item_keyword(&tokens);
+            if meant_as_items && let Ok(parsed) = parse_items(tokens.clone(), false) {
+                items.extend(parsed.iter().filter_map(|i| self.item(i)));
                 continue;
             }
-            match parse_items(tokens, false) {
-                Ok(parsed) => items.extend(parsed.iter().filter_map(|i| self.item(i))),
-                Err(_) => self.unread_macro_rules.push(self.sp(body.span())),
+            match syn::Block::parse_within.parse2(tokens.clone()) {
+                Ok(stmts) if !stmts.is_empty() => {
+                    let def = self.macro_body_fn(ident, &stmts, body.span(), macro_rules::awaits(&tokens));
+                    items.push(Item {
+                        span: def.span,
+                        name_span: def.name_span,
+                        kind: ItemKind::Fn(def),
+                    });
+                }
+                Ok(_) => {}
+                Err(_) if meant_as_items || macro_rules::calls_a_method(&tokens) => {
+                    self.unread_macro_rules.push(self.sp(body.span()));
+                }
+                Err(_) => {}
             }
         }
         (!items.is_empty()).then(|| Item {
@@ -560,6 +576,25 @@ impl Lowerer<'_> {
             span,
             name_span: span,
         })
+    }
+
+    /// A `macro_rules!` transcriber of statements or an expression, as the body of a function
+    /// named `name!` (no path can call it), spanning the transcriber.
+    fn macro_body_fn(&mut self, ident: &syn::Ident, stmts: &[syn::Stmt], body: PmSpan, is_async: bool) -> FnDef {
+        let span = self.sp(body);
+        let stmts = stmts.iter().filter_map(|s| self.stmt(s)).collect();
+        FnDef {
+            name: format!("{}!", ident_str(ident)),
+            span,
+            name_span: self.sp_word(ident.span()),
+            generics: Generics { params: Vec::new() },
+            self_kind: None,
+            params: Vec::new(),
+            ret: None,
+            body: Some(Block { stmts, span }),
+            is_async,
+            is_unsafe: false,
+        }
     }
 
     fn fields(&mut self, fields: &syn::Fields) -> Vec<Field> {

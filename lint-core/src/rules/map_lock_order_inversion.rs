@@ -34,9 +34,11 @@ declare_rule! {
     /// or keep related maps behind one lock.
     ///
     /// ## Known problems
-    /// - In a `macro_rules!` body, a rule that expands to items is read once (one pass of each
-    ///   repetition); a lock named through a metavariable (`$map.lock()`, `static $name`) is
-    ///   never followed, and a rule whose body is an expression or statements is not read.
+    /// - In a `macro_rules!` body, each rule is read once (one pass of each repetition): its
+    ///   items, or its statements or expression as a function of their own (`name!`); a lock
+    ///   named through a metavariable (`$map.lock()`, `static $name`) or through `self` (whose
+    ///   type is the calling method's) is never followed, and what the macro does at its call
+    ///   sites (a guard held there around `name!()`) is not seen.
     /// - Locks are named by type and field (`Ledger.accounts`, for `self` and any value of that
     ///   struct) or by static; two instances of one struct are not told apart (a cycle of one
     ///   field locked through two instances, `a.lock` then `b.lock`, is not reported). Locks

@@ -58,9 +58,11 @@ declare_rule! {
     /// value must be `Clone`.
     ///
     /// ## Known problems
-    /// - In a `macro_rules!` body, a rule that expands to items is read once (one pass of each
-    ///   repetition); a lock named through a metavariable (`$map.lock()`, `static $name`) is
-    ///   never followed, and a rule whose body is an expression or statements is not read.
+    /// - In a `macro_rules!` body, each rule is read once (one pass of each repetition): its
+    ///   items, or its statements or expression as a function of their own (`name!`); a lock
+    ///   named through a metavariable (`$map.lock()`, `static $name`) or through `self` (whose
+    ///   type is the calling method's) is never followed, and what the macro does at its call
+    ///   sites (a guard held there around `name!()`) is not seen.
     /// - Locks are identified by their access path, with `Arc` clones resolved to their object
     ///   and a field path that every struct literal of the package fills with the same `Arc` as
     ///   another (`Node { peers, gossip: Gossip::new(Arc::clone(&peers)) }`) resolved to the

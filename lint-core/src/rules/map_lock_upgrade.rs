@@ -46,9 +46,11 @@ declare_rule! {
     /// - The same lock reached through a getter method or a reference stored elsewhere is not
     ///   recognized (see `map_lock_reentry`).
     /// - `upgradable_read` followed by `upgrade` is correct and not reported.
-    /// - In a `macro_rules!` body, a rule that expands to items is read once (one pass of each
-    ///   repetition); a lock named through a metavariable (`$map.lock()`, `static $name`) is
-    ///   never followed, and a rule whose body is an expression or statements is not read.
+    /// - In a `macro_rules!` body, each rule is read once (one pass of each repetition): its
+    ///   items, or its statements or expression as a function of their own (`name!`); a lock
+    ///   named through a metavariable (`$map.lock()`, `static $name`) or through `self` (whose
+    ///   type is the calling method's) is never followed, and what the macro does at its call
+    ///   sites (a guard held there around `name!()`) is not seen.
     /// - The guard flow reports only guards that are alive on every path to the second
     ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
     ///   guards joined from two branches of different locks, is silent.

@@ -98,6 +98,29 @@ pub(super) fn transcribe(body: TokenStream, kinds: &HashMap<String, String>, nex
     out.into_iter().collect()
 }
 
+/// Whether `tokens` (a transcriber) awaits anywhere: read as a function, it is an `async` one.
+pub(super) fn awaits(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        TokenTree::Ident(i) => i == "await",
+        TokenTree::Group(g) => awaits(&g.stream()),
+        _ => false,
+    })
+}
+
+/// Whether `tokens` call a method somewhere (`. name (`): code, not a type or a pattern.
+pub(super) fn calls_a_method(tokens: &TokenStream) -> bool {
+    let toks: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    toks.iter().enumerate().any(|(i, t)| match t {
+        TokenTree::Punct(p) => {
+            p.as_char() == '.'
+                && matches!(toks.get(i + 1), Some(TokenTree::Ident(_)))
+                && matches!(toks.get(i + 2), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+        }
+        TokenTree::Group(g) => calls_a_method(&g.stream()),
+        _ => false,
+    })
+}
+
 /// What stands for one occurrence of `$name` of fragment kind `kind`.
 fn placeholder(kind: Option<&str>, name: &Ident, n: &Numbering) -> Vec<TokenTree> {
     let span = name.span();
