@@ -168,8 +168,21 @@ impl LexItem {
     /// first) those of the items nested in its body, which the model defines at file level.
     fn free_names(&self) -> &[Sym] {
         match self.owner {
+            // An item macro in an `impl` (`cfg_rt! { fn a(&self) .. }`): its names are methods,
+            // and the items nested in their bodies, which cannot be told apart (all counted).
+            Some(_) if self.kind == LexItemKind::Macro => &self.names,
             Some(_) => self.names.get(1..).unwrap_or_default(),
             None => &self.names,
+        }
+    }
+
+    /// For an `impl` member: the methods it defines (its own name; for an item macro in the
+    /// `impl`, every name it defines, see [`LexItem::free_names`]).
+    fn method_names(&self) -> &[Sym] {
+        match self.owner {
+            Some(_) if self.kind == LexItemKind::Macro => &self.names,
+            Some(_) => self.names.get(..1).unwrap_or_default(),
+            None => &[],
         }
     }
 
@@ -190,8 +203,9 @@ impl LexItem {
     /// The names of the items nested in a function body or a `const _` block (see
     /// [`LexItem::global_names`]).
     fn nested_names(&self) -> &[Sym] {
-        if self.kind == LexItemKind::MacroRules {
-            // The items of a `macro_rules!` body, read as a `const _` block.
+        if self.kind == LexItemKind::MacroRules || self.kind == LexItemKind::Macro && self.owner.is_some() {
+            // The items of a `macro_rules!` body, read as a `const _` block; those of an item
+            // macro in an `impl` (see [`LexItem::free_names`]).
             &self.names
         } else if self.owner.is_some() || self.is_fn || self.keyword == "const" {
             self.names.get(1..).unwrap_or_default()
@@ -601,7 +615,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 // `lazy_static! { .. }`, `thread_local! { .. }` at item level: an item of its own
                 // (the name before `!` was not a keyword, so no item was started).
                 if item.is_none() && header.is_none() && at_items && !prev.is_empty() {
-                    // (In an `impl` or `trait`: the model expands no macro there.)
+                    // (In an `impl` or `trait`: its items are that block's methods.)
                     let owner = match frames.last() {
                         Some(Frame::Impl(o, _) | Frame::Trait(o)) => Some(*o),
                         _ => None,
@@ -1274,7 +1288,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
                 *c = true;
                 mentioned.extend(it.idents.iter().copied());
                 if let Some(o) = it.owner {
-                    methods.extend(it.names.first().map(|n| (o, *n)));
+                    methods.extend(it.method_names().iter().map(|n| (o, *n)));
                 }
                 defined.extend(it.free_names().iter().copied());
             }
@@ -1289,7 +1303,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
                     continue;
                 }
                 let need = match it.owner {
-                    Some(o) => it.names.first().is_some_and(|n| methods.contains(&(o, *n))),
+                    Some(o) => it.method_names().iter().any(|n| methods.contains(&(o, *n))),
                     None => it
                         .names
                         .iter()
@@ -1393,6 +1407,10 @@ impl Why {
                 let what = match (it.owner, it.kind) {
                     // (The item an `unsafe impl` header stands for has no place of its own.)
                     (Some(o), _) if it.range.is_none() => format!("an `unsafe impl` for `{}`", spell(text, None, o)),
+                    (Some(o), LexItemKind::Macro) => {
+                        let name = it.macro_name.map(|m| spell(text, it.range, m)).unwrap_or_default();
+                        format!("`{name}!` in `impl {}`", spell(text, it.range, o))
+                    }
                     (Some(o), _) => format!("`{}::{own}`", spell(text, it.range, o)),
                     (None, LexItemKind::Use) => "a `use`".to_owned(),
                     (None, LexItemKind::MacroRules) => "a `macro_rules!` body".to_owned(),
@@ -1491,7 +1509,8 @@ fn inert(it: &LexItem) -> bool {
         // own; `model::lower::macro_rules`.)
         LexItemKind::MacroRules => false,
         LexItemKind::Macro => {
-            it.macro_name.is_none_or(|m| !READ.contains(&m)) && !(it.holds_items && it.owner.is_none())
+            // (In an `impl` too: its items are the `impl`'s methods.)
+            it.macro_name.is_none_or(|m| !READ.contains(&m)) && !it.holds_items
         }
         // (A `const _: () = { .. };` block that declares items is read for them.)
         LexItemKind::Plain => {
@@ -1904,6 +1923,8 @@ mod tests {
                 true,
             ),
             ("fn g() { m!(); }", false),
+            // Methods an item macro declares in an `impl`: the model reads them as the type's.
+            ("impl S { cfg_rt! { fn a(&self) { Mutex::new(0); } } }", true),
         ];
         let text: String = lines.iter().flat_map(|(l, _)| [*l, "\n"]).collect();
         let expected: String = lines
@@ -2113,8 +2134,8 @@ mod tests {
                 (true, syms_of(&["lock_all", "lock_all"]), false),
                 (true, syms_of(&["Rt"]), false),
                 (false, vec![], true),
-                // In an `impl`: the model does not expand it.
-                (true, syms_of(&["m"]), true),
+                // In an `impl`: its items are `X`'s methods, read by the model.
+                (true, syms_of(&["m"]), false),
             ]
         );
         let plans = planned(&[text], &["Mutex", "M"]);

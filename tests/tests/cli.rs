@@ -469,7 +469,7 @@ fn demo_findings_in_json() {
             expect("map_lock_upgrade", "src/peers.rs", 40),
             expect("map_mutated_in_spawn", "rejected/mutated_in_spawn.rs", 19),
             expect("sharded_map_reentry", "src/sessions.rs", 20),
-            expect("unsynchronized_map_write", "src/cache.rs", 30),
+            expect("unsynchronized_map_write", "src/cache.rs", 17),
             expect("unsynchronized_map_write", "src/metrics.rs", 21),
             expect("unsynchronized_map_write", "src/pool.rs", 57),
         ]

@@ -200,17 +200,41 @@ fn holds_item_keyword(tokens: &proc_macro2::TokenStream) -> bool {
 
 /// A macro's tokens as items, after its own inner attributes when `inner_attrs` allows them.
 fn parse_items(tokens: TokenStream, inner_attrs: bool) -> syn::Result<Vec<syn::Item>> {
+    parse_all(tokens, inner_attrs)
+}
+
+/// A macro's tokens as a sequence of `T` (items, or an `impl`'s or `trait`'s items), after its
+/// own inner attributes when `inner_attrs` allows them.
+fn parse_all<T: syn::parse::Parse>(tokens: TokenStream, inner_attrs: bool) -> syn::Result<Vec<T>> {
     (|input: ParseStream<'_>| {
         if inner_attrs {
             input.call(syn::Attribute::parse_inner)?;
         }
         let mut out = Vec::new();
         while !input.is_empty() {
-            out.push(input.parse::<syn::Item>()?);
+            out.push(input.parse::<T>()?);
         }
         Ok(out)
     })
     .parse2(tokens)
+}
+
+/// The token streams an item macro stands for: its input, or each branch of a `cfg_if!`
+/// (`if #[cfg(..)] { .. } else if #[cfg(..)] { .. } else { .. }`: each braced group at the
+/// top level).
+fn macro_branches(mac: &syn::Macro, name: &str) -> Vec<TokenStream> {
+    if name == crate::catalog::CFG_IF {
+        mac.tokens
+            .clone()
+            .into_iter()
+            .filter_map(|t| match t {
+                TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => Some(g.stream()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        vec![mac.tokens.clone()]
+    }
 }
 
 fn path_names(p: &syn::Path) -> Vec<String> {
@@ -368,9 +392,10 @@ impl Lowerer<'_> {
                 let fns = i
                     .items
                     .iter()
-                    .filter_map(|ii| match ii {
-                        syn::ImplItem::Fn(f) => Some(self.fn_def(&f.sig, Some(&f.block))),
-                        _ => None,
+                    .flat_map(|ii| match ii {
+                        syn::ImplItem::Fn(f) => vec![self.fn_def(&f.sig, Some(&f.block))],
+                        syn::ImplItem::Macro(m) => self.member_macro_fns(&m.mac, false),
+                        _ => Vec::new(),
                     })
                     .collect();
                 let head = self.sp_word(i.impl_token.span);
@@ -393,9 +418,10 @@ impl Lowerer<'_> {
                 let fns = t
                     .items
                     .iter()
-                    .filter_map(|ti| match ti {
-                        syn::TraitItem::Fn(f) => Some(self.fn_def(&f.sig, f.default.as_ref())),
-                        _ => None,
+                    .flat_map(|ti| match ti {
+                        syn::TraitItem::Fn(f) => vec![self.fn_def(&f.sig, f.default.as_ref())],
+                        syn::TraitItem::Macro(m) => self.member_macro_fns(&m.mac, true),
+                        _ => Vec::new(),
                     })
                     .collect();
                 (
@@ -478,25 +504,9 @@ impl Lowerer<'_> {
     /// items, every branch counted: lowered as if written in place, as an anonymous module.
     /// An input that does not parse as items gives nothing.
     fn macro_of_items(&mut self, mac: &syn::Macro, name: &str) -> Option<Item> {
-        let branches: Vec<proc_macro2::TokenStream> = if name == crate::catalog::CFG_IF {
-            // `if #[cfg(..)] { .. } else if #[cfg(..)] { .. } else { .. }`: each braced group
-            // at the top level is a branch.
-            mac.tokens
-                .clone()
-                .into_iter()
-                .filter_map(|t| match t {
-                    proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
-                        Some(g.stream())
-                    }
-                    _ => None,
-                })
-                .collect()
-        } else {
-            vec![mac.tokens.clone()]
-        };
         let span = self.sp(mac.path.span());
         let mut items = Vec::new();
-        for tokens in branches {
+        for tokens in macro_branches(mac, name) {
             // (Most item macros take no items, `impl_num!(u8, u16)`: not even tried.)
             if !holds_item_keyword(&tokens) {
                 return None;
@@ -509,6 +519,51 @@ impl Lowerer<'_> {
             items.extend(parsed.iter().filter_map(|i| self.item(i)));
         }
         Some(anonymous_mod(items, span))
+    }
+
+    /// The methods an item macro in an `impl` or `trait` block defines (`cfg_rt! { pub fn
+    /// spawn(&self) .. }`, `cfg_if!`'s branches, every branch counted): lowered as if written
+    /// in the block. An input that does not parse as the block's items gives nothing.
+    fn member_macro_fns(&mut self, mac: &syn::Macro, in_trait: bool) -> Vec<FnDef> {
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
+            return Vec::new();
+        };
+        let span = self.sp(mac.path.span());
+        let mut fns = Vec::new();
+        for tokens in macro_branches(mac, &name) {
+            if !holds_item_keyword(&tokens) {
+                return Vec::new();
+            }
+            let lowered = if in_trait {
+                parse_all::<syn::TraitItem>(tokens, true).map(|items| {
+                    items
+                        .iter()
+                        .flat_map(|ti| match ti {
+                            syn::TraitItem::Fn(f) => vec![self.fn_def(&f.sig, f.default.as_ref())],
+                            syn::TraitItem::Macro(m) => self.member_macro_fns(&m.mac, true),
+                            _ => Vec::new(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            } else {
+                parse_all::<syn::ImplItem>(tokens, true).map(|items| {
+                    items
+                        .iter()
+                        .flat_map(|ii| match ii {
+                            syn::ImplItem::Fn(f) => vec![self.fn_def(&f.sig, Some(&f.block))],
+                            syn::ImplItem::Macro(m) => self.member_macro_fns(&m.mac, false),
+                            _ => Vec::new(),
+                        })
+                        .collect()
+                })
+            };
+            let Ok(lowered) = lowered else {
+                self.unread_macros.push(span);
+                return Vec::new();
+            };
+            fns.extend(lowered);
+        }
+        fns
     }
 
     /// What a `macro_rules!` body does, each rule's transcriber read once: every metavariable

@@ -16,7 +16,8 @@ declare_rule! {
     ///   inside a spawned closure or in a function reachable from one;
     /// - a type with a hand-written `unsafe impl Sync` whose `&self` methods write a map held in
     ///   an `UnsafeCell`, behind a raw pointer, or in a `RefCell` (also `Rc<RefCell<..>>`: a
-    ///   `!Sync` wrapper declared `Sync`), with no lock taken;
+    ///   `!Sync` wrapper declared `Sync`), with no lock taken: reported once, at the impl, with
+    ///   each method's write as a label;
     /// - a raw `*mut` map pointer (often in a `Copy` wrapper with `unsafe impl Send`) captured by
     ///   spawned or rayon closures and written through;
     /// - in both, writes through an accessor that hands out `&mut` to the map from `&self`
@@ -61,8 +62,8 @@ declare_rule! {
     ///   synchronize correctly.
     /// - A type declared `Sync` is taken at its word: the finding does not ask whether a spawn
     ///   in this package reaches it (a library's `Sync` type is shared by its users). It is
-    ///   reported at each unsynchronized write, with the `unsafe impl` as a label, not once at
-    ///   the impl.
+    ///   reported once, at the `unsafe impl Sync`, with each unsynchronized write (up to eight)
+    ///   as a label: an `// maplint: allow(..)` goes on the impl.
     /// - An accessor is recognized only when its whole body is that one expression (`&mut`
     ///   of the cell's content or of the dereferenced pointer field); one that checks or logs
     ///   first, or returns the view inside an `Option`, is not followed.
@@ -94,6 +95,10 @@ impl Rule for UnsynchronizedMapWrite {
         &Self::META
     }
 
+    fn check_file(&self, model: &Model, file: u32, out: &mut Reporter<'_>) {
+        check_sync_impls(model, file, out);
+    }
+
     fn check_fn(&self, model: &Model, func: Function<'_>, out: &mut Reporter<'_>) {
         let (f, body) = (func.id, func.body);
         let mut seen_statics = HashSet::new();
@@ -104,7 +109,8 @@ impl Rule for UnsynchronizedMapWrite {
                         seen_statics.insert(s);
                     }
                 }
-                Root::SelfParam => check_sync_impl(model, f, body, w, out),
+                // (Reported once per type, at its `unsafe impl Sync`: `check_file`.)
+                Root::SelfParam => {}
                 Root::Local(b) if w.via == Via::RawPtr => check_raw_pointer(model, body, w, b, out),
                 Root::Local(_) => {}
             }
@@ -145,61 +151,123 @@ fn check_static(model: &Model, f: u32, body: &BodyFacts, w: &Write, s: u32, out:
     true
 }
 
-fn check_sync_impl(model: &Model, f: u32, body: &BodyFacts, w: &Write, out: &mut Reporter<'_>) {
-    if !matches!(w.via, Via::UnsafeCell | Via::RawPtr | Via::RefCell) || !body.locks.is_empty() {
-        return;
+/// The unsynchronized writes of a type declared `Sync`: in its `&self` methods that take no
+/// lock, a map written through `self` by way of an `UnsafeCell`, a raw pointer or a `RefCell`.
+fn unsynchronized_writes(model: &Model, adt: u32) -> Vec<(u32, &Write)> {
+    let mut out = Vec::new();
+    for (f, info) in model.items.fns.iter().enumerate() {
+        let Some(impl_id) = info.impl_id else { continue };
+        if !matches!(&model.items.impls[impl_id as usize].self_ty, SemTy::Adt { id, .. } if *id == adt)
+            || info.def.self_kind != Some(SelfKind::Ref)
+            || info.def.is_unsafe
+        {
+            continue;
+        }
+        let body = &model.bodies[f];
+        if !body.locks.is_empty() {
+            continue;
+        }
+        out.extend(
+            body.writes
+                .iter()
+                .filter(|w| {
+                    w.place.root == Root::SelfParam && matches!(w.via, Via::UnsafeCell | Via::RawPtr | Via::RefCell)
+                })
+                .map(|w| (f as u32, w)),
+        );
     }
-    let info = &model.items.fns[f as usize];
-    if info.def.self_kind != Some(SelfKind::Ref) || info.def.is_unsafe {
-        return;
+    out
+}
+
+/// At most this many (method, map) writes are labelled in one finding; the others are counted
+/// in a note.
+const MAX_WRITE_LABELS: usize = 8;
+
+/// Reports each `unsafe impl Sync` of this file whose type's `&self` methods write a map
+/// without a lock: once, at the impl, with every write as a label.
+fn check_sync_impls(model: &Model, file: u32, out: &mut Reporter<'_>) {
+    for imp in &model.items.impls {
+        if !imp.is_unsafe || imp.trait_name.as_deref() != Some("Sync") || imp.span.file != file {
+            continue;
+        }
+        let SemTy::Adt { id, .. } = &imp.self_ty else { continue };
+        let writes = unsynchronized_writes(model, *id);
+        if writes.is_empty() {
+            continue;
+        }
+        let ty_name = &model.items.adts[*id as usize].name;
+        let fn_name = |f: u32| &model.items.fns[f as usize].def.name;
+        let mut methods: Vec<&str> = Vec::new();
+        for (f, _) in &writes {
+            if !methods.contains(&fn_name(*f).as_str()) {
+                methods.push(fn_name(*f));
+            }
+        }
+        let refcell = writes.iter().any(|(_, w)| w.via == Via::RefCell);
+        let what = if writes.iter().all(|(_, w)| w.via == Via::RefCell) {
+            "a map behind a `RefCell`"
+        } else {
+            "a map"
+        };
+        let who = match methods.as_slice() {
+            [one] => format!("`{one}` can"),
+            [a, b] => format!("`{a}` and `{b}` can"),
+            [a, b, rest @ ..] => format!("`{a}`, `{b}` and {} more methods can", rest.len()),
+            [] => unreachable!("a write has a method"),
+        };
+        let mut finding = out
+            .report(
+                imp.span,
+                format!("`{ty_name}` is declared `Sync`, but {who} write {what} from `&self` without a lock"),
+            )
+            .primary_label(match methods.as_slice() {
+                [one] => format!("lets several threads call `{one}` at once"),
+                _ => "lets several threads call these methods at once".to_owned(),
+            });
+        // One label per method and map: its first write.
+        let mut sites: Vec<(u32, &Write, String)> = Vec::new();
+        for &(f, w) in &writes {
+            let name = place_name(model, &model.bodies[f as usize], &w.place);
+            if !sites.iter().any(|(g, _, n)| *g == f && *n == name) {
+                sites.push((f, w, name));
+            }
+        }
+        let mut labelled = HashSet::new();
+        for (f, w, name) in sites.iter().take(MAX_WRITE_LABELS) {
+            let text = if w.via == Via::RefCell {
+                format!(
+                    "`{name}` borrowed mutably through its `RefCell` in `{}`, no lock",
+                    fn_name(*f)
+                )
+            } else {
+                format!("`{name}` written in `{}`, no lock", fn_name(*f))
+            };
+            finding = finding.label(write_span(w), text);
+            if let Some(a) = w.accessor
+                && labelled.insert(a)
+            {
+                finding = with_accessor(model, w, finding);
+            }
+        }
+        if sites.len() > MAX_WRITE_LABELS {
+            finding = finding.note(format!(
+                "{} more methods or maps are written so; only the first {MAX_WRITE_LABELS} are shown",
+                sites.len() - MAX_WRITE_LABELS
+            ));
+        }
+        finding = if refcell {
+            finding
+                .help(format!(
+                    "replace each `RefCell` with a `Mutex` or `RwLock` inside `{ty_name}` (and an `Rc` around one with an `Arc`), and lock it in every method that touches it"
+                ))
+                .note("`RefCell` checks its borrows with a plain counter: two threads can both pass `borrow_mut` and write the map at once")
+        } else {
+            finding.help(format!(
+                "hold each map in a `Mutex` or `RwLock` inside `{ty_name}` and lock it in every method that touches it"
+            ))
+        };
+        finding.note(NOTE_TYPES).emit();
     }
-    let Some(impl_id) = info.impl_id else { return };
-    let SemTy::Adt { id, .. } = &model.items.impls[impl_id as usize].self_ty else {
-        return;
-    };
-    let Some(sync_impl) = model.items.impls.iter().find(|i| {
-        i.is_unsafe
-            && i.trait_name.as_deref() == Some("Sync")
-            && matches!(&i.self_ty, SemTy::Adt { id: x, .. } if x == id)
-    }) else {
-        return;
-    };
-    let ty_name = &model.items.adts[*id as usize].name;
-    let name = place_name(model, body, &w.place);
-    let finding = if w.via == Via::RefCell {
-        // A `!Sync` wrapper declared `Sync`: the race is on the `RefCell`'s borrow flag (and an
-        // `Rc`'s count) before it reaches the map.
-        out.report(
-            write_span(w),
-            format!("`{name}` is borrowed mutably through a `RefCell` in `&self`, but `{ty_name}` is shared between threads"),
-        )
-        .primary_label("unsynchronized `RefCell` borrow and write")
-        .help(format!(
-            "replace the `RefCell` with a `Mutex` or `RwLock` inside `{ty_name}` (and an `Rc` around it with an `Arc`), and lock it in `{}`",
-            info.def.name
-        ))
-        .note("`RefCell` checks its borrows with a plain counter: two threads can both pass `borrow_mut` and write the map at once")
-    } else {
-        out.report(
-            write_span(w),
-            format!("`{name}` is written through `&self` without a lock, but `{ty_name}` is shared between threads"),
-        )
-        .primary_label("unsynchronized write")
-        .help(format!(
-            "hold the map in a `Mutex` or `RwLock` inside `{ty_name}` and lock it in `{}`",
-            info.def.name
-        ))
-    };
-    with_accessor(model, w, finding)
-        .label(
-            sync_impl.span,
-            format!(
-                "`unsafe impl Sync` lets several threads call `{}` at once",
-                info.def.name
-            ),
-        )
-        .note(NOTE_TYPES)
-        .emit();
 }
 
 /// Labels the accessor a write reaches its map through (`self.table().insert(..)`).
