@@ -124,6 +124,8 @@ mod locked;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod reentry;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod set;
 mod sharded;
 mod snapshot;

@@ -419,6 +419,14 @@ where
         write(&self.inner).clear();
     }
 
+    /// Runs `f` on every entry and their number, under the read lock.
+    #[cfg(feature = "serde")]
+    pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
+        let map = read(&self.inner);
+        f(map.len(), &mut map.iter())
+    }
+
     /// Calls `f` on every entry, in no particular order, under one read lock: `f` sees one
     /// consistent state of the map.
     ///

@@ -2,7 +2,7 @@
 //!
 //! While a map runs a user closure (`with`, `update`, `get_or_insert_with`, `retain`,
 //! `for_each`, `remove_if`, `compute`, `try_for_each`, `try_get_or_insert_with`,
-//! `get_or_insert_with_ref`, `update_pair`, `batch`, `fmt`), it records its address in a small thread-local stack. Every public method
+//! `get_or_insert_with_ref`, `update_pair`, `batch`, `fmt`, and `Serialize` with the `serde` feature), it records its address in a small thread-local stack. Every public method
 //! first checks that stack and panics if its own map is on it: the call could only deadlock on
 //! the map's own lock, or, for `SnapshotMap`, lose or hide the outer update.
 //!
@@ -41,6 +41,9 @@ pub(crate) enum Method {
     UpdatePair,
     Batch,
     Fmt,
+    /// (The `serde` feature's `Serialize`.)
+    #[cfg(feature = "serde")]
+    Serialize,
 }
 
 impl Method {
@@ -59,6 +62,8 @@ impl Method {
             Self::UpdatePair => "update_pair",
             Self::Batch => "batch",
             Self::Fmt => "fmt",
+            #[cfg(feature = "serde")]
+            Self::Serialize => "serialize",
         }
     }
 }

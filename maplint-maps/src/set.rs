@@ -165,6 +165,36 @@ macro_rules! set_over_map {
             }
         }
 
+        /// Serializes as a sequence, from one consistent view (see the map's `Serialize`).
+        #[cfg(feature = "serde")]
+        impl<T: serde::Serialize + Eq + Hash, S: BuildHasher> serde::Serialize for $set<T, S> {
+            fn serialize<Se: serde::Serializer>(&self, serializer: Se) -> Result<Se::Ok, Se::Error> {
+                use serde::ser::SerializeSeq;
+                self.map.with_entries(|len, items| {
+                    let mut out = serializer.serialize_seq(Some(len))?;
+                    for (item, ()) in items {
+                        out.serialize_element(item)?;
+                    }
+                    out.end()
+                })
+            }
+        }
+
+        /// Reads a sequence (a repeated item counts once).
+        #[cfg(feature = "serde")]
+        impl<'de, T, S> serde::Deserialize<'de> for $set<T, S>
+        where
+            T: serde::Deserialize<'de> + Eq + Hash,
+            S: BuildHasher + Default + Clone,
+        {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let items = HashSet::<T, S>::deserialize(deserializer)?;
+                let mut map = std::collections::HashMap::with_capacity_and_hasher(items.len(), items.hasher().clone());
+                map.extend(items.into_iter().map(|item| (item, ())));
+                Ok(Self { map: $map::from(map) })
+            }
+        }
+
         impl<T: Eq + Hash, const N: usize> From<[T; N]> for $set<T, RandomState> {
             fn from(items: [T; N]) -> Self {
                 items.into_iter().collect()

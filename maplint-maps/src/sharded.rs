@@ -576,6 +576,16 @@ where
         }
     }
 
+    /// Runs `f` on every entry as of one moment, and their number: every shard read-locked at
+    /// once, in shard order (as `update_pair` takes two), so no write lands halfway.
+    #[cfg(feature = "serde")]
+    pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
+        let guards: Vec<_> = self.shards.iter().map(|shard| read(&shard.table)).collect();
+        let len = guards.iter().map(|g| g.len()).sum();
+        f(len, &mut guards.iter().flat_map(|g| g.iter().map(|(k, v)| (k, v))))
+    }
+
     /// Calls `f` on every entry, in no particular order, one shard (read lock) at a time.
     ///
     /// ```

@@ -213,6 +213,13 @@ where
         self.current.with(|map| f(map.get(key)))
     }
 
+    /// Runs `f` on every entry of the current snapshot and their number.
+    #[cfg(feature = "serde")]
+    pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
+        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
+        self.current.with(|map| f(map.len(), &mut map.iter()))
+    }
+
     /// Calls `f` on every entry of the current snapshot, in no particular order, without
     /// locking: `f` sees one consistent version, and writers are not held up.
     ///
