@@ -104,8 +104,9 @@ impl<K, V, S> LockedMap<K, V, S> {
         read(&self.inner).capacity()
     }
 
+    /// The map's identity for the re-entry check (its address; a set over it shares it).
     #[inline]
-    fn id(&self) -> usize {
+    pub(crate) fn id(&self) -> usize {
         std::ptr::from_ref(self).addr()
     }
 }

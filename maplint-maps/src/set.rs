@@ -44,8 +44,16 @@ macro_rules! set_over_map {
                 Self { map: $map::with_capacity_and_hasher(capacity, hasher) }
             }
 
+            /// The re-entry check under the set's own name (the map's would name the map and
+            /// its method: `try_insert` for `insert`).
+            #[inline]
+            fn check(&self, method: &'static str) {
+                crate::reentry::check(self.map.id(), stringify!($set), method);
+            }
+
             /// Returns how many items the set can hold before it reallocates.
             pub fn capacity(&self) -> usize {
+                self.check("capacity");
                 self.map.capacity()
             }
         }
@@ -53,6 +61,7 @@ macro_rules! set_over_map {
         impl<T: Eq + Hash, S: BuildHasher> $set<T, S> {
             /// Adds `item`; returns whether it was absent.
             pub fn insert(&self, item: T) -> bool {
+                self.check("insert");
                 self.map.try_insert(item, ()).is_ok()
             }
 
@@ -62,6 +71,7 @@ macro_rules! set_over_map {
                 T: Borrow<Q>,
                 Q: Hash + Eq + ?Sized,
             {
+                self.check("remove");
                 self.map.remove(item).is_some()
             }
 
@@ -72,41 +82,49 @@ macro_rules! set_over_map {
                 T: Borrow<Q>,
                 Q: Hash + Eq + ?Sized,
             {
+                self.check("contains");
                 self.map.contains_key(item)
             }
 
             /// Returns the number of items.
             pub fn len(&self) -> usize {
+                self.check("len");
                 self.map.len()
             }
 
             /// Returns whether the set is empty.
             pub fn is_empty(&self) -> bool {
+                self.check("is_empty");
                 self.map.is_empty()
             }
 
             /// Makes room for at least `additional` more items.
             pub fn reserve(&self, additional: usize) {
+                self.check("reserve");
                 self.map.reserve(additional);
             }
 
             /// Removes every item.
             pub fn clear(&self) {
+                self.check("clear");
                 self.map.clear();
             }
 
             /// Keeps only the items for which `f` returns `true`.
             pub fn retain(&self, mut f: impl FnMut(&T) -> bool) {
+                self.check("retain");
                 self.map.retain(|item, ()| f(item));
             }
 
             /// Calls `f` on every item, in no particular order.
             pub fn for_each(&self, mut f: impl FnMut(&T)) {
+                self.check("for_each");
                 self.map.for_each(|item, ()| f(item));
             }
 
             /// Calls `f` on the items until it returns `ControlFlow::Break`.
             pub fn try_for_each<B>(&self, mut f: impl FnMut(&T) -> ControlFlow<B>) -> ControlFlow<B> {
+                self.check("try_for_each");
                 self.map.try_for_each(|item, ()| f(item))
             }
 

@@ -197,8 +197,9 @@ impl<K, V, S> ShardedMap<K, V, S> {
         self.shards.iter().map(|shard| read(&shard.table).capacity()).sum()
     }
 
+    /// The map's identity for the re-entry check (its address; a set over it shares it).
     #[inline]
-    fn id(&self) -> usize {
+    pub(crate) fn id(&self) -> usize {
         std::ptr::from_ref(self).addr()
     }
 

@@ -89,3 +89,32 @@ macro_rules! set_behaviour {
 
 set_behaviour!(locked_set, LockedSet);
 set_behaviour!(sharded_set, ShardedSet);
+
+/// A set's re-entry panic names the set and its own methods, not the map underneath.
+#[test]
+fn set_reentry_names_the_set() {
+    for (outer, message) in [
+        (
+            "ShardedSet",
+            std::panic::catch_unwind(|| {
+                let set = maplint_maps::ShardedSet::from([1, 2]);
+                set.for_each(|_| {
+                    set.insert(3);
+                });
+            }),
+        ),
+        (
+            "LockedSet",
+            std::panic::catch_unwind(|| {
+                let set = maplint_maps::LockedSet::from([1, 2]);
+                set.retain(|_| set.contains(&1));
+            }),
+        ),
+    ] {
+        let panic = message.expect_err("re-entry panics");
+        let text = panic.downcast_ref::<String>().expect("a formatted message");
+        assert!(text.contains(&format!("`{outer}::")), "{text}");
+        assert!(!text.contains("Map::"), "{text}");
+        assert!(text.contains("::insert`") || text.contains("::contains`"), "{text}");
+    }
+}
