@@ -146,8 +146,13 @@ pub struct LexItem {
     pub is_fn: bool,
     /// The item's definition keyword (`fn`, `struct`, `const`...; empty for `use` and macros).
     pub keyword: &'static str,
-    /// For macro invocations: the macro's name (the last segment of its path).
+    /// For macro invocations: the macro's name (the last segment of its path); for
+    /// `macro_rules!`, the name it defines.
     pub macro_name: Option<Sym>,
+    /// The macros the item invokes (`name!(..)`, the last segment of the path; sorted, once
+    /// each): a `macro_rules!` of the same file is read as a function, and an invocation of it
+    /// as a call (`model::lower::macro_rules`).
+    pub macros: Vec<Sym>,
     /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
     /// starts and ends (so the item can be left out of parsing).
     pub range: Option<(u32, u32)>,
@@ -556,6 +561,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     if name_sym == MUT && prev == "static" {
                         it.unsafe_sharing = true;
                     }
+                    if it.kind == LexItemKind::MacroRules && it.macro_name.is_none() && prev == "!" {
+                        // `macro_rules! name`: the name it defines.
+                        it.macro_name = Some(name_sym);
+                    }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
                         if SPAWN_ROOT_SYMS.contains(&sym(before_as)) {
@@ -697,7 +706,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "";
             }
             TokenKind::OpenBrace => {
-                unpush_macro_name(bang_after, &mut outside, &mut item_idents);
+                unpush_macro_name(bang_after, &mut outside, &mut item_idents, &mut item);
                 let frame = match header.take() {
                     Some((kw @ ("impl" | "trait"), ids, _, unsafe_impl)) => {
                         // The self type: the last name before `{` (after `for` when present).
@@ -763,7 +772,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "{";
             }
             TokenKind::OpenParen | TokenKind::OpenBracket => {
-                unpush_macro_name(bang_after, &mut outside, &mut item_idents);
+                unpush_macro_name(bang_after, &mut outside, &mut item_idents, &mut item);
                 delims.push((
                     if matches!(tok.kind, TokenKind::OpenParen) {
                         ')'
@@ -1039,12 +1048,20 @@ const OUTSIDE: u8 = 1;
 const IN_ITEM: u8 = 2;
 
 /// `name!(`: takes back the macro's name, recorded as an identifier two tokens ago.
-fn unpush_macro_name(at: u8, outside: &mut Vec<Sym>, in_item: &mut Vec<Sym>) {
+fn unpush_macro_name(
+    at: u8,
+    outside: &mut Vec<Sym>,
+    in_item: &mut Vec<Sym>,
+    item: &mut Option<(LexItem, (usize, usize))>,
+) {
     if at & OUTSIDE != 0 {
         outside.pop();
     }
-    if at & IN_ITEM != 0 {
-        in_item.pop();
+    if at & IN_ITEM != 0
+        && let Some(name) = in_item.pop()
+        && let Some((it, _)) = item
+    {
+        it.macros.push(name);
     }
 }
 
@@ -1087,6 +1104,8 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
     }
     it.nested_owners.sort_unstable();
     it.nested_owners.dedup();
+    it.macros.sort_unstable();
+    it.macros.dedup();
     for (v, read) in [(&mut it.idents, idents), (&mut it.members, members)] {
         read.extend_from_slice(v);
         read.sort_unstable();
@@ -1658,7 +1677,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     .idents
                     .iter()
                     .find(|i| interests.contains(*i) || ((names.contains(*i) || local[fi].contains(*i)) && !own(i)))
-                    .or_else(|| it.members.iter().find(|i| interests.contains(*i)));
+                    .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
+                    // `name!(..)` of an interesting `macro_rules!` of this file: a call of it.
+                    .or_else(|| it.macros.iter().find(|m| local[fi].contains(*m)));
                 let mentions = mentioned.is_some();
                 // `unsafe impl Sync for T {}` matters only when `T` does: a type that holds
                 // no map, cell or lock (nor a pointer to a type that does) names no interest,
@@ -1704,7 +1725,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                         }
                         // The items nested in a function body are seen only there, which the
                         // model's scope of their file stands for.
-                        for n in it.nested_names() {
+                        // (A `macro_rules!` read as a function is called by its name, in its
+                        // file only.)
+                        let macro_rules_name = it.macro_name.filter(|_| it.kind == LexItemKind::MacroRules);
+                        for n in it.nested_names().iter().chain(&macro_rules_name) {
                             if local[fi].insert(*n) {
                                 why.names.entry(*n).or_insert((fi as u32, cause));
                             }
@@ -1922,7 +1946,8 @@ mod tests {
                 "lazy_static::lazy_static! { static ref L: Mutex<u8> = Mutex::new(0); }",
                 true,
             ),
-            ("fn g() { m!(); }", false),
+            // A call of `m!`, whose body (read as a function) is interesting.
+            ("fn g() { m!(); }", true),
             // Methods an item macro declares in an `impl`: the model reads them as the type's.
             ("impl S { cfg_rt! { fn a(&self) { Mutex::new(0); } } }", true),
         ];

@@ -1324,6 +1324,7 @@ impl<'a> Walker<'a> {
                             });
                         }
                     }
+                    self.macro_rules_call(e, path);
                 }
             },
             ExprKind::Struct { fields, rest, path } => {
@@ -1817,6 +1818,27 @@ impl<'a> Walker<'a> {
             });
         }
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
+    }
+
+    /// `name!(..)` where this file's `macro_rules! name` reads as statements or an expression
+    /// (lowered as a function named `name!`, see `lower::macro_rules`): a call of that
+    /// function, without arguments (its metavariables are placeholders; what the macro does
+    /// with its arguments is unknown, and they count as unknown uses).
+    fn macro_rules_call(&mut self, e: &Expr, path: &[String]) {
+        let [name] = path else { return };
+        let Some(callee) = self.ix.fn_by_path(self.file, &[format!("{name}!")], None) else {
+            return;
+        };
+        self.facts.calls.push(Call {
+            callee,
+            expr: e.id,
+            span: e.span,
+            closures: self.closures(),
+            recv: None,
+            args: Vec::new(),
+            closure_args: Vec::new(),
+            through_trait: None,
+        });
     }
 }
 

@@ -1952,6 +1952,11 @@ impl<'a> Flow<'a> {
                         self.st.take(Slot::Bind(b));
                     }
                 }
+                // A `macro_rules!` of this file read as a function (`name!`): its locks are
+                // taken here, as a call's.
+                if let Some(&ci) = self.call_of.get(&e.id) {
+                    self.local_call(ci, None, &[]);
+                }
                 Val::default()
             }
         }

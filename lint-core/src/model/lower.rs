@@ -571,8 +571,9 @@ impl Lowerer<'_> {
     /// through a metavariable is ever resolved, and no finding can rest on it), `$crate` becomes
     /// `crate`, and each repetition is read once. A transcriber of items gives those items; one
     /// of statements or an expression (`{ let g = STATE.lock(); .. }`) is read as the body of a
-    /// function of its own, named `name!`, which nothing calls. All are lowered as a `const _`
-    /// block: their own bodies, seen from this file only. A transcriber meant as code (it names
+    /// function of its own (see [`Lowerer::macro_body_fn`]: an invocation of a one-rule macro in
+    /// this file is a call of it). All are lowered as a `const _` block: their own bodies, seen
+    /// from this file only. A transcriber meant as code (it names
     /// an item or calls a method) that parses as neither is noted (`unread_macro_rules`).
     fn macro_rules_items(&mut self, mac: &syn::Macro, ident: &syn::Ident) -> Option<Item> {
         use proc_macro2::TokenTree;
@@ -583,6 +584,13 @@ impl Lowerer<'_> {
             at: span.lo as usize,
             next: 0,
         };
+        let rule_count = rules
+            .windows(2)
+            .filter(
+                |w| matches!(w, [TokenTree::Punct(a), TokenTree::Punct(b)] if a.as_char() == '=' && b.as_char() == '>'),
+            )
+            .count();
+        let mut rule = 0;
         let mut at = 0;
         while let [
             TokenTree::Group(matcher),
@@ -593,6 +601,7 @@ impl Lowerer<'_> {
         ] = &rules[at.min(rules.len())..]
         {
             at += 4;
+            rule += 1;
             if matches!(rules.get(at), Some(TokenTree::Punct(p)) if p.as_char() == ';') {
                 at += 1;
             }
@@ -608,7 +617,14 @@ impl Lowerer<'_> {
             }
             match syn::Block::parse_within.parse2(tokens.clone()) {
                 Ok(stmts) if !stmts.is_empty() => {
-                    let def = self.macro_body_fn(ident, &stmts, body.span(), macro_rules::awaits(&tokens));
+                    // (Only the rule of a one-rule macro is what an invocation runs: which rule
+                    // an invocation matches is not worked out.)
+                    let name = if rule_count == 1 {
+                        format!("{}!", ident_str(ident))
+                    } else {
+                        format!("{}! (rule {rule})", ident_str(ident))
+                    };
+                    let def = self.macro_body_fn(name, ident, &stmts, body.span(), macro_rules::awaits(&tokens));
                     items.push(Item {
                         span: def.span,
                         name_span: def.name_span,
@@ -634,12 +650,21 @@ impl Lowerer<'_> {
     }
 
     /// A `macro_rules!` transcriber of statements or an expression, as the body of a function
-    /// named `name!` (no path can call it), spanning the transcriber.
-    fn macro_body_fn(&mut self, ident: &syn::Ident, stmts: &[syn::Stmt], body: PmSpan, is_async: bool) -> FnDef {
+    /// named `name`, spanning the transcriber: `name!` for a macro of one rule (what an
+    /// invocation in the same file calls; no path can), `name! (rule 2)` in a macro of several
+    /// (which nothing calls).
+    fn macro_body_fn(
+        &mut self,
+        name: String,
+        ident: &syn::Ident,
+        stmts: &[syn::Stmt],
+        body: PmSpan,
+        is_async: bool,
+    ) -> FnDef {
         let span = self.sp(body);
         let stmts = stmts.iter().filter_map(|s| self.stmt(s)).collect();
         FnDef {
-            name: format!("{}!", ident_str(ident)),
+            name,
             span,
             name_span: self.sp_word(ident.span()),
             generics: Generics { params: Vec::new() },
