@@ -1177,6 +1177,8 @@ pub struct PackageSyms {
     /// The names of the package's modules: a path whose first segment is none of them (nor
     /// `crate`, `self`, `super`) names another crate.
     pub modules: SymSet,
+    /// The names of the `macro_rules!` the package defines once ([`macro_rules_once`]).
+    pub macro_rules_once: SymSet,
 }
 
 /// The package-wide facts of every file's lexing.
@@ -1185,7 +1187,28 @@ pub fn package_syms(facts: &[LexFacts]) -> PackageSyms {
     PackageSyms {
         single_impl_traits: single_impl_traits(facts),
         modules: facts.iter().flat_map(|f| f.mods.iter().copied()).collect(),
+        macro_rules_once: macro_rules_once(facts),
     }
+}
+
+/// The names of the `macro_rules!` defined once in the package, in any file, parsed or not: an
+/// invocation from another file (`#[macro_use]`, `#[macro_export]`) can only be that one (their
+/// textual scope is not worked out).
+#[must_use]
+pub fn macro_rules_once(facts: &[LexFacts]) -> SymSet {
+    let mut counts: HashMap<Sym, u32, BuildHasherDefault<SymHasher>> = HashMap::default();
+    for it in facts.iter().flat_map(|f| &f.items) {
+        if it.kind == LexItemKind::MacroRules
+            && let Some(name) = it.macro_name
+        {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n == 1)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// What parsing leaves out of one file (see [`plan`]).
@@ -1570,6 +1593,11 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
     let defined: SymSet = items().flat_map(|i| i.free_names().iter().copied()).collect();
     let traits = single_impl_traits(facts);
+    // The interesting `macro_rules!` read as functions: by file, and those the package defines
+    // once, which any file can invoke.
+    let macros_once = macro_rules_once(facts);
+    let mut macros_local: Vec<SymSet> = vec![SymSet::default(); facts.len()];
+    let mut macros_global = SymSet::default();
     // `type A = path::B<C>;`: the methods of `impl A` are `B`'s (when the package defines `B`),
     // so an interesting `A` makes `B` interesting. (The other way needs no link: the alias
     // names `B`, so an interesting `B` makes the alias, and so `A`, interesting.)
@@ -1678,8 +1706,13 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     .iter()
                     .find(|i| interests.contains(*i) || ((names.contains(*i) || local[fi].contains(*i)) && !own(i)))
                     .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
-                    // `name!(..)` of an interesting `macro_rules!` of this file: a call of it.
-                    .or_else(|| it.macros.iter().find(|m| local[fi].contains(*m)));
+                    // `name!(..)` of an interesting `macro_rules!` (of this file, or the package's
+                    // only one of that name): a call of it.
+                    .or_else(|| {
+                        it.macros
+                            .iter()
+                            .find(|m| macros_local[fi].contains(*m) || macros_global.contains(*m))
+                    });
                 let mentions = mentioned.is_some();
                 // `unsafe impl Sync for T {}` matters only when `T` does: a type that holds
                 // no map, cell or lock (nor a pointer to a type that does) names no interest,
@@ -1725,10 +1758,19 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                         }
                         // The items nested in a function body are seen only there, which the
                         // model's scope of their file stands for.
-                        // (A `macro_rules!` read as a function is called by its name, in its
-                        // file only.)
-                        let macro_rules_name = it.macro_name.filter(|_| it.kind == LexItemKind::MacroRules);
-                        for n in it.nested_names().iter().chain(&macro_rules_name) {
+                        // (A `macro_rules!` read as a function is called by its name: in its
+                        // file, and from any file when the package defines it once. Macro
+                        // names are no item names: `assert!` is no call of a `fn assert`.)
+                        if it.kind == LexItemKind::MacroRules
+                            && let Some(m) = it.macro_name
+                        {
+                            macros_local[fi].insert(m);
+                            if macros_once.contains(&m) {
+                                macros_global.insert(m);
+                            }
+                            why.names.entry(m).or_insert((fi as u32, cause));
+                        }
+                        for n in it.nested_names() {
                             if local[fi].insert(*n) {
                                 why.names.entry(*n).or_insert((fi as u32, cause));
                             }

@@ -1820,13 +1820,14 @@ impl<'a> Walker<'a> {
         // `Arc::make_mut(&mut a).insert(..)` is handled as a place; nothing else to record here.
     }
 
-    /// `name!(..)` where this file's `macro_rules! name` reads as statements or an expression
-    /// (lowered as a function named `name!`, see `lower::macro_rules`): a call of that
+    /// `name!(..)` where a `macro_rules! name` of this file (or the package's only one) reads
+    /// as statements or an expression (lowered as a function named `name!`, see
+    /// `lower::macro_rules`, and `ItemIndex::macro_fn`): a call of that
     /// function, without arguments (its metavariables are placeholders; what the macro does
     /// with its arguments is unknown, and they count as unknown uses).
     fn macro_rules_call(&mut self, e: &Expr, path: &[String]) {
         let [name] = path else { return };
-        let Some(callee) = self.ix.fn_by_path(self.file, &[format!("{name}!")], None) else {
+        let Some(callee) = self.ix.macro_fn(self.file, name) else {
             return;
         };
         self.facts.calls.push(Call {

@@ -104,6 +104,9 @@ pub struct ItemIndex {
     /// The traits implemented exactly once in the whole package, as the lexer counted them in
     /// every file (`None`: count the parsed impls).
     pub single_impl_traits: Option<crate::lex::SymSet>,
+    /// The `macro_rules!` the package defines once, counted by the lexer over every file
+    /// (`None`: counted from the parsed files).
+    pub macro_rules_once: Option<crate::lex::SymSet>,
     /// The module names of the package, from the lexer (`None`: not known, every path may
     /// name a module of the package).
     pub modules: Option<crate::lex::SymSet>,
@@ -464,6 +467,26 @@ impl ItemIndex {
         let mut it = self.names.get(name)?.iter().filter(|(_, d)| want(*d));
         let first = it.next()?;
         if it.next().is_some() { None } else { Some(first.1) }
+    }
+
+    /// The function an invocation `name!(..)` in `file` calls: the `macro_rules! name` of
+    /// `file` read as a function (`lower::macro_rules`), or else the package's only
+    /// `macro_rules! name`, from any file (`#[macro_use]`, `#[macro_export]`).
+    #[must_use]
+    pub fn macro_fn(&self, file: u32, name: &str) -> Option<u32> {
+        let defs = self.nested_names.get(&format!("{name}!"))?;
+        let mut fns = defs.iter().filter_map(|(f, d)| match d {
+            Def::Fn(id) => Some((*f, *id)),
+            _ => None,
+        });
+        if let Some((_, id)) = fns.clone().find(|(f, _)| *f == file) {
+            return Some(id);
+        }
+        let once = match &self.macro_rules_once {
+            Some(once) => once.contains(&crate::lex::sym(name)),
+            None => fns.clone().count() == 1,
+        };
+        if once { fns.next().map(|(_, id)| id) } else { None }
     }
 
     /// Resolves a written type in the context of a file.

@@ -76,6 +76,7 @@ impl Model {
         let mut items = ItemIndex::build_with(files, config);
         if let Some(l) = lexed {
             items.single_impl_traits = Some(l.single_impl_traits);
+            items.macro_rules_once = Some(l.macro_rules_once);
             items.modules = Some(l.modules);
         }
         let mut bodies: Vec<BodyFacts> = (0..items.fns.len() as u32)

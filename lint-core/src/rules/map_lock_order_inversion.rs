@@ -37,9 +37,10 @@ declare_rule! {
     /// - In a `macro_rules!` body, each rule is read once (one pass of each repetition): its
     ///   items, or its statements or expression as a function of their own (`name!`); a lock
     ///   named through a metavariable (`$map.lock()`, `static $name`) or through `self` (whose
-    ///   type is the calling method's) is never followed. An invocation `name!(..)` in the same
-    ///   file of a macro of one rule is a call of that function (its arguments are unknown uses);
-    ///   an invocation of a macro of several rules, or from another file, is not followed.
+    ///   type is the calling method's) is never followed. An invocation `name!(..)` of a macro of
+    ///   one rule is a call of that function (its arguments are unknown uses) when the macro is in
+    ///   the same file or is the package's only macro of that name; an invocation of a macro of
+    ///   several rules, or of a name the package defines in several other files, is not followed.
     /// - Locks are named by type and field (`Ledger.accounts`, for `self` and any value of that
     ///   struct) or by static; two instances of one struct are not told apart (a cycle of one
     ///   field locked through two instances, `a.lock` then `b.lock`, is not reported). Locks
