@@ -150,8 +150,8 @@ pub struct LexItem {
     /// `macro_rules!`, the name it defines.
     pub macro_name: Option<Sym>,
     /// The macros the item invokes (`name!(..)`, the last segment of the path; sorted, once
-    /// each): a `macro_rules!` of the same file is read as a function, and an invocation of it
-    /// as a call (`model::lower::macro_rules`).
+    /// each): a `macro_rules!` is read as a function, and an invocation of it (of the same file,
+    /// or the package's only one of that name) as a call (`model::lower::macro_rules`).
     pub macros: Vec<Sym>,
     /// The bytes of the item with its attributes and doc comments, when the lexer saw where it
     /// starts and ends (so the item can be left out of parsing).

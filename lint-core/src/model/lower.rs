@@ -571,10 +571,10 @@ impl Lowerer<'_> {
     /// through a metavariable is ever resolved, and no finding can rest on it), `$crate` becomes
     /// `crate`, and each repetition is read once. A transcriber of items gives those items; one
     /// of statements or an expression (`{ let g = STATE.lock(); .. }`) is read as the body of a
-    /// function of its own (see [`Lowerer::macro_body_fn`]: an invocation of a one-rule macro in
-    /// this file is a call of it). All are lowered as a `const _` block: their own bodies, seen
-    /// from this file only. A transcriber meant as code (it names
-    /// an item or calls a method) that parses as neither is noted (`unread_macro_rules`).
+    /// function of its own (see [`Lowerer::macro_body_fn`]: an invocation of a one-rule macro is
+    /// a call of it, `ItemIndex::macro_fn`). All are lowered as a `const _` block: their own
+    /// bodies, whose names no path reaches from another file. A transcriber meant as code (it
+    /// names an item or calls a method) that parses as neither is noted (`unread_macro_rules`).
     fn macro_rules_items(&mut self, mac: &syn::Macro, ident: &syn::Ident) -> Option<Item> {
         use proc_macro2::TokenTree;
         let span = self.sp(mac.path.span());
@@ -651,8 +651,8 @@ impl Lowerer<'_> {
 
     /// A `macro_rules!` transcriber of statements or an expression, as the body of a function
     /// named `name`, spanning the transcriber: `name!` for a macro of one rule (what an
-    /// invocation in the same file calls; no path can), `name! (rule 2)` in a macro of several
-    /// (which nothing calls).
+    /// invocation calls, see `ItemIndex::macro_fn`; no path can), `name! (rule 2)` in a macro of
+    /// several (which nothing calls).
     fn macro_body_fn(
         &mut self,
         name: String,
