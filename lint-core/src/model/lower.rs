@@ -389,15 +389,7 @@ impl Lowerer<'_> {
                 (ItemKind::Fn(def), span, name_span)
             }
             syn::Item::Impl(i) => {
-                let fns = i
-                    .items
-                    .iter()
-                    .flat_map(|ii| match ii {
-                        syn::ImplItem::Fn(f) => vec![self.fn_def(&f.sig, Some(&f.block))],
-                        syn::ImplItem::Macro(m) => self.member_macro_fns(&m.mac, false),
-                        _ => Vec::new(),
-                    })
-                    .collect();
+                let fns = self.impl_fns(&i.items);
                 let head = self.sp_word(i.impl_token.span);
                 let span = i.unsafety.map_or(head, |u| Self::join(self.sp(u.span), head));
                 let header = Self::join(span, self.sp(i.self_ty.span()));
@@ -415,15 +407,7 @@ impl Lowerer<'_> {
                 )
             }
             syn::Item::Trait(t) => {
-                let fns = t
-                    .items
-                    .iter()
-                    .flat_map(|ti| match ti {
-                        syn::TraitItem::Fn(f) => vec![self.fn_def(&f.sig, f.default.as_ref())],
-                        syn::TraitItem::Macro(m) => self.member_macro_fns(&m.mac, true),
-                        _ => Vec::new(),
-                    })
-                    .collect();
+                let fns = self.trait_fns(&t.items);
                 (
                     ItemKind::Trait {
                         name: ident_str(&t.ident),
@@ -521,6 +505,30 @@ impl Lowerer<'_> {
         Some(anonymous_mod(items, span))
     }
 
+    /// The methods of an `impl` block: its functions, and those its item macros define.
+    fn impl_fns(&mut self, items: &[syn::ImplItem]) -> Vec<FnDef> {
+        items
+            .iter()
+            .flat_map(|ii| match ii {
+                syn::ImplItem::Fn(f) => vec![self.fn_def(&f.sig, Some(&f.block))],
+                syn::ImplItem::Macro(m) => self.member_macro_fns(&m.mac, false),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// The methods of a `trait` (with their default bodies), and those its item macros define.
+    fn trait_fns(&mut self, items: &[syn::TraitItem]) -> Vec<FnDef> {
+        items
+            .iter()
+            .flat_map(|ti| match ti {
+                syn::TraitItem::Fn(f) => vec![self.fn_def(&f.sig, f.default.as_ref())],
+                syn::TraitItem::Macro(m) => self.member_macro_fns(&m.mac, true),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
     /// The methods an item macro in an `impl` or `trait` block defines (`cfg_rt! { pub fn
     /// spawn(&self) .. }`, `cfg_if!`'s branches, every branch counted): lowered as if written
     /// in the block. An input that does not parse as the block's items gives nothing.
@@ -535,27 +543,9 @@ impl Lowerer<'_> {
                 return Vec::new();
             }
             let lowered = if in_trait {
-                parse_all::<syn::TraitItem>(tokens, true).map(|items| {
-                    items
-                        .iter()
-                        .flat_map(|ti| match ti {
-                            syn::TraitItem::Fn(f) => vec![self.fn_def(&f.sig, f.default.as_ref())],
-                            syn::TraitItem::Macro(m) => self.member_macro_fns(&m.mac, true),
-                            _ => Vec::new(),
-                        })
-                        .collect::<Vec<_>>()
-                })
+                parse_all::<syn::TraitItem>(tokens, true).map(|items| self.trait_fns(&items))
             } else {
-                parse_all::<syn::ImplItem>(tokens, true).map(|items| {
-                    items
-                        .iter()
-                        .flat_map(|ii| match ii {
-                            syn::ImplItem::Fn(f) => vec![self.fn_def(&f.sig, Some(&f.block))],
-                            syn::ImplItem::Macro(m) => self.member_macro_fns(&m.mac, false),
-                            _ => Vec::new(),
-                        })
-                        .collect()
-                })
+                parse_all::<syn::ImplItem>(tokens, true).map(|items| self.impl_fns(&items))
             };
             let Ok(lowered) = lowered else {
                 self.unread_macros.push(span);

@@ -197,8 +197,16 @@ fn check_sync_impls(model: &Model, file: u32, out: &mut Reporter<'_>) {
         }
         let ty_name = &model.items.adts[*id as usize].name;
         let fn_name = |f: u32| &model.items.fns[f as usize].def.name;
+        // One site per method and map: its first write.
+        let mut sites: Vec<(u32, &Write, String)> = Vec::new();
+        for &(f, w) in &writes {
+            let name = place_name(model, &model.bodies[f as usize], &w.place);
+            if !sites.iter().any(|(g, _, n)| *g == f && *n == name) {
+                sites.push((f, w, name));
+            }
+        }
         let mut methods: Vec<&str> = Vec::new();
-        for (f, _) in &writes {
+        for (f, ..) in &sites {
             if !methods.contains(&fn_name(*f).as_str()) {
                 methods.push(fn_name(*f));
             }
@@ -224,14 +232,6 @@ fn check_sync_impls(model: &Model, file: u32, out: &mut Reporter<'_>) {
                 [one] => format!("lets several threads call `{one}` at once"),
                 _ => "lets several threads call these methods at once".to_owned(),
             });
-        // One label per method and map: its first write.
-        let mut sites: Vec<(u32, &Write, String)> = Vec::new();
-        for &(f, w) in &writes {
-            let name = place_name(model, &model.bodies[f as usize], &w.place);
-            if !sites.iter().any(|(g, _, n)| *g == f && *n == name) {
-                sites.push((f, w, name));
-            }
-        }
         let mut labelled = HashSet::new();
         for (f, w, name) in sites.iter().take(MAX_WRITE_LABELS) {
             let text = if w.via == Via::RefCell {
