@@ -515,7 +515,13 @@ static BUNDLED_METHODS: &[(&str, bool, bool)] = &[
     ("is_empty", false, false),
     ("snapshot", false, false),
     ("load", false, false),
+    // (The `metrics` feature: reads the shards' lengths under their read locks.)
+    ("publish_metrics", false, false),
 ];
+
+/// Methods of the bundled maps that hand the same map back (`ShardedMap::new().named("hits")`,
+/// the `metrics` feature's builder): what they return is the receiver.
+pub const BUNDLED_BUILDERS: &[&str] = &["named"];
 
 /// Where a lock's guard sits in what `lock()` (or `try_lock()`) returns, by library.
 fn lock_shape(lib: LockLib, is_try: bool) -> Shape {

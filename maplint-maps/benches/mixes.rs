@@ -1,22 +1,29 @@
-//! The three conc-map-bench mixes at 1 and 2 threads, plus a snapshot-read benchmark, against
-//! `DashMap`, papaya, scc, hand-written `RwLock<HashMap>` / `Mutex<HashMap>` and arc-swap.
+//! The three conc-map-bench mixes against `DashMap`, papaya, scc, hand-written
+//! `RwLock<HashMap>` / `Mutex<HashMap>`, at 2 threads and oversubscribed at 8 (on a 2-core
+//! machine), every map once with the default hasher a user gets and once with one fast hasher
+//! for all; plus a snapshot-read benchmark against arc-swap.
 //!
 //! ```text
-//! cargo bench -p maplint-maps --bench mixes                       # everything, 7 repetitions
-//! cargo bench -p maplint-maps --bench mixes -- --reps 3 --only sharded,dashmap
+//! cargo bench -p maplint-maps --bench mixes                       # everything, 15 rounds
+//! cargo bench -p maplint-maps --bench mixes -- --reps 5 --only sharded,dashmap --threads 1,2
+//! cargo bench -p maplint-maps --bench mixes -- --hashers default
+//! cargo bench -p maplint-maps --bench mixes --features metrics    # named maps, recording
 //! ```
 //!
-//! Method (after conc-map-bench / bustle, shrunk to run in seconds per configuration):
-//! every thread owns a vector of random `u64` keys (key sets are disjoint across threads); the
+//! Method (after conc-map-bench / bustle): 2^18 keys of capacity, 2^21 operations a run; every
+//! thread owns a vector of random `u64` keys (key sets are disjoint across threads); the
 //! prefill inserts the first `prefill / threads` keys of each; the 100-entry operation mix is
 //! shuffled once and cycled. Reads and updates pick a uniformly random key of the thread's
 //! vector (so some miss), inserts take the next unused key, removes the oldest inserted one.
 //! The clock runs from a barrier to the last thread's end; throughput is total operations over
-//! that time. Repetitions are interleaved (every map runs once per round, in a rotating order)
-//! and each cell is the median over rounds. All maps use the same hasher (foldhash `fast`).
+//! that time. Rounds are interleaved: every map runs once per round, in an order that rotates
+//! from round to round, the two maps of a compared pair back to back; each cell is the median
+//! over rounds, and each paired ratio the median of the per-round ratios (so a drift of the
+//! machine's speed between rounds cancels out).
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)] // throughput arithmetic
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::sync::{Barrier, Mutex, RwLock};
@@ -25,7 +32,7 @@ use std::time::{Duration, Instant};
 
 mod adapters;
 
-use adapters::{Hasher, Map};
+use adapters::{Build, Hasher, Map};
 use arc_swap::ArcSwap;
 use maplint_maps::{LockedMap, ShardedMap, SnapshotMap};
 
@@ -90,6 +97,8 @@ struct Config {
     capacity: usize,
     ops: usize,
     reps: usize,
+    threads: Vec<usize>,
+    hashers: Vec<String>,
     only: Option<Vec<String>>,
 }
 
@@ -206,18 +215,28 @@ fn run_reads(
 
 type MixRunner = fn(Mix, usize, &Config, u64) -> f64;
 
-/// The maps in the mixes, in groups: a group's members run back to back (order flipped every
-/// round), so the paired ratios below compare runs made under the same machine load.
-const MAPS: [(&str, MixRunner); 7] = [
-    ("LockedMap", run_mix::<LockedMap<u64, u64, Hasher>>),
-    ("RwLock<HashMap>", run_mix::<RwLock<HashMap<u64, u64, Hasher>>>),
-    ("ShardedMap", run_mix::<ShardedMap<u64, u64, Hasher>>),
-    ("DashMap", run_mix::<dashmap::DashMap<u64, u64, Hasher>>),
-    ("papaya", run_mix::<papaya::HashMap<u64, u64, Hasher>>),
-    ("scc", run_mix::<scc::HashMap<u64, u64, Hasher>>),
-    ("Mutex<HashMap>", run_mix::<Mutex<HashMap<u64, u64, Hasher>>>),
-];
-const MAP_GROUPS: [&[usize]; 5] = [&[0, 1], &[2, 3], &[4], &[5], &[6]];
+/// The maps in the mixes, all built with the hasher `S`, in groups: a group's members run back
+/// to back (order flipped every round), so the paired ratios below compare runs made under the
+/// same machine load.
+fn maps<S: Build>() -> [(&'static str, MixRunner); 7] {
+    [
+        ("LockedMap", run_mix::<LockedMap<u64, u64, S>>),
+        ("RwLock<HashMap>", run_mix::<RwLock<HashMap<u64, u64, S>>>),
+        ("ShardedMap", run_mix::<ShardedMap<u64, u64, S>>),
+        ("DashMap", run_mix::<dashmap::DashMap<u64, u64, S>>),
+        ("papaya", run_mix::<papaya::HashMap<u64, u64, S>>),
+        ("scc", run_mix::<scc::HashMap<u64, u64, S>>),
+        ("Mutex<HashMap>", run_mix::<Mutex<HashMap<u64, u64, S>>>),
+    ]
+}
+
+/// The hashers every mix runs with: the one each map has by default (std's `SipHash`
+/// `RandomState` for all of them), and one fast hasher for all.
+const HASHERS: [&str; 2] = ["default", "fast"];
+
+// (`ShardedMap`, `DashMap`, scc and papaya in one group: every ratio among them compares runs
+// made one after another.)
+const MAP_GROUPS: [&[usize]; 3] = [&[0, 1], &[2, 3, 5, 4], &[6]];
 
 const READERS: [&str; 5] = [
     "SnapshotMap::get",
@@ -229,8 +248,10 @@ const READERS: [&str; 5] = [
 const READER_GROUPS: [&[usize]; 2] = [&[0, 1, 2], &[3, 4]];
 
 /// (ours, baseline): reported as the median over rounds of the per-round ratio.
-const PAIRS: [(&str, &str); 5] = [
+const PAIRS: [(&str, &str); 7] = [
     ("ShardedMap", "DashMap"),
+    ("ShardedMap", "scc"),
+    ("ShardedMap", "papaya"),
     ("LockedMap", "RwLock<HashMap>"),
     ("SnapshotMap::get", "ArcSwap::load"),
     ("SnapshotMap::with", "ArcSwap::load"),
@@ -334,7 +355,9 @@ fn parse_args() -> Config {
     let mut config = Config {
         capacity: 1 << 18,
         ops: 1 << 21,
-        reps: 7,
+        reps: 15,
+        threads: vec![2, 8],
+        hashers: HASHERS.iter().map(|h| (*h).to_owned()).collect(),
         only: None,
     };
     let mut args = std::env::args().skip(1);
@@ -344,6 +367,13 @@ fn parse_args() -> Config {
             "--reps" => config.reps = value().parse().expect("--reps N"),
             "--ops" => config.ops = value().parse().expect("--ops N"),
             "--capacity" => config.capacity = value().parse().expect("--capacity N"),
+            "--threads" => {
+                config.threads = value()
+                    .split(',')
+                    .map(|t| t.parse().expect("--threads 1,2,8"))
+                    .collect();
+            }
+            "--hashers" => config.hashers = value().split(',').map(str::to_owned).collect(),
             "--only" => {
                 config.only = Some(value().split(',').map(str::to_lowercase).collect());
             }
@@ -363,8 +393,12 @@ fn selected(config: &Config, name: &str) -> bool {
 
 fn main() {
     let config = parse_args();
+    // With the `metrics` feature, the maps are named and record into a Prometheus recorder.
+    #[cfg(feature = "metrics")]
+    let _recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only recorder");
     let load_start = load_average();
-    let thread_counts = [1, 2];
     let reentry = if cfg!(maplint_maps_no_reentry_check) {
         "off"
     } else {
@@ -372,89 +406,128 @@ fn main() {
     };
     println!(
         "capacity {} (prefill 75% where the mix says so), {} ops per run, {} interleaved \
-         repetitions, re-entrancy check {reentry}",
-        config.capacity, config.ops, config.reps
+         repetitions, threads {:?} on {} cores, re-entrancy check {reentry}, metrics {}",
+        config.capacity,
+        config.ops,
+        config.reps,
+        config.threads,
+        thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        if cfg!(feature = "metrics") {
+            "on (named maps)"
+        } else {
+            "off"
+        },
     );
 
-    // (mix or "snapshot reads", threads, map) -> samples
-    let mut samples: HashMap<(&str, usize, &str), Vec<f64>> = HashMap::new();
+    // (hasher, mix or "snapshot reads", threads, map) -> samples
+    let mut samples: HashMap<(&str, &str, usize, &str), Vec<f64>> = HashMap::new();
     let mut seed_rng = Rng(0x5EED_1234_ABCD_0001);
     for rep in 0..config.reps {
-        for &threads in &thread_counts {
-            for mix in MIXES {
-                for i in order(&MAP_GROUPS, rep) {
-                    let (name, run) = MAPS[i];
-                    if selected(&config, name) {
-                        let seed = seed_rng.next();
-                        samples
-                            .entry((mix.name, threads, name))
-                            .or_default()
-                            .push(run(mix, threads, &config, seed));
+        for hasher in HASHERS.iter().filter(|h| config.hashers.iter().any(|c| c == *h)) {
+            let runners = if *hasher == "fast" {
+                maps::<Hasher>()
+            } else {
+                maps::<RandomState>()
+            };
+            for &threads in &config.threads {
+                for mix in MIXES {
+                    for i in order(&MAP_GROUPS, rep) {
+                        let (name, run) = runners[i];
+                        if selected(&config, name) {
+                            let seed = seed_rng.next();
+                            samples
+                                .entry((hasher, mix.name, threads, name))
+                                .or_default()
+                                .push(run(mix, threads, &config, seed));
+                        }
                     }
                 }
-            }
-            for i in order(&READER_GROUPS, rep) {
-                let name = READERS[i];
-                if selected(&config, name) {
-                    let seed = seed_rng.next();
-                    samples
-                        .entry(("snapshot reads", threads, name))
-                        .or_default()
-                        .push(run_reader(name, threads, &config, seed));
+                // The snapshot reads compare two lock-free reads and two locked ones: one
+                // hasher is enough.
+                if *hasher == "fast" {
+                    for i in order(&READER_GROUPS, rep) {
+                        let name = READERS[i];
+                        if selected(&config, name) {
+                            let seed = seed_rng.next();
+                            samples
+                                .entry((hasher, "snapshot reads", threads, name))
+                                .or_default()
+                                .push(run_reader(name, threads, &config, seed));
+                        }
+                    }
                 }
             }
         }
         eprintln!("round {}/{} done", rep + 1, config.reps);
     }
 
+    for hasher in HASHERS {
+        report(&samples, hasher, &config.threads);
+    }
+    println!(
+        "\nload average: {} at start, {} at end",
+        load_start.trim(),
+        load_average().trim()
+    );
+}
+
+type Samples<'a> = HashMap<(&'a str, &'a str, usize, &'a str), Vec<f64>>;
+
+/// Prints the tables of one hasher: median Mops/s per map, and the paired ratios.
+fn report(samples: &Samples<'_>, hasher: &str, thread_counts: &[usize]) {
     let mut columns: Vec<(&str, usize)> = Vec::new();
     for name in MIXES.iter().map(|m| m.name).chain(["snapshot reads"]) {
-        for &threads in &thread_counts {
-            columns.push((name, threads));
+        for &threads in thread_counts {
+            if samples.keys().any(|k| k.0 == hasher && k.1 == name && k.2 == threads) {
+                columns.push((name, threads));
+            }
         }
     }
-    let mut rows: Vec<&str> = MAPS.iter().map(|(name, _)| *name).collect();
-    rows.extend(READERS);
-    println!("\nmedian Mops/s (min-max in parentheses)\n");
-    print!("| map |");
-    for (name, threads) in &columns {
-        print!(" {name} {threads}t |");
+    if columns.is_empty() {
+        return;
     }
-    println!();
-    println!("|---|{}", "---|".repeat(columns.len()));
+    let mut rows: Vec<&str> = maps::<Hasher>().iter().map(|(name, _)| *name).collect();
+    rows.extend(READERS);
+    let header = || {
+        let mut line = String::from("|");
+        for (name, threads) in &columns {
+            write!(line, " {name} {threads}t |").unwrap();
+        }
+        format!("{line}\n|---|{}", "---|".repeat(columns.len()))
+    };
+    println!("\n{hasher} hasher: median Mops/s (min-max in parentheses)\n");
+    println!("| map {}", header());
     for row in rows {
-        if !columns.iter().any(|&(m, t)| samples.contains_key(&(m, t, row))) {
+        if !columns.iter().any(|&(m, t)| samples.contains_key(&(hasher, m, t, row))) {
             continue;
         }
-        print!("| {row} |");
+        let mut line = format!("| {row} |");
         for &(mix, threads) in &columns {
-            match samples.get(&(mix, threads, row)) {
+            match samples.get(&(hasher, mix, threads, row)) {
                 Some(s) => {
                     let mut s = s.clone();
                     let (lo, hi) = (
                         s.iter().copied().fold(f64::INFINITY, f64::min),
                         s.iter().copied().fold(0.0, f64::max),
                     );
-                    print!(" {:.1} ({lo:.0}-{hi:.0}) |", median(&mut s));
+                    write!(line, " {:.1} ({lo:.0}-{hi:.0}) |", median(&mut s)).unwrap();
                 }
-                None => print!(" |"),
+                None => line.push_str(" |"),
             }
         }
-        println!();
+        println!("{line}");
     }
 
-    println!("\npaired ratios, ours / baseline (median over rounds of the per-round ratio)\n");
-    print!("| pair |");
-    for (name, threads) in &columns {
-        print!(" {name} {threads}t |");
-    }
-    println!();
-    println!("|---|{}", "---|".repeat(columns.len()));
+    println!("\n{hasher} hasher: paired ratios, ours / baseline (median over rounds of the per-round ratio)\n");
+    println!("| pair {}", header());
     for (ours, base) in PAIRS {
         let mut line = format!("| {ours} / {base} |");
         let mut any = false;
         for &(mix, threads) in &columns {
-            match (samples.get(&(mix, threads, ours)), samples.get(&(mix, threads, base))) {
+            match (
+                samples.get(&(hasher, mix, threads, ours)),
+                samples.get(&(hasher, mix, threads, base)),
+            ) {
                 (Some(a), Some(b)) if a.len() == b.len() => {
                     let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
                     write!(line, " {:.2} |", median(&mut ratios)).unwrap();
@@ -467,11 +540,6 @@ fn main() {
             println!("{line}");
         }
     }
-    println!(
-        "\nload average: {} at start, {} at end",
-        load_start.trim(),
-        load_average().trim()
-    );
 }
 
 fn load_average() -> String {

@@ -3,7 +3,7 @@
 //!
 //! | type | Go analogue | representation | use it when |
 //! |---|---|---|---|
-//! | [`LockedMap`] | `sync.RWMutex` + `map` | one `RwLock<HashMap>` | few threads, or mostly one |
+//! | [`LockedMap`] | `sync.RWMutex` + `map` | one reader-writer lock around one table: a one-shard [`ShardedMap`] | few threads, or mostly one |
 //! | [`ShardedMap`] | sharded map | power-of-two cache-padded shards, one lock each | many threads read and write |
 //! | [`SnapshotMap`] | `atomic.Value` holding a map | lock-free snapshot, copy-on-write writers | reads vastly outnumber writes |
 //!
@@ -100,6 +100,38 @@ macro_rules! array_and_eq {
     };
 }
 
+/// `FromIterator` (into the default shape, entry by entry) and `From<HashMap>` (room for every
+/// entry, the same hasher) for a map over shards: the same on `LockedMap` and `ShardedMap`.
+macro_rules! collect_into {
+    ($map:ident) => {
+        impl<K, V, S> FromIterator<(K, V)> for $map<K, V, S>
+        where
+            K: Eq + std::hash::Hash,
+            S: std::hash::BuildHasher + Default,
+        {
+            #[doc = concat!("```\nlet map: maplint_maps::", stringify!($map), "<_, _> = (0..3).map(|i| (i, i * i)).collect();\nassert_eq!(map.get(&2), Some(4));\n```")]
+            fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+                let mut map = Self::default();
+                map.extend(entries);
+                map
+            }
+        }
+
+        impl<K, V, S> From<std::collections::HashMap<K, V, S>> for $map<K, V, S>
+        where
+            K: Eq + std::hash::Hash,
+            S: std::hash::BuildHasher + Clone,
+        {
+            #[doc = concat!("Moves the entries in, with the map's hasher and room for all of them.\n\n```\nlet mut plain = std::collections::HashMap::new();\nplain.insert(\"k\", 1);\nlet map = maplint_maps::", stringify!($map), "::from(plain);\nassert_eq!(map.get(\"k\"), Some(1));\n```")]
+            fn from(map: std::collections::HashMap<K, V, S>) -> Self {
+                let mut out = Self::with_capacity_and_hasher(map.len(), map.hasher().clone());
+                out.extend(map);
+                out
+            }
+        }
+    };
+}
+
 /// `FromIterator` for a map that takes a whole `HashMap` without copying it: collect one, then
 /// `From<HashMap>`.
 macro_rules! from_iter_via_hash_map {
@@ -123,6 +155,9 @@ macro_rules! from_iter_via_hash_map {
 mod locked;
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod prefetch;
 mod reentry;
 #[cfg(feature = "serde")]
 mod serde_impls;

@@ -1,20 +1,23 @@
-//! [`LockedMap`]: one `RwLock` around one `HashMap`, with no guard ever handed out.
+//! [`LockedMap`]: one reader-writer lock around one table, with no guard ever handed out; the
+//! one-shard case of [`ShardedMap`]'s shard, so the two maps share one implementation.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::collections::hash_map::{Entry, RandomState};
+use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::ControlFlow;
-use std::sync::PoisonError;
 
-use crate::Compute;
-use crate::reentry::{self, Method};
-use crate::sync::{RwLock, read, write};
+use crate::{Compute, ShardedIntoIter, ShardedMap};
 
 const NAME: &str = "LockedMap";
 
-/// A `HashMap` behind one reader-writer lock: Go's "`sync.RWMutex` + map", without the guard.
+/// A hash map behind one reader-writer lock: Go's "`sync.RWMutex` + map", without the guard.
+///
+/// It is the one-shard case of [`ShardedMap`](crate::ShardedMap) (the same code, the same lock,
+/// the same prefetch of the table before the lock is taken), with a whole-map view that is
+/// always consistent: [`for_each`](Self::for_each), [`len`](Self::len) and the others run under
+/// its one lock.
 ///
 /// Every operation takes the lock, does its work (running your closure, if it has one) and
 /// releases the lock before returning, so a lock can never be held across an `.await`, leaked
@@ -33,9 +36,7 @@ const NAME: &str = "LockedMap";
 /// sessions.update("alice", |visits| *visits += 1);
 /// assert_eq!(sessions.get("alice"), Some(2));
 /// ```
-pub struct LockedMap<K, V, S = RandomState> {
-    inner: RwLock<HashMap<K, V, S>>,
-}
+pub struct LockedMap<K, V, S = RandomState>(ShardedMap<K, V, S>);
 
 impl<K, V> LockedMap<K, V, RandomState> {
     /// Creates an empty map with the default hasher.
@@ -73,9 +74,7 @@ impl<K, V, S> LockedMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_hasher(hasher: S) -> Self {
-        Self {
-            inner: RwLock::new(HashMap::with_hasher(hasher)),
-        }
+        Self(ShardedMap::build(1, 0, hasher, NAME))
     }
 
     /// Creates an empty map with room for at least `capacity` entries, hashing with `hasher`.
@@ -88,9 +87,7 @@ impl<K, V, S> LockedMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
-        Self {
-            inner: RwLock::new(HashMap::with_capacity_and_hasher(capacity, hasher)),
-        }
+        Self(ShardedMap::build(1, capacity, hasher, NAME))
     }
 
     /// Returns how many entries the map can hold before it reallocates.
@@ -100,14 +97,38 @@ impl<K, V, S> LockedMap<K, V, S> {
     /// assert_eq!(map.capacity(), 0);
     /// ```
     pub fn capacity(&self) -> usize {
-        reentry::check(self.id(), NAME, "capacity");
-        read(&self.inner).capacity()
+        self.0.capacity()
     }
 
-    /// The map's identity for the re-entry check (its address; a set over it shares it).
+    /// The map for the re-entry check (a set over it shares it).
     #[inline]
-    pub(crate) fn id(&self) -> usize {
-        std::ptr::from_ref(self).addr()
+    pub(crate) fn who(&self) -> crate::reentry::Who<'_> {
+        self.0.who()
+    }
+
+    /// Names the map for its metrics (the `metrics` feature): every metric of the map carries
+    /// the label `map="<name>"` (see the crate's README for the list). A map that is not named
+    /// records nothing.
+    ///
+    /// ```
+    /// let config: maplint_maps::LockedMap<String, String> =
+    ///     maplint_maps::LockedMap::new().named("config");
+    /// config.insert("mode".into(), "fast".into());
+    /// config.publish_metrics();
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn named(self, name: impl Into<String>) -> Self {
+        Self(self.0.named(name))
+    }
+
+    /// Publishes the map's metrics (the `metrics` feature): its lock's waits so far and its
+    /// length, under the read lock; call it where the application publishes its metrics
+    /// (before each scrape, or on a timer). Does nothing for a map that is not
+    /// [named](Self::named).
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        self.0.publish_metrics();
     }
 }
 
@@ -124,8 +145,7 @@ where
     /// assert!(map.capacity() >= 50);
     /// ```
     pub fn reserve(&self, additional: usize) {
-        reentry::check(self.id(), NAME, "reserve");
-        write(&self.inner).reserve(additional);
+        self.0.reserve(additional);
     }
 
     /// Inserts `value` under `key`, returning the value it replaced.
@@ -136,8 +156,7 @@ where
     /// assert_eq!(map.insert("k", 2), Some(1));
     /// ```
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        reentry::check(self.id(), NAME, "insert");
-        write(&self.inner).insert(key, value)
+        self.0.insert(key, value)
     }
 
     /// Removes `key`, returning its value if it was present.
@@ -153,8 +172,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "remove");
-        write(&self.inner).remove(key)
+        self.0.remove(key)
     }
 
     /// Returns a clone of the value under `key`. Nothing stays locked after it returns.
@@ -172,8 +190,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "get");
-        read(&self.inner).get(key).cloned()
+        self.0.get(key)
     }
 
     /// Returns whether `key` is present.
@@ -192,8 +209,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "contains_key");
-        read(&self.inner).contains_key(key)
+        self.0.contains_key(key)
     }
 
     /// Returns the number of entries.
@@ -205,8 +221,7 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        reentry::check(self.id(), NAME, "len");
-        read(&self.inner).len()
+        self.0.len()
     }
 
     /// Returns whether the map has no entries.
@@ -216,8 +231,7 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        reentry::check(self.id(), NAME, "is_empty");
-        read(&self.inner).is_empty()
+        self.0.is_empty()
     }
 
     /// Runs `f` on the value under `key` (or `None`) while holding the read lock, and returns
@@ -236,8 +250,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::With);
-        f(read(&self.inner).get(key))
+        self.0.with(key, f)
     }
 
     /// Runs `f` on the value under `key` while holding the write lock; returns `None`, without
@@ -257,8 +270,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::Update);
-        write(&self.inner).get_mut(key).map(f)
+        self.0.update(key, f)
     }
 
     /// Atomically finds the value under `key`, inserting `init()` if it is absent, and runs `f`
@@ -274,13 +286,7 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
-        let mut map = write(&self.inner);
-        let value = match map.entry(key) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert(init()),
-        };
-        f(value)
+        self.0.get_or_insert_with(key, init, f)
     }
 
     /// Like [`get_or_insert_with`](Self::get_or_insert_with), looked up by a borrowed key
@@ -298,12 +304,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWithRef);
-        let mut map = write(&self.inner);
-        if let Some(value) = map.get_mut(key) {
-            return f(value);
-        }
-        f(map.entry(key.to_owned()).or_insert_with(init))
+        self.0.get_or_insert_with_ref(key, init, f)
     }
 
     /// Inserts `value` only if `key` is absent, atomically. If the key is present the map is
@@ -316,13 +317,7 @@ where
     /// assert_eq!(map.get("k"), Some(1));
     /// ```
     pub fn try_insert(&self, key: K, value: V) -> Result<(), (K, V)> {
-        reentry::check(self.id(), NAME, "try_insert");
-        let mut map = write(&self.inner);
-        if map.contains_key(&key) {
-            return Err((key, value));
-        }
-        map.insert(key, value);
-        Ok(())
+        self.0.try_insert(key, value)
     }
 
     /// Removes `key` if `f` returns `true` for its entry, atomically, and returns the removed
@@ -341,10 +336,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::RemoveIf);
-        let mut map = write(&self.inner);
-        let (k, v) = map.get_key_value(key)?;
-        if f(k, v) { map.remove_entry(key) } else { None }
+        self.0.remove_if(key, f)
     }
 
     /// Inserts, replaces, changes in place or removes the entry under `key`, atomically,
@@ -372,20 +364,7 @@ where
     /// assert_eq!(stock.compute("pear", |_| Compute::Set(7)), Some(5));
     /// ```
     pub fn compute(&self, key: K, f: impl FnOnce(Option<&mut V>) -> Compute<V>) -> Option<V> {
-        let _frame = reentry::enter(self.id(), NAME, Method::Compute);
-        match write(&self.inner).entry(key) {
-            Entry::Occupied(mut entry) => match f(Some(entry.get_mut())) {
-                Compute::Keep => None,
-                Compute::Set(value) => Some(entry.insert(value)),
-                Compute::Remove => Some(entry.remove()),
-            },
-            Entry::Vacant(entry) => {
-                if let Compute::Set(value) = f(None) {
-                    entry.insert(value);
-                }
-                None
-            }
-        }
+        self.0.compute(key, f)
     }
 
     /// Keeps only the entries for which `f` returns `true`, under one write lock.
@@ -403,8 +382,7 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
-        write(&self.inner).retain(f);
+        self.0.retain(f);
     }
 
     /// Removes every entry.
@@ -416,16 +394,13 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&self) {
-        reentry::check(self.id(), NAME, "clear");
-        write(&self.inner).clear();
+        self.0.clear();
     }
 
     /// Runs `f` on every entry and their number, under the read lock.
     #[cfg(feature = "serde")]
     pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
-        let map = read(&self.inner);
-        f(map.len(), &mut map.iter())
+        self.0.with_entries(f)
     }
 
     /// Calls `f` on every entry, in no particular order, under one read lock: `f` sees one
@@ -439,11 +414,8 @@ where
     /// map.for_each(|_, v| sum += v);
     /// assert_eq!(sum, 3);
     /// ```
-    pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
-        for (key, value) in read(&self.inner).iter() {
-            f(key, value);
-        }
+    pub fn for_each(&self, f: impl FnMut(&K, &V)) {
+        self.0.for_each(f);
     }
 
     /// Calls `f` on the entries, in no particular order, until it returns
@@ -456,9 +428,8 @@ where
     /// let negative = map.try_for_each(|k, v| if *v < 0 { ControlFlow::Break(*k) } else { ControlFlow::Continue(()) });
     /// assert_eq!(negative, ControlFlow::Break("b"));
     /// ```
-    pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
-        read(&self.inner).iter().try_for_each(|(k, v)| f(k, v))
+    pub fn try_for_each<B>(&self, f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
+        self.0.try_for_each(f)
     }
 
     /// Like [`get_or_insert_with`](Self::get_or_insert_with), with an `init` that can fail: on
@@ -477,13 +448,7 @@ where
         init: impl FnOnce() -> Result<V, E>,
         f: impl FnOnce(&mut V) -> R,
     ) -> Result<R, E> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
-        let mut map = write(&self.inner);
-        let value = match map.entry(key) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert(init()?),
-        };
-        Ok(f(value))
+        self.0.try_get_or_insert_with(key, init, f)
     }
 
     /// Returns a consistent copy of the whole map.
@@ -500,8 +465,7 @@ where
         K: Clone,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "snapshot");
-        read(&self.inner).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.0.snapshot()
     }
 }
 
@@ -523,8 +487,7 @@ where
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
-        f.debug_map().entries(read(&self.inner).iter()).finish()
+        self.0.fmt(f)
     }
 }
 
@@ -533,7 +496,7 @@ where
     K: Eq + Hash,
     S: BuildHasher,
 {
-    /// Inserts every entry (the map is borrowed mutably: no lock is taken).
+    /// Inserts every entry.
     ///
     /// ```
     /// let mut map = maplint_maps::LockedMap::new();
@@ -541,26 +504,7 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
-        self.inner
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend(entries);
-    }
-}
-
-impl<K, V, S> From<HashMap<K, V, S>> for LockedMap<K, V, S> {
-    /// Wraps the map as it is (no copy, same hasher).
-    ///
-    /// ```
-    /// let mut plain = std::collections::HashMap::new();
-    /// plain.insert("k", 1);
-    /// let map = maplint_maps::LockedMap::from(plain);
-    /// assert_eq!(map.get("k"), Some(1));
-    /// ```
-    fn from(map: HashMap<K, V, S>) -> Self {
-        Self {
-            inner: RwLock::new(map),
-        }
+        self.0.extend(entries);
     }
 }
 
@@ -574,8 +518,7 @@ impl<K: Clone, V: Clone, S: Clone> Clone for LockedMap<K, V, S> {
     /// assert_eq!(copy.len(), 1);
     /// ```
     fn clone(&self) -> Self {
-        reentry::check(self.id(), NAME, "clone");
-        Self::from(read(&self.inner).clone())
+        Self(self.0.clone())
     }
 }
 
@@ -596,17 +539,13 @@ where
     /// assert!(a != b);
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        let Some((first, second)) = reentry::compared(self, other, NAME) else {
-            return true;
-        };
-        let first = read(&first.inner);
-        *first == *read(&second.inner)
+        self.0 == other.0
     }
 }
 
 impl<K, V, S> IntoIterator for LockedMap<K, V, S> {
     type Item = (K, V);
-    type IntoIter = std::collections::hash_map::IntoIter<K, V>;
+    type IntoIter = ShardedIntoIter<K, V>;
 
     /// The entries, by value, in no particular order.
     ///
@@ -615,12 +554,9 @@ impl<K, V, S> IntoIterator for LockedMap<K, V, S> {
     /// assert_eq!(map.into_iter().collect::<Vec<_>>(), vec![(1, 'a')]);
     /// ```
     fn into_iter(self) -> Self::IntoIter {
-        self.inner
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .into_iter()
+        self.0.into_iter()
     }
 }
 
-from_iter_via_hash_map!(LockedMap);
 array_and_eq!(LockedMap);
+collect_into!(LockedMap);

@@ -98,39 +98,60 @@ loom::thread_local! {
     static RECORD: Record = Record::new();
 }
 
-/// Panics if the map at `id` is running a closure on this thread.
+/// The map a call is made on: its identity (its address; a set over it shares it), its type
+/// name for the panic message (`"LockedMap"`), and, with the `metrics` feature, its metrics
+/// (which count the re-entry panics).
+#[derive(Clone, Copy)]
+pub(crate) struct Who<'a> {
+    pub(crate) id: usize,
+    pub(crate) name: &'static str,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<&'a crate::metrics::MapMetrics>,
+    pub(crate) map: PhantomData<&'a ()>,
+}
+
+impl Who<'_> {
+    /// The same map under another type name (a set over it).
+    pub(crate) fn renamed(self, name: &'static str) -> Self {
+        Self { name, ..self }
+    }
+}
+
+/// Panics if the map `who()` is running a closure on this thread; `method` is the method being
+/// called.
 ///
-/// `map` is the type name (`"LockedMap"`) and `method` the method being called.
+/// `who` is asked only when some closure is running on this thread: on the fast path the map's
+/// name and metrics are never loaded.
 #[inline]
-pub(crate) fn check(id: usize, map: &'static str, method: &'static str) {
+pub(crate) fn check<'a>(who: impl FnOnce() -> Who<'a>, method: &'static str) {
     if cfg!(maplint_maps_no_reentry_check) {
         return;
     }
     let depth = RECORD.with(|record| record.depth.get());
     if depth != 0 {
-        check_slow(depth, id, map, method);
+        check_slow(depth, who(), method);
     }
 }
 
-/// The two maps of `a == b`, checked like [`check`] and in address order, so that `a == b` on
-/// one thread and `b == a` on another lock them in the same order; `None` when they are the
-/// same map (equal to itself, and locked once).
-pub(crate) fn compared<'m, M>(a: &'m M, b: &'m M, map: &'static str) -> Option<(&'m M, &'m M)> {
-    let (ia, ib) = (std::ptr::from_ref(a).addr(), std::ptr::from_ref(b).addr());
-    check(ia, map, "eq");
-    check(ib, map, "eq");
-    match ia.cmp(&ib) {
+/// The two maps of `a == b` (`who_a` and `who_b`), checked like [`check`] and in address
+/// order, so that `a == b` on one thread and `b == a` on another lock them in the same order;
+/// `None` when they are the same map (equal to itself, and locked once).
+pub(crate) fn compared<'m, M>(a: &'m M, b: &'m M, who_a: Who<'_>, who_b: Who<'_>) -> Option<(&'m M, &'m M)> {
+    check(|| who_a, "eq");
+    check(|| who_b, "eq");
+    match who_a.id.cmp(&who_b.id) {
         std::cmp::Ordering::Less => Some((a, b)),
         std::cmp::Ordering::Greater => Some((b, a)),
         std::cmp::Ordering::Equal => None,
     }
 }
 
-/// Checks like [`check`], then records that the map at `id` runs a closure until the returned
+/// Checks like [`check`], then records that the map `who` runs a closure until the returned
 /// [`Frame`] is dropped (also when the closure panics).
 #[cfg(not(maplint_maps_no_reentry_check))]
 #[inline]
-pub(crate) fn enter(id: usize, map: &'static str, method: Method) -> Frame {
+pub(crate) fn enter<'a>(who: impl Fn() -> Who<'a>, method: Method) -> Frame {
+    let id = who().id;
     let depth = RECORD.with(|record| {
         let depth = record.depth.get();
         if depth == 0 {
@@ -141,7 +162,7 @@ pub(crate) fn enter(id: usize, map: &'static str, method: Method) -> Frame {
         depth
     });
     if depth != 0 {
-        enter_slow(depth, id, map, method);
+        enter_slow(depth, who(), method);
     }
     Frame {
         depth,
@@ -152,7 +173,7 @@ pub(crate) fn enter(id: usize, map: &'static str, method: Method) -> Frame {
 /// The re-entrancy check compiled out (benchmark comparison only): nothing is recorded.
 #[cfg(maplint_maps_no_reentry_check)]
 #[inline]
-pub(crate) fn enter(_id: usize, _map: &'static str, _method: Method) -> Frame {
+pub(crate) fn enter<'a>(_who: impl Fn() -> Who<'a>, _method: Method) -> Frame {
     Frame { _not_send: PhantomData }
 }
 
@@ -160,11 +181,11 @@ pub(crate) fn enter(_id: usize, _map: &'static str, _method: Method) -> Frame {
 #[cfg(not(maplint_maps_no_reentry_check))]
 #[cold]
 #[inline(never)]
-fn enter_slow(depth: usize, id: usize, map: &'static str, method: Method) {
-    check_slow(depth, id, map, method.name());
+fn enter_slow(depth: usize, who: Who<'_>, method: Method) {
+    check_slow(depth, who, method.name());
     RECORD.with(|record| {
         if depth < SLOTS {
-            record.ids[depth].set(id);
+            record.ids[depth].set(who.id);
             record.methods[depth].set(method);
         }
         record.depth.set(depth + 1);
@@ -173,16 +194,20 @@ fn enter_slow(depth: usize, id: usize, map: &'static str, method: Method) {
 
 #[cold]
 #[inline(never)]
-fn check_slow(depth: usize, id: usize, map: &'static str, method: &'static str) {
+fn check_slow(depth: usize, who: Who<'_>, method: &'static str) {
     let outer = RECORD.with(|record| {
         let active = depth.min(SLOTS);
         let slot = record.ids[..active]
             .iter()
-            .position(|active_id| active_id.get() == id)?;
+            .position(|active_id| active_id.get() == who.id)?;
         Some(record.methods[slot].get())
     });
     if let Some(outer) = outer {
-        reentry_panic(map, method, outer.name());
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = who.metrics {
+            metrics.reentry_panic();
+        }
+        reentry_panic(who.name, method, outer.name());
     }
 }
 

@@ -48,7 +48,7 @@ macro_rules! set_over_map {
             /// its method: `try_insert` for `insert`).
             #[inline]
             fn check(&self, method: &'static str) {
-                crate::reentry::check(self.map.id(), stringify!($set), method);
+                crate::reentry::check(|| self.map.who().renamed(stringify!($set)), method);
             }
 
             /// Returns how many items the set can hold before it reallocates.
@@ -243,7 +243,7 @@ set_over_map! {
     /// let all: maplint_maps::LockedSet<_> = ["x", "y"].into_iter().collect();
     /// assert_eq!(all.len(), 2);
     /// ```
-    LockedSet over LockedMap, into_iter std::collections::hash_map::IntoIter<T, ()>
+    LockedSet over LockedMap, into_iter crate::ShardedIntoIter<T, ()>
 }
 
 set_over_map! {

@@ -1,20 +1,28 @@
-//! [`ShardedMap`]: power-of-two cache-padded shards, each a `RwLock<HashTable>`, key hashed once.
+//! [`ShardedMap`]: power-of-two cache-padded shards, each a `parking_lot::RwLock<HashTable>`,
+//! key hashed once, the shard's table prefetched before its lock is taken (see
+//! [`crate::prefetch`]). [`LockedMap`](crate::LockedMap) is the same map with one shard.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::mem;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
+use hashbrown::hash_table::{Entry, OccupiedEntry};
 
 use crate::Compute;
-use crate::reentry::{self, Method};
-use crate::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, read, write};
+#[cfg(feature = "metrics")]
+use crate::metrics::{MapMetrics, Waits};
+use crate::prefetch::Layout;
+use crate::reentry::{self, Method, Who};
+use crate::sync::{self, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(feature = "metrics"))]
+use crate::sync::{read, write};
 
 const NAME: &str = "ShardedMap";
 
@@ -26,13 +34,46 @@ const MAX_SHARDS: usize = 1 << 16;
 #[repr(align(128))]
 struct Shard<K, V> {
     table: RwLock<HashTable<(K, V)>>,
+    /// The lock's contended acquisitions (the `metrics` feature), on the lock's cache line.
+    #[cfg(feature = "metrics")]
+    waits: Waits,
+}
+
+impl<K, V> Shard<K, V> {
+    fn new(table: HashTable<(K, V)>) -> Self {
+        Self {
+            table: RwLock::new(table),
+            #[cfg(feature = "metrics")]
+            waits: Waits::default(),
+        }
+    }
+
+    /// Takes the shard's read lock (counting a contended wait, with the `metrics` feature).
+    #[inline]
+    fn read(&self) -> RwLockReadGuard<'_, HashTable<(K, V)>> {
+        #[cfg(feature = "metrics")]
+        return crate::metrics::read(&self.table, &self.waits);
+        #[cfg(not(feature = "metrics"))]
+        read(&self.table)
+    }
+
+    /// Takes the shard's write lock (counting a contended wait, with the `metrics` feature).
+    #[inline]
+    fn write(&self) -> RwLockWriteGuard<'_, HashTable<(K, V)>> {
+        #[cfg(feature = "metrics")]
+        return crate::metrics::write(&self.table, &self.waits);
+        #[cfg(not(feature = "metrics"))]
+        write(&self.table)
+    }
 }
 
 /// A concurrent hash map split into independently locked shards: Go's "sharded map", without
 /// the guard.
 ///
 /// A key is hashed once; the hash picks the shard (from the bits just below the top seven, which
-/// hashbrown keeps for its control bytes) and is reused for the lookup inside that shard. Every
+/// hashbrown keeps for its control bytes) and is reused for the lookup inside that shard; before
+/// taking the shard's lock, the map prefetches the part of the shard's table the lookup reads, so
+/// those cache misses overlap the lock's instead of following it. Every
 /// operation on one key locks exactly one shard, for exactly as long as the call lasts; no guard
 /// is ever handed out, and calling the same map from inside one of its closures panics instead
 /// of deadlocking (see the [crate docs](crate#re-entrancy-panics-it-never-deadlocks)).
@@ -61,10 +102,20 @@ struct Shard<K, V> {
 /// ```
 pub struct ShardedMap<K, V, S = RandomState> {
     shards: Box<[Shard<K, V>]>,
+    /// Where each shard's table lives, to prefetch it before taking the lock (see
+    /// [`crate::prefetch`]): apart from the shards, so that locking a shard never takes this
+    /// read-mostly line away from the other cores.
+    layouts: Box<[Layout]>,
     /// `63 - log2(shards.len())`: 63 for a single shard, so that the shift in
     /// [`shard`](Self::shard) is always below 64 and needs no overflow branch.
     shift: u32,
     hasher: S,
+    /// The type name in re-entry panics: `ShardedMap`, or `LockedMap`, which is this map with
+    /// one shard.
+    name: &'static str,
+    /// The map's metrics, once it is [named](Self::named).
+    #[cfg(feature = "metrics")]
+    metrics: Option<Box<MapMetrics>>,
 }
 
 /// The default shard count: four per core rounded up to a power of two, and at least 32.
@@ -142,7 +193,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_shards_and_hasher(shards: usize, hasher: S) -> Self {
-        Self::build(shards, 0, hasher)
+        Self::build(shards, 0, hasher, NAME)
     }
 
     /// Creates an empty map with room for at least `capacity` entries (spread evenly over the
@@ -156,22 +207,25 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     #[must_use]
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
-        Self::build(default_shards(), capacity, hasher)
+        Self::build(default_shards(), capacity, hasher, NAME)
     }
 
-    /// `shards` shards (rounded), each with room for its share of `capacity`.
-    fn build(shards: usize, capacity: usize, hasher: S) -> Self {
+    /// `shards` shards (rounded), each with room for its share of `capacity`, called `name` in
+    /// re-entry panics.
+    pub(crate) fn build(shards: usize, capacity: usize, hasher: S, name: &'static str) -> Self {
         let count = shards.clamp(1, MAX_SHARDS).next_power_of_two();
         let per_shard = capacity.div_ceil(count);
         let shards = (0..count)
-            .map(|_| Shard {
-                table: RwLock::new(HashTable::with_capacity(per_shard)),
-            })
+            .map(|_| Shard::new(HashTable::with_capacity(per_shard)))
             .collect();
         Self {
             shards,
+            layouts: (0..count).map(|_| Layout::default()).collect(),
             shift: 63 - count.trailing_zeros(),
             hasher,
+            name,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -193,20 +247,53 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(map.capacity(), 0);
     /// ```
     pub fn capacity(&self) -> usize {
-        reentry::check(self.id(), NAME, "capacity");
-        self.shards.iter().map(|shard| read(&shard.table).capacity()).sum()
+        reentry::check(|| self.who(), "capacity");
+        self.shards.iter().map(|shard| shard.read().capacity()).sum()
     }
 
-    /// The map's identity for the re-entry check (its address; a set over it shares it).
+    /// The map for the re-entry check: its identity (its address; a set over it shares it),
+    /// its type name and its metrics.
     #[inline]
-    pub(crate) fn id(&self) -> usize {
-        std::ptr::from_ref(self).addr()
+    pub(crate) fn who(&self) -> Who<'_> {
+        Who {
+            id: std::ptr::from_ref(self).addr(),
+            name: self.name,
+            #[cfg(feature = "metrics")]
+            metrics: self.metrics.as_deref(),
+            map: PhantomData,
+        }
     }
 
-    /// The shard for `hash`: the bits just below hashbrown's 7-bit tag.
-    #[inline]
-    fn shard(&self, hash: u64) -> &RwLock<HashTable<(K, V)>> {
-        &self.shards[self.shard_index(hash)].table
+    /// Names the map for its metrics (the `metrics` feature): every metric of the map carries
+    /// the label `map="<name>"`, registered with the recorder installed at this call (see the
+    /// crate's README for the list). A map that is not named records nothing.
+    ///
+    /// ```
+    /// let sessions: maplint_maps::ShardedMap<u64, String> =
+    ///     maplint_maps::ShardedMap::new().named("sessions");
+    /// sessions.insert(1, "alice".into());
+    /// sessions.publish_metrics();
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.metrics = Some(Box::new(MapMetrics::new(name.into(), false, self.shards.len() > 1)));
+        self
+    }
+
+    /// Publishes the map's metrics (the `metrics` feature): the waits of its shards' locks so
+    /// far, its length, and the largest shard's length over the mean
+    /// (`maplint_map_shard_skew`; a single-shard map has none). It read-locks the shards one
+    /// at a time, like [`len`](Self::len): call it where the application publishes its metrics
+    /// (before each scrape, or on a timer). Does nothing for a map that is not
+    /// [named](Self::named).
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        reentry::check(|| self.who(), "publish_metrics");
+        if let Some(metrics) = &self.metrics {
+            let lens: Vec<usize> = self.shards.iter().map(|shard| shard.read().len()).collect();
+            metrics.publish(self.shards.iter().map(|shard| &shard.waits), &lens);
+        }
     }
 
     /// The index of the shard for `hash`.
@@ -223,22 +310,42 @@ where
     K: Eq + Hash,
     S: BuildHasher,
 {
-    #[inline]
+    /// Hashes `key`, prefetches where its shard's table keeps it, and returns the hash and the
+    /// shard's index.
+    // Always inlined, as the two below: with the prefetch, LLVM otherwise keeps them out of
+    // line, and the call costs 13 of `get`'s instructions (callgrind, `examples/opcount.rs`).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn locate<Q>(&self, key: &Q) -> (u64, usize)
+    where
+        Q: Hash + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        let index = self.shard_index(hash);
+        self.layouts[index].prefetch(hash, mem::size_of::<(K, V)>());
+        (hash, index)
+    }
+
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn read_shard<Q>(&self, key: &Q) -> (u64, RwLockReadGuard<'_, HashTable<(K, V)>>)
     where
         Q: Hash + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
-        (hash, read(self.shard(hash)))
+        let (hash, index) = self.locate(key);
+        (hash, self.shards[index].read())
     }
 
-    #[inline]
-    fn write_shard<Q>(&self, key: &Q) -> (u64, RwLockWriteGuard<'_, HashTable<(K, V)>>)
+    /// The hash, the shard's table write-locked, and the shard's layout hint, to update after
+    /// an insert ([`placed`]).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn write_shard<Q>(&self, key: &Q) -> (u64, RwLockWriteGuard<'_, HashTable<(K, V)>>, &Layout)
     where
         Q: Hash + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
-        (hash, write(self.shard(hash)))
+        let (hash, index) = self.locate(key);
+        (hash, self.shards[index].write(), &self.layouts[index])
     }
 
     /// Makes room for at least `additional` more entries, spread evenly over the shards, one
@@ -250,10 +357,10 @@ where
     /// assert!(map.capacity() >= 500);
     /// ```
     pub fn reserve(&self, additional: usize) {
-        reentry::check(self.id(), NAME, "reserve");
+        reentry::check(|| self.who(), "reserve");
         let per_shard = additional.div_ceil(self.shards.len());
         for shard in &self.shards {
-            write(&shard.table).reserve(per_shard, |(k, _)| self.hasher.hash_one(k));
+            shard.write().reserve(per_shard, |(k, _)| self.hasher.hash_one(k));
         }
     }
 
@@ -265,12 +372,12 @@ where
     /// assert_eq!(map.insert("k", 2), Some(1));
     /// ```
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        reentry::check(self.id(), NAME, "insert");
-        let (hash, mut table) = self.write_shard(&key);
+        reentry::check(|| self.who(), "insert");
+        let (hash, mut table, layout) = self.write_shard(&key);
         match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
             Entry::Vacant(entry) => {
-                entry.insert((key, value));
+                placed(layout, entry.insert((key, value)));
                 None
             }
         }
@@ -289,8 +396,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "remove");
-        let (hash, mut table) = self.write_shard(key);
+        reentry::check(|| self.who(), "remove");
+        let (hash, mut table, _) = self.write_shard(key);
         let entry = table.find_entry(hash, |(k, _)| k.borrow() == key).ok()?;
         Some(entry.remove().0.1)
     }
@@ -310,7 +417,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "get");
+        reentry::check(|| self.who(), "get");
         let (hash, table) = self.read_shard(key);
         table.find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v.clone())
     }
@@ -331,7 +438,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "contains_key");
+        reentry::check(|| self.who(), "contains_key");
         let (hash, table) = self.read_shard(key);
         table.find(hash, |(k, _)| k.borrow() == key).is_some()
     }
@@ -345,8 +452,8 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        reentry::check(self.id(), NAME, "len");
-        self.shards.iter().map(|shard| read(&shard.table).len()).sum()
+        reentry::check(|| self.who(), "len");
+        self.shards.iter().map(|shard| shard.read().len()).sum()
     }
 
     /// Returns whether every shard is empty.
@@ -356,8 +463,8 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        reentry::check(self.id(), NAME, "is_empty");
-        self.shards.iter().all(|shard| read(&shard.table).is_empty())
+        reentry::check(|| self.who(), "is_empty");
+        self.shards.iter().all(|shard| shard.read().is_empty())
     }
 
     /// Runs `f` on the value under `key` (or `None`) while holding that shard's read lock, and
@@ -376,7 +483,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::With);
+        let _frame = reentry::enter(|| self.who(), Method::With);
         let (hash, table) = self.read_shard(key);
         f(table.find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v))
     }
@@ -398,8 +505,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::Update);
-        let (hash, mut table) = self.write_shard(key);
+        let _frame = reentry::enter(|| self.who(), Method::Update);
+        let (hash, mut table, _) = self.write_shard(key);
         table.find_mut(hash, |(k, _)| k.borrow() == key).map(|(_, v)| f(v))
     }
 
@@ -416,13 +523,13 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
-        let (hash, mut table) = self.write_shard(&key);
+        let _frame = reentry::enter(|| self.who(), Method::GetOrInsertWith);
+        let (hash, mut table, layout) = self.write_shard(&key);
         let entry = match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
                 let value = init();
-                entry.insert((key, value)).into_mut()
+                placed(layout, entry.insert((key, value)))
             }
         };
         f(&mut entry.1)
@@ -443,14 +550,16 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWithRef);
-        let (hash, mut table) = self.write_shard(key);
+        let _frame = reentry::enter(|| self.who(), Method::GetOrInsertWithRef);
+        let (hash, mut table, layout) = self.write_shard(key);
         let entry = match table.find_entry(hash, |(k, _)| k.borrow() == key) {
             Ok(entry) => entry.into_mut(),
-            Err(absent) => absent
-                .into_table()
-                .insert_unique(hash, (key.to_owned(), init()), |(k, _)| self.hasher.hash_one(k))
-                .into_mut(),
+            Err(absent) => placed(
+                layout,
+                absent
+                    .into_table()
+                    .insert_unique(hash, (key.to_owned(), init()), |(k, _)| self.hasher.hash_one(k)),
+            ),
         };
         f(&mut entry.1)
     }
@@ -465,12 +574,12 @@ where
     /// assert_eq!(map.get("k"), Some(1));
     /// ```
     pub fn try_insert(&self, key: K, value: V) -> Result<(), (K, V)> {
-        reentry::check(self.id(), NAME, "try_insert");
-        let (hash, mut table) = self.write_shard(&key);
+        reentry::check(|| self.who(), "try_insert");
+        let (hash, mut table, layout) = self.write_shard(&key);
         match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(_) => Err((key, value)),
             Entry::Vacant(entry) => {
-                entry.insert((key, value));
+                placed(layout, entry.insert((key, value)));
                 Ok(())
             }
         }
@@ -492,8 +601,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::RemoveIf);
-        let (hash, mut table) = self.write_shard(key);
+        let _frame = reentry::enter(|| self.who(), Method::RemoveIf);
+        let (hash, mut table, _) = self.write_shard(key);
         let entry = table.find_entry(hash, |(k, _)| k.borrow() == key).ok()?;
         let (k, v) = entry.get();
         if f(k, v) { Some(entry.remove().0) } else { None }
@@ -524,8 +633,8 @@ where
     /// assert_eq!(stock.compute("pear", |_| Compute::Set(7)), Some(5));
     /// ```
     pub fn compute(&self, key: K, f: impl FnOnce(Option<&mut V>) -> Compute<V>) -> Option<V> {
-        let _frame = reentry::enter(self.id(), NAME, Method::Compute);
-        let (hash, mut table) = self.write_shard(&key);
+        let _frame = reentry::enter(|| self.who(), Method::Compute);
+        let (hash, mut table, layout) = self.write_shard(&key);
         match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(mut entry) => match f(Some(&mut entry.get_mut().1)) {
                 Compute::Keep => None,
@@ -534,7 +643,7 @@ where
             },
             Entry::Vacant(entry) => {
                 if let Compute::Set(value) = f(None) {
-                    entry.insert((key, value));
+                    placed(layout, entry.insert((key, value)));
                 }
                 None
             }
@@ -556,9 +665,9 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
+        let _frame = reentry::enter(|| self.who(), Method::Retain);
         for shard in &self.shards {
-            write(&shard.table).retain(|(k, v)| f(k, v));
+            shard.write().retain(|(k, v)| f(k, v));
         }
     }
 
@@ -571,9 +680,9 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&self) {
-        reentry::check(self.id(), NAME, "clear");
+        reentry::check(|| self.who(), "clear");
         for shard in &self.shards {
-            write(&shard.table).clear();
+            shard.write().clear();
         }
     }
 
@@ -581,8 +690,8 @@ where
     /// once, in shard order (as `update_pair` takes two), so no write lands halfway.
     #[cfg(feature = "serde")]
     pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
-        let guards: Vec<_> = self.shards.iter().map(|shard| read(&shard.table)).collect();
+        let _frame = reentry::enter(|| self.who(), Method::Serialize);
+        let guards: Vec<_> = self.shards.iter().map(|shard| shard.read()).collect();
         let len = guards.iter().map(|g| g.len()).sum();
         f(len, &mut guards.iter().flat_map(|g| g.iter().map(|(k, v)| (k, v))))
     }
@@ -598,9 +707,9 @@ where
     /// assert_eq!(sum, 3);
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
+        let _frame = reentry::enter(|| self.who(), Method::ForEach);
         for shard in &self.shards {
-            for (k, v) in read(&shard.table).iter() {
+            for (k, v) in shard.read().iter() {
                 f(k, v);
             }
         }
@@ -617,10 +726,10 @@ where
     /// assert_eq!(negative, ControlFlow::Break("b"));
     /// ```
     pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
+        let _frame = reentry::enter(|| self.who(), Method::TryForEach);
         self.shards
             .iter()
-            .try_for_each(|shard| read(&shard.table).iter().try_for_each(|(k, v)| f(k, v)))
+            .try_for_each(|shard| shard.read().iter().try_for_each(|(k, v)| f(k, v)))
     }
 
     /// Like [`get_or_insert_with`](Self::get_or_insert_with), with an `init` that can fail: on
@@ -639,11 +748,11 @@ where
         init: impl FnOnce() -> Result<V, E>,
         f: impl FnOnce(&mut V) -> R,
     ) -> Result<R, E> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
-        let (hash, mut table) = self.write_shard(&key);
+        let _frame = reentry::enter(|| self.who(), Method::TryGetOrInsertWith);
+        let (hash, mut table, layout) = self.write_shard(&key);
         let entry = match table.entry(hash, |(k, _)| *k == key, |(k, _)| self.hasher.hash_one(k)) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert((key, init()?)).into_mut(),
+            Entry::Vacant(entry) => placed(layout, entry.insert((key, init()?))),
         };
         Ok(f(&mut entry.1))
     }
@@ -671,22 +780,22 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::UpdatePair);
+        let _frame = reentry::enter(|| self.who(), Method::UpdatePair);
         let (ha, hb) = (self.hasher.hash_one(a), self.hasher.hash_one(b));
         if a == b {
-            let mut table = write(self.shard(ha));
+            let mut table = self.shards[self.shard_index(ha)].write();
             return f(table.find_mut(ha, |(k, _)| k.borrow() == a).map(|(_, v)| v), None);
         }
         let (sa, sb) = (self.shard_index(ha), self.shard_index(hb));
         if sa == sb {
-            let mut table = write(&self.shards[sa].table);
+            let mut table = self.shards[sa].write();
             let [va, vb] = table.get_disjoint_mut([ha, hb], |i, (k, _)| k.borrow() == if i == 0 { a } else { b });
             return f(va.map(|(_, v)| v), vb.map(|(_, v)| v));
         }
         // Two shards: the lower index first, whichever key it holds.
         let (first, second) = if sa < sb { (sa, sb) } else { (sb, sa) };
-        let lo = write(&self.shards[first].table);
-        let hi = write(&self.shards[second].table);
+        let lo = self.shards[first].write();
+        let hi = self.shards[second].write();
         let (mut ta, mut tb) = if sa < sb { (lo, hi) } else { (hi, lo) };
         let va = ta.find_mut(ha, |(k, _)| k.borrow() == a).map(|(_, v)| v);
         let vb = tb.find_mut(hb, |(k, _)| k.borrow() == b).map(|(_, v)| v);
@@ -707,10 +816,10 @@ where
         K: Clone,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "snapshot");
+        reentry::check(|| self.who(), "snapshot");
         let mut out = HashMap::new();
         for shard in &self.shards {
-            let table = read(&shard.table);
+            let table = shard.read();
             out.reserve(table.len());
             out.extend(table.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -730,16 +839,28 @@ impl<K, V, S: Default> Default for ShardedMap<K, V, S> {
     }
 }
 
+/// Records where a shard's table lives after an insert (which may have grown it, moving every
+/// bucket) in the shard's layout hint, and returns the inserted entry.
+#[inline]
+pub(crate) fn placed<'t, T>(layout: &Layout, entry: OccupiedEntry<'t, T>) -> &'t mut T {
+    let index = entry.bucket_index();
+    let table = entry.into_table();
+    let buckets = table.num_buckets();
+    let slot = table.get_bucket_mut(index).expect("the bucket just filled");
+    layout.record(std::ptr::from_mut(slot).addr(), index, buckets, mem::size_of::<T>());
+    slot
+}
+
 impl<K, V, S> fmt::Debug for ShardedMap<K, V, S>
 where
     K: fmt::Debug,
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
+        let _frame = reentry::enter(|| self.who(), Method::Fmt);
         let mut out = f.debug_map();
         for shard in &self.shards {
-            out.entries(read(&shard.table).iter().map(|(k, v)| (k, v)));
+            out.entries(shard.read().iter().map(|(k, v)| (k, v)));
         }
         out.finish()
     }
@@ -764,42 +885,6 @@ where
     }
 }
 
-impl<K, V, S> FromIterator<(K, V)> for ShardedMap<K, V, S>
-where
-    K: Eq + Hash,
-    S: BuildHasher + Default,
-{
-    /// ```
-    /// let map: maplint_maps::ShardedMap<_, _> = (0..3).map(|i| (i, i * i)).collect();
-    /// assert_eq!(map.get(&2), Some(4));
-    /// ```
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
-        let mut map = Self::default();
-        map.extend(entries);
-        map
-    }
-}
-
-impl<K, V, S> From<HashMap<K, V, S>> for ShardedMap<K, V, S>
-where
-    K: Eq + Hash,
-    S: BuildHasher + Clone,
-{
-    /// Moves the entries in, with the map's hasher and room for all of them.
-    ///
-    /// ```
-    /// let mut plain = std::collections::HashMap::new();
-    /// plain.insert("k", 1);
-    /// let map = maplint_maps::ShardedMap::from(plain);
-    /// assert_eq!(map.get("k"), Some(1));
-    /// ```
-    fn from(map: HashMap<K, V, S>) -> Self {
-        let mut out = Self::with_capacity_and_hasher(map.len(), map.hasher().clone());
-        out.extend(map);
-        out
-    }
-}
-
 impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
     /// Copies the map one shard (read lock) at a time.
     ///
@@ -810,17 +895,21 @@ impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
     /// assert_eq!(copy.len(), 1);
     /// ```
     fn clone(&self) -> Self {
-        reentry::check(self.id(), NAME, "clone");
+        reentry::check(|| self.who(), "clone");
         Self {
             shards: self
                 .shards
                 .iter()
-                .map(|shard| Shard {
-                    table: RwLock::new(read(&shard.table).clone()),
-                })
+                .map(|shard| Shard::new(shard.read().clone()))
                 .collect(),
+            // (The copies are new tables: their layouts are learnt at their first insert.)
+            layouts: (0..self.shards.len()).map(|_| Layout::default()).collect(),
             shift: self.shift,
             hasher: self.hasher.clone(),
+            name: self.name,
+            // (A copy is a map of its own: unnamed, it records nothing.)
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -843,12 +932,12 @@ where
     /// assert!(a != b);
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        let Some((walked, looked_up)) = reentry::compared(self, other, NAME) else {
+        let Some((walked, looked_up)) = reentry::compared(self, other, self.who(), other.who()) else {
             return true;
         };
         walked.len() == looked_up.len()
             && walked.shards.iter().all(|shard| {
-                read(&shard.table).iter().all(|(k, v)| {
+                shard.read().iter().all(|(k, v)| {
                     let (hash, table) = looked_up.read_shard(k);
                     table.find(hash, |(k2, _)| k2 == k).is_some_and(|(_, v2)| v2 == v)
                 })
@@ -877,10 +966,7 @@ impl<K, V> Iterator for IntoIter<K, V> {
                 return Some(entry);
             }
             let shard = self.shards.next()?;
-            let table = shard
-                .table
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let table = sync::into_inner(shard.table);
             self.current = Some(table.into_iter());
         }
     }
@@ -905,3 +991,4 @@ impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
 }
 
 array_and_eq!(ShardedMap);
+collect_into!(ShardedMap);

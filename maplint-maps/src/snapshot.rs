@@ -7,9 +7,13 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::ControlFlow;
 
+use std::marker::PhantomData;
+
 use crate::Compute;
-use crate::reentry::{self, Method};
-use crate::sync::{Arc, Mutex, SnapCell, lock};
+#[cfg(feature = "metrics")]
+use crate::metrics::{MapMetrics, Waits};
+use crate::reentry::{self, Method, Who};
+use crate::sync::{Arc, Mutex, MutexGuard, SnapCell};
 
 const NAME: &str = "SnapshotMap";
 
@@ -42,6 +46,12 @@ const NAME: &str = "SnapshotMap";
 pub struct SnapshotMap<K, V, S = RandomState> {
     current: SnapCell<HashMap<K, V, S>>,
     writer: Mutex<()>,
+    /// The map's metrics, once it is [named](Self::named).
+    #[cfg(feature = "metrics")]
+    metrics: Option<Box<MapMetrics>>,
+    /// The writer lock's contended acquisitions (the `metrics` feature).
+    #[cfg(feature = "metrics")]
+    writer_waits: Waits,
 }
 
 impl<K, V> SnapshotMap<K, V, RandomState> {
@@ -104,13 +114,68 @@ impl<K, V, S> SnapshotMap<K, V, S> {
     /// assert_eq!(map.capacity(), 0);
     /// ```
     pub fn capacity(&self) -> usize {
-        reentry::check(self.id(), NAME, "capacity");
+        reentry::check(|| self.who(), "capacity");
         self.current.with(HashMap::capacity)
     }
 
+    /// The map for the re-entry check: its identity (its address), type name and metrics.
     #[inline]
-    fn id(&self) -> usize {
-        std::ptr::from_ref(self).addr()
+    fn who(&self) -> Who<'_> {
+        Who {
+            id: std::ptr::from_ref(self).addr(),
+            name: NAME,
+            #[cfg(feature = "metrics")]
+            metrics: self.metrics.as_deref(),
+            map: PhantomData,
+        }
+    }
+
+    /// Takes the writer lock (counting a contended wait, with the `metrics` feature).
+    fn writer(&self) -> MutexGuard<'_, ()> {
+        #[cfg(feature = "metrics")]
+        return crate::metrics::lock(&self.writer, &self.writer_waits);
+        #[cfg(not(feature = "metrics"))]
+        crate::sync::lock(&self.writer)
+    }
+
+    /// Counts a copy of `len` entries (the `metrics` feature).
+    #[cfg_attr(not(feature = "metrics"), allow(clippy::unused_self))]
+    #[inline]
+    fn copied(&self, len: usize) {
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.copied(len, std::mem::size_of::<(K, V)>());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = len;
+    }
+
+    /// Names the map for its metrics (the `metrics` feature): every metric of the map carries
+    /// the label `map="<name>"`: the writer lock's contention, and the copies its writes make
+    /// (see the crate's README for the list). A map that is not named records nothing.
+    ///
+    /// ```
+    /// let routes: maplint_maps::SnapshotMap<String, u16> =
+    ///     maplint_maps::SnapshotMap::new().named("routes");
+    /// routes.insert("/".into(), 200);
+    /// routes.publish_metrics();
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.metrics = Some(Box::new(MapMetrics::new(name.into(), true, false)));
+        self
+    }
+
+    /// Publishes the map's metrics (the `metrics` feature): its writer lock's waits so far and
+    /// the length of the current version, without blocking; call it where the application
+    /// publishes its metrics. Does nothing for a map that is not [named](Self::named).
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        reentry::check(|| self.who(), "publish_metrics");
+        if let Some(metrics) = &self.metrics {
+            metrics.publish(std::iter::once(&self.writer_waits), &[self.current.with(HashMap::len)]);
+        }
     }
 
     /// Returns the current version of the whole map. It is an immutable, consistent view: later
@@ -128,7 +193,7 @@ impl<K, V, S> SnapshotMap<K, V, S> {
     /// assert_eq!(view.values().sum::<i32>(), 3);
     /// ```
     pub fn load(&self) -> Arc<HashMap<K, V, S>> {
-        reentry::check(self.id(), NAME, "load");
+        reentry::check(|| self.who(), "load");
         self.current.load_full()
     }
 }
@@ -151,7 +216,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "get");
+        reentry::check(|| self.who(), "get");
         self.current.with(|map| map.get(key).cloned())
     }
 
@@ -168,7 +233,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "contains_key");
+        reentry::check(|| self.who(), "contains_key");
         self.current.with(|map| map.contains_key(key))
     }
 
@@ -181,7 +246,7 @@ where
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        reentry::check(self.id(), NAME, "len");
+        reentry::check(|| self.who(), "len");
         self.current.with(HashMap::len)
     }
 
@@ -192,7 +257,7 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        reentry::check(self.id(), NAME, "is_empty");
+        reentry::check(|| self.who(), "is_empty");
         self.current.with(HashMap::is_empty)
     }
 
@@ -209,14 +274,14 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::With);
+        let _frame = reentry::enter(|| self.who(), Method::With);
         self.current.with(|map| f(map.get(key)))
     }
 
     /// Runs `f` on every entry of the current snapshot and their number.
     #[cfg(feature = "serde")]
     pub(crate) fn with_entries<R>(&self, f: impl FnOnce(usize, &mut dyn Iterator<Item = (&K, &V)>) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::Serialize);
+        let _frame = reentry::enter(|| self.who(), Method::Serialize);
         self.current.with(|map| f(map.len(), &mut map.iter()))
     }
 
@@ -232,7 +297,7 @@ where
     /// assert_eq!(sum, 3);
     /// ```
     pub fn for_each(&self, mut f: impl FnMut(&K, &V)) {
-        let _frame = reentry::enter(self.id(), NAME, Method::ForEach);
+        let _frame = reentry::enter(|| self.who(), Method::ForEach);
         self.current.with(|map| {
             for (k, v) in map {
                 f(k, v);
@@ -251,7 +316,7 @@ where
     /// assert_eq!(negative, ControlFlow::Break("b"));
     /// ```
     pub fn try_for_each<B>(&self, mut f: impl FnMut(&K, &V) -> ControlFlow<B>) -> ControlFlow<B> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryForEach);
+        let _frame = reentry::enter(|| self.who(), Method::TryForEach);
         self.current.with(|map| map.iter().try_for_each(|(k, v)| f(k, v)))
     }
 
@@ -271,7 +336,7 @@ where
         K: Clone,
         V: Clone,
     {
-        reentry::check(self.id(), NAME, "snapshot");
+        reentry::check(|| self.who(), "snapshot");
         self.current
             .with(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
@@ -287,8 +352,9 @@ where
     /// publishes the copy if `change` says so (first tuple element). A panic in `change` drops
     /// the copy: nothing is published.
     fn write<R>(&self, change: impl FnOnce(&mut HashMap<K, V, S>) -> (bool, R)) -> R {
-        let _writer = lock(&self.writer);
+        let _writer = self.writer();
         let mut next = HashMap::clone(&self.current.load_full());
+        self.copied(next.len());
         let (publish, result) = change(&mut next);
         if publish {
             self.current.store(Arc::new(next));
@@ -304,13 +370,14 @@ where
         decide: impl FnOnce(&HashMap<K, V, S>) -> Result<R, T>,
         change: impl FnOnce(&mut HashMap<K, V, S>, T) -> R,
     ) -> R {
-        let _writer = lock(&self.writer);
+        let _writer = self.writer();
         let current = self.current.load_full();
         match decide(&current) {
             Ok(unchanged) => unchanged,
             Err(token) => {
                 let mut next = HashMap::clone(&current);
                 drop(current);
+                self.copied(next.len());
                 let result = change(&mut next, token);
                 self.current.store(Arc::new(next));
                 result
@@ -327,7 +394,7 @@ where
     /// assert!(map.capacity() >= 50);
     /// ```
     pub fn reserve(&self, additional: usize) {
-        reentry::check(self.id(), NAME, "reserve");
+        reentry::check(|| self.who(), "reserve");
         self.write(|map| {
             map.reserve(additional);
             (true, ())
@@ -342,7 +409,7 @@ where
     /// assert_eq!(map.insert("k", 2), Some(1));
     /// ```
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        reentry::check(self.id(), NAME, "insert");
+        reentry::check(|| self.who(), "insert");
         self.write(|map| (true, map.insert(key, value)))
     }
 
@@ -360,7 +427,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), NAME, "remove");
+        reentry::check(|| self.who(), "remove");
         self.write_if(
             |map| if map.contains_key(key) { Err(()) } else { Ok(None) },
             |map, ()| map.remove(key),
@@ -381,7 +448,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::Update);
+        let _frame = reentry::enter(|| self.who(), Method::Update);
         self.write_if(
             |map| if map.contains_key(key) { Err(()) } else { Ok(None) },
             |map, ()| map.get_mut(key).map(f),
@@ -401,7 +468,7 @@ where
     /// assert_eq!(counters.get("a"), Some(2));
     /// ```
     pub fn get_or_insert_with<R>(&self, key: K, init: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWith);
+        let _frame = reentry::enter(|| self.who(), Method::GetOrInsertWith);
         self.write(|map| {
             let value = match map.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),
@@ -427,7 +494,7 @@ where
         init: impl FnOnce() -> Result<V, E>,
         f: impl FnOnce(&mut V) -> R,
     ) -> Result<R, E> {
-        let _frame = reentry::enter(self.id(), NAME, Method::TryGetOrInsertWith);
+        let _frame = reentry::enter(|| self.who(), Method::TryGetOrInsertWith);
         self.write(|map| {
             let value = match map.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),
@@ -456,7 +523,7 @@ where
     /// assert_eq!(prices.get("tea"), Some(250));
     /// ```
     pub fn batch<R>(&self, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
-        let _frame = reentry::enter(self.id(), NAME, Method::Batch);
+        let _frame = reentry::enter(|| self.who(), Method::Batch);
         self.write(|map| (true, f(map)))
     }
 
@@ -475,7 +542,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::GetOrInsertWithRef);
+        let _frame = reentry::enter(|| self.who(), Method::GetOrInsertWithRef);
         self.write(|map| {
             if let Some(value) = map.get_mut(key) {
                 return (true, f(value));
@@ -494,7 +561,7 @@ where
     /// assert_eq!(map.get("k"), Some(1));
     /// ```
     pub fn try_insert(&self, key: K, value: V) -> Result<(), (K, V)> {
-        reentry::check(self.id(), NAME, "try_insert");
+        reentry::check(|| self.who(), "try_insert");
         self.write_if(
             |map| {
                 if map.contains_key(&key) {
@@ -526,7 +593,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _frame = reentry::enter(self.id(), NAME, Method::RemoveIf);
+        let _frame = reentry::enter(|| self.who(), Method::RemoveIf);
         self.write_if(
             |map| match map.get_key_value(key) {
                 Some((k, v)) if f(k, v) => Err(()),
@@ -562,7 +629,7 @@ where
     /// assert_eq!(stock.compute("pear", |_| Compute::Set(7)), Some(5));
     /// ```
     pub fn compute(&self, key: K, f: impl FnOnce(Option<&mut V>) -> Compute<V>) -> Option<V> {
-        let _frame = reentry::enter(self.id(), NAME, Method::Compute);
+        let _frame = reentry::enter(|| self.who(), Method::Compute);
         self.write(|map| match map.entry(key) {
             Entry::Occupied(mut entry) => match f(Some(entry.get_mut())) {
                 Compute::Keep => (true, None),
@@ -595,7 +662,7 @@ where
     /// assert_eq!(map.get(&4), Some(41));
     /// ```
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        let _frame = reentry::enter(self.id(), NAME, Method::Retain);
+        let _frame = reentry::enter(|| self.who(), Method::Retain);
         self.write(|map| {
             map.retain(f);
             (true, ())
@@ -611,8 +678,8 @@ where
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&self) {
-        reentry::check(self.id(), NAME, "clear");
-        let _writer = lock(&self.writer);
+        reentry::check(|| self.who(), "clear");
+        let _writer = self.writer();
         let hasher = self.current.with(|map| map.hasher().clone());
         self.current.store(Arc::new(HashMap::with_hasher(hasher)));
     }
@@ -636,7 +703,7 @@ where
     V: fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _frame = reentry::enter(self.id(), NAME, Method::Fmt);
+        let _frame = reentry::enter(|| self.who(), Method::Fmt);
         self.current.with(|map| f.debug_map().entries(map.iter()).finish())
     }
 }
@@ -676,6 +743,10 @@ impl<K, V, S> From<HashMap<K, V, S>> for SnapshotMap<K, V, S> {
         Self {
             current: SnapCell::new(map),
             writer: Mutex::new(()),
+            #[cfg(feature = "metrics")]
+            metrics: None,
+            #[cfg(feature = "metrics")]
+            writer_waits: Waits::default(),
         }
     }
 }
@@ -690,10 +761,15 @@ impl<K, V, S> Clone for SnapshotMap<K, V, S> {
     /// assert_eq!(copy.len(), 1);
     /// ```
     fn clone(&self) -> Self {
-        reentry::check(self.id(), NAME, "clone");
+        reentry::check(|| self.who(), "clone");
         Self {
             current: SnapCell::from_arc(self.current.load_full()),
             writer: Mutex::new(()),
+            // (A copy is a map of its own: unnamed, it records nothing.)
+            #[cfg(feature = "metrics")]
+            metrics: None,
+            #[cfg(feature = "metrics")]
+            writer_waits: Waits::default(),
         }
     }
 }
@@ -714,8 +790,8 @@ where
     /// assert!(a != b);
     /// ```
     fn eq(&self, other: &Self) -> bool {
-        reentry::check(self.id(), NAME, "eq");
-        reentry::check(other.id(), NAME, "eq");
+        reentry::check(|| self.who(), "eq");
+        reentry::check(|| other.who(), "eq");
         *self.current.load_full() == *other.current.load_full()
     }
 }

@@ -1,32 +1,84 @@
 //! The synchronization primitives the maps are built on, swapped for loom's under `--cfg loom`.
 //!
-//! Every lock is taken through [`read`], [`write`] or [`lock`], which ignore poisoning: a panic
-//! in a user closure cannot leave a map in a state that breaks its invariants (see the crate
-//! docs), so a poisoned lock carries no information worth turning into a second panic.
+//! Every lock is taken through [`read`], [`write`] or [`lock`]. The locks are `parking_lot`'s:
+//! one word, no poisoning (a panic in a user closure cannot leave a map in a state that breaks
+//! its invariants, see the crate docs, so a poisoned lock would carry no information worth a
+//! second panic), and none of std's poisoning bookkeeping on every write lock and unlock. Under
+//! loom they are loom's, whose poisoning is ignored the same way.
 
+#[cfg(all(test, loom))]
 use std::sync::PoisonError;
 
 #[cfg(all(test, loom))]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(not(all(test, loom)))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(all(test, loom)))]
+pub(crate) use std::sync::Arc;
 
-/// Takes a read lock, ignoring poisoning.
+/// Takes a read lock.
 #[inline]
 pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
+    #[cfg(all(test, loom))]
+    return lock.read().unwrap_or_else(PoisonError::into_inner);
+    #[cfg(not(all(test, loom)))]
+    lock.read()
 }
 
-/// Takes a write lock, ignoring poisoning.
+/// Takes a write lock.
 #[inline]
 pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
+    #[cfg(all(test, loom))]
+    return lock.write().unwrap_or_else(PoisonError::into_inner);
+    #[cfg(not(all(test, loom)))]
+    lock.write()
 }
 
-/// Locks a mutex, ignoring poisoning.
+/// Locks a mutex.
 #[inline]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    #[cfg(all(test, loom))]
+    return mutex.lock().unwrap_or_else(PoisonError::into_inner);
+    #[cfg(not(all(test, loom)))]
+    mutex.lock()
+}
+
+/// Takes a read lock if no writer holds it or waits for it.
+#[cfg(feature = "metrics")]
+#[inline]
+pub(crate) fn try_read<T>(lock: &RwLock<T>) -> Option<RwLockReadGuard<'_, T>> {
+    #[cfg(all(test, loom))]
+    return lock.try_read().ok();
+    #[cfg(not(all(test, loom)))]
+    lock.try_read()
+}
+
+/// Takes the write lock if no one holds the lock.
+#[cfg(feature = "metrics")]
+#[inline]
+pub(crate) fn try_write<T>(lock: &RwLock<T>) -> Option<RwLockWriteGuard<'_, T>> {
+    #[cfg(all(test, loom))]
+    return lock.try_write().ok();
+    #[cfg(not(all(test, loom)))]
+    lock.try_write()
+}
+
+/// Locks the mutex if no one holds it.
+#[cfg(feature = "metrics")]
+#[inline]
+pub(crate) fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    #[cfg(all(test, loom))]
+    return mutex.try_lock().ok();
+    #[cfg(not(all(test, loom)))]
+    mutex.try_lock()
+}
+
+/// The value of a lock no one else can hold.
+pub(crate) fn into_inner<T>(lock: RwLock<T>) -> T {
+    #[cfg(all(test, loom))]
+    return lock.into_inner().unwrap_or_else(PoisonError::into_inner);
+    #[cfg(not(all(test, loom)))]
+    lock.into_inner()
 }
 
 /// An atomically replaceable `Arc<T>` whose readers never lock: `arc_swap::ArcSwap`.
@@ -82,7 +134,7 @@ impl<T> SnapCell<T> {
     }
 
     pub(crate) fn into_inner(self) -> Arc<T> {
-        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+        into_inner(self.0)
     }
 
     pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {

@@ -18,7 +18,8 @@ declare_rule! {
     ///
     /// Also finds a bundled map (`maplint_maps::ShardedMap`, `LockedMap`, `SnapshotMap`) used
     /// from inside one of its own closures (`update`, `with`, `compute` and every other method
-    /// that runs one), directly or through a helper of the package: those maps panic there.
+    /// that runs one), directly or through a helper of the package, including a map named for
+    /// its metrics (`ShardedMap::new().named("hits")` is the same map): those maps panic there.
     ///
     /// ## Why is this bad?
     /// Every `DashMap` guard holds its shard's `RwLock`. Writing to a key of the same shard

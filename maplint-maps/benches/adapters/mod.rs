@@ -4,14 +4,20 @@
 //! the work.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::hint::black_box;
 use std::sync::{Mutex, RwLock};
 
 use arc_swap::ArcSwap;
 use maplint_maps::{LockedMap, ShardedMap, SnapshotMap};
 
-/// The hasher every map uses (foldhash `fast`, as conc-map-bench's fastest).
+/// The fast hasher (foldhash `fast`, as conc-map-bench's fastest); the benchmark also runs
+/// every map with the default hasher a user gets (std's `RandomState`, `SipHash` 1-3, for all five).
 pub type Hasher = foldhash::fast::RandomState;
+
+/// A hasher a measured map can be built with.
+pub trait Build: BuildHasher + Default + Clone + Send + Sync + 'static {}
+impl<S: BuildHasher + Default + Clone + Send + Sync + 'static> Build for S {}
 
 /// The operations a measured map offers.
 pub trait Map: Sync {
@@ -28,9 +34,13 @@ pub trait Map: Sync {
     }
 }
 
-impl Map for LockedMap<u64, u64, Hasher> {
+impl<S: Build> Map for LockedMap<u64, u64, S> {
     fn new() -> Self {
-        LockedMap::with_hasher(Hasher::default())
+        let map = LockedMap::with_hasher(S::default());
+        // With the `metrics` feature the map is named, so it records (the cost measured).
+        #[cfg(feature = "metrics")]
+        let map = map.named("bench");
+        map
     }
     fn get(&self, key: u64) -> bool {
         LockedMap::get(self, &key).is_some()
@@ -49,9 +59,9 @@ impl Map for LockedMap<u64, u64, Hasher> {
     }
 }
 
-impl Map for RwLock<HashMap<u64, u64, Hasher>> {
+impl<S: Build> Map for RwLock<HashMap<u64, u64, S>> {
     fn new() -> Self {
-        RwLock::new(HashMap::with_hasher(Hasher::default()))
+        RwLock::new(HashMap::with_hasher(S::default()))
     }
     fn get(&self, key: u64) -> bool {
         self.read().unwrap().get(&key).copied().is_some()
@@ -67,9 +77,13 @@ impl Map for RwLock<HashMap<u64, u64, Hasher>> {
     }
 }
 
-impl Map for ShardedMap<u64, u64, Hasher> {
+impl<S: Build> Map for ShardedMap<u64, u64, S> {
     fn new() -> Self {
-        ShardedMap::with_hasher(Hasher::default())
+        let map = ShardedMap::with_hasher(S::default());
+        // With the `metrics` feature the map is named, so it records (the cost measured).
+        #[cfg(feature = "metrics")]
+        let map = map.named("bench");
+        map
     }
     fn get(&self, key: u64) -> bool {
         ShardedMap::get(self, &key).is_some()
@@ -88,9 +102,9 @@ impl Map for ShardedMap<u64, u64, Hasher> {
     }
 }
 
-impl Map for dashmap::DashMap<u64, u64, Hasher> {
+impl<S: Build> Map for dashmap::DashMap<u64, u64, S> {
     fn new() -> Self {
-        dashmap::DashMap::with_hasher(Hasher::default())
+        dashmap::DashMap::with_hasher(S::default())
     }
     fn get(&self, key: u64) -> bool {
         dashmap::DashMap::get(self, &key).map(|v| *v).is_some()
@@ -106,9 +120,13 @@ impl Map for dashmap::DashMap<u64, u64, Hasher> {
     }
 }
 
-impl Map for SnapshotMap<u64, u64, Hasher> {
+impl<S: Build> Map for SnapshotMap<u64, u64, S> {
     fn new() -> Self {
-        SnapshotMap::with_hasher(Hasher::default())
+        let map = SnapshotMap::with_hasher(S::default());
+        // With the `metrics` feature the map is named, so it records (the cost measured).
+        #[cfg(feature = "metrics")]
+        let map = map.named("bench");
+        map
     }
     fn get(&self, key: u64) -> bool {
         SnapshotMap::get(self, &key).is_some()
@@ -127,9 +145,9 @@ impl Map for SnapshotMap<u64, u64, Hasher> {
     }
 }
 
-impl Map for ArcSwap<HashMap<u64, u64, Hasher>> {
+impl<S: Build> Map for ArcSwap<HashMap<u64, u64, S>> {
     fn new() -> Self {
-        ArcSwap::from_pointee(HashMap::with_hasher(Hasher::default()))
+        ArcSwap::from_pointee(HashMap::with_hasher(S::default()))
     }
     fn get(&self, key: u64) -> bool {
         self.load().get(&key).copied().is_some()
@@ -163,9 +181,9 @@ impl Map for ArcSwap<HashMap<u64, u64, Hasher>> {
     }
 }
 
-impl Map for Mutex<HashMap<u64, u64, Hasher>> {
+impl<S: Build> Map for Mutex<HashMap<u64, u64, S>> {
     fn new() -> Self {
-        Mutex::new(HashMap::with_hasher(Hasher::default()))
+        Mutex::new(HashMap::with_hasher(S::default()))
     }
     fn get(&self, key: u64) -> bool {
         self.lock().unwrap().get(&key).copied().is_some()
@@ -181,9 +199,9 @@ impl Map for Mutex<HashMap<u64, u64, Hasher>> {
     }
 }
 
-impl Map for papaya::HashMap<u64, u64, Hasher> {
+impl<S: Build> Map for papaya::HashMap<u64, u64, S> {
     fn new() -> Self {
-        papaya::HashMap::with_hasher(Hasher::default())
+        papaya::HashMap::with_hasher(S::default())
     }
     fn get(&self, key: u64) -> bool {
         self.pin().get(&key).copied().is_some()
@@ -199,9 +217,9 @@ impl Map for papaya::HashMap<u64, u64, Hasher> {
     }
 }
 
-impl Map for scc::HashMap<u64, u64, Hasher> {
+impl<S: Build> Map for scc::HashMap<u64, u64, S> {
     fn new() -> Self {
-        scc::HashMap::with_hasher(Hasher::default())
+        scc::HashMap::with_hasher(S::default())
     }
     fn get(&self, key: u64) -> bool {
         self.read_sync(&key, |_, v| *v).is_some()

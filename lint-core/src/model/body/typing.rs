@@ -44,6 +44,7 @@ impl Walker<'_> {
                         SemTy::Ref { inner, .. } => *inner,
                         t => t,
                     },
+                    (m, SemTy::BundledMap(_)) if crate::catalog::BUNDLED_BUILDERS.contains(&m) => inner,
                     (
                         "borrow_mut",
                         SemTy::Wrapper {
