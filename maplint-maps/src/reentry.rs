@@ -10,8 +10,8 @@
 //! every access is a plain load or store at a fixed offset from the thread pointer. On the fast
 //! path (no closure of any map running on this thread) the check is one load of the depth and a
 //! compare against zero. Running a closure then stores the map's address and a one-byte method
-//! tag into slot 0 and sets the depth to 1; the [`Frame`] stores the depth back when it is
-//! dropped. Everything else (a call made while some closure is running: the scan of at most
+//! tag into slot 0 and sets the depth to 1; the [`Frame`] takes the depth one level down when
+//! it is dropped (it keeps nothing across the user's closure). Everything else (a call made while some closure is running: the scan of at most
 //! [`SLOTS`] entries, recording a nested frame, the panic) is out of line and `#[cold]`.
 //!
 //! Calls nested deeper than [`SLOTS`] distinct maps are not recorded beyond that depth (the
@@ -164,10 +164,7 @@ pub(crate) fn enter<'a>(who: impl Fn() -> Who<'a>, method: Method) -> Frame {
     if depth != 0 {
         enter_slow(depth, who(), method);
     }
-    Frame {
-        depth,
-        _not_send: PhantomData,
-    }
+    Frame { _not_send: PhantomData }
 }
 
 /// The re-entrancy check compiled out (benchmark comparison only): nothing is recorded.
@@ -224,9 +221,6 @@ fn reentry_panic(map: &'static str, method: &'static str, outer: &'static str) -
 /// Marks a running map closure; dropping it (normally or while unwinding) unmarks it.
 #[must_use]
 pub(crate) struct Frame {
-    /// The depth to restore: this frame's slot index.
-    #[cfg(not(maplint_maps_no_reentry_check))]
-    depth: usize,
     /// The record lives in this thread's storage, so the frame must stay on this thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -235,6 +229,9 @@ pub(crate) struct Frame {
 impl Drop for Frame {
     #[inline]
     fn drop(&mut self) {
-        RECORD.with(|record| record.depth.set(self.depth));
+        // Frames end in the reverse order they began (they are scoped to the map calls, and
+        // unwinding drops them innermost first), so ending one is one level less: nothing
+        // needs to be kept live across the user's closure.
+        RECORD.with(|record| record.depth.set(record.depth.get() - 1));
     }
 }
