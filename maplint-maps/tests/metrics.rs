@@ -1,6 +1,6 @@
 //! The `metrics` feature, read back through metrics-util's debugging recorder: each named map
 //! records its contended waits, re-entry panics, snapshot copies and gauges, under its name.
-#![cfg(feature = "metrics")]
+#![cfg(all(feature = "metrics", not(loom)))]
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
