@@ -44,8 +44,15 @@ impl Layout {
         }
     }
 
+    /// Whether no layout was recorded (nothing to prefetch).
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ctrl.load(Ordering::Relaxed) == 0
+    }
+
     /// Asks the CPU to bring in the control group and the first bucket that a lookup of `hash`
-    /// reads, for elements of `size` bytes.
+    /// reads, for elements of `size` bytes (never 0: a table of zero-sized entries records no
+    /// layout, so its hint stays empty).
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64, size: usize) {
         let ctrl = self.ctrl.load(Ordering::Relaxed);
@@ -56,9 +63,7 @@ impl Layout {
         #[allow(clippy::cast_possible_truncation)]
         let pos = (hash as usize) & self.mask.load(Ordering::Relaxed);
         line(ctrl.wrapping_add(pos));
-        if size != 0 {
-            line(ctrl.wrapping_sub((pos + 1).wrapping_mul(size)));
-        }
+        line(ctrl.wrapping_sub((pos + 1).wrapping_mul(size)));
     }
 }
 

@@ -847,7 +847,10 @@ pub(crate) fn placed<'t, T>(layout: &Layout, entry: OccupiedEntry<'t, T>) -> &'t
     let table = entry.into_table();
     let buckets = table.num_buckets();
     let slot = table.get_bucket_mut(index).expect("the bucket just filled");
-    layout.record(std::ptr::from_mut(slot).addr(), index, buckets, mem::size_of::<T>());
+    // (Entries of no size have no address to learn the table's from: no hint, no prefetch.)
+    if mem::size_of::<T>() != 0 {
+        layout.record(std::ptr::from_mut(slot).addr(), index, buckets, mem::size_of::<T>());
+    }
     slot
 }
 
@@ -992,3 +995,23 @@ impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
 
 array_and_eq!(ShardedMap);
 collect_into!(ShardedMap);
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::ShardedMap;
+
+    #[test]
+    fn inserts_record_the_tables_layout_and_zero_sized_entries_record_none() {
+        let map = ShardedMap::with_shards(4);
+        for k in 0..64_u64 {
+            map.insert(k, k);
+        }
+        assert!(map.layouts.iter().all(|layout| !layout.is_empty()));
+        assert_eq!(map.get(&7), Some(7));
+
+        let units: ShardedMap<(), ()> = ShardedMap::with_shards(4);
+        assert_eq!(units.insert((), ()), None);
+        assert_eq!(units.get(&()), Some(()));
+        assert!(units.layouts.iter().all(super::Layout::is_empty));
+    }
+}
