@@ -28,6 +28,11 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// One empty hint per shard.
+    pub(crate) fn for_shards(count: usize) -> Box<[Layout]> {
+        (0..count).map(|_| Layout::default()).collect()
+    }
+
     /// Records the table's layout from one of its entries: `entry` is the address of the
     /// element in bucket `index` of a table of `buckets` buckets, whose elements are `size`
     /// bytes. Call it with the shard's write lock held, after an insert that may have moved
@@ -45,7 +50,7 @@ impl Layout {
     }
 
     /// Whether no layout was recorded (nothing to prefetch).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_empty(&self) -> bool {
         self.ctrl.load(Ordering::Relaxed) == 0
     }

@@ -17,12 +17,10 @@ use hashbrown::hash_table::{Entry, OccupiedEntry};
 
 use crate::Compute;
 #[cfg(feature = "metrics")]
-use crate::metrics::{MapMetrics, Waits};
+use crate::metrics::MapMetrics;
 use crate::prefetch::Layout;
 use crate::reentry::{self, Method, Who};
-use crate::sync::{self, RwLock, RwLockReadGuard, RwLockWriteGuard};
-#[cfg(not(feature = "metrics"))]
-use crate::sync::{read, write};
+use crate::sync::{self, RwLock, RwLockReadGuard, RwLockWriteGuard, Waits};
 
 const NAME: &str = "ShardedMap";
 
@@ -35,7 +33,6 @@ const MAX_SHARDS: usize = 1 << 16;
 struct Shard<K, V> {
     table: RwLock<HashTable<(K, V)>>,
     /// The lock's contended acquisitions (the `metrics` feature), on the lock's cache line.
-    #[cfg(feature = "metrics")]
     waits: Waits,
 }
 
@@ -43,7 +40,6 @@ impl<K, V> Shard<K, V> {
     fn new(table: HashTable<(K, V)>) -> Self {
         Self {
             table: RwLock::new(table),
-            #[cfg(feature = "metrics")]
             waits: Waits::default(),
         }
     }
@@ -51,19 +47,13 @@ impl<K, V> Shard<K, V> {
     /// Takes the shard's read lock (counting a contended wait, with the `metrics` feature).
     #[inline]
     fn read(&self) -> RwLockReadGuard<'_, HashTable<(K, V)>> {
-        #[cfg(feature = "metrics")]
-        return crate::metrics::read(&self.table, &self.waits);
-        #[cfg(not(feature = "metrics"))]
-        read(&self.table)
+        sync::read_counted(&self.table, &self.waits)
     }
 
     /// Takes the shard's write lock (counting a contended wait, with the `metrics` feature).
     #[inline]
     fn write(&self) -> RwLockWriteGuard<'_, HashTable<(K, V)>> {
-        #[cfg(feature = "metrics")]
-        return crate::metrics::write(&self.table, &self.waits);
-        #[cfg(not(feature = "metrics"))]
-        write(&self.table)
+        sync::write_counted(&self.table, &self.waits)
     }
 }
 
@@ -107,7 +97,7 @@ pub struct ShardedMap<K, V, S = RandomState> {
     /// read-mostly line away from the other cores.
     layouts: Box<[Layout]>,
     /// `63 - log2(shards.len())`: 63 for a single shard, so that the shift in
-    /// [`shard`](Self::shard) is always below 64 and needs no overflow branch.
+    /// [`shard_index`](Self::shard_index) is always below 64 and needs no overflow branch.
     shift: u32,
     hasher: S,
     /// The type name in re-entry panics: `ShardedMap`, or `LockedMap`, which is this map with
@@ -220,7 +210,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             .collect();
         Self {
             shards,
-            layouts: (0..count).map(|_| Layout::default()).collect(),
+            layouts: Layout::for_shards(count),
             shift: 63 - count.trailing_zeros(),
             hasher,
             name,
@@ -842,7 +832,7 @@ impl<K, V, S: Default> Default for ShardedMap<K, V, S> {
 /// Records where a shard's table lives after an insert (which may have grown it, moving every
 /// bucket) in the shard's layout hint, and returns the inserted entry.
 #[inline]
-pub(crate) fn placed<'t, T>(layout: &Layout, entry: OccupiedEntry<'t, T>) -> &'t mut T {
+fn placed<'t, T>(layout: &Layout, entry: OccupiedEntry<'t, T>) -> &'t mut T {
     let index = entry.bucket_index();
     let table = entry.into_table();
     let buckets = table.num_buckets();
@@ -906,7 +896,7 @@ impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
                 .map(|shard| Shard::new(shard.read().clone()))
                 .collect(),
             // (The copies are new tables: their layouts are learnt at their first insert.)
-            layouts: (0..self.shards.len()).map(|_| Layout::default()).collect(),
+            layouts: Layout::for_shards(self.shards.len()),
             shift: self.shift,
             hasher: self.hasher.clone(),
             name: self.name,

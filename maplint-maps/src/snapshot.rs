@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::ops::ControlFlow;
-
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 
 use crate::Compute;
 #[cfg(feature = "metrics")]
-use crate::metrics::{MapMetrics, Waits};
+use crate::metrics::MapMetrics;
 use crate::reentry::{self, Method, Who};
-use crate::sync::{Arc, Mutex, MutexGuard, SnapCell};
+use crate::sync::{self, Arc, Mutex, MutexGuard, SnapCell, Waits};
 
 const NAME: &str = "SnapshotMap";
 
@@ -50,7 +49,6 @@ pub struct SnapshotMap<K, V, S = RandomState> {
     #[cfg(feature = "metrics")]
     metrics: Option<Box<MapMetrics>>,
     /// The writer lock's contended acquisitions (the `metrics` feature).
-    #[cfg(feature = "metrics")]
     writer_waits: Waits,
 }
 
@@ -132,10 +130,7 @@ impl<K, V, S> SnapshotMap<K, V, S> {
 
     /// Takes the writer lock (counting a contended wait, with the `metrics` feature).
     fn writer(&self) -> MutexGuard<'_, ()> {
-        #[cfg(feature = "metrics")]
-        return crate::metrics::lock(&self.writer, &self.writer_waits);
-        #[cfg(not(feature = "metrics"))]
-        crate::sync::lock(&self.writer)
+        sync::lock_counted(&self.writer, &self.writer_waits)
     }
 
     /// Counts a copy of `len` entries (the `metrics` feature).
@@ -745,7 +740,6 @@ impl<K, V, S> From<HashMap<K, V, S>> for SnapshotMap<K, V, S> {
             writer: Mutex::new(()),
             #[cfg(feature = "metrics")]
             metrics: None,
-            #[cfg(feature = "metrics")]
             writer_waits: Waits::default(),
         }
     }
@@ -768,7 +762,6 @@ impl<K, V, S> Clone for SnapshotMap<K, V, S> {
             // (A copy is a map of its own: unnamed, it records nothing.)
             #[cfg(feature = "metrics")]
             metrics: None,
-            #[cfg(feature = "metrics")]
             writer_waits: Waits::default(),
         }
     }

@@ -73,6 +73,50 @@ pub(crate) fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
     mutex.try_lock()
 }
 
+/// The contended acquisitions of one lock: counted with the `metrics` feature, nothing (and no
+/// room) without it.
+#[cfg(feature = "metrics")]
+pub(crate) use crate::metrics::Waits;
+#[cfg(not(feature = "metrics"))]
+#[derive(Debug, Default)]
+pub(crate) struct Waits(());
+
+/// Takes a read lock, counting a contended wait in `waits` (the `metrics` feature).
+#[inline]
+pub(crate) fn read_counted<'a, T>(lock: &'a RwLock<T>, waits: &Waits) -> RwLockReadGuard<'a, T> {
+    #[cfg(feature = "metrics")]
+    return crate::metrics::read(lock, waits);
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = waits;
+        read(lock)
+    }
+}
+
+/// Takes a write lock, counting a contended wait in `waits` (the `metrics` feature).
+#[inline]
+pub(crate) fn write_counted<'a, T>(lock: &'a RwLock<T>, waits: &Waits) -> RwLockWriteGuard<'a, T> {
+    #[cfg(feature = "metrics")]
+    return crate::metrics::write(lock, waits);
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = waits;
+        write(lock)
+    }
+}
+
+/// Locks a mutex, counting a contended wait in `waits` (the `metrics` feature).
+#[inline]
+pub(crate) fn lock_counted<'a, T>(mutex: &'a Mutex<T>, waits: &Waits) -> MutexGuard<'a, T> {
+    #[cfg(feature = "metrics")]
+    return crate::metrics::lock(mutex, waits);
+    #[cfg(not(feature = "metrics"))]
+    {
+        let _ = waits;
+        lock(mutex)
+    }
+}
+
 /// The value of a lock no one else can hold.
 pub(crate) fn into_inner<T>(lock: RwLock<T>) -> T {
     #[cfg(all(test, loom))]
