@@ -80,7 +80,7 @@ fn key(build: &str, pkg: &PackageSources, settings: &Settings) -> String {
         explain_plan: false,
         ..settings.clone()
     };
-    h.bytes(format!("{findings_settings:?} {:?}", pkg.edition).as_bytes());
+    h.bytes(format!("{findings_settings:?} {:?} {}", pkg.edition, pkg.binaries_only).as_bytes());
     for f in &pkg.files {
         h.bytes(f.name.as_bytes());
         match &f.content {

@@ -168,6 +168,18 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", requires = "crate_root", help_heading = "Build Systems")]
     pub crate_name: Option<String>,
 
+    /// With `--crate-root`: what the crate builds, as rustc's `--crate-type` (default: `bin` for a
+    /// root named `main.rs`, else `lib`). A `bin` crate has no callers outside it, which
+    /// `unsynchronized_map_write` weighs for a type declared `Sync`.
+    #[arg(
+        long,
+        value_name = "TYPE",
+        requires = "crate_root",
+        help_heading = "Build Systems",
+        value_parser = ["bin", "lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"]
+    )]
+    pub crate_type: Option<String>,
+
     /// With `--crate-root`: the configuration to use, in `maplint.toml`'s format.
     #[arg(long, value_name = "FILE", requires = "crate_root", help_heading = "Build Systems")]
     pub config_file: Option<PathBuf>,

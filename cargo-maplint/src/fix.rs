@@ -362,6 +362,7 @@ mod tests {
         let mut pkg = PackageSources {
             name: "p".into(),
             edition: lint_core::Edition::E2021,
+            binaries_only: false,
             files: vec![lint_core::InputFile {
                 name: "src/lib.rs".into(),
                 content: Ok(text.as_bytes().to_vec()),

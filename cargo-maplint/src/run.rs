@@ -252,7 +252,14 @@ fn run(opts: &Options) -> u8 {
         }
     }
     let found = if let Some(root) = &cli.crate_root {
-        workspace::hermetic(root, &cli.paths, opts.edition, cli.crate_name.as_deref()).map(|u| (vec![u], Vec::new()))
+        workspace::hermetic(
+            root,
+            &cli.paths,
+            opts.edition,
+            cli.crate_name.as_deref(),
+            cli.crate_type.as_deref(),
+        )
+        .map(|u| (vec![u], Vec::new()))
     } else if cli.paths.is_empty() {
         workspace::from_cargo_or_manifests(&Selection {
             manifest_path: cli.manifest_path.as_deref(),
@@ -711,6 +718,7 @@ fn lint_unit(unit: &Unit, setup: &UnitSetup, mode: Mode<'_>) -> UnitResult {
         name: unit.name.clone(),
         edition: unit.edition,
         files: walk::read_files(&listing, &|p| unit.display(p)),
+        binaries_only: unit.binaries_only,
     };
     let cache_dir = mode
         .cache

@@ -59,6 +59,11 @@ pub struct Unit {
     pub root: PathBuf,
     pub edition: Edition,
     pub targets: Vec<Target>,
+    /// The unit builds no library, so no other crate calls its code
+    /// ([`lint_core::PackageSources::binaries_only`]): every target of a package is a binary
+    /// (`bin`, `example`, `test`, `bench`, a build script), or `--crate-type bin`. A loose file
+    /// is taken as a library: what it is part of is unknown.
+    pub binaries_only: bool,
     pub sources: Sources,
     /// File names are shown relative to this directory when under it.
     pub display_base: PathBuf,
@@ -265,6 +270,7 @@ fn select(meta: &Metadata, sel: &Selection<'_>) -> anyhow::Result<(Vec<Unit>, Ve
                 manifest_path: Some(p.manifest_path.clone()),
                 root: dir,
                 edition,
+                binaries_only: binaries_only(&p.targets),
                 targets: p.targets.clone(),
                 sources: Sources::Walk {
                     skip: vec![meta.target_directory.clone()],
@@ -502,6 +508,21 @@ fn read_manifest(dir: &Path, warnings: &mut Vec<String>) -> Manifest {
     }
 }
 
+/// Every target builds a binary (a `bin`, `example`, `test` or `bench` of crate type `bin`, or
+/// a build script): the package has no library for another crate to call.
+fn binaries_only(targets: &[Target]) -> bool {
+    !targets.is_empty()
+        && targets.iter().all(|t| {
+            if t.crate_types.is_empty() {
+                t.kind
+                    .iter()
+                    .all(|k| matches!(k.as_str(), "bin" | "example" | "test" | "bench" | "custom-build"))
+            } else {
+                t.crate_types.iter().all(|c| c == "bin")
+            }
+        })
+}
+
 fn target(kind: &str, name: &str, src_path: PathBuf, edition: Edition) -> Target {
     let crate_type = match kind {
         "lib" => "lib",
@@ -619,6 +640,7 @@ fn package_unit(dir: &Path, listing: Listing, cwd: &Path, warnings: &mut Vec<Str
         manifest_path: Some(dir.join("Cargo.toml")),
         root: dir.to_path_buf(),
         edition,
+        binaries_only: binaries_only(&targets),
         targets,
         sources: Sources::Listed(listing),
         display_base: cwd.to_path_buf(),
@@ -639,6 +661,7 @@ fn loose_unit(file: &Path, error: Option<String>, edition: Edition, cwd: &Path) 
     Unit {
         id: format!("{}#{stem}@0.0.0", file_url(file)),
         targets: vec![target("bin", &stem, file.to_path_buf(), edition)],
+        binaries_only: false,
         name: stem,
         manifest_path: None,
         root: file.to_path_buf(),
@@ -653,7 +676,13 @@ fn loose_unit(file: &Path, error: Option<String>, edition: Edition, cwd: &Path) 
 /// The one unit of build-system mode (`--crate-root`): exactly `files` (and the root), as one
 /// crate, read from nothing else. Its names and id are the paths as given, so the output is the
 /// same wherever the build system runs it. Fails on a path that is not a readable file.
-pub fn hermetic(root: &Path, files: &[PathBuf], edition: Option<Edition>, name: Option<&str>) -> anyhow::Result<Unit> {
+pub fn hermetic(
+    root: &Path,
+    files: &[PathBuf],
+    edition: Option<Edition>,
+    name: Option<&str>,
+    crate_type: Option<&str>,
+) -> anyhow::Result<Unit> {
     let mut listing = Listing::default();
     for given in std::iter::once(root).chain(files.iter().map(PathBuf::as_path)) {
         let meta = std::fs::metadata(given).with_context(|| format!("cannot lint `{}`", given.display()))?;
@@ -670,14 +699,17 @@ pub fn hermetic(root: &Path, files: &[PathBuf], edition: Option<Edition>, name: 
     let name = name.map_or_else(|| crate_name_of(root), str::to_owned);
     // rustc's default edition.
     let edition = edition.unwrap_or(Edition::E2015);
-    let kind = if root.file_stem().is_some_and(|s| s == "main") {
-        "bin"
-    } else {
-        "lib"
+    // rustc's `--crate-type`; without it, `main.rs` is a binary's root and any other a library's.
+    let kind = match crate_type {
+        Some("bin") => "bin",
+        Some(_) => "lib",
+        None if root.file_stem().is_some_and(|s| s == "main") => "bin",
+        None => "lib",
     };
     Ok(Unit {
         id: format!("{name}@0.0.0"),
         targets: vec![target(kind, &name, root.to_path_buf(), edition)],
+        binaries_only: kind == "bin",
         name,
         manifest_path: None,
         root: root.to_path_buf(),
@@ -809,6 +841,27 @@ mod tests {
     }
 
     #[test]
+    fn a_package_of_binaries_only() {
+        let t = |kind: &str| target(kind, "a", PathBuf::from("/p/src/x.rs"), Edition::E2021);
+        assert!(binaries_only(&[
+            t("bin"),
+            t("test"),
+            t("bench"),
+            t("example"),
+            t("custom-build")
+        ]));
+        assert!(!binaries_only(&[t("bin"), t("lib")]));
+        assert!(!binaries_only(&[]));
+        // `cargo metadata`: an example built as a `cdylib` is a library.
+        let mut cdylib = t("example");
+        cdylib.crate_types = vec!["cdylib".into()];
+        assert!(!binaries_only(&[t("bin"), cdylib]));
+        let mut proc_macro = t("proc-macro");
+        proc_macro.crate_types = Vec::new();
+        assert!(!binaries_only(&[proc_macro]));
+    }
+
+    #[test]
     fn files_go_to_the_nearest_target() {
         let t = |kind: &str, name: &str, p: &str| target(kind, name, PathBuf::from(p), Edition::E2021);
         let unit = Unit {
@@ -823,6 +876,7 @@ mod tests {
                 t("test", "it", "/p/tests/it.rs"),
                 t("custom-build", "build-script-build", "/p/build.rs"),
             ],
+            binaries_only: false,
             sources: Sources::Walk { skip: Vec::new() },
             display_base: "/p".into(),
             config_root: None,

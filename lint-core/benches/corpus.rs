@@ -141,6 +141,7 @@ fn maplint(pkgs: &[Vec<corpus_files::File>]) -> (Duration, usize) {
                 let pkg = PackageSources {
                     name: "bench".into(),
                     edition: Edition::E2021,
+                    binaries_only: false,
                     files: files
                         .iter()
                         .map(|(n, b)| InputFile {

@@ -491,6 +491,7 @@ pub(crate) fn analyze_with(
             );
         }
     };
+    model.binaries_only = pkg.binaries_only;
     coverage.bodies = model.items.fns.len();
     let per_file: Vec<Vec<Diagnostic>> = (0..files.len() as u32)
         .into_par_iter()
@@ -727,6 +728,7 @@ mod tests {
         let pkg = PackageSources {
             name: "p".into(),
             edition: crate::Edition::E2021,
+            binaries_only: false,
             files: vec![
                 input("a.rs", Ok(b"fn ok() {}")),
                 input("b.rs", Ok(b"fn broken( {")),
@@ -764,6 +766,7 @@ mod tests {
         let files = |spawn: &str| PackageSources {
             name: "p".into(),
             edition: crate::Edition::E2021,
+            binaries_only: false,
             files: vec![
                 input(
                     "a.rs",
@@ -797,6 +800,7 @@ mod tests {
         let pkg = PackageSources {
             name: "p".into(),
             edition: crate::Edition::E2021,
+            binaries_only: false,
             files: vec![input("a.rs", Ok(text.as_bytes()))],
         };
         let a = analyze(&pkg, &Settings::default());
@@ -841,6 +845,7 @@ mod tests {
         let pkg = PackageSources {
             name: "deep".into(),
             edition: crate::Edition::E2021,
+            binaries_only: false,
             files: [parens, blocks, unary, calls]
                 .into_iter()
                 .enumerate()

@@ -77,6 +77,10 @@ pub struct PackageSources {
     pub name: String,
     pub edition: Edition,
     pub files: Vec<InputFile>,
+    /// The package builds no library (only binaries, examples, tests and benches): no other
+    /// crate calls its code, so a thread that reaches a value is one this package spawns.
+    /// `unsynchronized_map_write` asks it of a type declared `Sync`.
+    pub binaries_only: bool,
 }
 
 /// The result of analyzing one package: its files (as decoded text, for rendering) and findings.

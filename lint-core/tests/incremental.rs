@@ -83,6 +83,7 @@ fn package(files: &[(&str, &str)]) -> PackageSources {
     PackageSources {
         name: "p".into(),
         edition: lint_core::Edition::E2021,
+        binaries_only: false,
         files: files
             .iter()
             .map(|(name, text)| InputFile {

@@ -11,6 +11,7 @@ fn run(files: Vec<(&str, Vec<u8>)>) -> Analysis {
     let pkg = PackageSources {
         name: "robustness".into(),
         edition: Edition::E2021,
+        binaries_only: false,
         files: files
             .into_iter()
             .map(|(n, b)| InputFile {

@@ -559,3 +559,40 @@ fn readme_sample_is_the_demos_output() {
         );
     }
 }
+
+/// A package that builds only binaries has no callers outside it: a `Sync` wrapper written on
+/// one thread is silent there (in cargo mode, through `cargo metadata`'s targets, and in path
+/// mode), and reported once the same package also builds a library.
+#[test]
+fn sync_wrappers_in_a_package_of_binaries() {
+    let fixture = repo_root().join("fixtures/rules/unsynchronized_map_write/pass_sync_wrapper_in_binary_one_thread.rs");
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("tool");
+    std::fs::create_dir_all(pkg.join("src")).unwrap();
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::copy(&fixture, pkg.join("src/main.rs")).unwrap();
+    for args in [&["--no-cache", "-q"][..], &["--no-cache", "-q", "."][..]] {
+        let run = run_in(&pkg, args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{args:?}: {}", run.stderr);
+    }
+    std::fs::copy(&fixture, pkg.join("src/lib.rs")).unwrap();
+    std::fs::write(pkg.join("src/main.rs"), "fn main() {}\n").unwrap();
+    for args in [
+        &["--no-cache", "-q", "--message-format=short"][..],
+        &["--no-cache", "-q", "--message-format=short", "."][..],
+    ] {
+        let run = run_in(&pkg, args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("unsynchronized_map_write").count(),
+            3,
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

@@ -53,12 +53,19 @@ fn edition_of(text: &str) -> Edition {
         .unwrap_or(Edition::E2021)
 }
 
+/// An optional `// crate-type: bin` header lints the fixture as a package that builds only
+/// binaries ([`PackageSources::binaries_only`]); default a library.
+fn binaries_only(text: &str) -> bool {
+    text.lines().any(|l| l.trim() == "// crate-type: bin")
+}
+
 fn findings(path: &Path) -> (BTreeSet<(usize, String)>, Vec<String>) {
     let text = fs::read_to_string(path).unwrap();
     let name = path.strip_prefix(workspace_root()).unwrap().display().to_string();
     let pkg = PackageSources {
         name: "fixture".into(),
         edition: edition_of(&text),
+        binaries_only: binaries_only(&text),
         files: vec![InputFile {
             name,
             content: Ok(text.into_bytes()),
@@ -193,6 +200,7 @@ fn fixes_parse_converge_and_match_declared_availability() {
                     &PackageSources {
                         name: "fixture".into(),
                         edition: edition_of(t),
+                        binaries_only: binaries_only(t),
                         files: vec![InputFile {
                             name: "f.rs".into(),
                             content: Ok(t.as_bytes().to_vec()),
@@ -258,6 +266,7 @@ fn package(files: &[(String, String)]) -> PackageSources {
     PackageSources {
         name: "fixture".into(),
         edition: Edition::E2021,
+        binaries_only: files.iter().any(|(_, t)| binaries_only(t)),
         files: files
             .iter()
             .map(|(n, t)| InputFile {

@@ -33,7 +33,25 @@ fn rendered_output_matches_stderr_files() {
             .lines()
             .find_map(|l| l.trim().strip_prefix("// edition:"))
             .unwrap_or("2021");
-        let run = run_in(&root, &[&rel, "--color", "never", "-q", "--edition", edition]);
+        // A `// crate-type: bin` fixture is linted as a binary's crate root, as build systems do.
+        let run = if text.lines().any(|l| l.trim() == "// crate-type: bin") {
+            run_in(
+                &root,
+                &[
+                    "--crate-root",
+                    &rel,
+                    "--crate-type",
+                    "bin",
+                    "--color",
+                    "never",
+                    "-q",
+                    "--edition",
+                    edition,
+                ],
+            )
+        } else {
+            run_in(&root, &[&rel, "--color", "never", "-q", "--edition", edition])
+        };
         if name.starts_with("pass_") {
             if !run.stderr.is_empty() {
                 failures.push(format!("{rel}: a near-miss fixture produced output:\n{}", run.stderr));

@@ -15,13 +15,13 @@ pub mod lower;
 pub mod stored;
 pub mod types;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
 use crate::Edition;
 use crate::diagnostic::Span;
-use body::{BodyFacts, SpawnBody, Walker};
+use body::{BodyFacts, SpawnBody, SpawnKind, Walker};
 use items::ItemIndex;
 
 /// Where spawned code comes from: the function holding the spawn call and the call's span.
@@ -53,6 +53,8 @@ pub struct Model {
     pub lock_graph: locks::LockGraph,
     /// The text of each file (empty for files that were not read), for rules that rewrite code.
     pub texts: Vec<String>,
+    /// The package builds no library ([`crate::PackageSources::binaries_only`]).
+    pub binaries_only: bool,
 }
 
 impl Model {
@@ -104,6 +106,7 @@ impl Model {
             guards,
             lock_graph,
             texts,
+            binaries_only: false,
         }
     }
 
@@ -137,6 +140,36 @@ impl Model {
             }
         }
         self.spawned_fns.get(&fn_id).copied()
+    }
+
+    /// Does the spawn at `origin` run its body on several threads: a spawn inside a loop or an
+    /// iterator closure, or a parallel iterator's closure?
+    #[must_use]
+    pub fn spawn_repeats(&self, origin: SpawnOrigin) -> bool {
+        self.bodies[origin.fn_id as usize]
+            .spawns
+            .iter()
+            .any(|s| s.span == origin.span && (s.repeated || s.kind == SpawnKind::Parallel))
+    }
+
+    /// The functions code outside every spawn runs: each function no spawn reaches, and what
+    /// they call (through calls) other than inside a spawned closure. What the main thread may
+    /// run while spawned code does (a function nothing calls counts too).
+    #[must_use]
+    pub fn run_outside_spawns(&self) -> HashSet<u32> {
+        let mut out: HashSet<u32> = (0..self.bodies.len() as u32)
+            .filter(|f| !self.spawned_fns.contains_key(f))
+            .collect();
+        let mut queue: VecDeque<u32> = out.iter().copied().collect();
+        while let Some(f) = queue.pop_front() {
+            let body = &self.bodies[f as usize];
+            for call in &body.calls {
+                if body.enclosing_spawn(&call.closures).is_none() && out.insert(call.callee) {
+                    queue.push_back(call.callee);
+                }
+            }
+        }
+        out
     }
 }
 

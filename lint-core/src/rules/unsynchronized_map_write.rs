@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use crate::model::body::{BodyFacts, Root, Via, Write};
 use crate::model::ir::{SelfKind, StaticKind};
 use crate::model::types::SemTy;
-use crate::model::{Function, Model};
+use crate::model::{Function, Model, SpawnOrigin};
 use crate::rules::helpers::{Finding, Reporter, place_name, spawn_noun, write_span};
 use crate::rules::{Rule, RuleMeta, declare_rule};
 
@@ -17,7 +17,8 @@ declare_rule! {
     /// - a type with a hand-written `unsafe impl Sync` whose `&self` methods write a map held in
     ///   an `UnsafeCell`, behind a raw pointer, or in a `RefCell` (also `Rc<RefCell<..>>`: a
     ///   `!Sync` wrapper declared `Sync`), with no lock taken: reported once, at the impl, with
-    ///   each method's write as a label;
+    ///   each method's write as a label (in a package that builds no library, only when one of
+    ///   its spawns reaches a write: otherwise the type lives on the main thread);
     /// - a raw `*mut` map pointer (often in a `Copy` wrapper with `unsafe impl Send`) captured by
     ///   spawned or rayon closures and written through;
     /// - in both, writes through an accessor that hands out `&mut` to the map from `&self`
@@ -60,10 +61,20 @@ declare_rule! {
     /// - A type that is only `unsafe impl Send` (not `Sync`) is not checked.
     /// - An `&self` method that takes any lock, or uses compare-and-swap, is assumed to
     ///   synchronize correctly.
-    /// - A type declared `Sync` is taken at its word: the finding does not ask whether a spawn
-    ///   in this package reaches it (a library's `Sync` type is shared by its users). It is
-    ///   reported once, at the `unsafe impl Sync`, with each unsynchronized write (up to eight)
-    ///   as a label: an `// maplint: allow(..)` goes on the impl.
+    /// - In a package that builds a library, a type declared `Sync` is taken at its word: the
+    ///   finding does not ask whether a spawn in this package reaches it (a library's `Sync` type
+    ///   is shared by its users' threads, which no spawn of the library shows). In a package
+    ///   that builds only binaries (cargo targets `bin`, `example`, `test`, `bench`; `--crate-root
+    ///   main.rs`), it is reported only when the package's own threads can race it (a spawn
+    ///   that runs several times reaches a write, two spawns reach writes, or one does while
+    ///   code outside every spawn writes too): a wrapper written by one thread is silent, and a
+    ///   framework that runs the package's handlers on its own worker threads (an `axum` router,
+    ///   a callback a C library calls from its thread) is no spawn the model sees, so such a
+    ///   wrapper there stays silent; so does one thread spawned once that writes while the main
+    ///   thread only reads (reads are not counted). Loose files linted by path count as a
+    ///   library.
+    /// - The finding is reported once, at the `unsafe impl Sync`, with each unsynchronized write
+    ///   (up to eight) as a label: an `// maplint: allow(..)` goes on the impl.
     /// - An accessor is recognized only when its whole body is that one expression (`&mut`
     ///   of the cell's content or of the dereferenced pointer field); one that checks or logs
     ///   first, or returns the view inside an `Option`, is not followed.
@@ -195,6 +206,29 @@ fn check_sync_impls(model: &Model, file: u32, out: &mut Reporter<'_>) {
         if writes.is_empty() {
             continue;
         }
+        // The spawns of this package that reach a write. In a package that builds no library,
+        // only its own threads can race the writes: a spawn that runs on several threads, two
+        // spawns, or one spawn while code outside every spawn writes too. Otherwise the type
+        // lives on one thread at a time.
+        let mut origins: Vec<SpawnOrigin> = Vec::new();
+        for &(f, w) in &writes {
+            if let Some(o) = model.spawn_context(f, &w.closures)
+                && !origins.iter().any(|p| p.span == o.span)
+            {
+                origins.push(o);
+            }
+        }
+        let spawned = origins.first().copied();
+        if model.binaries_only
+            && !spawned.is_some_and(|origin| {
+                origins.len() > 1 || model.spawn_repeats(origin) || {
+                    let outside = model.run_outside_spawns();
+                    writes.iter().any(|(f, _)| outside.contains(f))
+                }
+            })
+        {
+            continue;
+        }
         let ty_name = &model.items.adts[*id as usize].name;
         let fn_name = |f: u32| &model.items.fns[f as usize].def.name;
         // One site per method and map: its first write.
@@ -248,6 +282,11 @@ fn check_sync_impls(model: &Model, file: u32, out: &mut Reporter<'_>) {
             {
                 finding = with_accessor(model, w, finding);
             }
+        }
+        if model.binaries_only
+            && let Some(origin) = spawned
+        {
+            finding = finding.label(origin.span, "spawned here: this thread can write while another does");
         }
         if sites.len() > MAX_WRITE_LABELS {
             finding = finding.note(format!(
