@@ -1420,6 +1420,10 @@ pub enum Because {
     /// Item `item` is a function that spawns and takes a closure or future, called by an item parsed
     /// already: a spawn helper, whose closure argument is the spawned code.
     SpawnHelper { item: u32 },
+    /// Item `item` is a function that takes a closure (it names `Fn`, `FnMut` or `FnOnce`),
+    /// called by an item parsed already: a possible closure runner, whose closure argument
+    /// runs during the call (`ItemIndex::closure_runners`).
+    ClosureRunner { item: u32 },
     /// An `impl` or `mod` header of the file names `name`.
     Header { name: Sym },
     /// The file defines `name`, which a parsed file uses and another parsed file defines.
@@ -1487,6 +1491,14 @@ impl Why {
                     let _ = write!(
                         out,
                         "{} hands a closure or future to a spawn and is called by parsed code",
+                        item_words(item)
+                    );
+                    None
+                }
+                Because::ClosureRunner { item } => {
+                    let _ = write!(
+                        out,
+                        "{} takes a closure, which may run during its call, and is called by parsed code",
                         item_words(item)
                     );
                     None
@@ -1637,6 +1649,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
         .collect();
     // (Also through another helper: `fn quietly(job: impl FnOnce()) { launch(job); }`.)
     let mut helpers = SymSet::default();
+    // A function that takes a closure may run it during the call, under its locks: the model
+    // needs its body whenever a kept item calls it (`ItemIndex::closure_runners`).
+    let fn_traits: SymSet = ["Fn", "FnMut", "FnOnce"].iter().map(|t| sym(t)).collect();
+    let closure_runner = |it: &LexItem| it.is_fn && it.idents.iter().any(|i| fn_traits.contains(i));
     let spawn_helper = |it: &LexItem, helpers: &SymSet| {
         it.is_fn
             && (it.spawns
@@ -1721,18 +1737,21 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // well-known one (its own `Arc` changes what `Arc<T>` means everywhere).
                 let shares_interesting =
                     it.unsafe_sharing && it.owner.is_none_or(|o| names.contains(&o) || well_known.contains(&o));
-                if !mentions
-                    && !shares_interesting
-                    && spawn_helper(it, &helpers)
-                    && it.names.first().is_some_and(|n| called.contains(n))
-                {
-                    helpers.extend(it.names.first().copied());
-                    // Kept for what it does to its callers' closures; its callers need not be
-                    // (its names are not made interesting).
-                    item_done[fi][ii] = true;
-                    changed = true;
-                    why.files[fi].get_or_insert(Because::SpawnHelper { item: ii as u32 });
-                    continue;
+                if !mentions && !shares_interesting && it.names.first().is_some_and(|n| called.contains(n)) {
+                    let spawns = spawn_helper(it, &helpers);
+                    if spawns || closure_runner(it) {
+                        // Kept for what it does to its callers' closures; its callers need not
+                        // be (its names are not made interesting).
+                        item_done[fi][ii] = true;
+                        changed = true;
+                        if spawns {
+                            helpers.extend(it.names.first().copied());
+                            why.files[fi].get_or_insert(Because::SpawnHelper { item: ii as u32 });
+                        } else {
+                            why.files[fi].get_or_insert(Because::ClosureRunner { item: ii as u32 });
+                        }
+                        continue;
+                    }
                 }
                 if mentions || shares_interesting {
                     item_done[fi][ii] = true;
@@ -2129,8 +2148,25 @@ mod tests {
         let plans = planned(&[user, helpers, unused], &["Mutex"]);
         let kept = plans[1].as_deref().unwrap_or_default();
         assert!(kept.contains("fn launch") && kept.contains("fn quietly"), "{plans:?}");
-        assert!(!kept.contains("fn run_here"), "{plans:?}");
+        // (A closure runner: kept too, see below.)
+        assert!(kept.contains("fn run_here"), "{plans:?}");
         assert_eq!(plans[2], None, "{plans:?}");
+    }
+
+    #[test]
+    fn closure_runners_called_by_parsed_code_are_parsed() {
+        let user = "fn bump(m: &Mutex<u8>) { guarded(m, |v| *v += 1); plain(1); }\n";
+        // Takes a closure (by `impl`, by a bound in `where`); takes none; nothing parsed calls it.
+        let helpers = "fn guarded<T>(m: &T, f: impl FnOnce(&mut u8)) { f(&mut 0) }\n\
+                       fn plain(x: u8) -> u8 { x }\n";
+        let bounded = "fn unused<F>(f: F) where F: FnMut() { f() }\n\
+                       fn twice<F>(f: F) where F: FnMut() { f(); f() }\n";
+        let caller = "fn again(m: &Mutex<u8>) { twice(|| drop(m.lock())); }\n";
+        let plans = planned(&[user, helpers, bounded, caller], &["Mutex"]);
+        let kept = plans[1].as_deref().unwrap_or_default();
+        assert!(kept.contains("fn guarded") && !kept.contains("fn plain"), "{plans:?}");
+        let kept = plans[2].as_deref().unwrap_or_default();
+        assert!(kept.contains("fn twice") && !kept.contains("fn unused"), "{plans:?}");
     }
 
     #[test]

@@ -373,6 +373,10 @@ pub struct BodyFacts {
     /// spawning call, or called inside a spawned closure. Makes it a spawn helper (see
     /// `ItemIndex::spawners`).
     pub spawned_params: Vec<(usize, SpawnKind)>,
+    /// Calls of this function's own parameters directly in its body, outside any closure
+    /// (`writer(&mut self.0.write())`): the call expression and the parameter's position
+    /// (`self` first). Makes it a closure runner (see `ItemIndex::closure_runners`).
+    pub param_calls: Vec<(u32, usize)>,
     /// Closures (or parameters) stored into a field or a collection, to be called later.
     pub closure_stores: Vec<ClosureStore>,
     /// Calls of stored closures.
@@ -1595,6 +1599,7 @@ impl<'a> Walker<'a> {
         if let Some((c, _)) = &resolved {
             // A spawn helper method (`self` is the receiver, not an argument).
             self.helper_spawns(*c, e, args, 1);
+            self.runner_closures(*c, args, 1);
         }
         let iter_closure = !parallel && spawn_kind.is_none();
         let acquire = super::types::classify(&recv_inner, method);
@@ -1722,6 +1727,14 @@ impl<'a> Walker<'a> {
             self.param_spawned(b, kind);
         }
         if local
+            && self.closure_stack.is_empty()
+            && let Some(b) = self.lookup(&names[0])
+            && let Some(&(_, pos)) = self.facts.params.iter().find(|(pb, _)| *pb == b)
+        {
+            // `writer(&mut self.0.write())`: a parameter called during this call.
+            self.facts.param_calls.push((e.id, pos));
+        }
+        if local
             && let Some(b) = self.lookup(&names[0])
             && let Some(&c) = self.facts.closure_bindings.get(&b)
         {
@@ -1752,6 +1765,7 @@ impl<'a> Walker<'a> {
         if let Some(c) = callee {
             // A spawn helper of the package (arguments count `self` when it has one).
             self.helper_spawns(c, e, args, 0);
+            self.runner_closures(c, args, 0);
         }
         if !local
             && callee.is_none()
@@ -1855,7 +1869,7 @@ struct Link {
 
 /// A closure argument through references and the wrappers of
 /// [`crate::catalog::CLOSURE_WRAPPERS`] (`AssertUnwindSafe(|| ..)`).
-fn unwrap_closure(e: &Expr) -> &Expr {
+pub(crate) fn unwrap_closure(e: &Expr) -> &Expr {
     let e = peel(e);
     match &e.kind {
         ExprKind::Call { func, args } if args.len() == 1 => match &func.kind {

@@ -531,6 +531,11 @@ struct Flow<'a> {
     acq_of: HashMap<u32, usize>,
     call_of: HashMap<u32, usize>,
     closure_call_of: HashMap<u32, usize>,
+    /// Calls of the function's own parameters (`BodyFacts::param_calls`): position by
+    /// expression id; and the guards certainly held at each such call, for the summary's
+    /// `runs_param_under`.
+    param_call_of: HashMap<u32, usize>,
+    param_runs: Vec<(usize, Vec<u32>)>,
     await_of: HashMap<u32, usize>,
     blocking_of: HashMap<u32, usize>,
     /// Bindings named inside unknown macros, by the macro's expression id.
@@ -610,6 +615,8 @@ impl<'a> Flow<'a> {
                 .enumerate()
                 .map(|(i, c)| (c.expr, i))
                 .collect(),
+            param_call_of: body.param_calls.iter().copied().collect(),
+            param_runs: Vec::new(),
             await_of: body.awaits.iter().enumerate().map(|(i, a)| (a.expr, i)).collect(),
             blocking_of: body
                 .blocking_waits
@@ -823,6 +830,7 @@ impl<'a> Flow<'a> {
             through_trait: None,
             held: Vec::new(),
             nested: Vec::new(),
+            runs_closure: false,
         }
     }
 
@@ -1605,6 +1613,56 @@ impl<'a> Flow<'a> {
         out
     }
 
+    /// The arguments of a call of a package function, as [`Self::args`]; a closure the callee
+    /// runs during the call (a closure runner's, `ItemIndex::closure_runners`) is evaluated
+    /// with the guards the callee certainly holds when it calls it (`runs_param_under`), as
+    /// this call's events for them.
+    fn runner_args(&mut self, ci: usize, args: &[Expr]) -> Vec<Val> {
+        let call = &self.body.calls[ci];
+        let callee = call.callee as usize;
+        let under = &self.sums[callee].runs_param_under;
+        if under.is_empty() || call.closure_args.is_empty() {
+            return self.args(args);
+        }
+        let held_for = |c: u32| -> Vec<usize> {
+            call.closure_args
+                .iter()
+                .filter(|&&(_, cl)| cl == c)
+                .flat_map(|&(pos, _)| under.iter().filter(move |(p, _)| *p == pos).map(|&(_, k)| k))
+                .collect()
+        };
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            let inner = super::body::unwrap_closure(a);
+            let ks = if self.body.sync_closures.contains(&inner.id) {
+                held_for(inner.id)
+            } else {
+                Vec::new()
+            };
+            let mut runner = Val::default();
+            for k in ks {
+                if let Some(ev) = self.call_event(ci, k) {
+                    self.events[ev as usize].runs_closure = true;
+                    runner.extend(Val(vec![Held {
+                        path: Vec::new(),
+                        tok: ev,
+                        class: self.classes[ev as usize],
+                        must: true,
+                    }]));
+                }
+            }
+            let mark = self.pending.len();
+            if !runner.is_empty() {
+                self.pending.push(runner);
+            }
+            let v = self.eval(a);
+            self.pending.truncate(mark);
+            self.pending.push(v.clone());
+            out.push(v);
+        }
+        out
+    }
+
     fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) -> Val {
         let ExprKind::Path(names) = &func.kind else {
             self.place(func);
@@ -1625,6 +1683,11 @@ impl<'a> Flow<'a> {
         let mark = self.pending.len();
         let vals = self.args(args);
         self.stored_call(e.id);
+        if let Some(&pos) = self.param_call_of.get(&e.id) {
+            // The caller's closure runs now, under what is held (arguments included).
+            let held = self.held_now(None);
+            self.param_runs.push((pos, held));
+        }
         self.pending.truncate(mark);
         let first = || vals.first().cloned().unwrap_or_default();
         match (owner, last) {
@@ -1670,8 +1733,8 @@ impl<'a> Flow<'a> {
             self.pending.push(r.clone());
             params.push(r);
         }
-        params.extend(self.args(args));
         let callee = self.body.calls[ci].callee as usize;
+        params.extend(self.runner_args(ci, args));
         // Guards moved into the callee's guard parameters: held at its events only while it
         // still holds them.
         let moved: Vec<(usize, Vec<u32>)> = params
@@ -2167,6 +2230,13 @@ impl<'a> Flow<'a> {
             for &p in ps {
                 if !sum.under_param.contains(&(p, k)) {
                     sum.under_param.push((p, k));
+                }
+            }
+        }
+        for (pos, toks) in &self.param_runs {
+            for k in toks.iter().filter_map(|t| acq_index.get(t)) {
+                if !sum.runs_param_under.contains(&(*pos, *k)) {
+                    sum.runs_param_under.push((*pos, *k));
                 }
             }
         }

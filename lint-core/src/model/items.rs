@@ -115,6 +115,12 @@ pub struct ItemIndex {
     /// parameter's position (`self` first) and the kind of spawn. Filled by the model from the
     /// bodies' `spawned_params`; a call of one with a closure there is a spawn.
     pub spawners: HashMap<u32, Vec<(usize, super::body::SpawnKind)>>,
+    /// Closure runners: functions that call a parameter directly in their body (`fn write<R>(
+    /// &self, f: impl FnOnce(&mut Inner) -> R) -> R { f(&mut self.0.write()) }`), with its
+    /// positions (`self` first). Filled by the model from the bodies' `param_calls`; a closure
+    /// passed there runs during the call, under what the runner holds when it calls it
+    /// (`Summary::runs_param_under`).
+    pub closure_runners: HashMap<u32, Vec<usize>>,
     /// User-configured types.
     pub config: TypeConfig,
     /// Raw static types, resolved after all items are known.

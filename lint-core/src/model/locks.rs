@@ -136,13 +136,21 @@ pub struct Summary {
     /// this (async) function, at this span (in it, or in an async function it passes the guard
     /// on to and awaits).
     pub param_awaits: Vec<(usize, Span)>,
+    /// Pairs `(param, held)`: the function calls its parameter `param` (a closure its caller
+    /// passes, see `ItemIndex::closure_runners`) while it certainly holds `acquires[held]`, so
+    /// what that closure takes is taken under it.
+    pub runs_param_under: Vec<(usize, usize)>,
 }
 
 impl Summary {
     /// Does calling this function do nothing to locks?
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.acquires.is_empty() && self.returns.is_empty() && self.passes.is_empty() && self.param_awaits.is_empty()
+        self.acquires.is_empty()
+            && self.returns.is_empty()
+            && self.passes.is_empty()
+            && self.param_awaits.is_empty()
+            && self.runs_param_under.is_empty()
     }
 }
 
@@ -198,7 +206,13 @@ pub(crate) fn at_call_site(call: &Call, has_self: bool, p: &SumPlace) -> Option<
             root: Root::Static(*s),
             fields: Vec::new(),
         },
-        SumRoot::SelfParam => call.recv.clone()?,
+        // A path call of a method (`Self::paint(self, ..)`, `Type::run(&x, ..)`) passes
+        // `self` as its first argument.
+        SumRoot::SelfParam => match &call.recv {
+            Some(r) => r.clone(),
+            None if has_self => call.args.first()?.clone()?,
+            None => return None,
+        },
         SumRoot::Param(i) => {
             // Method calls pass `self` as the receiver; parameters follow.
             let idx = if has_self && call.recv.is_some() {
@@ -247,6 +261,10 @@ pub struct LockEvent {
     pub on_map: bool,
     /// Only this call of the function can reach the lock ([`is_exclusive`]).
     pub exclusive: bool,
+    /// For an event through a call of a closure runner (`self.write(|ctx| ..)`, see
+    /// `ItemIndex::closure_runners`): the callee holds this lock while it runs the closure
+    /// written in the call.
+    pub runs_closure: bool,
 }
 
 /// Is the object at `place` reachable only from this call of function `f`, so no other

@@ -85,6 +85,7 @@ impl Model {
             .into_par_iter()
             .map(|f| Walker::analyze(&items, f))
             .collect();
+        find_closure_runners(&mut items, &mut bodies);
         find_spawn_helpers(&mut items, &mut bodies);
         let aliases = aliases::FieldAliases::build(&bodies);
         let (summaries, guards) = flow::analyze_all(&items, &bodies, &aliases, edition);
@@ -283,6 +284,76 @@ fn find_spawn_helpers(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
             bodies[f as usize] = b;
         }
     }
+}
+
+/// Closure runners (`ItemIndex::closure_runners`) from the bodies' `param_calls`, then the
+/// bodies of their callers analyzed again, so that a closure passed to one runs during the
+/// call. (A runner that hands its parameter on to another runner is not one.)
+fn find_closure_runners(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
+    for (f, b) in bodies.iter().enumerate() {
+        for &(_, pos) in &b.param_calls {
+            if !closure_param(&items.fns[f].def, pos) {
+                continue;
+            }
+            let runs = items.closure_runners.entry(f as u32).or_default();
+            if !runs.contains(&pos) {
+                runs.push(pos);
+            }
+        }
+    }
+    if items.closure_runners.is_empty() {
+        return;
+    }
+    let callers: Vec<u32> = (0..bodies.len() as u32)
+        .filter(|&f| {
+            bodies[f as usize]
+                .calls
+                .iter()
+                .any(|c| !c.closure_args.is_empty() && items.closure_runners.contains_key(&c.callee))
+        })
+        .collect();
+    let items = &*items;
+    let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
+    for (f, b) in callers.into_iter().zip(fresh) {
+        bodies[f as usize] = b;
+    }
+}
+
+/// Is parameter `pos` (`self` first) of `def` a closure: its type names `Fn`, `FnMut` or
+/// `FnOnce` (`impl FnOnce(..)`, `&dyn Fn(..)`, `Box<dyn FnMut(..)>`), or a type parameter bound
+/// by one (`F: FnOnce(..)`, also in `where`)? (What the planner keeps for them, by the same
+/// words: `lex::relevance`.)
+fn closure_param(def: &ir::FnDef, pos: usize) -> bool {
+    const FN_TRAITS: [&str; 3] = ["Fn", "FnMut", "FnOnce"];
+    fn names_fn_trait(ty: &ir::Ty, generics: &ir::Generics, depth: u32) -> bool {
+        let path = |p: &ir::TyPath| {
+            p.segments.last().is_some_and(|s| FN_TRAITS.contains(&s.name.as_str()))
+                || p.segments
+                    .iter()
+                    .any(|s| s.args.iter().any(|a| names_fn_trait(a, generics, depth + 1)))
+        };
+        if depth > 8 {
+            return false;
+        }
+        match ty {
+            ir::Ty::Path(p) => {
+                path(p)
+                    || matches!(p.segments.as_slice(), [one] if generics
+                        .params
+                        .iter()
+                        .any(|(n, bounds)| *n == one.name && bounds.iter().any(&path)))
+            }
+            ir::Ty::Ref { inner, .. } | ir::Ty::Ptr { inner, .. } => names_fn_trait(inner, generics, depth + 1),
+            ir::Ty::Bounds(bounds) => bounds.iter().any(path),
+            _ => false,
+        }
+    }
+    let Some(i) = pos.checked_sub(usize::from(def.self_kind.is_some())) else {
+        return false;
+    };
+    def.params
+        .get(i)
+        .is_some_and(|p| names_fn_trait(&p.ty, &def.generics, 0))
 }
 
 /// Breadth-first over the call graph from every spawn body.

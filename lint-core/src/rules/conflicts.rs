@@ -52,11 +52,27 @@ pub fn report_conflicts(
             how: how_taken(model, taken),
         };
         let w = words(&c);
-        let finding = out
-            .report(taken.span, w.message)
-            .primary_label(w.primary)
-            .label(held.span, w.held);
-        let mut finding = via_label(model, taken, finding).help(w.help);
+        let finding = out.report(taken.span, w.message).primary_label(w.primary);
+        let finding = match held.via {
+            // `self.write(|ctx| ..)`: the runner holds the lock while the closure runs.
+            Some((runner, inner)) if held.runs_closure => {
+                let name = &model.items.fns[runner as usize].def.name;
+                finding
+                    .label(held.span, format!("`{name}` holds the lock while it runs this closure"))
+                    .label(
+                        inner,
+                        format!("`{name}` takes the lock here and calls the closure under it"),
+                    )
+            }
+            _ => finding.label(held.span, w.held),
+        };
+        let mut finding = match held.via {
+            Some((runner, _)) if held.runs_closure => via_label(model, taken, finding).help(format!(
+                "use what the closure is given instead of locking again, or return what you need from the closure and make this call after `{}` returns",
+                model.items.fns[runner as usize].def.name
+            )),
+            _ => via_label(model, taken, finding).help(w.help),
+        };
         if let Some((message, edits)) = conflict_fix(model, func, held, taken) {
             finding = finding.suggestion_edits(message, edits, crate::diagnostic::Applicability::MaybeIncorrect);
         }

@@ -13,7 +13,9 @@ declare_rule! {
     /// `transfer(&b, &a)`). The other locks of the cycle can guard anything (`Mutex<Stats>`).
     /// Each cycle is reported once, at its first site, with every other site as a label.
     /// A bundled map's closure (`a.update(k, |_| b.insert(..))` with `maplint_maps` maps) holds
-    /// that map's lock (its shard's) while it runs, so it orders the locks taken inside it.
+    /// that map's lock (its shard's) while it runs, so it orders the locks taken inside it; so
+    /// does a closure-taking helper of the crate (`fn with<R>(&self, f: impl FnOnce(&mut T) ->
+    /// R) -> R { f(&mut self.inner.lock().unwrap()) }`) for the closure written in its call.
     ///
     /// ## Why is this bad?
     /// When the two run at the same time, each thread holds one lock and waits for the other:
@@ -34,6 +36,9 @@ declare_rule! {
     /// or keep related maps behind one lock.
     ///
     /// ## Known problems
+    /// - A closure-taking helper orders the locks of a closure only when the closure is
+    ///   written in the call and the helper calls its parameter directly in its body, under
+    ///   the lock (see `map_lock_reentry`'s known problems).
     /// - In a `macro_rules!` body, each rule is read once (one pass of each repetition): its
     ///   items, or its statements or expression as a function of their own (`name!`); a lock
     ///   named through a metavariable (`$map.lock()`, `static $name`) or through `self` (whose

@@ -16,8 +16,10 @@ declare_rule! {
     /// `if let` or `while let` scrutinee (following the edition's temporary rules), a `for`
     /// loop's iterator, a guard returned by a helper (inside an `Option`, a tuple or a struct
     /// of its own), moved into a struct, a `Vec` or a `move` closure, or re-taken in every
-    /// iteration of a loop; the second acquisition can happen in a function of the same crate
-    /// (through any depth of calls, and through a trait the crate implements once). A set is a
+    /// iteration of a loop, or held by a closure-taking helper of the crate while it runs the
+    /// closure written in its call (`self.write(|state| ..)`, egui's `Context` style); the
+    /// second acquisition can happen in a function of the same crate (through any depth of
+    /// calls, a path call `Self::helper(self, ..)`, and a trait the crate implements once). A set is a
     /// map here, and so is a map behind an `Arc` inside the lock.
     ///
     /// ## Why is this bad?
@@ -74,6 +76,13 @@ declare_rule! {
     /// - A call through a trait object or a generic bound resolves only when the package
     ///   defines the trait and implements it once (the finding names the implementation it
     ///   assumed); closures passed to unknown functions are assumed to run later.
+    /// - A closure-taking helper of the package (`fn write<R>(&self, f: impl FnOnce(&mut
+    ///   State) -> R) -> R { f(&mut self.0.write()) }`) runs a closure written in its call
+    ///   under the locks it certainly holds when it calls its parameter, directly in its body.
+    ///   A closure bound to a variable and then passed, a helper that calls its parameter
+    ///   inside a closure of its own or hands it on to another helper
+    ///   (`self.write(move |s| f(&mut s.memory))`), and `f.call(..)`-style calls are not
+    ///   followed: there the closure is assumed to run later, with nothing held.
     /// - The guard flow reports only guards that are alive on every path to the second
     ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
     ///   guards joined from two branches of different locks, is silent.

@@ -206,6 +206,23 @@ impl Walker<'_> {
         }
     }
 
+    /// A call of the closure runner `callee` (see `ItemIndex::closure_runners`): a closure
+    /// written at a position it calls runs during the call. `skip` as for [`Self::helper_spawns`].
+    pub(super) fn runner_closures(&mut self, callee: u32, args: &[Expr], skip: usize) {
+        let Some(runs) = self.ix.closure_runners.get(&callee) else {
+            return;
+        };
+        let skip = self.receiver_skip(callee, skip);
+        for &pos in runs {
+            if let Some(a) = pos.checked_sub(skip).and_then(|i| args.get(i)) {
+                let c = super::unwrap_closure(a);
+                if matches!(c.kind, ExprKind::Closure(_)) {
+                    self.facts.sync_closures.insert(c.id);
+                }
+            }
+        }
+    }
+
     /// How many parameters of `callee` come before the call's first argument: `self` when the
     /// call has a receiver (`skip` 1) and the callee takes one. A path call of a method
     /// (`Type::run(x, job)`) passes `self` as its first argument.
