@@ -373,8 +373,9 @@ pub struct BodyFacts {
     /// spawning call, or called inside a spawned closure. Makes it a spawn helper (see
     /// `ItemIndex::spawners`).
     pub spawned_params: Vec<(usize, SpawnKind)>,
-    /// Calls of this function's own parameters directly in its body, outside any closure
-    /// (`writer(&mut self.0.write())`): the call expression and the parameter's position
+    /// Calls of this function's own parameters during the call: in its body, or in closures
+    /// that run during the call they are passed to (`writer(&mut self.0.write())`, `self.write(
+    /// move |s| writer(&mut s.memory))`): the call expression and the parameter's position
     /// (`self` first). Makes it a closure runner (see `ItemIndex::closure_runners`).
     pub param_calls: Vec<(u32, usize)>,
     /// Closures (or parameters) stored into a field or a collection, to be called later.
@@ -1727,11 +1728,12 @@ impl<'a> Walker<'a> {
             self.param_spawned(b, kind);
         }
         if local
-            && self.closure_stack.is_empty()
+            && self.closure_stack.iter().all(|c| self.facts.sync_closures.contains(c))
             && let Some(b) = self.lookup(&names[0])
             && let Some(&(_, pos)) = self.facts.params.iter().find(|(pb, _)| *pb == b)
         {
-            // `writer(&mut self.0.write())`: a parameter called during this call.
+            // `writer(&mut self.0.write())`: a parameter called during this call (also inside
+            // a closure that runs during it: `self.write(move |s| writer(&mut s.memory))`).
             self.facts.param_calls.push((e.id, pos));
         }
         if local

@@ -288,34 +288,41 @@ fn find_spawn_helpers(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
 
 /// Closure runners (`ItemIndex::closure_runners`) from the bodies' `param_calls`, then the
 /// bodies of their callers analyzed again, so that a closure passed to one runs during the
-/// call. (A runner that hands its parameter on to another runner is not one.)
+/// call; a caller that calls its own parameter inside such a closure is a runner in turn
+/// (`fn memory_mut(&self, f: ..) { self.write(move |s| f(&mut s.memory)) }`), up to a few
+/// levels.
 fn find_closure_runners(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
-    for (f, b) in bodies.iter().enumerate() {
-        for &(_, pos) in &b.param_calls {
-            if !closure_param(&items.fns[f].def, pos) {
-                continue;
-            }
-            let runs = items.closure_runners.entry(f as u32).or_default();
-            if !runs.contains(&pos) {
-                runs.push(pos);
+    const ROUNDS: usize = 4;
+    for _ in 0..ROUNDS {
+        let mut new = false;
+        for (f, b) in bodies.iter().enumerate() {
+            for &(_, pos) in &b.param_calls {
+                if !closure_param(&items.fns[f].def, pos) {
+                    continue;
+                }
+                let runs = items.closure_runners.entry(f as u32).or_default();
+                if !runs.contains(&pos) {
+                    runs.push(pos);
+                    new = true;
+                }
             }
         }
-    }
-    if items.closure_runners.is_empty() {
-        return;
-    }
-    let callers: Vec<u32> = (0..bodies.len() as u32)
-        .filter(|&f| {
-            bodies[f as usize]
-                .calls
-                .iter()
-                .any(|c| !c.closure_args.is_empty() && items.closure_runners.contains_key(&c.callee))
-        })
-        .collect();
-    let items = &*items;
-    let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
-    for (f, b) in callers.into_iter().zip(fresh) {
-        bodies[f as usize] = b;
+        if !new {
+            return;
+        }
+        let callers: Vec<u32> = (0..bodies.len() as u32)
+            .filter(|&f| {
+                bodies[f as usize]
+                    .calls
+                    .iter()
+                    .any(|c| !c.closure_args.is_empty() && items.closure_runners.contains_key(&c.callee))
+            })
+            .collect();
+        let items = &*items;
+        let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
+        for (f, b) in callers.into_iter().zip(fresh) {
+            bodies[f as usize] = b;
+        }
     }
 }
 

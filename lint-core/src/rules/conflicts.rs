@@ -57,12 +57,15 @@ pub fn report_conflicts(
             // `self.write(|ctx| ..)`: the runner holds the lock while the closure runs.
             Some((runner, inner)) if held.runs_closure => {
                 let name = &model.items.fns[runner as usize].def.name;
+                let taker = &model.items.fns[held.origin.1 as usize].def.name;
+                let at_inner = if taker == name {
+                    format!("`{name}` takes the lock here and calls the closure under it")
+                } else {
+                    format!("`{taker}` takes the lock here, and `{name}` runs the closure under it")
+                };
                 finding
                     .label(held.span, format!("`{name}` holds the lock while it runs this closure"))
-                    .label(
-                        inner,
-                        format!("`{name}` takes the lock here and calls the closure under it"),
-                    )
+                    .label(inner, at_inner)
             }
             _ => finding.label(held.span, w.held),
         };

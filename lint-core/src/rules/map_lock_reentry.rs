@@ -78,11 +78,12 @@ declare_rule! {
     ///   assumed); closures passed to unknown functions are assumed to run later.
     /// - A closure-taking helper of the package (`fn write<R>(&self, f: impl FnOnce(&mut
     ///   State) -> R) -> R { f(&mut self.0.write()) }`) runs a closure written in its call
-    ///   under the locks it certainly holds when it calls its parameter, directly in its body.
-    ///   A closure bound to a variable and then passed, a helper that calls its parameter
-    ///   inside a closure of its own or hands it on to another helper
-    ///   (`self.write(move |s| f(&mut s.memory))`), and `f.call(..)`-style calls are not
-    ///   followed: there the closure is assumed to run later, with nothing held.
+    ///   under the locks it certainly holds when it calls its parameter: in its body, or in a
+    ///   closure that runs during a call, so a helper that hands its closure on to another
+    ///   (`self.write(move |s| f(&mut s.memory))`) is one too, up to four levels. A closure
+    ///   bound to a variable and then passed, a parameter whose type names no `Fn` trait (a
+    ///   `fn` pointer, a type alias), and `f.call(..)`-style calls are not followed: there the
+    ///   closure is assumed to run later, with nothing held.
     /// - The guard flow reports only guards that are alive on every path to the second
     ///   acquisition: a guard dropped on some paths only (`if c { drop(g) }`), or two different
     ///   guards joined from two branches of different locks, is silent.
