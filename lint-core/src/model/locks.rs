@@ -412,12 +412,31 @@ pub fn lock_class(ix: &ItemIndex, body: &BodyFacts, fn_id: u32, lock: &Place) ->
             fields: lock.fields.clone(),
         }),
         (None, Root::SelfParam) => None,
-        (None, Root::Local(b)) => Some(LockClass::Local {
+        (None, Root::Local(b)) => Some(moved_into_field(body, b, &lock.fields).unwrap_or(LockClass::Local {
             fn_id,
             binding: b,
             fields: lock.fields.clone(),
-        }),
+        })),
     }
+}
+
+/// A local whose object this function moves into a field of a struct literal of the package
+/// (`let paused = Arc::new(Mutex::new(false)); .. Inner { paused, .. }`): its locks, and those
+/// of its `Arc` clones (a handler's `move` closure), are that field's.
+fn moved_into_field(body: &BodyFacts, b: u32, fields: &[String]) -> Option<LockClass> {
+    let here = Place {
+        root: Root::Local(b),
+        fields: Vec::new(),
+    };
+    body.struct_lits.iter().find_map(|lit| {
+        lit.fields.iter().find_map(|(name, src)| match src {
+            super::body::FieldSource::Shared(p) if canonical(body, p) == here => Some(LockClass::Field {
+                adt: lit.adt,
+                fields: std::iter::once(name.clone()).chain(fields.iter().cloned()).collect(),
+            }),
+            _ => None,
+        })
+    })
 }
 
 /// The class of the field path `fields` of a value of type `ty`, named after the innermost

@@ -48,9 +48,11 @@ declare_rule! {
     ///   several rules, or of a name the package defines in several other files, is not followed.
     /// - Locks are named by type and field (`Ledger.accounts`, for `self` and any value of that
     ///   struct) or by static; two instances of one struct are not told apart (a cycle of one
-    ///   field locked through two instances, `a.lock` then `b.lock`, is not reported). Locks
-    ///   held in other locals are compared only within one function, between a spawned closure
-    ///   and the code that spawned it.
+    ///   field locked through two instances, `a.lock` then `b.lock`, is not reported). A local
+    ///   that the function moves into a field of a struct literal (`let rooms = Arc::new(..);
+    ///   .. Presence { sessions, rooms }`), and its `Arc` clones (a spawned task's, a stored
+    ///   handler's), is that field's lock. Locks held in other locals are compared only within
+    ///   one function, between a spawned closure and the code that spawned it.
     /// - A cycle is not reported when one lock taken exclusively is held around each of its
     ///   edges (a gate), nor when all of its locks are read locks that the package never
     ///   write-locks.
