@@ -45,6 +45,10 @@ pub struct Binding {
     /// Bound to an element of the collection at this place (`for h in handlers.values()`,
     /// `if let Some(h) = handlers.get(&id)`), for calls of stored closures.
     pub elem_of: Option<Place>,
+    /// Bound to each element in turn of the collection at this place, by an iteration over all
+    /// of it (`for s in self.shards.iter()`, `self.shards.iter().map(|s| ..)`): a lock taken
+    /// through it is every element's (`self.shards[*]`, see `flow`'s lock places).
+    pub each_of: Option<Place>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -593,6 +597,9 @@ pub struct Walker<'a> {
     elem_tys: HashMap<u32, SemTy>,
     /// Closure params typed by context (scope handles, `LocalKey::with`).
     closure_param_tys: HashMap<u32, Vec<SemTy>>,
+    /// Closures of iterator adapters over a whole collection (`self.shards.iter().map(|s| ..)`):
+    /// the collection their first parameter is each element of.
+    closure_each_of: HashMap<u32, Place>,
     /// Nesting of formatting macros around the current expression.
     log_depth: u32,
     /// Inside a `let` initializer (`Some(PENDING)` until the binding exists).
@@ -628,6 +635,7 @@ impl<'a> Walker<'a> {
             elem_tys: HashMap::new(),
             worker_seeds: HashMap::new(),
             closure_param_tys: HashMap::new(),
+            closure_each_of: HashMap::new(),
             log_depth: 0,
             in_let: None,
             block_ends: Vec::new(),
@@ -699,6 +707,7 @@ impl<'a> Walker<'a> {
             shared_clone_of: None,
             is_param,
             elem_of: None,
+            each_of: None,
         });
         self.scopes.last_mut().expect("scope").push((name.to_owned(), id));
         id
@@ -1241,6 +1250,11 @@ impl<'a> Walker<'a> {
                     let first = w.facts.bindings.len();
                     w.bind_pat(pat, SemTy::Unknown, false);
                     w.bind_elements(first, iter);
+                    if w.facts.bindings.len() == first + 1
+                        && let Some(coll) = w.each_source(iter)
+                    {
+                        w.bind_each(first, coll);
+                    }
                     w.block(body);
                 });
                 self.repeat.pop();
@@ -1468,10 +1482,17 @@ impl<'a> Walker<'a> {
         let saved_let = self.in_let.take();
         let tys = self.closure_param_tys.remove(&e.id).unwrap_or_default();
         let seed = self.worker_seeds.remove(&e.id);
+        let each_of = self.closure_each_of.remove(&e.id);
         self.with_scope(|w| {
             for (i, p) in c.params.iter().enumerate() {
                 let first = w.facts.bindings.len();
                 w.bind_pat(p, tys.get(i).cloned().unwrap_or_default(), true);
+                if i == 0
+                    && w.facts.bindings.len() == first + 1
+                    && let Some(coll) = &each_of
+                {
+                    w.bind_each(first, coll.clone());
+                }
                 // `for_each_with(map.clone(), |local, x| ..)`: each worker's copy of the map.
                 if i == 0
                     && let Some(seed) = &seed
@@ -1603,6 +1624,16 @@ impl<'a> Walker<'a> {
             self.runner_closures(*c, args, 1);
         }
         let iter_closure = !parallel && spawn_kind.is_none();
+        if iter_closure
+            && is_repeating_adapter(method)
+            && let Some(p) = self.each_source(recv)
+        {
+            for a in args {
+                if matches!(peel(a).kind, ExprKind::Closure(_)) {
+                    self.closure_each_of.insert(peel(a).id, p.clone());
+                }
+            }
+        }
         let acquire = super::types::classify(&recv_inner, method);
         // A bundled map's `update(k, |v| ..)`: the closure runs inside the call, under the lock.
         let runs_closure = acquire.is_some_and(|a| a.op.runs_closure());

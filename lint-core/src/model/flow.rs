@@ -797,8 +797,18 @@ impl<'a> Flow<'a> {
     /// A lock's place as events name it: `Arc` clones resolved to their object, aliased field
     /// paths to the shortest one.
     fn lock_place(&self, place: &super::body::Place) -> super::body::Place {
-        self.aliases
-            .normalize(self.ix, self.body, self.f, locks::canonical(self.body, place))
+        let mut place = locks::canonical(self.body, place);
+        // A lock taken through each element of a collection in turn is every element's:
+        // `self.shards[*]`.
+        if let super::body::Root::Local(b) = place.root
+            && let Some(coll) = &self.body.bindings[b as usize].each_of
+        {
+            let mut each = locks::canonical(self.body, coll);
+            each.fields.push(locks::EACH.to_owned());
+            each.fields.append(&mut place.fields);
+            place = each;
+        }
+        self.aliases.normalize(self.ix, self.body, self.f, place)
     }
 
     /// An event taking `lock` (of type `lock_ty`) at `span`, inside `closures`, from the

@@ -227,6 +227,11 @@ pub(crate) fn at_call_site(call: &Call, has_self: bool, p: &SumPlace) -> Option<
     Some(base)
 }
 
+/// The field step of a lock taken through each element of a collection in turn (`for s in
+/// self.shards.iter() { s.read() }` takes `self.shards[*]`): every element, the one a guard of
+/// it holds among them, so taking it while such a guard is alive re-enters that element's lock.
+pub const EACH: &str = "[*]";
+
 /// One lock operation in a function, direct or through a call.
 #[derive(Debug, Clone)]
 pub struct LockEvent {

@@ -82,6 +82,16 @@ pub fn report_conflicts(
         if let Some(note) = trait_note(model, taken) {
             finding = finding.note(note);
         }
+        if let Some(i) = taken.lock.fields.iter().position(|f| f == crate::model::locks::EACH) {
+            let coll = crate::model::body::Place {
+                root: taken.lock.root,
+                fields: taken.lock.fields[..i].to_vec(),
+            };
+            finding = finding.note(format!(
+                "both take the elements of `{}` one by one: the second comes to the element the first guard holds",
+                crate::rules::helpers::place_name(model, body, &coll)
+            ));
+        }
         match w.note {
             Some(n) => finding.note(n).emit(),
             None => finding.emit(),

@@ -145,8 +145,13 @@ pub fn place_name(model: &Model, body: &BodyFacts, place: &Place) -> String {
         Root::SelfParam => "self".to_owned(),
     };
     for f in &place.fields {
-        s.push('.');
-        s.push_str(f);
+        if f == crate::model::locks::EACH {
+            // Each element in turn (`for s in self.shards.iter()`): `self.shards[_]`.
+            s.push_str("[_]");
+        } else {
+            s.push('.');
+            s.push_str(f);
+        }
     }
     s
 }

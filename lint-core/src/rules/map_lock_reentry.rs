@@ -19,7 +19,10 @@ declare_rule! {
     /// iteration of a loop, or held by a closure-taking helper of the crate while it runs the
     /// closure written in its call (`self.write(|state| ..)`, egui's `Context` style); the
     /// second acquisition can happen in a function of the same crate (through any depth of
-    /// calls, a path call `Self::helper(self, ..)`, and a trait the crate implements once). A set is a
+    /// calls, a path call `Self::helper(self, ..)`, and a trait the crate implements once).
+    /// A lock taken through each element of a collection in turn (`for s in self.shards.iter()
+    /// { s.write() }`, `self.shards.iter().map(|s| s.read().len())`) is every element's, so
+    /// holding one shard's guard while calling a `len` that reads every shard is reported. A set is a
     /// map here, and so is a map behind an `Arc` inside the lock.
     ///
     /// ## Why is this bad?
@@ -76,6 +79,11 @@ declare_rule! {
     /// - A call through a trait object or a generic bound resolves only when the package
     ///   defines the trait and implements it once (the finding names the implementation it
     ///   assumed); closures passed to unknown functions are assumed to run later.
+    /// - Elements of a collection are told apart only as "each element in turn": an element
+    ///   reached by index or lookup (`self.shards[i]`, `shards.get(i)`) is not followed, and a
+    ///   loop that takes each element while it holds another loop's element of the same
+    ///   collection is taken to come to the held one (a loop that skips it, `if j != i`, is
+    ///   a false positive).
     /// - A closure-taking helper of the package (`fn write<R>(&self, f: impl FnOnce(&mut
     ///   State) -> R) -> R { f(&mut self.0.write()) }`) runs a closure written in its call
     ///   under the locks it certainly holds when it calls its parameter: in its body, or in a

@@ -146,6 +146,39 @@ impl Walker<'_> {
         }
     }
 
+    /// The collection an iteration over all of its elements goes through: `X.iter()`,
+    /// `X.iter_mut()`, `X.values()`, `X.values_mut()`, `&X`, `&mut X` or `X` (a `for` loop's),
+    /// with `X` a place (a field, a local, a static).
+    pub(super) fn each_source(&self, e: &Expr) -> Option<Place> {
+        let e = peel(e);
+        let x = match &e.kind {
+            ExprKind::MethodCall { recv, method, args, .. }
+                if args.is_empty() && matches!(method.as_str(), "iter" | "iter_mut" | "values" | "values_mut") =>
+            {
+                peel(recv)
+            }
+            _ => e,
+        };
+        match &x.kind {
+            ExprKind::Field { .. } | ExprKind::Path(_) => self.place_of(x).map(|(p, _)| p),
+            _ => None,
+        }
+    }
+
+    /// Binding `b` is each element of the collection at `coll` in turn ([`Binding::each_of`]);
+    /// typed as a reference to the element when nothing typed it.
+    pub(super) fn bind_each(&mut self, b: usize, coll: Place) {
+        if matches!(self.facts.bindings[b].ty, SemTy::Unknown)
+            && let Some(t) = self.element_ty(&coll)
+        {
+            self.facts.bindings[b].ty = SemTy::Ref {
+                mutable: false,
+                inner: Box::new(t),
+            };
+        }
+        self.facts.bindings[b].each_of = Some(coll);
+    }
+
     /// The bindings declared since `first` take their values from the elements of `src`'s
     /// collection (`for h in handlers.values()`, `if let Some(h) = handlers.get(&id)`).
     pub(super) fn bind_elements(&mut self, first: usize, src: &Expr) {
