@@ -205,6 +205,8 @@ pub static TYPES: &[TypeEntry] = &[
     ty("Lazy", &["once_cell"], Known::Wrap(Wrap::Lazy)),
     ty("LazyCell", STD, Known::Wrap(Wrap::Lazy)),
     ty("Box", STD, Known::Wrap(Wrap::Box)),
+    // (Owns its value and derefs to it, padded to a cache line: sharded maps' shards.)
+    ty("CachePadded", &["crossbeam_utils", "crossbeam"], Known::Wrap(Wrap::Box)),
     ty("Option", STD, Known::Wrap(Wrap::Option)),
     ty("MaybeUninit", STD, Known::Wrap(Wrap::MaybeUninit)),
     ty("ManuallyDrop", STD, Known::Wrap(Wrap::ManuallyDrop)),
