@@ -416,4 +416,40 @@ mod tests {
         reached.sort();
         assert_eq!(reached, vec!["deeper", "run", "step"]);
     }
+
+    #[test]
+    fn closure_runners_call_a_closure_parameter_during_the_call() {
+        let src = "struct S;\n\
+                   impl S { fn with<R>(&self, f: impl FnOnce(&S) -> R) -> R { f(self) } }\n\
+                   fn bound<F: FnMut()>(mut f: F) { f() }\n\
+                   fn clause<F>(f: F) where F: Fn() { f() }\n\
+                   fn by_dyn(f: &dyn Fn(u32)) { f(1) }\n\
+                   fn boxed(f: Box<dyn FnOnce()>) { f() }\n\
+                   fn forwards(s: &S, f: impl FnOnce()) { s.with(move |_| f()) }\n\
+                   fn pointer(f: fn()) { f() }\n\
+                   fn later(f: impl FnOnce() + Send + 'static) { std::thread::spawn(move || f()); }\n\
+                   fn kept(f: Box<dyn Fn()>) -> Box<dyn Fn()> { f }\n";
+        let m = Model::build(
+            Edition::E2021,
+            vec![Some(lower::parse_and_lower(0, src).unwrap())],
+            vec![String::new()],
+        );
+        let mut runners: Vec<(String, Vec<usize>)> = m
+            .items
+            .closure_runners
+            .iter()
+            .map(|(f, pos)| (m.items.fns[*f as usize].def.name.clone(), pos.clone()))
+            .collect();
+        runners.sort();
+        let want = [
+            ("bound", 0),
+            ("boxed", 0),
+            ("by_dyn", 0),
+            ("clause", 0),
+            ("forwards", 1),
+            ("with", 1),
+        ];
+        let want: Vec<(String, Vec<usize>)> = want.iter().map(|(n, p)| ((*n).to_owned(), vec![*p])).collect();
+        assert_eq!(runners, want);
+    }
 }
