@@ -636,7 +636,7 @@ pub fn guard_method(method: &str) -> Option<GuardMethod> {
         "ok_or" | "ok_or_else" => G::OptionToResult,
         "map_err" | "and_modify" | "filter" | "take" | "skip" | "rev" | "peekable" | "enumerate" | "step_by"
         | "fuse" | "chain" | "skip_while" | "take_while" | "inspect" | "cycle" | "by_ref" | "into_iter"
-        | "into_inner" => G::Keep,
+        | "into_inner" | "or_else" => G::Keep,
         "or_insert" | "or_insert_with" | "or_insert_with_key" | "or_default" | "or_try_insert_with" | "into_ref" => {
             G::EntryFinish
         }
@@ -791,6 +791,16 @@ pub const SYNC_CLOSURE_METHODS: &[&str] = &[
     "then",
     "scope",
     "in_place_scope",
+];
+
+/// `Option`/`Result` methods whose (first) closure runs only when the value is `None`/`Err`:
+/// the payload of `Some`/`Ok` is not there while it runs.
+pub const ABSENT_CLOSURE_METHODS: &[&str] = &[
+    "unwrap_or_else",
+    "or_else",
+    "map_or_else",
+    "ok_or_else",
+    "get_or_insert_with",
 ];
 
 /// Iterator adapters and consumers whose closure runs once per element.

@@ -267,6 +267,9 @@ pub struct IfFacts {
     pub els: Option<Span>,
     /// The condition tests for absence: `!..`, `..is_none()`.
     pub negated: bool,
+    /// The condition is a `bool` parameter of the function (`if start_holding`, `if !quiet`):
+    /// its position (`self` first) and the value it has in the then-block.
+    pub param_test: Option<(usize, bool)>,
 }
 
 /// A call of a closure bound to a local name (`let f = || ..; f()`).
@@ -1108,7 +1111,7 @@ impl<'a> Walker<'a> {
                     self.mention(b, Vec::new(), e);
                 }
             }
-            ExprKind::Lit => {}
+            ExprKind::Lit(_) => {}
             ExprKind::Field { .. } => {
                 // `a.b.c`: one mention of `a` with fields `[b, c]`.
                 let mut fields = Vec::new();
@@ -1164,6 +1167,7 @@ impl<'a> Walker<'a> {
                     has_else: els.is_some(),
                     els: els.as_ref().map(|x| x.span),
                     negated: absence == Some(true),
+                    param_test: self.param_test(cond),
                 });
                 if absence == Some(true) {
                     self.facts.absent_branches.push((cond.span, then.span));

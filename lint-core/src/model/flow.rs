@@ -206,6 +206,16 @@ impl Val {
             .collect())
     }
 
+    /// Without the guards in these variants' payloads (what is held where the value is the
+    /// other variant).
+    fn without_variants(self, variants: &[&str]) -> Val {
+        Val(self
+            .0
+            .into_iter()
+            .filter(|h| !matches!(h.path.first(), Some(Seg::Var(v)) if variants.contains(&&**v)))
+            .collect())
+    }
+
     fn holds_variant(&self) -> bool {
         self.0.iter().any(|h| is_var(&h.path))
     }
@@ -1117,7 +1127,7 @@ impl<'a> Flow<'a> {
                 Some(&b) => self.st.take(Slot::Bind(b)),
                 None => Val::default(),
             },
-            ExprKind::Lit => Val::default(),
+            ExprKind::Lit(_) => Val::default(),
             ExprKind::Field { .. } => self.field_value(e),
             ExprKind::MethodCall { recv, method, args, .. } => {
                 let v = self.method_call(e, recv, method, args);
@@ -1524,8 +1534,16 @@ impl<'a> Flow<'a> {
             && recv_val.holds_variant()
             && let Some((closure, c)) = self.payload_closure(method, args)
         {
+            // (`map_or_else`'s other closure runs on `None`/`Err`: the payload is not there.)
+            let absent = catalog::ABSENT_CLOSURE_METHODS.contains(&method);
             for a in args.iter().filter(|a| a.id != closure) {
+                if absent {
+                    self.pending[mark] = recv_val.clone().without_variants(&["Some", "Ok"]);
+                }
                 let v = self.eval(a);
+                if absent {
+                    self.pending[mark] = recv_val.clone();
+                }
                 self.pending.push(v);
             }
             let variant = if recv_val.0.iter().any(|h| h.path.first() == Some(&var("Ok"))) {
@@ -1537,7 +1555,28 @@ impl<'a> Flow<'a> {
             self.pending.truncate(mark);
             return if method == "map" { v.under(&[var(variant)]) } else { v };
         }
-        let arg_vals = self.args(args);
+        // `opt.unwrap_or_else(|| ..)`, `res.or_else(|e| ..)`, the first closure of
+        // `map_or_else`: it runs only when the receiver is `None`/`Err`, where the `Some`/`Ok`
+        // payload (a `Ref` from `map.get(k)`) holds nothing.
+        let absent_only = catalog::ABSENT_CLOSURE_METHODS.contains(&method) && recv_val.holds_variant();
+        let arg_vals = if absent_only {
+            let mut vals = Vec::with_capacity(args.len());
+            for (i, a) in args.iter().enumerate() {
+                let absent = i == 0 && matches!(super::body::unwrap_closure(a).kind, ExprKind::Closure(_));
+                if absent {
+                    self.pending[mark] = recv_val.clone().without_variants(&["Some", "Ok"]);
+                }
+                let v = self.eval(a);
+                if absent {
+                    self.pending[mark] = recv_val.clone();
+                }
+                self.pending.push(v.clone());
+                vals.push(v);
+            }
+            vals
+        } else {
+            self.args(args)
+        };
         self.pending.truncate(mark);
         // A guard pushed into a local collection lives with it.
         if matches!(
@@ -1755,7 +1794,29 @@ impl<'a> Flow<'a> {
             .collect();
         let sum = &self.sums[callee];
         let mut evs = Vec::with_capacity(sum.acquires.len());
-        for k in 0..sum.acquires.len() {
+        // A flag passed as a literal rules out what the callee takes only under the other value
+        // (`self.hold_range(range, false)` and `if start_holding { self.map.write() }`).
+        let has_recv = params.len() > args.len();
+        let flag_arg = |pos: usize| -> Option<bool> {
+            let i = if has_recv { pos.checked_sub(1)? } else { pos };
+            match args.get(i)?.kind {
+                ExprKind::Lit(flag) => flag,
+                _ => None,
+            }
+        };
+        let ruled_out: Vec<bool> = sum
+            .acquires
+            .iter()
+            .map(|a| {
+                a.only_if
+                    .is_some_and(|(pos, want)| flag_arg(pos).is_some_and(|v| v != want))
+            })
+            .collect();
+        for (k, out) in ruled_out.into_iter().enumerate() {
+            if out {
+                evs.push(None);
+                continue;
+            }
             let ev = self.call_event(ci, k);
             if let Some(ev) = ev {
                 self.release_moved(ev, callee, k, &moved);
@@ -2189,6 +2250,28 @@ impl<'a> Flow<'a> {
 
     // ------------------------------------------------------------ summary
 
+    /// The `bool` parameter an operation at `at` depends on: the innermost `if` on a parameter
+    /// (`if start_holding`, `if !quiet`) whose then- or else-block holds it, with the value
+    /// the parameter has there.
+    fn flag_condition(&self, at: Span) -> Option<(usize, bool)> {
+        let inside = |outer: Span| outer.file == at.file && outer.lo <= at.lo && at.hi <= outer.hi;
+        self.body
+            .ifs
+            .iter()
+            .filter_map(|i| {
+                let (pos, value) = i.param_test?;
+                if inside(i.then) {
+                    Some((i.then.hi - i.then.lo, (pos, value)))
+                } else if i.els.is_some_and(inside) {
+                    Some((i.span.hi - i.span.lo, (pos, !value)))
+                } else {
+                    None
+                }
+            })
+            .min_by_key(|(width, _)| *width)
+            .map(|(_, c)| c)
+    }
+
     fn finish(mut self, ret: &Val) -> (FnGuards, Summary) {
         // Every acquisition has an event, even in code the walk did not reach.
         for ai in 0..self.body.acquisitions.len() {
@@ -2206,14 +2289,21 @@ impl<'a> Flow<'a> {
             let Some(lock) = locks::to_sum(self.body, &ev.lock) else {
                 continue;
             };
+            let only_if = self.flag_condition(ev.span);
             let acq = SummaryAcq {
                 lock,
                 lock_ty: ev.lock_ty.clone(),
                 op: ev.op,
                 span: ev.origin.0,
                 fn_id: ev.origin.1,
+                only_if,
             };
             let k = if let Some(k) = sum.acquires.iter().position(|x| x.lock == acq.lock && x.op == acq.op) {
+                // Taken under two conditions (or one and none): under none that a call can rule
+                // out.
+                if sum.acquires[k].only_if != only_if {
+                    sum.acquires[k].only_if = None;
+                }
                 k
             } else {
                 sum.acquires.push(acq);

@@ -367,7 +367,8 @@ pub struct Expr {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ExprKind {
     Path(Vec<String>),
-    Lit,
+    /// A literal; `Some` for `true`/`false` (a flag a callee's locks may depend on).
+    Lit(Option<bool>),
     Field {
         base: Box<Expr>,
         name: String,

@@ -808,7 +808,7 @@ fn nested_items(body: Option<&Block>) -> Vec<Item> {
     fn expr(e: &Expr, out: &mut Vec<Item>) {
         let all = |es: &[Expr], out: &mut Vec<Item>| es.iter().for_each(|x| expr(x, out));
         match &e.kind {
-            ExprKind::Path(_) | ExprKind::Lit | ExprKind::Continue => {}
+            ExprKind::Path(_) | ExprKind::Lit(_) | ExprKind::Continue => {}
             ExprKind::Block(b) | ExprKind::Unsafe(b) | ExprKind::Loop(b) | ExprKind::Async { body: b, .. } => {
                 block(b, out);
             }

@@ -97,6 +97,9 @@ pub struct SummaryAcq {
     /// The acquisition itself (in the function that takes the lock directly).
     pub span: Span,
     pub fn_id: u32,
+    /// Taken only where a `bool` parameter has this value (`if start_holding { .. }`): by
+    /// position (`self` first). A call that passes the other literal does not take it.
+    pub only_if: Option<(usize, bool)>,
 }
 
 /// A place in summary terms.

@@ -954,7 +954,11 @@ impl Lowerer<'_> {
             }
             E::Lit(l) => {
                 let span = self.sp(l.lit.span());
-                self.mk(span, ExprKind::Lit)
+                let flag = match &l.lit {
+                    syn::Lit::Bool(b) => Some(b.value),
+                    _ => None,
+                };
+                self.mk(span, ExprKind::Lit(flag))
             }
             E::Field(f) => {
                 let base = self.boxed(&f.base);

@@ -234,6 +234,23 @@ impl Walker<'_> {
         }
     }
 
+    /// A condition that is a parameter of this function, or its negation: the parameter's
+    /// position and the value it has where the condition holds.
+    pub(super) fn param_test(&self, cond: &Expr) -> Option<(usize, bool)> {
+        let (e, value) = match &cond.kind {
+            ExprKind::Unary {
+                op: crate::model::ir::UnOp::Not,
+                expr,
+            } => (&**expr, false),
+            _ => (cond, true),
+        };
+        let ExprKind::Path(names) = &e.kind else { return None };
+        let [name] = names.as_slice() else { return None };
+        let b = self.lookup(name)?;
+        let &(_, pos) = self.facts.params.iter().find(|(pb, _)| *pb == b)?;
+        Some((pos, value))
+    }
+
     /// The kind of the innermost spawn whose closure encloses this point, if any.
     pub(super) fn spawned_here(&self) -> Option<SpawnKind> {
         let c = *self.closure_stack.last()?;
