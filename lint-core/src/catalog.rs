@@ -786,6 +786,7 @@ pub const SYNC_CLOSURE_METHODS: &[&str] = &[
     "get_or_insert_with",
     "get_or_init",
     "with",
+    "try_with",
     "with_borrow",
     "with_borrow_mut",
     "then",

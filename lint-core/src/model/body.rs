@@ -371,7 +371,7 @@ pub struct BodyFacts {
     /// arms or the block).
     pub scrutinees: Vec<Span>,
     /// Closures that run during the call they are passed to (iterator adapters, `Option`
-    /// combinators, entry API, `LocalKey::with`, scopes): same thread, same guards.
+    /// combinators, entry API, `LocalKey::with`/`try_with`, scopes): same thread, same guards.
     pub sync_closures: std::collections::HashSet<u32>,
     /// Async blocks and async closures.
     pub async_closures: std::collections::HashSet<u32>,
