@@ -270,19 +270,19 @@ fn find_spawn_helpers(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
         if !new {
             return;
         }
-        let callers: Vec<u32> = (0..bodies.len() as u32)
-            .filter(|&f| {
-                bodies[f as usize]
-                    .calls
-                    .iter()
-                    .any(|c| items.spawners.contains_key(&c.callee))
-            })
-            .collect();
-        let items = &*items;
-        let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
-        for (f, b) in callers.into_iter().zip(fresh) {
-            bodies[f as usize] = b;
-        }
+        reanalyze_callers(items, bodies, |c| items.spawners.contains_key(&c.callee));
+    }
+}
+
+/// Walks again every body with a call `calls` picks, now that `items` knows more about the
+/// callees (spawn helpers, closure runners).
+fn reanalyze_callers(items: &ItemIndex, bodies: &mut [BodyFacts], calls: impl Fn(&body::Call) -> bool) {
+    let callers: Vec<u32> = (0..bodies.len() as u32)
+        .filter(|&f| bodies[f as usize].calls.iter().any(&calls))
+        .collect();
+    let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
+    for (f, b) in callers.into_iter().zip(fresh) {
+        bodies[f as usize] = b;
     }
 }
 
@@ -310,19 +310,9 @@ fn find_closure_runners(items: &mut ItemIndex, bodies: &mut [BodyFacts]) {
         if !new {
             return;
         }
-        let callers: Vec<u32> = (0..bodies.len() as u32)
-            .filter(|&f| {
-                bodies[f as usize]
-                    .calls
-                    .iter()
-                    .any(|c| !c.closure_args.is_empty() && items.closure_runners.contains_key(&c.callee))
-            })
-            .collect();
-        let items = &*items;
-        let fresh: Vec<BodyFacts> = callers.par_iter().map(|&f| Walker::analyze(items, f)).collect();
-        for (f, b) in callers.into_iter().zip(fresh) {
-            bodies[f as usize] = b;
-        }
+        reanalyze_callers(items, bodies, |c| {
+            !c.closure_args.is_empty() && items.closure_runners.contains_key(&c.callee)
+        });
     }
 }
 
