@@ -1487,20 +1487,13 @@ impl Why {
                     let _ = write!(out, "{} {what}", item_words(item));
                     None
                 }
-                Because::SpawnHelper { item } => {
-                    let _ = write!(
-                        out,
-                        "{} hands a closure or future to a spawn and is called by parsed code",
-                        item_words(item)
-                    );
-                    None
-                }
-                Because::ClosureRunner { item } => {
-                    let _ = write!(
-                        out,
-                        "{} takes a closure, which may run during its call, and is called by parsed code",
-                        item_words(item)
-                    );
+                Because::SpawnHelper { item } | Because::ClosureRunner { item } => {
+                    let what = if matches!(cause, Because::SpawnHelper { .. }) {
+                        "hands a closure or future to a spawn"
+                    } else {
+                        "takes a closure, which may run during its call,"
+                    };
+                    let _ = write!(out, "{} {what} and is called by parsed code", item_words(item));
                     None
                 }
                 Because::Header { name } => {

@@ -50,7 +50,7 @@ impl FieldAliases {
                         let p = canonical(body, p);
                         let pos = match p.root {
                             Root::SelfParam => 0,
-                            Root::Local(b) => body.params.iter().find(|(x, _)| *x == b)?.1,
+                            Root::Local(b) => body.param_pos(b)?,
                             Root::Static(_) => return None,
                         };
                         Some((vec![name.clone()], pos, p.fields))

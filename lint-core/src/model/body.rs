@@ -400,6 +400,12 @@ impl BodyFacts {
             .filter(move |m| self.bindings[m.binding as usize].identity == id)
     }
 
+    /// The position (`self` first) of the parameter bound to `b`, when it is one.
+    #[must_use]
+    pub fn param_pos(&self, b: u32) -> Option<usize> {
+        self.params.iter().find(|(pb, _)| *pb == b).map(|&(_, pos)| pos)
+    }
+
     /// The innermost spawned closure around a position, if any, with its spawn.
     #[must_use]
     pub fn enclosing_spawn(&self, closures: &[u32]) -> Option<(u32, &Spawn)> {
@@ -1765,7 +1771,7 @@ impl<'a> Walker<'a> {
         if local
             && self.closure_stack.iter().all(|c| self.facts.sync_closures.contains(c))
             && let Some(b) = self.lookup(&names[0])
-            && let Some(&(_, pos)) = self.facts.params.iter().find(|(pb, _)| *pb == b)
+            && let Some(pos) = self.facts.param_pos(b)
         {
             // `writer(&mut self.0.write())`: a parameter called during this call (also inside
             // a closure that runs during it: `self.write(move |s| writer(&mut s.memory))`).

@@ -1537,13 +1537,11 @@ impl<'a> Flow<'a> {
             // (`map_or_else`'s other closure runs on `None`/`Err`: the payload is not there.)
             let absent = catalog::ABSENT_CLOSURE_METHODS.contains(&method);
             for a in args.iter().filter(|a| a.id != closure) {
-                if absent {
-                    self.pending[mark] = recv_val.clone().without_variants(&["Some", "Ok"]);
-                }
-                let v = self.eval(a);
-                if absent {
-                    self.pending[mark] = recv_val.clone();
-                }
+                let v = if absent {
+                    self.eval_where_absent(a, mark, &recv_val)
+                } else {
+                    self.eval(a)
+                };
                 self.pending.push(v);
             }
             let variant = if recv_val.0.iter().any(|h| h.path.first() == Some(&var("Ok"))) {
@@ -1559,24 +1557,13 @@ impl<'a> Flow<'a> {
         // `map_or_else`: it runs only when the receiver is `None`/`Err`, where the `Some`/`Ok`
         // payload (a `Ref` from `map.get(k)`) holds nothing.
         let absent_only = catalog::ABSENT_CLOSURE_METHODS.contains(&method) && recv_val.holds_variant();
-        let arg_vals = if absent_only {
-            let mut vals = Vec::with_capacity(args.len());
-            for (i, a) in args.iter().enumerate() {
-                let absent = i == 0 && matches!(super::body::unwrap_closure(a).kind, ExprKind::Closure(_));
-                if absent {
-                    self.pending[mark] = recv_val.clone().without_variants(&["Some", "Ok"]);
-                }
-                let v = self.eval(a);
-                if absent {
-                    self.pending[mark] = recv_val.clone();
-                }
-                self.pending.push(v.clone());
-                vals.push(v);
+        let arg_vals = self.args_with(args, |fl, i, a| {
+            if absent_only && i == 0 && matches!(super::body::unwrap_closure(a).kind, ExprKind::Closure(_)) {
+                fl.eval_where_absent(a, mark, &recv_val)
+            } else {
+                fl.eval(a)
             }
-            vals
-        } else {
-            self.args(args)
-        };
+        });
         self.pending.truncate(mark);
         // A guard pushed into a local collection lives with it.
         if matches!(
@@ -1653,13 +1640,27 @@ impl<'a> Flow<'a> {
     /// Evaluates call arguments in order, each pending (held) while the next is evaluated and
     /// until the caller truncates `pending`; closures that run during the call see it held.
     fn args(&mut self, args: &[Expr]) -> Vec<Val> {
+        self.args_with(args, |fl, _, a| fl.eval(a))
+    }
+
+    /// [`Self::args`], each argument (by index) evaluated by `eval`.
+    fn args_with(&mut self, args: &[Expr], mut eval: impl FnMut(&mut Self, usize, &Expr) -> Val) -> Vec<Val> {
         let mut out = Vec::with_capacity(args.len());
-        for a in args {
-            let v = self.eval(a);
+        for (i, a) in args.iter().enumerate() {
+            let v = eval(self, i, a);
             self.pending.push(v.clone());
             out.push(v);
         }
         out
+    }
+
+    /// Evaluates `a`, a closure that runs only when the receiver pending at `mark` (`recv`) is
+    /// `None`/`Err`: the guards in its `Some`/`Ok` payload are not held meanwhile.
+    fn eval_where_absent(&mut self, a: &Expr, mark: usize, recv: &Val) -> Val {
+        self.pending[mark] = recv.clone().without_variants(&["Some", "Ok"]);
+        let v = self.eval(a);
+        self.pending[mark] = recv.clone();
+        v
     }
 
     /// The arguments of a call of a package function, as [`Self::args`]; a closure the callee
@@ -1680,36 +1681,28 @@ impl<'a> Flow<'a> {
                 .flat_map(|&(pos, _)| under.iter().filter(move |(p, _)| *p == pos).map(|&(_, k)| k))
                 .collect()
         };
-        let mut out = Vec::with_capacity(args.len());
-        for a in args {
+        self.args_with(args, |fl, _, a| {
             let inner = super::body::unwrap_closure(a);
-            let ks = if self.body.sync_closures.contains(&inner.id) {
+            let ks = if fl.body.sync_closures.contains(&inner.id) {
                 held_for(inner.id)
             } else {
                 Vec::new()
             };
             let mut runner = Val::default();
             for k in ks {
-                if let Some(ev) = self.call_event(ci, k) {
-                    self.events[ev as usize].runs_closure = true;
-                    runner.extend(Val(vec![Held {
-                        path: Vec::new(),
-                        tok: ev,
-                        class: self.classes[ev as usize],
-                        must: true,
-                    }]));
+                if let Some(ev) = fl.call_event(ci, k) {
+                    fl.events[ev as usize].runs_closure = true;
+                    runner.extend(Val::token(ev, fl.classes[ev as usize], &[&[]]));
                 }
             }
-            let mark = self.pending.len();
+            let mark = fl.pending.len();
             if !runner.is_empty() {
-                self.pending.push(runner);
+                fl.pending.push(runner);
             }
-            let v = self.eval(a);
-            self.pending.truncate(mark);
-            self.pending.push(v.clone());
-            out.push(v);
-        }
-        out
+            let v = fl.eval(a);
+            fl.pending.truncate(mark);
+            v
+        })
     }
 
     fn call(&mut self, e: &Expr, func: &Expr, args: &[Expr]) -> Val {

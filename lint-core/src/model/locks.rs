@@ -191,11 +191,11 @@ pub(crate) fn to_sum(body: &BodyFacts, place: &Place) -> Option<SumPlace> {
         Root::SelfParam => SumRoot::SelfParam,
         Root::Static(s) => SumRoot::Static(s),
         Root::Local(b) => {
-            let (_, i) = body.params.iter().find(|(pb, _)| *pb == b)?;
+            let i = body.param_pos(b)?;
             if body.bindings[b as usize].name == "self" {
                 SumRoot::SelfParam
             } else {
-                SumRoot::Param(*i)
+                SumRoot::Param(i)
             }
         }
     };

@@ -53,7 +53,7 @@ pub fn report_conflicts(
         };
         let w = words(&c);
         let finding = out.report(taken.span, w.message).primary_label(w.primary);
-        let finding = match held.via {
+        let (finding, help) = match held.via {
             // `self.write(|ctx| ..)`: the runner holds the lock while the closure runs.
             Some((runner, inner)) if held.runs_closure => {
                 let name = &model.items.fns[runner as usize].def.name;
@@ -63,19 +63,17 @@ pub fn report_conflicts(
                 } else {
                     format!("`{taker}` takes the lock here, and `{name}` runs the closure under it")
                 };
-                finding
+                let finding = finding
                     .label(held.span, format!("`{name}` holds the lock while it runs this closure"))
-                    .label(inner, at_inner)
+                    .label(inner, at_inner);
+                let help = format!(
+                    "use what the closure is given instead of locking again, or return what you need from the closure and make this call after `{name}` returns"
+                );
+                (finding, help)
             }
-            _ => finding.label(held.span, w.held),
+            _ => (finding.label(held.span, w.held), w.help.to_owned()),
         };
-        let mut finding = match held.via {
-            Some((runner, _)) if held.runs_closure => via_label(model, taken, finding).help(format!(
-                "use what the closure is given instead of locking again, or return what you need from the closure and make this call after `{}` returns",
-                model.items.fns[runner as usize].def.name
-            )),
-            _ => via_label(model, taken, finding).help(w.help),
-        };
+        let mut finding = via_label(model, taken, finding).help(help);
         if let Some((message, edits)) = conflict_fix(model, func, held, taken) {
             finding = finding.suggestion_edits(message, edits, crate::diagnostic::Applicability::MaybeIncorrect);
         }

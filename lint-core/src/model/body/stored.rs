@@ -93,8 +93,7 @@ impl Walker<'_> {
                 if let Some(&c) = self.facts.closure_bindings.get(&b) {
                     return Some(Stored::Closure(c));
                 }
-                let &(_, pos) = self.facts.params.iter().find(|(pb, _)| *pb == b)?;
-                Some(Stored::Param(pos))
+                self.facts.param_pos(b).map(Stored::Param)
             }
             _ => None,
         }

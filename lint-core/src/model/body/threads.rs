@@ -247,8 +247,7 @@ impl Walker<'_> {
         let ExprKind::Path(names) = &e.kind else { return None };
         let [name] = names.as_slice() else { return None };
         let b = self.lookup(name)?;
-        let &(_, pos) = self.facts.params.iter().find(|(pb, _)| *pb == b)?;
-        Some((pos, value))
+        Some((self.facts.param_pos(b)?, value))
     }
 
     /// The kind of the innermost spawn whose closure encloses this point, if any.
@@ -263,7 +262,7 @@ impl Walker<'_> {
 
     /// The binding `b`, when it is a parameter of this function, is spawned (of `kind`).
     pub(super) fn param_spawned(&mut self, b: u32, kind: SpawnKind) {
-        if let Some(&(_, pos)) = self.facts.params.iter().find(|(pb, _)| *pb == b)
+        if let Some(pos) = self.facts.param_pos(b)
             && !self.facts.spawned_params.contains(&(pos, kind))
         {
             self.facts.spawned_params.push((pos, kind));
