@@ -8,7 +8,6 @@ use rayon::prelude::*;
 use crate::diagnostic::{Diagnostic, Level, Span};
 use std::collections::{HashMap, HashSet};
 
-use crate::catalog::{PAR_ITER_METHODS, SPAWN_METHODS};
 use crate::lex::{self, LexFacts, Omit};
 use crate::model::{Model, ir::FileIr, lower};
 use crate::reuse::{FileFacts, content_hash};
@@ -248,10 +247,7 @@ fn recover(
 /// requirements the package does not meet (no spawn anywhere, say) cannot find anything, so its
 /// interests are left out.
 fn interests<'a>(settings: &'a Settings, active: &[&dyn Rule], lexed: &[LexFacts]) -> HashSet<&'a str> {
-    let has_method = |w: &str| lexed.iter().any(|f| f.members.contains(&lex::sym(w)));
-    let spawn = !settings.types.spawners.is_empty()
-        || lexed.iter().any(|f| f.spawn_path)
-        || SPAWN_METHODS.iter().chain(PAR_ITER_METHODS).any(|w| has_method(w));
+    let spawn = !settings.types.spawners.is_empty() || lexed.iter().any(|f| f.spawn_path || f.spawn_methods);
     // An `unsafe impl` of a type that holds none of the rule's words cannot share what it looks for.
     let unsafe_impl_of = |t: &str, meta: &RuleMeta| {
         let words = meta.interests.iter().flat_map(|i| i.words()).map(lex::sym).collect();

@@ -49,9 +49,23 @@ pub const fn sym(s: &str) -> Sym {
         h = mix(h, u64::from_le_bytes(*chunk));
         b = rest;
     }
-    let mut tail = [0u8; 8];
-    tail.split_at_mut(b.len()).0.copy_from_slice(b);
-    mix(mix(h, u64::from_le_bytes(tail)), s.len() as u64)
+    mix(mix(h, tail(b)), s.len() as u64)
+}
+
+/// The last 0 to 7 bytes as a little-endian number (zero-padded), without a copy of variable
+/// length: two overlapping loads.
+#[inline]
+const fn tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 {
+        b[0] as u64 | (b[n / 2] as u64) << (n / 2 * 8) | (b[n - 1] as u64) << ((n - 1) * 8)
+    } else {
+        0
+    }
 }
 
 const fn mix(h: u64, n: u64) -> u64 {
@@ -84,11 +98,12 @@ pub type SymSet = HashSet<Sym, BuildHasherDefault<SymHasher>>;
 /// What lexing a file tells.
 #[derive(Debug, Default)]
 pub struct LexFacts {
-    /// Every identifier (and keyword) in the file that can name an item, once (see
-    /// [`LexItem::members`]).
-    pub idents: SymSet,
-    /// Every identifier seen after `.` or `Type::` (methods, fields, associated items), once.
-    pub members: SymSet,
+    /// The identifiers seen after `.` or `Type::` outside any item (sorted, once each; those of
+    /// the items are theirs, see [`LexFacts::members`]).
+    pub outside_members: Vec<Sym>,
+    /// The file names a method that spawns or makes a parallel iterator as a member
+    /// ([`crate::catalog::SPAWN_METHODS`], [`crate::catalog::PAR_ITER_METHODS`]).
+    pub spawn_methods: bool,
     /// The identifiers outside any item (`impl` and `mod` headers, their attributes; sorted,
     /// once each).
     pub outside: Vec<Sym>,
@@ -112,6 +127,29 @@ pub struct LexFacts {
     /// path through a spawning crate or module (`thread::spawn`, `tokio::task::spawn_blocking`,
     /// `rayon::scope`, also through `use .. as` renames of one), or a `use` that names both.
     pub spawn_path: bool,
+}
+
+impl LexFacts {
+    /// Every identifier (and keyword) in the file that can name an item (see
+    /// [`LexItem::members`]), with repeats. (Read through the items: a set of them costs more
+    /// to build, for every file lexed, than its readers save.)
+    pub fn idents(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.items
+            .iter()
+            .flat_map(|it| it.idents.iter())
+            .chain(&self.outside)
+            .copied()
+    }
+
+    /// Every identifier seen after `.` or `Type::` (methods, fields, associated items), with
+    /// repeats.
+    pub fn members(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.items
+            .iter()
+            .flat_map(|it| it.members.iter())
+            .chain(&self.outside_members)
+            .copied()
+    }
 }
 
 /// An item found by the lexer: its name and kind, and the identifiers it contains.
@@ -162,6 +200,8 @@ pub struct LexItem {
     /// Names a spawning function through a spawning crate or module (see
     /// [`LexFacts::spawn_path`]): with a closure or future parameter, a possible spawn helper.
     pub spawns: bool,
+    /// The model reads nothing in it (see `inert`; set when the item is complete).
+    pub inert: bool,
     /// For a `static`: its initializer, from the first token after `=` to the `;`. The model
     /// reads a static's type only, so the initializer is never parsed, and its identifiers are
     /// not the item's.
@@ -316,21 +356,65 @@ const WORDS: &[(&str, u8)] = &[
     ("macro_rules", 0),
 ];
 
-const TABLE_BITS: u32 = 7;
+const TABLE_BITS: u32 = 8;
 const TABLE_MASK: usize = (1 << TABLE_BITS) - 1;
 
-/// [`WORDS`] by hash (open addressing): one probe for most identifiers, which are no keyword.
-const TABLE: [(Sym, u8, &str); 1 << TABLE_BITS] = {
-    let mut t: [(Sym, u8, &str); 1 << TABLE_BITS] = [(0, 0, ""); 1 << TABLE_BITS];
-    let mut i = 0;
-    while i < WORDS.len() {
-        let h = sym(WORDS[i].0);
-        let mut slot = slot_of(h);
-        while !t[slot].2.is_empty() {
-            slot = (slot + 1) & TABLE_MASK;
+/// One of [`WORDS`].
+const WORD: u8 = 16;
+/// A crate or module that spawning functions come from ([`crate::catalog::SPAWN_ROOTS`]).
+const SPAWN_ROOT: u8 = 32;
+/// A method that spawns or makes a parallel iterator ([`crate::catalog::SPAWN_METHODS`],
+/// [`crate::catalog::PAR_ITER_METHODS`]).
+const SPAWN_METHOD: u8 = 64;
+
+/// [`WORDS`], the spawn roots and the spawning methods by hash (open addressing, `0` for a free
+/// slot): one probe for most identifiers, which are none of them. Per slot: the hash, the flags,
+/// and for one of [`WORDS`] its index plus one. (Three arrays: the hashes, which every lookup
+/// reads, fit in a few cache lines.)
+struct Table {
+    hashes: [Sym; 1 << TABLE_BITS],
+    flags: [u8; 1 << TABLE_BITS],
+    words: [u8; 1 << TABLE_BITS],
+}
+
+const TABLE: Table = {
+    use crate::catalog::{PAR_ITER_METHODS, SPAWN_METHODS, SPAWN_ROOTS};
+    let mut t = Table {
+        hashes: [0; 1 << TABLE_BITS],
+        flags: [0; 1 << TABLE_BITS],
+        words: [0; 1 << TABLE_BITS],
+    };
+    let lists: [(&[&str], u8); 4] = [
+        (&[], 0),
+        (SPAWN_ROOTS, SPAWN_ROOT),
+        (SPAWN_METHODS, SPAWN_METHOD),
+        (PAR_ITER_METHODS, SPAWN_METHOD),
+    ];
+    let mut l = 0;
+    while l < lists.len() {
+        let n = if l == 0 { WORDS.len() } else { lists[l].0.len() };
+        let mut i = 0;
+        while i < n {
+            let (w, flags) = if l == 0 {
+                (WORDS[i].0, WORDS[i].1 | WORD)
+            } else {
+                (lists[l].0[i], lists[l].1)
+            };
+            let h = sym(w);
+            assert!(h != 0, "a word hashes to the free slot's mark");
+            let mut slot = slot_of(h);
+            while t.hashes[slot] != 0 && t.hashes[slot] != h {
+                slot = (slot + 1) & TABLE_MASK;
+            }
+            // (A word in two lists has both flags.)
+            t.hashes[slot] = h;
+            t.flags[slot] |= flags;
+            if l == 0 {
+                t.words[slot] = i as u8 + 1;
+            }
+            i += 1;
         }
-        t[slot] = (h, WORDS[i].1, WORDS[i].0);
-        i += 1;
+        l += 1;
     }
     t
 };
@@ -339,16 +423,22 @@ const fn slot_of(h: Sym) -> usize {
     (h >> (64 - TABLE_BITS)) as usize
 }
 
-/// The word `name` (whose hash is `h`) when it is one of [`WORDS`]: its spelling and flags.
-fn word(h: Sym, name: &str) -> (&'static str, u8) {
+/// The word whose hash is `h` when it is in [`TABLE`]: its spelling (for one of [`WORDS`]) and
+/// flags. (Hashes are names, as everywhere in the lexer: see [`Sym`].)
+#[inline]
+fn word(h: Sym) -> (&'static str, u8) {
     let mut slot = slot_of(h);
     loop {
-        let (wh, flags, w) = TABLE[slot];
-        if w.is_empty() {
-            return ("", 0);
+        let wh = TABLE.hashes[slot];
+        if wh == h {
+            let w = match TABLE.words[slot] {
+                0 => "",
+                i => WORDS[i as usize - 1].0,
+            };
+            return (w, TABLE.flags[slot]);
         }
-        if wh == h && w == name {
-            return (w, flags);
+        if wh == 0 {
+            return ("", 0);
         }
         slot = (slot + 1) & TABLE_MASK;
     }
@@ -484,10 +574,16 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         it.spawns = true;
                     }
                 }
-                path_root =
-                    SPAWN_ROOT_SYMS.contains(&name_sym) || root_aliases.contains(&name_sym) || (continues && path_root);
+                let (word, flags) = word(name_sym);
+                path_root = flags & SPAWN_ROOT != 0
+                    || (!root_aliases.is_empty() && root_aliases.contains(&name_sym))
+                    || (continues && path_root);
                 // (A raw identifier is never a keyword.)
-                let (word, flags) = if raw { ("", 0) } else { word(name_sym, name) };
+                let (word, flags) = if raw || flags & WORD == 0 {
+                    ("", 0)
+                } else {
+                    (word, flags & !(WORD | SPAWN_ROOT | SPAWN_METHOD))
+                };
                 if item.is_none() && !in_attribute {
                     // (A keyword starting an item counts both outside and in the item.)
                     if member {
@@ -871,15 +967,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
         v.sort_unstable();
         v.dedup();
     }
-    // (Not reserved by the sum of the items' counts: the same names recur from item to item, and
-    // a table sized for every occurrence held most of the lexer's memory on generated code.)
-    for it in &facts.items {
-        facts.idents.extend(it.idents.iter().copied());
-        facts.members.extend(it.members.iter().copied());
-    }
-    facts.idents.extend(outside.iter().copied());
-    facts.members.extend(outside_members);
     facts.outside = outside;
+    facts.outside_members = outside_members;
+    let spawn_methods = facts.members().any(|m| word(m).1 & SPAWN_METHOD != 0);
+    facts.spawn_methods = spawn_methods;
     facts.trivia = trivia.out;
     if let Some((_, at)) = delims.last()
         && facts.error.is_none()
@@ -1114,6 +1205,7 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
         v.clone_from(read);
         read.clear();
     }
+    it.inert = reads_nothing(&it);
     it
 }
 
@@ -1548,7 +1640,13 @@ fn line_of(text: &str, at: u32) -> usize {
 /// `thread_local!` and those (at module level) whose input holds items: the model reads nothing
 /// in them (`model::items`, `model::lower::Lowerer::item_macro`), so they are never parsed and
 /// name nothing.
+#[inline]
 fn inert(it: &LexItem) -> bool {
+    it.inert
+}
+
+/// See [`inert`] (once per item, when it is complete: the plan asks on every round).
+fn reads_nothing(it: &LexItem) -> bool {
     use crate::catalog::STATIC_MACROS;
     const READ: [Sym; STATIC_MACROS.len()] = [sym(STATIC_MACROS[0].0), sym(STATIC_MACROS[1].0)];
     match it.kind {
@@ -1831,7 +1929,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
         let mut defined = SymSet::default();
         for (f, r) in facts.iter().zip(&relevant) {
             if *r {
-                mentioned.extend(f.idents.iter().copied());
+                mentioned.extend(f.idents());
                 defined.extend(
                     f.items
                         .iter()
@@ -1872,6 +1970,48 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
 mod tests {
     use super::*;
 
+    #[test]
+    fn sym_hashes_the_tail_as_if_zero_padded() {
+        // The definition `sym` implements with overlapping loads.
+        fn reference(s: &str) -> Sym {
+            let mut h = 0;
+            let mut chunks = s.as_bytes().chunks_exact(8);
+            for c in &mut chunks {
+                h = mix(h, u64::from_le_bytes(c.try_into().expect("8 bytes")));
+            }
+            let mut tail = [0u8; 8];
+            tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            mix(mix(h, u64::from_le_bytes(tail)), s.len() as u64)
+        }
+        let text = "abcdefghijklmnopqrstuvwxyz_0123456789é";
+        for lo in 0..8 {
+            for hi in lo..text.len() {
+                if let Some(s) = text.get(lo..hi) {
+                    assert_eq!(sym(s), reference(s), "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_word_table_finds_each_word_with_its_flags() {
+        for (w, flags) in WORDS {
+            assert_eq!(word(sym(w)), (*w, flags | WORD), "{w}");
+        }
+        for w in crate::catalog::SPAWN_ROOTS {
+            assert_eq!(word(sym(w)), ("", SPAWN_ROOT), "{w}");
+        }
+        for w in crate::catalog::SPAWN_METHODS
+            .iter()
+            .chain(crate::catalog::PAR_ITER_METHODS)
+        {
+            assert_eq!(word(sym(w)).1 & SPAWN_METHOD, SPAWN_METHOD, "{w}");
+        }
+        for w in ["map", "lock", "Mutex", "fns", "r#fn", "", "spawner"] {
+            assert_eq!(word(sym(w)), ("", 0), "{w}");
+        }
+    }
+
     fn names_of(f: &LexFacts) -> Vec<Vec<Sym>> {
         f.items.iter().map(|i| i.names.clone()).collect()
     }
@@ -1909,7 +2049,7 @@ mod tests {
             0,
             "use std::sync::Mutex;\nstruct S { m: Mutex<u8> }\nimpl<T: X> Tr for S<T> where T: Y { fn get(&self) {} }\nfn free() { let r#type = 1; }\nstatic mut X: u8 = 0;\nunsafe impl Sync for S {}\n",
         );
-        assert!(f.idents.contains(&sym("Mutex")) && f.idents.contains(&sym("type")));
+        assert!(f.idents().any(|i| i == sym("Mutex")) && f.idents().any(|i| i == sym("type")));
         let items: Vec<(Option<Sym>, Option<Sym>, bool)> = f
             .items
             .iter()
@@ -1956,11 +2096,11 @@ mod tests {
             "fn f() { let v = Vec::new(); v.len(); Self::make(); Foo::<u8>::build(); module::free(); a..b; }",
         );
         for free in ["Vec", "v", "module", "free", "a", "b", "Foo"] {
-            assert!(f.idents.contains(&sym(free)), "{free}");
+            assert!(f.idents().any(|i| i == sym(free)), "{free}");
         }
         for member in ["new", "len", "make", "build"] {
             assert!(
-                !f.idents.contains(&sym(member)) && f.members.contains(&sym(member)),
+                !f.idents().any(|i| i == sym(member)) && f.members().any(|m| m == sym(member)),
                 "{member}"
             );
         }

@@ -42,6 +42,9 @@ impl<'a> Tokens<'a> {
     }
 
     /// The token at `pos` when it is a simple one.
+    // (In the lexer's loop, with `next`: 4% faster over the corpus than `#[inline]`.)
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn fast(&self) -> Option<Token> {
         if self.start {
             return None;
@@ -178,6 +181,8 @@ fn skipped(kind: TokenKind) -> bool {
 impl Iterator for Tokens<'_> {
     type Item = Tok;
 
+    #[allow(clippy::inline_always)] // (see `fast`)
+    #[inline(always)]
     fn next(&mut self) -> Option<Tok> {
         loop {
             if self.pos >= self.text.len() {
