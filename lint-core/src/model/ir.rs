@@ -135,6 +135,10 @@ pub struct FnDef {
     pub body: Option<Block>,
     pub is_async: bool,
     pub is_unsafe: bool,
+    /// The body declares items (at any depth: in a block, a closure, an item of its own), which
+    /// the model collects from it (`model::items`); most bodies declare none and are not walked
+    /// for them.
+    pub declares_items: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

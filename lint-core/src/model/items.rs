@@ -268,7 +268,7 @@ impl ItemIndex {
                         entry.1 |= def.body.is_some();
                     }
                     for def in fns.into_iter().filter(|d| d.body.is_some()) {
-                        let nested = nested_items(def.body.as_ref());
+                        let nested = nested_items(&def);
                         self.fns.push(FnInfo {
                             def,
                             file,
@@ -278,7 +278,7 @@ impl ItemIndex {
                     }
                 }
                 ItemKind::Fn(def) => {
-                    let nested = nested_items(def.body.as_ref());
+                    let nested = nested_items(&def);
                     let id = self.fns.len() as u32;
                     self.define(&def.name, file, Def::Fn(id));
                     self.fns.push(FnInfo {
@@ -299,7 +299,7 @@ impl ItemIndex {
                     let mut ids = Vec::new();
                     let mut nested = Vec::new();
                     for def in fns {
-                        nested.extend(nested_items(def.body.as_ref()));
+                        nested.extend(nested_items(&def));
                         ids.push(self.fns.len() as u32);
                         self.fns.push(FnInfo {
                             def,
@@ -788,7 +788,7 @@ impl ItemIndex {
 /// The items declared in a function body, at any depth: in its blocks, loops, branches,
 /// closures and async blocks (each is a body of its own, capturing nothing from around it).
 /// Items inside those items are collected with them.
-fn nested_items(body: Option<&Block>) -> Vec<Item> {
+fn nested_items(def: &FnDef) -> Vec<Item> {
     fn block(b: &Block, out: &mut Vec<Item>) {
         for s in &b.stmts {
             match s {
@@ -886,7 +886,7 @@ fn nested_items(body: Option<&Block>) -> Vec<Item> {
         }
     }
     let mut out = Vec::new();
-    if let Some(b) = body {
+    if let Some(b) = def.body.as_ref().filter(|_| def.declares_items) {
         block(b, &mut out);
     }
     out

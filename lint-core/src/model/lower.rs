@@ -113,6 +113,7 @@ fn parse_lines(
                 truncated: false,
                 unread_macros: Vec::new(),
                 unread_macro_rules: Vec::new(),
+                body_items: 0,
             };
             let items = l.items(&f.items);
             Ok(FileIr {
@@ -163,6 +164,8 @@ struct Lowerer<'a> {
     truncated: bool,
     unread_macros: Vec<Span>,
     unread_macro_rules: Vec<Span>,
+    /// Items declared in bodies so far (see [`FnDef::declares_items`]).
+    body_items: u32,
 }
 
 fn ident_str(i: &proc_macro2::Ident) -> String {
@@ -652,8 +655,10 @@ impl Lowerer<'_> {
         is_async: bool,
     ) -> FnDef {
         let span = self.sp(body);
+        let items_before = self.body_items;
         let stmts = stmts.iter().filter_map(|s| self.stmt(s)).collect();
         FnDef {
+            declares_items: self.body_items != items_before,
             name,
             span,
             name_span: self.sp_word(ident.span()),
@@ -738,11 +743,14 @@ impl Lowerer<'_> {
             syn::ReturnType::Type(_, t) => Some(self.ty(t)),
         };
         let name_span = self.sp_word(sig.ident.span());
+        let items_before = self.body_items;
         let body = body.map(|b| self.block(b));
+        let declares_items = self.body_items != items_before;
         let span = body
             .as_ref()
             .map_or(name_span, |b| Self::join(self.sp_word(sig.fn_token.span), b.span));
         FnDef {
+            declares_items,
             name: ident_str(&sig.ident),
             span,
             name_span,
@@ -900,7 +908,10 @@ impl Lowerer<'_> {
                     span,
                 }
             }
-            syn::Stmt::Item(i) => Stmt::Item(Box::new(self.item(i)?)),
+            syn::Stmt::Item(i) => {
+                self.body_items += 1;
+                Stmt::Item(Box::new(self.item(i)?))
+            }
             syn::Stmt::Expr(e, semi) => Stmt::Expr {
                 expr: self.expr(e),
                 semi: semi.is_some(),
