@@ -89,9 +89,10 @@ fn contended_waits_are_published_with_their_time() {
         )
     };
     assert_eq!(published(&map), (0, 0));
-    // One thread holds the shard's write lock (in `update`'s closure) while the other reads.
+    // One thread holds the shard's write lock (in `update`'s closure) while another reads.
     // Whether the reader reaches the lock before it is released is up to the scheduler, so the
-    // scene is repeated until a wait was counted; every counted wait has a time.
+    // scene is repeated until a wait was counted. Both threads are new each time, and a thread's
+    // first contended wait is always timed (later ones are sampled): the wait has a time.
     let mut rounds = 0;
     let (waits, nanos) = loop {
         let (waits, nanos) = published(&map);
@@ -109,8 +110,10 @@ fn contended_waits_are_published_with_their_time() {
                     *v += 1;
                 })
             });
-            inside.wait();
-            assert!(map.get(&1).is_some());
+            s.spawn(|| {
+                inside.wait();
+                assert!(map.get(&1).is_some());
+            });
         });
     };
     assert!(nanos > 0);

@@ -170,6 +170,56 @@ fn nested_maps_are_all_remembered() {
     b.with(&1, |_| assert_eq!(a.get(&1), Some(1)));
 }
 
+/// Runs `inner` inside closures of `maps[depth..]`, nested in that order, each run by `update`,
+/// `with` or `for_each` in turn (the method of `maps[k]` is `NESTING[k % 3]`).
+fn nest(maps: &[ShardedMap<u32, u32>], depth: usize, inner: &dyn Fn()) {
+    let Some(map) = maps.get(depth) else {
+        return inner();
+    };
+    match depth % 3 {
+        0 => {
+            map.update(&1, |_| nest(maps, depth + 1, inner));
+        }
+        1 => map.with(&1, |_| nest(maps, depth + 1, inner)),
+        _ => map.for_each(|_, _| nest(maps, depth + 1, inner)),
+    }
+}
+
+const NESTING: [&str; 3] = ["update", "with", "for_each"];
+
+#[test]
+fn deep_nesting_names_the_right_outer_method_and_unwinds_cleanly() {
+    quiet_expected_panics();
+    // 16 nested closures are remembered; these 20 go past it.
+    let maps: Vec<ShardedMap<u32, u32>> = (0..20).map(|_| ShardedMap::from_iter([(1, 1)])).collect();
+    for k in [0, 1, 2, 3, 7, 15] {
+        // A plain call and a closure call of `maps[k]`, from the innermost closure.
+        for (inner_name, inner) in [
+            ("get", Box::new(|| _ = maps[k].get(&1)) as Box<dyn Fn()>),
+            ("update", Box::new(|| _ = maps[k].update(&1, |v| *v += 1))),
+        ] {
+            let result = panic::catch_unwind(AssertUnwindSafe(|| nest(&maps, 0, &*inner)));
+            let message = panic_text(&*result.expect_err("re-entry 20 closures deep"));
+            let expected = format!(
+                "re-entrant call: `ShardedMap::{inner_name}` was called from inside the closure \
+                 passed to `ShardedMap::{}`",
+                NESTING[k % 3]
+            );
+            assert!(message.starts_with(&expected), "map {k}: {message}");
+            // Nothing stays recorded: every map can be called, also from the others' closures.
+            for map in &maps {
+                map.update(&1, |v| *v += 1);
+            }
+            nest(&maps, 0, &|| ());
+            nest(&maps[1..], 0, &|| _ = maps[0].get(&1));
+        }
+    }
+    // Calls of maps that run no closure are fine at any depth.
+    let other: ShardedMap<u32, u32> = ShardedMap::new();
+    nest(&maps, 0, &|| _ = other.update(&1, |v| *v += 1));
+    assert_eq!(maps[19].get(&1), Some(1 + 6 * 2));
+}
+
 #[test]
 fn another_thread_may_use_the_map_while_a_closure_runs() {
     let map = ShardedMap::with_shards(1);
