@@ -1026,6 +1026,13 @@ impl Trivia {
     /// Reads the token at `pos` (any but whitespace and plain line comments).
     #[inline]
     fn token(&mut self, kind: TokenKind, pos: usize, len: usize) {
+        if matches!(kind, TokenKind::Ident) && self.pound.is_none() && self.attr.is_none() && self.waiting.is_empty() {
+            // Most tokens: what the end of this function does for them.
+            self.at_start = false;
+            self.attr_ok = false;
+            self.bang = if self.bang == 1 { 2 } else { 0 };
+            return;
+        }
         let range = (pos as u32, (pos + len) as u32);
         let free = self.in_opaque == 0;
         match kind {
