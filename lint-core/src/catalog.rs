@@ -7,8 +7,12 @@
 //! lex-first planner derives its interest words from it, so a new lock library or spawner is
 //! one entry here. This module depends on nothing else in the crate.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+
+/// The tables below by name (foldhash with a fixed seed: the model classifies a type path at
+/// every turn, and std's `SipHash` was a measurable part of that).
+type NameMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type NameSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
 /// Plain (unsynchronized) maps and sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -266,10 +270,10 @@ pub fn known_type(path: &[&str]) -> Option<Known> {
 }
 
 /// [`TYPES`] by name, in table order (the model classifies a type path at every turn).
-fn by_name() -> &'static HashMap<&'static str, Vec<&'static TypeEntry>> {
-    static INDEX: OnceLock<HashMap<&'static str, Vec<&'static TypeEntry>>> = OnceLock::new();
+fn by_name() -> &'static NameMap<&'static str, Vec<&'static TypeEntry>> {
+    static INDEX: OnceLock<NameMap<&'static str, Vec<&'static TypeEntry>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut m: HashMap<&'static str, Vec<&'static TypeEntry>> = HashMap::new();
+        let mut m: NameMap<&'static str, Vec<&'static TypeEntry>> = NameMap::default();
         for t in TYPES {
             m.entry(t.name).or_default().push(t);
         }
@@ -290,7 +294,7 @@ pub fn lock_lib(path: &[&str]) -> LockLib {
 /// Crates whose paths the model classifies by these tables.
 #[must_use]
 pub fn is_known_crate(name: &str) -> bool {
-    static CRATES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    static CRATES: OnceLock<NameSet<&'static str>> = OnceLock::new();
     CRATES
         .get_or_init(|| {
             TYPES
