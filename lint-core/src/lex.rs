@@ -444,10 +444,14 @@ fn word(h: Sym) -> (&'static str, u8) {
     }
 }
 
+/// A crate or module that spawning functions come from.
+fn is_spawn_root(s: Sym) -> bool {
+    word(s).1 & SPAWN_ROOT != 0
+}
+
 const AS: Sym = sym("as");
 const UNDERSCORE: Sym = sym("_");
 const SPAWN_FN_SYMS: [Sym; crate::catalog::SPAWN_FNS.len()] = syms_of(crate::catalog::SPAWN_FNS);
-const SPAWN_ROOT_SYMS: [Sym; crate::catalog::SPAWN_ROOTS.len()] = syms_of(crate::catalog::SPAWN_ROOTS);
 
 /// The hashes of `words`, at compile time.
 const fn syms_of<const N: usize>(words: &[&str]) -> [Sym; N] {
@@ -663,7 +667,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                     if it.kind == LexItemKind::Use && prev == "as" && name != "_" {
                         it.renames.push((sym(before_as), name_sym));
-                        if SPAWN_ROOT_SYMS.contains(&sym(before_as)) {
+                        if is_spawn_root(sym(before_as)) {
                             root_aliases.push(name_sym);
                         }
                     }
@@ -959,7 +963,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     // `use tokio::{spawn, sync::Mutex};`
     facts.spawn_path |= facts.items.iter().any(|it| {
         it.kind == LexItemKind::Use
-            && it.idents.iter().any(|i| SPAWN_ROOT_SYMS.contains(i))
+            && it.idents.iter().any(|i| is_spawn_root(*i))
             && it.idents.iter().any(|i| SPAWN_FN_SYMS.contains(i))
     });
     // The file's identifiers: those of its items (once each already) and those outside.

@@ -7,14 +7,9 @@ use super::ir::{
     Block, Expr, ExprKind, FileIr, FnDef, Generics, Item, ItemKind, MacroArgs, StaticKind, Stmt, Ty, TyPath,
 };
 use super::types::{LockKind, LockLib, MapKind, SemTy, Wrap, is_known_crate, known_type};
+use crate::catalog::{NameMap, NameSet};
 use crate::diagnostic::Span;
 use crate::settings::{LockTypeKind, TypeConfig};
-
-/// Maps and sets keyed by names, for the lookups of path resolution (at every turn of the
-/// model): foldhash with a fixed seed, several times faster than std's `SipHash` on short
-/// strings. (No key is an adversary's choice, and a fixed seed keeps every run alike.)
-type NameMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-type NameSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
 /// Imports of one file.
 #[derive(Debug, Default)]
