@@ -3,7 +3,11 @@
 //! lock summary, its lock events and whether spawned code reaches it (for a function with lock
 //! events or writes to statics, the only ones a rule asks it of) must be what they are when
 //! every file is parsed. It also checks that the lexer's tokens are `rustc_lexer`'s on
-//! every file (`lint_core::tokens`).
+//! every file (`lint_core::tokens`). Only what a rule reads is compared: a `RefCell` borrow
+//! only when the cell guards a map. And it counts the functions that lex-first analysis
+//! does not parse although a rule could find something in them when everything is parsed
+//! (they have lock events or summary entries, or write a static): what planning can miss.
+//! Those are reported, not failed on.
 //!
 //! ```text
 //! cargo run --release -p lint-core --example model_diff -- /path/to/corpus
@@ -13,9 +17,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use lint_core::catalog::AcqOp;
 use lint_core::model::Model;
 use lint_core::model::body::Root;
 use lint_core::model::ir::FileIr;
+use lint_core::model::locks::guards_a_map;
 use lint_core::model::lower::{parse_and_lower, parse_and_lower_blanked};
 use lint_core::{Edition, Settings, in_pool, lex, plan_for};
 use rayon::prelude::*;
@@ -41,8 +47,12 @@ fn strip_ids(s: &str) -> String {
     out
 }
 
-/// Per function (file, definition offset): an id-free description of what the model knows.
-fn describe(m: &Model) -> HashMap<(u32, u32), String> {
+/// Per function (file, definition offset): an id-free description of what the model knows
+/// that a rule reads, and whether a rule can find anything in it (it has lock events or
+/// summary entries, or writes a static). A `RefCell` borrow is read only when the cell guards a
+/// map (`guards_a_map`: the borrow rules ask `LockEvent::on_map`, and borrows are in no lock
+/// order), so the borrows of other cells are left out.
+fn describe(m: &Model) -> HashMap<(u32, u32), (String, bool)> {
     let key = |f: u32| {
         let d = &m.items.fns[f as usize];
         (d.file, d.def.span.lo)
@@ -50,18 +60,24 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
     let mut out = HashMap::new();
     for (f, info) in m.items.fns.iter().enumerate() {
         let s = &m.summaries[f];
+        let read = |k: usize| {
+            let a = &s.acquires[k];
+            !matches!(a.op, AcqOp::Borrow { .. }) || guards_a_map(&m.items, &a.lock_ty)
+        };
         let mut acq: Vec<String> = s
             .acquires
             .iter()
+            .enumerate()
+            .filter(|(k, _)| read(*k))
             // (Not the lock's type: its inner type is an uninteresting type that lex-first
             // analysis may leave out, `Mutex<Token>`, and no rule reads it then.)
-            .map(|a| format!("acq {:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span, key(a.fn_id)))
-            .chain(s.returns.iter().map(|(path, k)| {
+            .map(|(_, a)| format!("acq {:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span, key(a.fn_id)))
+            .chain(s.returns.iter().filter(|(_, k)| read(*k)).map(|(path, k)| {
                 let a = &s.acquires[*k];
                 format!("ret {path:?} {:?} {:?} {:?}", a.lock.fields, a.op, a.span)
             }))
             .chain(s.passes.iter().map(|(pos, path)| format!("pass {pos} {path:?}")))
-            .chain(s.nested.iter().map(|(j, k)| {
+            .chain(s.nested.iter().filter(|(j, k)| read(*j) && read(*k)).map(|(j, k)| {
                 let (a, b) = (&s.acquires[*j], &s.acquires[*k]);
                 format!(
                     "nest {:?} {:?} -> {:?} {:?}",
@@ -71,11 +87,16 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
             .collect();
         acq.sort();
         let events = &m.guards[f].events;
+        let seen = |h: &&u32| {
+            let e = &events[**h as usize];
+            !matches!(e.op, AcqOp::Borrow { .. }) || e.on_map
+        };
         let mut ev: Vec<String> = events
             .iter()
+            .filter(|e| !matches!(e.op, AcqOp::Borrow { .. }) || e.on_map)
             .map(|e| {
-                let held: Vec<_> = e.held.iter().map(|&h| events[h as usize].span).collect();
-                let nested: Vec<_> = e.nested.iter().map(|&h| events[h as usize].span).collect();
+                let held: Vec<_> = e.held.iter().filter(seen).map(|&h| events[h as usize].span).collect();
+                let nested: Vec<_> = e.nested.iter().filter(seen).map(|&h| events[h as usize].span).collect();
                 format!(
                     "ev {:?} {:?} {:?} {:?} held={held:?} nested={nested:?}",
                     e.lock.fields,
@@ -99,9 +120,13 @@ fn describe(m: &Model) -> HashMap<(u32, u32), String> {
             .get(&(f as u32))
             .map(|o| o.span)
             .filter(|_| !acq.is_empty() || !ev.is_empty() || writes_static);
+        let matters = !acq.is_empty() || !ev.is_empty() || writes_static;
         out.insert(
             (info.file, info.def.span.lo),
-            strip_ids(&format!("{} {acq:?} {ev:?} spawned={spawned:?}", info.def.name)),
+            (
+                strip_ids(&format!("{} {acq:?} {ev:?} spawned={spawned:?}", info.def.name)),
+                matters,
+            ),
         );
     }
     out
@@ -117,7 +142,8 @@ fn main() {
     let root = PathBuf::from(std::env::args().nth(1).expect("usage: model_diff CORPUS_DIR"));
     let pkgs = corpus_files::packages(&root);
     let settings = Settings::default();
-    let results: Vec<(&str, usize, Vec<String>, Vec<&str>)> = in_pool(|| {
+    #[allow(clippy::type_complexity)] // (package, functions, differences, missing, token differences)
+    let results: Vec<(&str, usize, Vec<String>, Vec<String>, Vec<&str>)> = in_pool(|| {
         pkgs.par_iter()
             .map(|(dir, files)| {
                 let texts: Vec<String> = files
@@ -150,27 +176,47 @@ fn main() {
                 let full = describe(&build(all, Some(once.clone())));
                 let part = describe(&build(planned, Some(once)));
                 let mut diffs = Vec::new();
-                for (k, v) in &part {
+                for (k, (v, _)) in &part {
                     match full.get(k) {
-                        Some(w) if w == v => {}
+                        Some((w, _)) if w == v => {}
                         other => diffs.push(format!(
                             "{}:{}\n    lex-first: {v}\n    parse-all: {}",
                             files[k.0 as usize].0,
                             k.1,
-                            other.map_or("(missing)", String::as_str)
+                            other.map_or("(missing)", |(w, _)| w.as_str())
                         )),
                     }
                 }
+                // A function a rule can find something in, which lex-first analysis does not
+                // parse: what it can miss.
+                let mut missing = Vec::new();
+                for (k, (w, matters)) in &full {
+                    if *matters && !part.contains_key(k) {
+                        missing.push(format!(
+                            "{}:{}\n    lex-first: (not parsed)\n    parse-all: {w}",
+                            files[k.0 as usize].0, k.1
+                        ));
+                    }
+                }
                 diffs.sort();
-                (dir.as_str(), part.len(), diffs, token_diffs)
+                missing.sort();
+                (dir.as_str(), part.len(), diffs, missing, token_diffs)
             })
             .collect()
     });
     let mut fns = 0;
     let mut bad = 0;
     let mut bad_tokens = 0;
-    for (pkg, n, diffs, token_diffs) in &results {
+    let mut unparsed = 0;
+    for (pkg, n, diffs, missing, token_diffs) in &results {
         fns += n;
+        unparsed += missing.len();
+        if !missing.is_empty() {
+            println!("{pkg}: {} functions with lock events are not parsed", missing.len());
+            for d in missing.iter().take(3) {
+                println!("  {d}");
+            }
+        }
         bad_tokens += token_diffs.len();
         for f in token_diffs.iter().take(3) {
             println!("{f}: the lexer's tokens differ from rustc_lexer's");
@@ -186,6 +232,9 @@ fn main() {
     let n_files: usize = pkgs.iter().map(|(_, f)| f.len()).sum();
     println!("model_diff: {bad_tokens} of {n_files} files lexed differently from rustc_lexer");
     println!("model_diff: {bad} of {fns} parsed functions differ from parsing everything");
+    // (Reported, not failed on: the known cases are listed in README's "Known problems" of
+    // lex-first analysis.)
+    println!("model_diff: {unparsed} functions with lock events or static writes are not parsed");
     if bad > 0 || bad_tokens > 0 {
         std::process::exit(1);
     }

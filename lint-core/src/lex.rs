@@ -206,6 +206,13 @@ pub struct LexItem {
     /// reads a static's type only, so the initializer is never parsed, and its identifiers are
     /// not the item's.
     pub value: Option<(u32, u32)>,
+    /// What the `RefCell`s the item names hold, where the text right after the word says it is
+    /// a std type that cannot hold a map (`RefCell<Vec<T>>`, `RefCell::new(String::new())`, see
+    /// [`plain_cell`]): those types' names, which the package could define itself. (Sorted,
+    /// once each; a literal, `RefCell::new(0)`, adds none.)
+    pub cell_heads: Vec<Sym>,
+    /// Some `RefCell` the item names may hold a map: its content is not one of `cell_heads`.
+    pub cell_may_hold_map: bool,
 }
 
 impl LexItem {
@@ -464,6 +471,87 @@ const fn syms_of<const N: usize>(words: &[&str]) -> [Sym; N] {
     out
 }
 const MUT: Sym = sym("mut");
+const REFCELL: Sym = sym("RefCell");
+
+/// The std types that hold no map whatever their arguments: a `RefCell` of one (through
+/// `Option`, `Box`, `Rc`, `Arc`) guards no map, so no rule can find anything in its borrows
+/// (`model::locks::guards_a_map`: a `Vec` of maps is no map, and neither is a `String`).
+const NO_MAP_TYPES: [&str; 20] = [
+    "Vec", "VecDeque", "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+    "i64", "i128", "isize", "f32", "f64",
+];
+/// What [`plain_cell`] looks through to the type a `RefCell` holds.
+const CELL_WRAPPERS: [&str; 4] = ["Option", "Box", "Rc", "Arc"];
+
+/// What the text right after the word `RefCell` (at byte `at`) says the cell holds, when it is
+/// one of [`NO_MAP_TYPES`]: `RefCell<Vec<T>>`, `RefCell<Option<Box<str>>>`,
+/// `RefCell::new(Vec::new())`, `RefCell::new(vec![])` give that type's name; a number,
+/// `RefCell::new(0)`, gives `Some(None)`. `None` for anything else, a comment or a line break
+/// in the way included: the cell may hold a map, so it counts as ever.
+#[allow(clippy::option_option)] // unknown / a literal / a named type, read in one place
+fn plain_cell(text: &[u8], at: usize) -> Option<Option<Sym>> {
+    let space = |mut i: usize| {
+        while text.get(i).is_some_and(|b| *b == b' ' || *b == b'\t') {
+            i += 1;
+        }
+        i
+    };
+    // An identifier (or a number) and where it ends.
+    let word = |i: usize| {
+        let rest = text.get(i..)?;
+        let n = rest
+            .iter()
+            .position(|b| !crate::tokens::IDENT[*b as usize])
+            .unwrap_or(rest.len());
+        Some((std::str::from_utf8(&rest[..n]).ok().filter(|w| !w.is_empty())?, i + n))
+    };
+    // A path's segments (`std::vec::Vec`), and where it ends (spaces skipped).
+    let path = |mut i: usize| {
+        let mut segments = Vec::new();
+        loop {
+            let (w, end) = word(i)?;
+            segments.push(w);
+            let after = space(end);
+            if text.get(after..after + 2) == Some(b"::") && word(space(after + 2)).is_some() {
+                i = space(after + 2);
+            } else {
+                return Some((segments, after));
+            }
+        }
+    };
+    let plain = |name: &str| NO_MAP_TYPES.contains(&name).then(|| Some(sym(name)));
+    let mut i = space(at);
+    if text.get(i) == Some(&b'<') {
+        loop {
+            let (segments, after) = path(space(i + 1))?;
+            let head = *segments.last()?;
+            match text.get(after)? {
+                b'<' if CELL_WRAPPERS.contains(&head) => i = after,
+                b'<' | b'>' | b',' => return plain(head),
+                _ => return None,
+            }
+        }
+    }
+    if text.get(i..i + 2) != Some(b"::") {
+        return None;
+    }
+    let (new, after) = word(space(i + 2))?;
+    if new != "new" || text.get(space(after)) != Some(&b'(') {
+        return None;
+    }
+    i = space(space(after) + 1);
+    let (segments, after) = path(i)?;
+    match (segments.as_slice(), text.get(after)?) {
+        // `RefCell::new(0)`, `RefCell::new(1.5)`.
+        ([number], b')') if number.as_bytes()[0].is_ascii_digit() => Some(None),
+        // `RefCell::new(vec![..])`.
+        (["vec"], b'!') => plain("Vec"),
+        // `RefCell::new(Vec::new())`, `RefCell::new(String::from(".."))`; `Vec::<T>::new()`.
+        ([.., ty, _], b'(') => plain(ty),
+        ([.., ty], b':') if text.get(after + 1) == Some(&b':') => plain(ty),
+        _ => None,
+    }
+}
 
 /// Lexes a file into identifiers and items.
 #[must_use]
@@ -656,6 +744,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         } else {
                             item_idents.push(name_sym);
                             pushed |= IN_ITEM;
+                            if name_sym == REFCELL && !raw {
+                                match plain_cell(text.as_bytes(), pos + len) {
+                                    Some(Some(head)) => it.cell_heads.push(head),
+                                    Some(None) => {}
+                                    None => it.cell_may_hold_map = true,
+                                }
+                            }
                         }
                     }
                     if name_sym == MUT && prev == "static" {
@@ -755,7 +850,10 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 prev = "<";
             }
             TokenKind::Gt => {
-                if let Some((_, _, angle, _)) = &mut header {
+                // (`impl<F: Fn() -> T> Pool<F>`: the `>` of `->` closes nothing.)
+                if let Some((_, _, angle, _)) = &mut header
+                    && pos != minus_end
+                {
                     *angle -= 1;
                 }
                 if pos != minus_end && eq_level(item.as_ref(), frames.len(), delims.len()) {
@@ -1208,6 +1306,8 @@ fn finish_item(mut it: LexItem, end: usize, idents: &mut Vec<Sym>, members: &mut
     it.nested_owners.dedup();
     it.macros.sort_unstable();
     it.macros.dedup();
+    it.cell_heads.sort_unstable();
+    it.cell_heads.dedup();
     for (v, read) in [(&mut it.idents, idents), (&mut it.members, members)] {
         read.extend_from_slice(v);
         read.sort_unstable();
@@ -1400,6 +1500,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
         names,
         why,
     } = relevance(facts, &syms(interests));
+    let wanted = syms(interests);
     let mut keep: Vec<Vec<bool>> = facts
         .iter()
         .zip(&relevant)
@@ -1409,8 +1510,9 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
                 .iter()
                 .zip(d)
                 .map(|(it, d)| {
-                    // A method of an interesting type reads its fields through `self`.
-                    let method_of_interest = it.owner.is_some_and(|o| names.contains(&o));
+                    // A method of an interesting type reads its fields through `self`; one of
+                    // `impl Trait for Mutex<T>` locks `self`.
+                    let method_of_interest = it.owner.is_some_and(|o| names.contains(&o) || wanted.contains(&o));
                     *r && (it.range.is_none()
                         || !inert(it) && (*d || method_of_interest || it.kind == LexItemKind::Use))
                 })
@@ -1707,6 +1809,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // when it is one of these (methods of `u32` or `Vec<T>` are never a call the model resolves).
     let defined: SymSet = items().flat_map(|i| i.free_names().iter().copied()).collect();
     let traits = single_impl_traits(facts);
+    let own_cell = defined.contains(&REFCELL);
     // The interesting `macro_rules!` read as functions: by file, and those the package defines
     // once, which any file can invoke.
     let macros_once = macro_rules_once(facts);
@@ -1819,10 +1922,18 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 }
                 // A method's own name is no reference (`fn new` in `impl Pair` is not the free `new`).
                 let own = |i: &Sym| it.owner.is_some() && it.names.contains(i);
+                // A `RefCell` of a std type that holds no map (`RefCell<Vec<T>>`) is no interest:
+                // no rule reads its borrows. (Unless the package defines that type, or its own
+                // `RefCell`.)
+                let cell_counts =
+                    || it.cell_may_hold_map || own_cell || it.cell_heads.iter().any(|h| defined.contains(h));
                 let mentioned = it
                     .idents
                     .iter()
-                    .find(|i| interests.contains(*i) || ((names.contains(*i) || local[fi].contains(*i)) && !own(i)))
+                    .find(|i| {
+                        interests.contains(*i) && (**i != REFCELL || cell_counts())
+                            || ((names.contains(*i) || local[fi].contains(*i)) && !own(i))
+                    })
                     .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
                     // `name!(..)` of an interesting `macro_rules!` (of this file, or the package's
                     // only one of that name): a call of it.
@@ -1926,7 +2037,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
             let header = || {
                 f.outside
                     .iter()
-                    .find(|i| names.contains(*i))
+                    .find(|i| names.contains(*i) || interests.contains(*i))
                     .map(|&name| Because::Header { name })
             };
             why.files[fi] = used.or_else(header);
@@ -2256,6 +2367,93 @@ mod tests {
                 None,
             ]
         );
+    }
+
+    #[test]
+    fn plain_cells_are_read_from_the_text_after_the_word() {
+        let cell = |text: &str| plain_cell(text.as_bytes(), 0);
+        let some = |name: &str| Some(Some(sym(name)));
+        // What the cell holds cannot be a map.
+        assert_eq!(cell("<Vec<Cow<'static, str>>>"), some("Vec"));
+        assert_eq!(cell(" < Option<Box<std::string::String>> >"), some("String"));
+        assert_eq!(cell("<Rc<VecDeque<u8>>>"), some("VecDeque"));
+        assert_eq!(cell("<u64>,"), some("u64"));
+        assert_eq!(cell("::new(Vec::new())"), some("Vec"));
+        assert_eq!(cell("::new( Vec::<Entry>::with_capacity(8) )"), some("Vec"));
+        assert_eq!(cell("::new(std::string::String::from(\"x\"))"), some("String"));
+        assert_eq!(cell("::new(vec![])"), some("Vec"));
+        assert_eq!(cell("::new(0)"), Some(None));
+        assert_eq!(cell("::new(0u32)"), Some(None));
+        // It may be: a map, a type of the package or a generic parameter, something the text
+        // does not say, or a comment or line break in the way.
+        for text in [
+            "<HashMap<K, V>>",
+            "<Option<HashMap<K, V>>>",
+            "<Inner>",
+            "<T>",
+            "< /* a list */ Vec<T>>",
+            "::new(HashMap::new())",
+            "::new(Default::default())",
+            "::new(None)",
+            "::new(items)",
+            "::new(0.5)",
+            "::new(1 + n)",
+            "::default()",
+            "\n    <Vec<u8>>",
+            "<&'a Vec<u8>>",
+            "",
+        ] {
+            assert_eq!(cell(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn refcells_that_hold_no_map_are_no_interest() {
+        // Parser state with a `RefCell` of a `Vec`: no borrow rule can find anything in it.
+        let lookahead = "use std::cell::RefCell;\npub struct Peek { seen: RefCell<Vec<String>> }\npub fn peek() -> Peek { Peek { seen: RefCell::new(Vec::new()) } }\nimpl Peek {\n    fn note(&self, s: String) { self.seen.borrow_mut().push(s); }\n}\n";
+        let counter = "thread_local! { static DEPTH: std::cell::RefCell<usize> = std::cell::RefCell::new(0); }\nfn enter() { DEPTH.with(|d| *d.borrow_mut() += 1); }\n";
+        // Near misses: a map, a type of the package, a generic parameter, a package `Vec`.
+        let map = "pub struct Seen { ids: RefCell<HashMap<u32, String>> }\n";
+        let inner = "pub struct Registry { inner: RefCell<Inner> }\npub struct Inner { names: Vec<String> }\n";
+        let generic = "pub struct Slot<T> { value: RefCell<T> }\n";
+        let plans = planned(&[lookahead, counter, map, inner, generic], &["RefCell"]);
+        // (The `use` alone is parsed, as for any file that imports a word of interest.)
+        assert!(
+            plans[0]
+                .as_ref()
+                .is_some_and(|p| p.starts_with("use ") && !p.contains("RefCell<")),
+            "{plans:?}"
+        );
+        assert_eq!(plans[1], None, "{plans:?}");
+        for (i, plan) in plans.iter().enumerate().skip(2) {
+            assert!(plan.as_ref().is_some_and(|p| p.contains("RefCell<")), "{i}: {plans:?}");
+        }
+        // A package that defines its own `Vec` (or `RefCell`): the cell may hold anything.
+        let own_vec = "pub struct Vec<T>(T);\n";
+        let plans = planned(&[lookahead, own_vec], &["RefCell"]);
+        assert!(plans[0].as_ref().is_some_and(|p| p.contains("RefCell<")), "{plans:?}");
+        let own_cell = "pub struct RefCell<T>(T);\n";
+        let plans = planned(&[counter, own_cell], &["RefCell"]);
+        assert!(plans[0].is_some(), "{plans:?}");
+    }
+
+    #[test]
+    fn methods_of_lock_types_and_of_impls_with_fn_bounds_are_kept() {
+        // A trait implemented for a lock type: its methods lock `self`.
+        let for_lock = "use std::sync::Mutex;\npub trait Clock { fn tick(&self) -> u64; }\nimpl<C: Clock> Clock for Mutex<C> {\n    fn tick(&self) -> u64 { self.lock().unwrap().tick() }\n}\n";
+        // `->` in the `impl`'s bounds closes no `<`: the owner is still `Pool`.
+        let pool = "pub struct Pool<T, F> { stack: Mutex<Vec<T>>, make: F }\nimpl<T, F: Fn() -> T> Pool<T, F> {\n    fn put(&self, v: T) { self.stack.lock().unwrap().push(v); }\n}\n";
+        // Near miss: a trait implemented for a type that is no lock.
+        let for_vec = "pub trait Size { fn size(&self) -> usize; }\nimpl<T> Size for Vec<T> {\n    fn size(&self) -> usize { self.len() }\n}\n";
+        let plans = planned(&[for_lock, pool, for_vec], &["Mutex"]);
+        assert!(
+            plans[0].as_ref().is_some_and(|p| p.contains("self.lock()")),
+            "{plans:?}"
+        );
+        assert!(plans[1].as_ref().is_some_and(|p| p.contains("fn put")), "{plans:?}");
+        assert_eq!(plans[2], None, "{plans:?}");
+        let f = lex(0, pool);
+        assert_eq!(f.items.last().and_then(|it| it.owner), Some(sym("Pool")));
     }
 
     #[test]
