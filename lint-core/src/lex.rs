@@ -542,7 +542,7 @@ fn plain_cell(text: &[u8], at: usize) -> Option<Option<Sym>> {
     i = space(space(after) + 1);
     let (segments, after) = path(i)?;
     match (segments.as_slice(), text.get(after)?) {
-        // `RefCell::new(0)`, `RefCell::new(1.5)`.
+        // `RefCell::new(0)`, `RefCell::new(0u32)`.
         ([number], b')') if number.as_bytes()[0].is_ascii_digit() => Some(None),
         // `RefCell::new(vec![..])`.
         (["vec"], b'!') => plain("Vec"),
@@ -1485,8 +1485,12 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// Constants, `macro_rules!` and macro calls the model does not read are never interesting
 /// and always left out (see `inert`); a static's initializer names nothing.
 ///
+/// A `RefCell` of a std type that holds no map (`RefCell<Vec<T>>`, see `plain_cell`) is no
+/// interest: no rule reads the borrows of a cell that guards no map.
+///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
-/// was) unless it is interesting, a method of an interesting type, a `use` declaration, an item
+/// was) unless it is interesting, a method of an interesting type (or of a type of interest
+/// itself: `impl Trait for Mutex<T>`), a `use` declaration, an item
 /// the lexer could not delimit, or needed by a kept item: a type, static or constant that a
 /// kept item names (its fields and generics resolve types), a method with the same owner and
 /// name as a kept one, or a function whose name a kept item uses and another kept item defines
@@ -1494,13 +1498,13 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 #[must_use]
 #[allow(clippy::implicit_hasher)] // called with the engine's own set only
 pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
+    let wanted = syms(interests);
     let Relevance {
         relevant,
         done,
         names,
         why,
-    } = relevance(facts, &syms(interests));
-    let wanted = syms(interests);
+    } = relevance(facts, &wanted);
     let mut keep: Vec<Vec<bool>> = facts
         .iter()
         .zip(&relevant)
