@@ -546,6 +546,9 @@ fn lock_shape(lib: LockLib, is_try: bool) -> Shape {
     }
 }
 
+/// The methods of a `RefCell` that borrow it.
+const BORROW_METHODS: [&str; 4] = ["borrow", "borrow_mut", "try_borrow", "try_borrow_mut"];
+
 /// The operation a method call makes on a lock, guarded map or cell, if any.
 #[must_use]
 pub fn acquisition(recv: Receiver, method: &str) -> Option<Acquire> {
@@ -593,6 +596,24 @@ pub fn acquisition(recv: Receiver, method: &str) -> Option<Acquire> {
             })
         }
     }
+}
+
+/// The names of the methods that take a lock or a cell's borrow (`lock`, `read`,
+/// `borrow_mut`...), and with `guarded_maps` those of the guarded and bundled maps (`get`,
+/// `entry`, `alter`...): a function that calls none of them, nor a function or method that
+/// takes one, has no lock event of its own (the lex-first planner's test, `lex::plan`).
+pub fn lock_method_names(guarded_maps: bool) -> impl Iterator<Item = &'static str> {
+    let (sharded, bundled) = if guarded_maps {
+        (SHARDED_METHODS, BUNDLED_METHODS)
+    } else {
+        (&[][..], &[][..])
+    };
+    LOCK_METHODS
+        .iter()
+        .map(|(_, m, ..)| *m)
+        .chain(sharded.iter().map(|(m, ..)| *m))
+        .chain(bundled.iter().map(|(m, ..)| *m))
+        .chain(BORROW_METHODS)
 }
 
 /// Is this a method name that takes some lock (on a value whose type may be unknown)?
@@ -1030,6 +1051,34 @@ impl Interest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_method_names_are_the_acquisitions() {
+        let receivers = [
+            Receiver::Lock(LockKind::Mutex, LockLib::Std),
+            Receiver::Lock(LockKind::RwLock, LockLib::ParkingLot),
+            Receiver::GuardedMap,
+            Receiver::BundledMap(Bundled::Sharded),
+            Receiver::BundledMap(Bundled::Snapshot),
+            Receiver::RefCell,
+        ];
+        let acquires = |m: &str| receivers.iter().any(|r| acquisition(*r, m).is_some());
+        let plain: Vec<&str> = lock_method_names(false).collect();
+        let all: Vec<&str> = lock_method_names(true).collect();
+        for m in &all {
+            assert!(acquires(m), "{m} takes nothing");
+        }
+        for m in ["lock", "read", "write", "try_lock", "borrow_mut"] {
+            assert!(plain.contains(&m), "{m}");
+        }
+        // A guarded map's methods are common names: only when the package uses one.
+        for m in ["get", "entry", "alter", "update"] {
+            assert!(!plain.contains(&m) && all.contains(&m), "{m}");
+        }
+        for m in ["new", "clone", "len_of", "spawn"] {
+            assert!(!acquires(m) && !all.contains(&m), "{m}");
+        }
+    }
 
     #[test]
     fn classification() {

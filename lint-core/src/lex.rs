@@ -213,6 +213,9 @@ pub struct LexItem {
     pub cell_heads: Vec<Sym>,
     /// Some `RefCell` the item names may hold a map: its content is not one of `cell_heads`.
     pub cell_may_hold_map: bool,
+    /// For a function: the identifiers of its return type, from `->` to its body (or `;`),
+    /// with repeats. A caller learns a value's type from it (`let s = shared(); s.m()`).
+    pub returns: Vec<Sym>,
 }
 
 impl LexItem {
@@ -472,6 +475,7 @@ const fn syms_of<const N: usize>(words: &[&str]) -> [Sym; N] {
 }
 const MUT: Sym = sym("mut");
 const REFCELL: Sym = sym("RefCell");
+const SELF: Sym = sym("Self");
 
 /// The std types that hold no map whatever their arguments: a `RefCell` of one (through
 /// `Option`, `Box`, `Rc`, `Arc`) guards no map, so no rule can find anything in its borrows
@@ -590,6 +594,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     // last `-` ended (`->` is no `>`).
     let mut eq_angle = 0i32;
     let mut minus_end = usize::MAX;
+    // In a function's return type: where its identifiers start in `item_idents`.
+    let mut returns_from: Option<usize> = None;
     // After the `=` of a static or a type alias.
     let mut value = Value::None;
     // Where the last token's identifier went (`OUTSIDE`, `IN_ITEM`), and, after `!`, where the
@@ -730,6 +736,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                         (frames.len(), delims.len()),
                     ));
                     want_name = Some(word);
+                    returns_from = None;
                 }
                 if matches!(value, Value::From(_)) {
                     // A static's initializer, which the model never reads.
@@ -859,6 +866,14 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 if pos != minus_end && eq_level(item.as_ref(), frames.len(), delims.len()) {
                     eq_angle -= 1;
                 }
+                if pos == minus_end
+                    && returns_from.is_none()
+                    && item.as_ref().is_some_and(|(it, depth)| {
+                        it.is_fn && it.kind == LexItemKind::Plain && (frames.len(), delims.len()) == *depth
+                    })
+                {
+                    returns_from = Some(item_idents.len());
+                }
                 prev = ">";
             }
             TokenKind::Minus => {
@@ -905,6 +920,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
             }
             TokenKind::OpenBrace => {
                 unpush_macro_name(bang_after, &mut outside, &mut item_idents, &mut item);
+                end_returns(&mut returns_from, &mut item, &item_idents, (frames.len(), delims.len()));
                 let frame = match header.take() {
                     Some((kw @ ("impl" | "trait"), ids, _, unsafe_impl)) => {
                         // The self type: the last name before `{` (after `for` when present).
@@ -1019,6 +1035,7 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 };
             }
             TokenKind::Semi => {
+                end_returns(&mut returns_from, &mut item, &item_idents, (frames.len(), delims.len()));
                 if let Some((_, depth)) = &item
                     && (frames.len(), delims.len()) == *depth
                 {
@@ -1265,6 +1282,22 @@ fn unpush_macro_name(
     }
 }
 
+/// At the `{` or `;` that ends a function's signature: the identifiers of its return type,
+/// read since `->` (`returns_from`), are the function's [`LexItem::returns`].
+fn end_returns(
+    returns_from: &mut Option<usize>,
+    item: &mut Option<(LexItem, (usize, usize))>,
+    idents: &[Sym],
+    at: (usize, usize),
+) {
+    if let Some((it, depth)) = item
+        && *depth == at
+        && let Some(from) = returns_from.take()
+    {
+        it.returns = idents.get(from..).unwrap_or_default().to_vec();
+    }
+}
+
 /// Is the item being read a `static` or a type alias (not an associated type), read at its own
 /// depth (not in its brackets)?
 fn eq_level(item: Option<&(LexItem, (usize, usize))>, frames: usize, delims: usize) -> bool {
@@ -1471,7 +1504,11 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// static's type only).
 ///
 /// An item is *interesting* when it names one of `interests`, is `static mut` or an
-/// `unsafe impl`, or names an interesting type, function or static (to a fixpoint). An
+/// `unsafe impl`, or names an interesting type, function or static (to a fixpoint). A
+/// function counts through the types it names only when it takes a lock (calls a method that
+/// takes one, [`crate::catalog::lock_method_names`] or one of the package's, names a function
+/// or static that does, spawns or calls a spawn helper) or returns a value of such a type; it
+/// makes its callers interesting only when it takes a lock. An
 /// interesting method makes its `impl` type interesting when the package defines that type
 /// (methods of `u32` or `Vec<T>` are no call the model resolves), and through a type alias
 /// (`type A = path::B<..>`) the type it stands for; the methods of an `impl` nested in a
@@ -1489,8 +1526,9 @@ fn syms(words: &HashSet<&str>) -> SymSet {
 /// interest: no rule reads the borrows of a cell that guards no map.
 ///
 /// In a parsed file, an item is left out (blanked before parsing, so every span stays where it
-/// was) unless it is interesting, a method of an interesting type (or of a type of interest
-/// itself: `impl Trait for Mutex<T>`), a `use` declaration, an item
+/// was) unless it is interesting, a member of an interesting type other than a function (a
+/// function as above; a trait's always), a method of a type of interest itself
+/// (`impl Trait for Mutex<T>`), a `use` declaration, an item
 /// the lexer could not delimit, or needed by a kept item: a type, static or constant that a
 /// kept item names (its fields and generics resolve types), a method with the same owner and
 /// name as a kept one, or a function whose name a kept item uses and another kept item defines
@@ -1503,6 +1541,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
         relevant,
         done,
         names,
+        own_traits,
         why,
     } = relevance(facts, &wanted);
     let mut keep: Vec<Vec<bool>> = facts
@@ -1516,7 +1555,12 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
                 .map(|(it, d)| {
                     // A method of an interesting type reads its fields through `self`; one of
                     // `impl Trait for Mutex<T>` locks `self`.
-                    let method_of_interest = it.owner.is_some_and(|o| names.contains(&o) || wanted.contains(&o));
+                    // (An `impl`'s functions only when they take a lock, see `relevance`; a
+                    // trait's, which a call through `dyn Trait` resolves to, always.)
+                    let method_of_interest = it.owner.is_some_and(|o| {
+                        names.contains(&o) && (!(it.is_fn && it.kind == LexItemKind::Plain) || own_traits.contains(&o))
+                            || wanted.contains(&o)
+                    });
                     *r && (it.range.is_none()
                         || !inert(it) && (*d || method_of_interest || it.kind == LexItemKind::Use))
                 })
@@ -1804,6 +1848,8 @@ struct Relevance {
     relevant: Vec<bool>,
     done: Vec<Vec<bool>>,
     names: SymSet,
+    /// The traits the package defines.
+    own_traits: SymSet,
     why: Why,
 }
 
@@ -1844,6 +1890,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
         }
     };
     let mut item_done: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
+    // The items done whose names are interesting (a function kept only for what it names or
+    // returns is done, but makes no caller interesting until it takes a lock).
+    let mut spread: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
     why.files = vec![None; facts.len()];
     // Per file, the interesting names of items nested in function bodies.
     let mut local: Vec<SymSet> = vec![SymSet::default(); facts.len()];
@@ -1852,6 +1901,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // function a possible spawn helper: it spawns, and takes a closure or a future.
     let mut called = SymSet::default();
     let spawn_methods: SymSet = crate::catalog::SPAWN_METHODS.iter().map(|m| sym(m)).collect();
+    let par_iter_methods = crate::catalog::PAR_ITER_METHODS.iter().map(|m| sym(m));
     let closure_traits: SymSet = ["Fn", "FnMut", "FnOnce", "Future", "BoxFuture"]
         .iter()
         .map(|t| sym(t))
@@ -1875,6 +1925,50 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // Items whose names are in `called` (kept items, and methods of interesting types, which
     // are kept too).
     let mut counted: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
+    // The names the package defines as types only (no function, static or constant has them):
+    // a function that names an interesting one matters only when it takes a lock (see
+    // `takes_lock` below); its type alone gives the model no event.
+    // The types shared by an `unsafe impl Send/Sync`: what their methods, or a function that
+    // names one, write is what `unsynchronized_map_write` reads (with no lock to take).
+    let unsafe_shared: SymSet = items().filter(|i| i.unsafe_sharing).filter_map(|i| i.owner).collect();
+    // The traits the package defines: their methods (a body is seldom more than a default)
+    // are read as they were.
+    let own_traits: SymSet = facts.iter().flat_map(|f| f.traits.iter().copied()).collect();
+    let type_names: SymSet = {
+        let values: SymSet = items()
+            .filter(|i| i.owner.is_none() && (i.is_fn || matches!(i.keyword, "static" | "const")))
+            .flat_map(|i| i.global_names().iter().copied())
+            .collect();
+        items()
+            .filter(|i| i.owner.is_none() && matches!(i.keyword, "struct" | "enum" | "union" | "type" | "trait"))
+            .flat_map(|i| i.global_names().iter().copied())
+            .filter(|n| !values.contains(n) && !unsafe_shared.contains(n))
+            .collect()
+    };
+    // The members a function can take a lock through: the methods that take one (those of the
+    // guarded maps only when the package names one of interest: `get` and `insert` are
+    // everywhere), the spawning methods, and the methods of the package that take a lock
+    // (added as they are found).
+    let guarded: SymSet = crate::catalog::TYPES
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.kind,
+                crate::catalog::Known::ConcurrentMap { guarded: true } | crate::catalog::Known::BundledMap(_)
+            )
+        })
+        .map(|t| sym(t.name))
+        .filter(|t| interests.contains(t))
+        .collect();
+    let guarded_used = items().any(|i| i.idents.iter().any(|x| guarded.contains(x)));
+    // The functions that return a value of an interesting type, and the types with a method
+    // that does.
+    let (mut returners, mut returning_types) = (SymSet::default(), SymSet::default());
+    let mut lock_members: SymSet = crate::catalog::lock_method_names(guarded_used)
+        .map(sym)
+        .chain(spawn_methods.iter().copied())
+        .chain(par_iter_methods)
+        .collect();
     loop {
         let mut changed = false;
         for (fi, f) in facts.iter().enumerate() {
@@ -1883,15 +1977,26 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     counted[fi][ii] = true;
                     called.extend(it.idents.iter().chain(&it.members).copied());
                 }
+                if item_done[fi][ii]
+                    && it.is_fn
+                    && it.returns.iter().any(|i| interests.contains(i) || names.contains(i))
+                {
+                    // (A method by its type: its name, `get` or `inner`, is everybody's.)
+                    match it.owner {
+                        Some(o) => returning_types.extend([o]),
+                        None => returners.extend(it.global_names().first().copied()),
+                    }
+                }
             }
         }
         for (fi, f) in facts.iter().enumerate() {
             for (ii, it) in f.items.iter().enumerate() {
-                if item_done[fi][ii] || inert(it) {
+                if inert(it) {
                     continue;
                 }
                 // A method of `impl Trait for T`, `T` interesting, is what a call through
-                // `dyn Trait` or `X: Trait` runs, when the package defines the trait.
+                // `dyn Trait` or `X: Trait` runs, when the package defines the trait. (Whether
+                // it is done or not: `T` can become interesting after it is.)
                 if let (Some(o), Some(t)) = (it.owner, it.trait_of)
                     && names.contains(&o)
                     && traits.contains(&t)
@@ -1910,6 +2015,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                         ),
                     );
                     changed = true;
+                }
+                if item_done[fi][ii] && spread[fi][ii] {
+                    continue;
                 }
                 if it.kind == LexItemKind::Use {
                     for (orig, alias) in &it.renames {
@@ -1931,12 +2039,60 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // `RefCell`.)
                 let cell_counts =
                     || it.cell_may_hold_map || own_cell || it.cell_heads.iter().any(|h| defined.contains(h));
+                // A function takes a lock (or may: its lock events are what a rule reads) when
+                // it calls a method that takes one, names a function or static that does,
+                // spawns, or calls a spawn helper. One that does not matters only for what it
+                // names directly (a map it fills, a lock it makes) or returns (a caller's value
+                // of an interesting type: `let s = shared(); s.m()`), and makes no caller
+                // interesting. (A trait's methods, and those of a type shared by `unsafe impl
+                // Sync`, count as taking one.)
+                let a_fn = it.is_fn
+                    && it.kind == LexItemKind::Plain
+                    && it
+                        .owner
+                        .is_none_or(|o| !own_traits.contains(&o) && !unsafe_shared.contains(&o));
+                let value =
+                    |i: &Sym| (names.contains(i) && !type_names.contains(i) || local[fi].contains(i)) && !own(i);
+                let takes_lock = !a_fn
+                    || it.spawns
+                    || it
+                        .members
+                        .iter()
+                        .any(|m| lock_members.contains(m) || helpers.contains(m))
+                    || it.idents.iter().any(|i| helpers.contains(i))
+                    || it.idents.iter().any(value);
                 let mentioned = it
                     .idents
                     .iter()
                     .find(|i| {
                         interests.contains(*i) && (**i != REFCELL || cell_counts())
-                            || ((names.contains(*i) || local[fi].contains(*i)) && !own(i))
+                            || ((names.contains(*i) || local[fi].contains(*i)) && !own(i) && (takes_lock || value(i)))
+                    })
+                    // A method of an interesting type that takes a lock (through `self`'s
+                    // fields, `self.inner.lock()`).
+                    .or_else(|| {
+                        it.owner
+                            .as_ref()
+                            .filter(|o| it.is_fn && takes_lock && names.contains(*o))
+                    })
+                    // A function that takes a lock on a value another function returns
+                    // (`shared().inner.lock()`), or a method that does, of a type with a method
+                    // that returns one (`let s = self.state(); s.inner.lock()`).
+                    .or_else(|| {
+                        if takes_lock {
+                            (it.idents.iter().find(|m| returners.contains(*m) && !own(m)))
+                                .or_else(|| it.owner.as_ref().filter(|o| returning_types.contains(*o)))
+                        } else {
+                            None
+                        }
+                    })
+                    // A function that returns a value of an interesting type (or `Self`, of one).
+                    .or_else(|| {
+                        it.returns.iter().find(|i| {
+                            interests.contains(*i)
+                                || names.contains(*i)
+                                || **i == SELF && it.owner.is_some_and(|o| names.contains(&o))
+                        })
                     })
                     .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
                     // `name!(..)` of an interesting `macro_rules!` (of this file, or the package's
@@ -1946,6 +2102,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                             .iter()
                             .find(|m| macros_local[fi].contains(*m) || macros_global.contains(*m))
                     });
+                if item_done[fi][ii] && !takes_lock {
+                    // Kept, and still no reason to make its callers interesting.
+                    continue;
+                }
                 let mentions = mentioned.is_some();
                 // `unsafe impl Sync for T {}` matters only when `T` does: a type that holds
                 // no map, cell or lock (nor a pointer to a type that does) names no interest,
@@ -1954,7 +2114,11 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // well-known one (its own `Arc` changes what `Arc<T>` means everywhere).
                 let shares_interesting =
                     it.unsafe_sharing && it.owner.is_none_or(|o| names.contains(&o) || well_known.contains(&o));
-                if !mentions && !shares_interesting && it.names.first().is_some_and(|n| called.contains(n)) {
+                if !item_done[fi][ii]
+                    && !mentions
+                    && !shares_interesting
+                    && it.names.first().is_some_and(|n| called.contains(n))
+                {
                     let spawns = spawn_helper(it, &helpers);
                     if spawns || closure_runner(it) {
                         // Kept for what it does to its callers' closures; its callers need not
@@ -1971,6 +2135,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     }
                 }
                 if mentions || shares_interesting {
+                    if it.is_fn && takes_lock {
+                        lock_members.extend(it.method_names().iter().copied());
+                    }
                     item_done[fi][ii] = true;
                     changed = true;
                     let cause = match mentioned {
@@ -1983,7 +2150,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     // `unsafe impl Sync for T {}` alone does not make `T` interesting: without a
                     // map, cell or lock in `T` (which would name an interest) no rule can find
                     // anything in its uses.
-                    if mentions || it.owner.is_none() || it.range.is_some() {
+                    if takes_lock {
+                        spread[fi][ii] = true;
+                    }
+                    if (mentions || it.owner.is_none() || it.range.is_some()) && takes_lock {
                         let types = it
                             .nested_owners
                             .iter()
@@ -2086,6 +2256,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 relevant,
                 done: item_done,
                 names,
+                own_traits,
                 why,
             };
         }
@@ -2324,7 +2495,7 @@ mod tests {
                 0,
                 "pub struct Registry { m: std::sync::Mutex<u8> }\npub struct Plain { n: u8 }",
             ),
-            lex(1, "fn use_it(r: &Registry) {}"),
+            lex(1, "fn use_it(r: &Registry) { r.m.lock(); }"),
             lex(2, "fn helper() {} fn unrelated(p: &Plain) {}"),
             lex(3, "fn caller() { use_it(); }"),
             lex(
@@ -2332,10 +2503,15 @@ mod tests {
                 "impl Registry { fn touch(&self) { self.m.lock(); } }\nimpl Plain { fn get(&self) {} }",
             ),
             lex(5, "fn other() { let p = Plain { n: 1 }; p.get(); }"),
+            lex(6, "fn peek(r: &Registry) -> u8 { r.len_hint() }"),
         ];
-        // 0 and 4 are interesting; 1 uses `Registry`; `use_it` becomes interesting through it,
-        // so 3 follows; `Plain` is not interesting, so 2 and 5 are only lexed.
-        assert_eq!(relevant(&files, &interests), vec![true, true, false, true, true, false]);
+        // 0 and 4 are interesting; 1 takes `Registry`'s lock; `use_it` becomes interesting
+        // through it, so 3 follows; `Plain` is not interesting, so 2 and 5 are only lexed, and
+        // 6 names `Registry` but takes no lock.
+        assert_eq!(
+            relevant(&files, &interests),
+            vec![true, true, false, true, true, false, false]
+        );
         // A name defined twice among parsed files and once more in a skipped one.
         let files = [
             lex(0, "fn a() { let m = std::sync::Mutex::new(0); helper(); }"),
@@ -2356,7 +2532,7 @@ mod tests {
     fn plan_leaves_out_items_nothing_needs() {
         let out = planned(
             &[
-                "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\nstruct Other;\nfn unrelated() { println!(); }\nimpl Reg {\n    fn touch(&self) { helper(); }\n}\nimpl Other {\n    fn get(&self) {}\n}\n",
+                "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\nstruct Other;\nfn unrelated() { println!(); }\nimpl Reg {\n    fn touch(&self) { helper(); self.m.lock(); }\n}\nimpl Other {\n    fn get(&self) {}\n}\n",
                 "fn helper() {}",
             ],
             &["Mutex"],
@@ -2365,7 +2541,7 @@ mod tests {
             out,
             vec![
                 Some(
-                    "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\n~~~~~~~~~~~~~\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nimpl Reg {\n    fn touch(&self) { helper(); }\n}\nimpl Other {\n    ~~~~~~~~~~~~~~~~\n}\n"
+                    "use std::sync::Mutex;\nstruct Reg { m: Mutex<Cfg> }\nstruct Cfg { n: u8 }\n~~~~~~~~~~~~~\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nimpl Reg {\n    fn touch(&self) { helper(); self.m.lock(); }\n}\nimpl Other {\n    ~~~~~~~~~~~~~~~~\n}\n"
                         .to_owned()
                 ),
                 None,
@@ -2458,6 +2634,87 @@ mod tests {
         assert_eq!(plans[2], None, "{plans:?}");
         let f = lex(0, pool);
         assert_eq!(f.items.last().and_then(|it| it.owner), Some(sym("Pool")));
+    }
+
+    #[test]
+    fn functions_that_name_an_interesting_type_are_kept_when_they_take_a_lock_or_return_one() {
+        let shared = "pub struct Shared { inner: Mutex<HashMap<u64, String>>, hits: AtomicU64 }\n\
+                      impl Shared {\n\
+                      \x20   pub fn new() -> Self { Shared { inner: Mutex::new(HashMap::new()), hits: AtomicU64::new(0) } }\n\
+                      \x20   pub fn find(&self, k: u64) -> Option<String> { self.inner.lock().unwrap().get(&k).cloned() }\n\
+                      \x20   pub fn hits(&self) -> u64 { self.hits.load(Ordering::Relaxed) }\n\
+                      \x20   fn refresh(&self) { if self.find(1).is_none() { self.bump(); } }\n\
+                      \x20   fn bump(&self) { self.hits.fetch_add(1, Ordering::Relaxed); }\n\
+                      }\n";
+        let users = "pub fn report(s: &Shared) -> String { format!(\"{}\", s.hits()) }\n\
+                     pub fn lookup(s: &Shared, k: u64) -> Option<String> { s.find(k) }\n\
+                     pub fn shared() -> Arc<Shared> { Arc::new(Shared::new()) }\n\
+                     fn serve(k: u64) -> usize { lookup(&shared(), k).map_or(0, |v| v.len()) }\n\
+                     fn stats() -> u64 { report(&shared()).len() as u64 }\n";
+        // Names the type, takes no lock: nothing in the file matters.
+        let logs = "fn log_hits(s: &Shared) { println!(\"{}\", s.hits()); }\n";
+        let plans = planned(&[shared, users, logs], &["Mutex", "HashMap"]);
+        let (types, users) = (
+            plans[0].as_deref().unwrap_or_default(),
+            plans[1].as_deref().unwrap_or_default(),
+        );
+        // It takes a lock, calls a method that does, or makes a lock; it returns `Self`.
+        for kept in ["fn new", "fn find", "fn refresh"] {
+            assert!(types.contains(kept), "{kept}: {types}");
+        }
+        for left_out in ["fn hits", "fn bump"] {
+            assert!(!types.contains(left_out), "{left_out}: {types}");
+        }
+        // It calls a method or function that takes a lock; it returns the type.
+        for kept in ["fn lookup", "fn serve", "fn shared"] {
+            assert!(users.contains(kept), "{kept}: {users}");
+        }
+        // It reads the type's fields without a lock, or calls only such functions.
+        for left_out in ["fn report", "fn stats"] {
+            assert!(!users.contains(left_out), "{left_out}: {users}");
+        }
+        assert_eq!(plans[2], None, "{plans:?}");
+    }
+
+    #[test]
+    fn locks_reached_through_returned_values_later_callees_and_unsafe_sharing_are_kept() {
+        // A method of a type that names no lock takes one on what another method returns.
+        let handle = "pub struct Results { done: Mutex<u8> }\n\
+                      pub struct Handle<S> { inner: Arc<S> }\n\
+                      impl Handle<Results> {\n\
+                      \x20   fn state(&self) -> &Results { &self.inner }\n\
+                      \x20   fn record(&self) { self.state().done.lock(); }\n\
+                      \x20   fn id(&self) -> u64 { 0 }\n\
+                      }\n";
+        // `setup` is kept for what it returns before `setup_with` (a later file) is found to take
+        // a lock: it then makes `test_one` interesting too.
+        let guard = "pub struct EnvGuard { g: MutexGuard<'static, ()> }\n";
+        let setup = "fn setup() -> EnvGuard { setup_with(1) }\nfn test_one() { let _g = setup(); }\n";
+        let setup_with = "fn setup_with(n: u8) -> EnvGuard { let g = ENV.lock(); todo!() }\n";
+        // The methods of a type shared by `unsafe impl Sync` write with no lock to take.
+        let interner = "pub struct Interner { ids: UnsafeCell<HashMap<u8, u8>> }\n\
+                        unsafe impl Sync for Interner {}\n\
+                        impl Interner {\n\
+                        \x20   fn put(&self) { unsafe { (*self.ids.get()).insert(1, 1); } }\n\
+                        }\n\
+                        fn fill(i: &Interner) { i.put(); }\n";
+        let plans = planned(
+            &[handle, guard, setup, setup_with, interner],
+            &["Mutex", "MutexGuard", "HashMap", "UnsafeCell"],
+        );
+        let kept = |i: usize| plans[i].as_deref().unwrap_or_default();
+        assert!(
+            kept(0).contains("fn state") && kept(0).contains("fn record"),
+            "{}",
+            kept(0)
+        );
+        assert!(!kept(0).contains("fn id"), "{}", kept(0));
+        assert!(
+            kept(2).contains("fn setup()") && kept(2).contains("fn test_one"),
+            "{}",
+            kept(2)
+        );
+        assert!(kept(4).contains("fn put") && kept(4).contains("fn fill"), "{}", kept(4));
     }
 
     #[test]
@@ -2614,7 +2871,7 @@ mod tests {
     fn the_plan_says_why_a_file_is_parsed() {
         let texts = [
             "struct Registry { users: Mutex<u8> }\n",
-            "fn serve(r: &Registry) {}\n",
+            "fn serve(r: &Registry) { r.users.lock(); }\n",
             "fn unrelated() {}\n",
         ];
         let facts: Vec<LexFacts> = texts.iter().enumerate().map(|(i, t)| lex(i as u32, t)).collect();
@@ -2685,7 +2942,7 @@ mod tests {
                 // `impl`, not a free function.
                 "impl Lock for u32 {\n    fn lock(&self) { let m = Mutex::new(0); }\n}\ntrait Locked {\n    fn go(&self) { Mutex::new(0); }\n}\nfn outer() {\n    struct L;\n    impl L { fn write(&self) { Mutex::new(()); } }\n}\nfn takes(n: u32) { n.go(); }\nfn logs() { write!(out, \"\"); }\n",
                 // `impl A` defines `Real`'s methods, and `Real2`'s through a path.
-                "struct Real { m: Mutex<u8> }\ntype A = Real;\nimpl A {\n    fn get(&self) { self.m.lock(); }\n}\ntype B = crate::m::Real2<u8>;\nimpl B {\n    fn go(&self) { Mutex::new(0); }\n}\nstruct Real2<T>(T);\nfn user(r: &Real2<u8>) { r.go() }\nfn other(r: &Other) {}\n",
+                "struct Real { m: Mutex<u8> }\ntype A = Real;\nimpl A {\n    fn get(&self) { self.m.lock(); }\n}\ntype B = crate::m::Real2<u8>;\nimpl B {\n    fn go(&self) { Mutex::new(0).lock(); }\n}\nstruct Real2<T>(T);\nfn user(r: &Real2<u8>) { r.go() }\nfn other(r: &Other) {}\n",
             ],
             &["Mutex"],
         );
@@ -2708,7 +2965,9 @@ mod tests {
     fn trait_impls_make_their_trait_interesting() {
         // `Audit::on_event` takes a lock: a call through `dyn Handler` or `H: Handler` can run it,
         // so what names `Handler` is parsed; `Quiet` is a trait nobody implements with a lock.
-        // A trait implemented twice is no call the model resolves: `Twice` stays uninteresting.
+        // A trait implemented twice is no call the model resolves: `Twice` stays uninteresting,
+        // and `Audit`'s `q` takes no lock (a method of an interesting type that takes none is
+        // left out).
         let file = "trait Handler {\n    fn on_event(&self);\n}\nstruct Audit { m: Mutex<u8> }\nimpl Handler for Audit {\n    fn on_event(&self) { self.m.lock(); }\n}\nfn dispatch(h: &dyn Handler) { h.on_event() }\nfn generic<H: Handler>(h: &H) { h.on_event() }\ntrait Twice { fn q(&self); }\nfn other(q: &dyn Twice) { q.q() }\nstruct Log;\nimpl Twice for Log {\n    fn q(&self) {}\n}\nimpl Twice for Audit {\n    fn q(&self) {}\n}\n";
         let kept: String = planned(&[file], &["Mutex"])[0]
             .as_deref()
@@ -2716,12 +2975,12 @@ mod tests {
             .lines()
             .map(|l| if l.trim_start().starts_with('~') { '-' } else { '+' })
             .collect();
-        assert_eq!(kept, "++++++++++--+-++++");
+        assert_eq!(kept, "++++++++++--+-++-+");
     }
 
     #[test]
     fn macro_names_and_attributes_are_no_references() {
-        let file = "fn assert(m: &Mutex<u8>) {}\nfn test() { Mutex::new(0); }\n#[test]\nfn checks() {\n    #[cfg(test)]\n    let x = 1;\n    assert!(x == 1);\n}\nfn calls() { assert(&M); }\nfn nested() { vec![1]; other::assert!{}; }\n";
+        let file = "fn assert(m: &Mutex<u8>) { m.lock(); }\nfn test() { Mutex::new(0); }\n#[test]\nfn checks() {\n    #[cfg(test)]\n    let x = 1;\n    assert!(x == 1);\n}\nfn calls() { assert(&M); }\nfn nested() { vec![1]; other::assert!{}; }\n";
         let kept: String = planned(&[file], &["Mutex"])[0]
             .as_deref()
             .expect("parsed")

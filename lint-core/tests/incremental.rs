@@ -69,8 +69,8 @@ pub fn lookup(r: &Registry) -> Option<String> {
     r.name(1)
 }
 
-pub fn count(c: &Counter) {
-    let _ = c;
+pub fn count(c: &mut Counter) {
+    c.bump();
 }
 ";
 
@@ -146,8 +146,8 @@ fn only_changed_files_are_parsed_again() {
 fn a_change_that_makes_other_items_matter_parses_their_files_too() {
     let start = files(RENAME_FIXED, PLAIN);
     let (_, _, facts) = run(&start, &[]);
-    // `Counter` now holds a lock: its file, and `uses.rs` (whose `count` mentions `Counter` and
-    // was left out of parsing) are parsed; registry and rename are reused.
+    // `Counter` now holds a lock that `bump` takes: its file, and `uses.rs` (whose `count`
+    // calls `bump` and was left out of parsing) are parsed; registry and rename are reused.
     let (parsed, reused, after) = run(&files(RENAME_FIXED, PLAIN_LOCKED), &facts);
     assert_eq!((parsed, reused, after.len()), (2, 2, 4));
 }
