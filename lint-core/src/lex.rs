@@ -1960,11 +1960,12 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
         .map(|t| sym(t.name))
         .filter(|t| interests.contains(t))
         .collect();
-    let guarded_used = items().any(|i| i.idents.iter().any(|x| guarded.contains(x)));
+    // (An item that names one names an interest: it is done, and counted below, at once.)
+    let mut guarded_used = false;
     // The functions that return a value of an interesting type, and the types with a method
     // that does.
     let (mut returners, mut returning_types) = (SymSet::default(), SymSet::default());
-    let mut lock_members: SymSet = crate::catalog::lock_method_names(guarded_used)
+    let mut lock_members: SymSet = crate::catalog::lock_method_names(false)
         .map(sym)
         .chain(spawn_methods.iter().copied())
         .chain(par_iter_methods)
@@ -1976,6 +1977,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 if !counted[fi][ii] && (item_done[fi][ii] || it.owner.is_some_and(|o| names.contains(&o))) {
                     counted[fi][ii] = true;
                     called.extend(it.idents.iter().chain(&it.members).copied());
+                    if !guarded_used && item_done[fi][ii] && it.idents.iter().any(|x| guarded.contains(x)) {
+                        guarded_used = true;
+                        lock_members.extend(crate::catalog::lock_method_names(true).map(sym));
+                    }
                 }
                 if item_done[fi][ii]
                     && it.is_fn
@@ -2040,8 +2045,8 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 let cell_counts =
                     || it.cell_may_hold_map || own_cell || it.cell_heads.iter().any(|h| defined.contains(h));
                 // A function takes a lock (or may: its lock events are what a rule reads) when
-                // it calls a method that takes one, names a function or static that does,
-                // spawns, or calls a spawn helper. One that does not matters only for what it
+                // it calls a method that takes one, names a function, static or `macro_rules!`
+                // that does, spawns, or calls a spawn helper. One that does not matters only for what it
                 // names directly (a map it fills, a lock it makes) or returns (a caller's value
                 // of an interesting type: `let s = shared(); s.m()`), and makes no caller
                 // interesting. (A trait's methods, and those of a type shared by `unsafe impl
@@ -2053,55 +2058,77 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                         .is_none_or(|o| !own_traits.contains(&o) && !unsafe_shared.contains(&o));
                 let value =
                     |i: &Sym| (names.contains(i) && !type_names.contains(i) || local[fi].contains(i)) && !own(i);
-                let takes_lock = !a_fn
-                    || it.spawns
-                    || it
-                        .members
+                // (A call of an interesting `macro_rules!`, read as a function.)
+                let calls_macro = || {
+                    it.macros
                         .iter()
-                        .any(|m| lock_members.contains(m) || helpers.contains(m))
-                    || it.idents.iter().any(|i| helpers.contains(i))
-                    || it.idents.iter().any(value);
-                let mentioned = it
-                    .idents
-                    .iter()
-                    .find(|i| {
-                        interests.contains(*i) && (**i != REFCELL || cell_counts())
-                            || ((names.contains(*i) || local[fi].contains(*i)) && !own(i) && (takes_lock || value(i)))
+                        .any(|m| macros_local[fi].contains(m) || macros_global.contains(m))
+                };
+                // Whether anything below can make the item interesting: most items name nothing
+                // interesting, and whether they take a lock does not matter.
+                let candidate = it
+                    .owner
+                    .is_some_and(|o| names.contains(&o) || returning_types.contains(&o))
+                    || it.idents.iter().any(|i| {
+                        interests.contains(i) || names.contains(i) || local[fi].contains(i) || returners.contains(i)
                     })
-                    // A method of an interesting type that takes a lock (through `self`'s
-                    // fields, `self.inner.lock()`).
-                    .or_else(|| {
-                        it.owner
-                            .as_ref()
-                            .filter(|o| it.is_fn && takes_lock && names.contains(*o))
-                    })
-                    // A function that takes a lock on a value another function returns
-                    // (`shared().inner.lock()`), or a method that does, of a type with a method
-                    // that returns one (`let s = self.state(); s.inner.lock()`).
-                    .or_else(|| {
-                        if takes_lock {
-                            (it.idents.iter().find(|m| returners.contains(*m) && !own(m)))
-                                .or_else(|| it.owner.as_ref().filter(|o| returning_types.contains(*o)))
-                        } else {
-                            None
-                        }
-                    })
-                    // A function that returns a value of an interesting type (or `Self`, of one).
-                    .or_else(|| {
-                        it.returns.iter().find(|i| {
-                            interests.contains(*i)
-                                || names.contains(*i)
-                                || **i == SELF && it.owner.is_some_and(|o| names.contains(&o))
+                    || it.members.iter().any(|m| interests.contains(m))
+                    || calls_macro();
+                let takes_lock = !a_fn
+                    || candidate
+                        && (it.spawns
+                            || it
+                                .members
+                                .iter()
+                                .any(|m| lock_members.contains(m) || helpers.contains(m))
+                            || it.idents.iter().any(|i| helpers.contains(i) || value(i))
+                            || calls_macro());
+                let mentioned = if candidate {
+                    it.idents
+                        .iter()
+                        .find(|i| {
+                            interests.contains(*i) && (**i != REFCELL || cell_counts())
+                                || ((names.contains(*i) || local[fi].contains(*i))
+                                    && !own(i)
+                                    && (takes_lock || value(i)))
                         })
-                    })
-                    .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
-                    // `name!(..)` of an interesting `macro_rules!` (of this file, or the package's
-                    // only one of that name): a call of it.
-                    .or_else(|| {
-                        it.macros
-                            .iter()
-                            .find(|m| macros_local[fi].contains(*m) || macros_global.contains(*m))
-                    });
+                        // A method of an interesting type that takes a lock (through `self`'s
+                        // fields, `self.inner.lock()`).
+                        .or_else(|| {
+                            it.owner
+                                .as_ref()
+                                .filter(|o| it.is_fn && takes_lock && names.contains(*o))
+                        })
+                        // A function that takes a lock on a value another function returns
+                        // (`shared().inner.lock()`), or a method that does, of a type with a method
+                        // that returns one (`let s = self.state(); s.inner.lock()`).
+                        .or_else(|| {
+                            if takes_lock {
+                                (it.idents.iter().find(|m| returners.contains(*m) && !own(m)))
+                                    .or_else(|| it.owner.as_ref().filter(|o| returning_types.contains(*o)))
+                            } else {
+                                None
+                            }
+                        })
+                        // A function that returns a value of an interesting type (or `Self`, of one).
+                        .or_else(|| {
+                            it.returns.iter().find(|i| {
+                                interests.contains(*i)
+                                    || names.contains(*i)
+                                    || **i == SELF && it.owner.is_some_and(|o| names.contains(&o))
+                            })
+                        })
+                        .or_else(|| it.members.iter().find(|i| interests.contains(*i)))
+                        // `name!(..)` of an interesting `macro_rules!` (of this file, or the package's
+                        // only one of that name): a call of it.
+                        .or_else(|| {
+                            it.macros
+                                .iter()
+                                .find(|m| macros_local[fi].contains(*m) || macros_global.contains(*m))
+                        })
+                } else {
+                    None
+                };
                 if item_done[fi][ii] && !takes_lock {
                     // Kept, and still no reason to make its callers interesting.
                     continue;
@@ -2691,6 +2718,12 @@ mod tests {
         let guard = "pub struct EnvGuard { g: MutexGuard<'static, ()> }\n";
         let setup = "fn setup() -> EnvGuard { setup_with(1) }\nfn test_one() { let _g = setup(); }\n";
         let setup_with = "fn setup_with(n: u8) -> EnvGuard { let g = ENV.lock(); todo!() }\n";
+        // A `macro_rules!` that takes a lock, read as a function: a function that invokes it
+        // takes the lock too, so its callers matter.
+        let macros = "macro_rules! with_env { ($e:expr) => {{ let _g = ENV.lock(); $e }} }\n\
+                      fn env_var(k: &str) -> String { with_env!(std::env::var(k).unwrap()) }\n\
+                      fn home() -> String { env_var(\"HOME\") }\n\
+                      static ENV: Mutex<()> = Mutex::new(());\n";
         // The methods of a type shared by `unsafe impl Sync` write with no lock to take.
         let interner = "pub struct Interner { ids: UnsafeCell<HashMap<u8, u8>> }\n\
                         unsafe impl Sync for Interner {}\n\
@@ -2699,7 +2732,7 @@ mod tests {
                         }\n\
                         fn fill(i: &Interner) { i.put(); }\n";
         let plans = planned(
-            &[handle, guard, setup, setup_with, interner],
+            &[handle, guard, setup, setup_with, interner, macros],
             &["Mutex", "MutexGuard", "HashMap", "UnsafeCell"],
         );
         let kept = |i: usize| plans[i].as_deref().unwrap_or_default();
@@ -2715,6 +2748,11 @@ mod tests {
             kept(2)
         );
         assert!(kept(4).contains("fn put") && kept(4).contains("fn fill"), "{}", kept(4));
+        assert!(
+            kept(5).contains("fn env_var") && kept(5).contains("fn home"),
+            "{}",
+            kept(5)
+        );
     }
 
     #[test]
