@@ -1925,15 +1925,15 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // Items whose names are in `called` (kept items, and methods of interesting types, which
     // are kept too).
     let mut counted: Vec<Vec<bool>> = facts.iter().map(|f| vec![false; f.items.len()]).collect();
-    // The names the package defines as types only (no function, static or constant has them):
-    // a function that names an interesting one matters only when it takes a lock (see
-    // `takes_lock` below); its type alone gives the model no event.
     // The types shared by an `unsafe impl Send/Sync`: what their methods, or a function that
     // names one, write is what `unsynchronized_map_write` reads (with no lock to take).
     let unsafe_shared: SymSet = items().filter(|i| i.unsafe_sharing).filter_map(|i| i.owner).collect();
     // The traits the package defines: their methods (a body is seldom more than a default)
     // are read as they were.
     let own_traits: SymSet = facts.iter().flat_map(|f| f.traits.iter().copied()).collect();
+    // The names the package defines as types only (no function, static or constant has them):
+    // a function that names an interesting one matters only when it takes a lock (see
+    // `takes_lock` below); its type alone gives the model no event.
     let type_names: SymSet = {
         let values: SymSet = items()
             .filter(|i| i.owner.is_none() && (i.is_fn || matches!(i.keyword, "static" | "const")))
@@ -1945,10 +1945,8 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
             .filter(|n| !values.contains(n) && !unsafe_shared.contains(n))
             .collect()
     };
-    // The members a function can take a lock through: the methods that take one (those of the
-    // guarded maps only when the package names one of interest: `get` and `insert` are
-    // everywhere), the spawning methods, and the methods of the package that take a lock
-    // (added as they are found).
+    // The guarded and bundled maps of interest, whose methods (`get`, `insert`: everywhere)
+    // take a lock only in a package that names one.
     let guarded: SymSet = crate::catalog::TYPES
         .iter()
         .filter(|t| {
@@ -1965,6 +1963,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // The functions that return a value of an interesting type, and the types with a method
     // that does.
     let (mut returners, mut returning_types) = (SymSet::default(), SymSet::default());
+    // The members a function can take a lock through: the methods that take one (with the
+    // guarded maps' once a kept item names one), the spawning methods, and the methods of the
+    // package that take a lock (added as they are found).
     let mut lock_members: SymSet = crate::catalog::lock_method_names(false)
         .map(sym)
         .chain(spawn_methods.iter().copied())
@@ -2046,10 +2047,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     || it.cell_may_hold_map || own_cell || it.cell_heads.iter().any(|h| defined.contains(h));
                 // A function takes a lock (or may: its lock events are what a rule reads) when
                 // it calls a method that takes one, names a function, static or `macro_rules!`
-                // that does, spawns, or calls a spawn helper. One that does not matters only for what it
-                // names directly (a map it fills, a lock it makes) or returns (a caller's value
-                // of an interesting type: `let s = shared(); s.m()`), and makes no caller
-                // interesting. (A trait's methods, and those of a type shared by `unsafe impl
+                // that does, spawns, or calls a spawn helper. One that does not matters only
+                // for what it names directly (a map it fills, a lock it makes) or returns (a
+                // caller's value of an interesting type: `let s = shared(); s.m()`), and makes
+                // no caller interesting. (A trait's methods, and those of a type shared by `unsafe impl
                 // Sync`, count as taking one.)
                 let a_fn = it.is_fn
                     && it.kind == LexItemKind::Plain
