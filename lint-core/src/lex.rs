@@ -219,6 +219,11 @@ pub struct LexItem {
 }
 
 impl LexItem {
+    /// A function written as one (not in an item macro's input).
+    fn plain_fn(&self) -> bool {
+        self.is_fn && self.kind == LexItemKind::Plain
+    }
+
     /// The free names the item defines: all its names, or for a method (whose own name comes
     /// first) those of the items nested in its body, which the model defines at file level.
     fn free_names(&self) -> &[Sym] {
@@ -868,9 +873,9 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                 }
                 if pos == minus_end
                     && returns_from.is_none()
-                    && item.as_ref().is_some_and(|(it, depth)| {
-                        it.is_fn && it.kind == LexItemKind::Plain && (frames.len(), delims.len()) == *depth
-                    })
+                    && item
+                        .as_ref()
+                        .is_some_and(|(it, depth)| it.plain_fn() && (frames.len(), delims.len()) == *depth)
                 {
                     returns_from = Some(item_idents.len());
                 }
@@ -1558,8 +1563,7 @@ pub fn plan(facts: &[LexFacts], interests: &HashSet<&str>) -> Plan {
                     // (An `impl`'s functions only when they take a lock, see `relevance`; a
                     // trait's, which a call through `dyn Trait` resolves to, always.)
                     let method_of_interest = it.owner.is_some_and(|o| {
-                        names.contains(&o) && (!(it.is_fn && it.kind == LexItemKind::Plain) || own_traits.contains(&o))
-                            || wanted.contains(&o)
+                        names.contains(&o) && (!it.plain_fn() || own_traits.contains(&o)) || wanted.contains(&o)
                     });
                     *r && (it.range.is_none()
                         || !inert(it) && (*d || method_of_interest || it.kind == LexItemKind::Use))
@@ -1947,15 +1951,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     };
     // The guarded and bundled maps of interest, whose methods (`get`, `insert`: everywhere)
     // take a lock only in a package that names one.
-    let guarded: SymSet = crate::catalog::TYPES
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.kind,
-                crate::catalog::Known::ConcurrentMap { guarded: true } | crate::catalog::Known::BundledMap(_)
-            )
-        })
-        .map(|t| sym(t.name))
+    let guarded: SymSet = crate::catalog::Interest::GuardedMaps
+        .words()
+        .map(sym)
         .filter(|t| interests.contains(t))
         .collect();
     // (An item that names one names an interest: it is done, and counted below, at once.)
@@ -1988,9 +1986,10 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     && it.returns.iter().any(|i| interests.contains(i) || names.contains(i))
                 {
                     // (A method by its type: its name, `get` or `inner`, is everybody's.)
-                    match it.owner {
-                        Some(o) => returning_types.extend([o]),
-                        None => returners.extend(it.global_names().first().copied()),
+                    if let Some(o) = it.owner {
+                        returning_types.insert(o);
+                    } else {
+                        returners.extend(it.global_names().first().copied());
                     }
                 }
             }
@@ -2052,8 +2051,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // caller's value of an interesting type: `let s = shared(); s.m()`), and makes
                 // no caller interesting. (A trait's methods, and those of a type shared by `unsafe impl
                 // Sync`, count as taking one.)
-                let a_fn = it.is_fn
-                    && it.kind == LexItemKind::Plain
+                let a_fn = it.plain_fn()
                     && it
                         .owner
                         .is_none_or(|o| !own_traits.contains(&o) && !unsafe_shared.contains(&o));
