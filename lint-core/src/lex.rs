@@ -1857,6 +1857,34 @@ struct Relevance {
     why: Why,
 }
 
+/// A set of names that can only grow, asked whether it may hold a name: one bit per hash of
+/// names (some false positives, no false negatives), a few kilobytes that stay in cache.
+struct SymFilter(Box<[u64; 1024]>);
+
+impl Default for SymFilter {
+    fn default() -> SymFilter {
+        SymFilter(Box::new([0; 1024]))
+    }
+}
+
+impl SymFilter {
+    /// (The top 16 bits: the low ones pick the keyword table's slot.)
+    fn bit(s: Sym) -> (usize, u64) {
+        let b = (s >> 48) as usize;
+        (b >> 6, 1 << (b & 63))
+    }
+
+    fn insert(&mut self, s: Sym) {
+        let (w, m) = Self::bit(s);
+        self.0[w] |= m;
+    }
+
+    fn may_contain(&self, s: Sym) -> bool {
+        let (w, m) = Self::bit(s);
+        self.0[w] & m != 0
+    }
+}
+
 fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     let items = || facts.iter().flat_map(|f| f.items.iter()).filter(|i| !inert(i));
     // The names the package defines: the self type of an `impl` is a type of the package only
@@ -1883,11 +1911,19 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     }
     let mut names = SymSet::default();
     let mut why = Why::default();
+    // Every name that makes an item a candidate (below): the interests, `names`, the names of
+    // each file's `local` items and `returners`. Most identifiers are none of them, which
+    // this filter tells at once.
+    let mut hot = SymFilter::default();
+    for i in interests {
+        hot.insert(*i);
+    }
     // Makes `n` interesting, with every name linked to it, for the reason `cause`.
-    let add = |names: &mut SymSet, why: &mut Why, n: Sym, cause: (u32, Because)| {
+    let add = |names: &mut SymSet, hot: &mut SymFilter, why: &mut Why, n: Sym, cause: (u32, Because)| {
         let mut todo = vec![n];
         while let Some(n) = todo.pop() {
             if names.insert(n) {
+                hot.insert(n);
                 why.names.insert(n, cause);
                 todo.extend(links.get(&n).into_iter().flatten().copied());
             }
@@ -1988,8 +2024,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     // (A method by its type: its name, `get` or `inner`, is everybody's.)
                     if let Some(o) = it.owner {
                         returning_types.insert(o);
-                    } else {
-                        returners.extend(it.global_names().first().copied());
+                    } else if let Some(&n) = it.global_names().first() {
+                        returners.insert(n);
+                        hot.insert(n);
                     }
                 }
             }
@@ -2009,6 +2046,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 {
                     add(
                         &mut names,
+                        &mut hot,
                         &mut why,
                         t,
                         (
@@ -2031,7 +2069,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                                 item: ii as u32,
                                 name: *orig,
                             };
-                            add(&mut names, &mut why, *alias, (fi as u32, cause));
+                            add(&mut names, &mut hot, &mut why, *alias, (fi as u32, cause));
                             changed = true;
                         }
                     }
@@ -2069,19 +2107,23 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     .owner
                     .is_some_and(|o| names.contains(&o) || returning_types.contains(&o))
                     || it.idents.iter().any(|i| {
-                        interests.contains(i) || names.contains(i) || local[fi].contains(i) || returners.contains(i)
+                        hot.may_contain(*i)
+                            && (interests.contains(i)
+                                || names.contains(i)
+                                || local[fi].contains(i)
+                                || returners.contains(i))
                     })
                     || it.members.iter().any(|m| interests.contains(m))
                     || calls_macro();
-                let takes_lock = !a_fn
-                    || candidate
-                        && (it.spawns
-                            || it
-                                .members
-                                .iter()
-                                .any(|m| lock_members.contains(m) || helpers.contains(m))
-                            || it.idents.iter().any(|i| helpers.contains(i) || value(i))
-                            || calls_macro());
+                let locks = candidate
+                    && (it.spawns
+                        || it
+                            .members
+                            .iter()
+                            .any(|m| lock_members.contains(m) || helpers.contains(m))
+                        || it.idents.iter().any(|i| helpers.contains(i) || value(i))
+                        || calls_macro());
+                let takes_lock = !a_fn || locks;
                 let mentioned = if candidate {
                     it.idents
                         .iter()
@@ -2161,7 +2203,11 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                     }
                 }
                 if mentions || shares_interesting {
-                    if it.is_fn && takes_lock {
+                    // (A trait's methods are kept whether they take a lock or not, but only
+                    // one that takes one makes its name a method that does: a call resolves to
+                    // an `impl`'s method, which counts for itself. A method of a type shared by
+                    // `unsafe impl Sync` counts whatever it does.)
+                    if it.is_fn && (locks || it.owner.is_some_and(|o| unsafe_shared.contains(&o))) {
                         lock_members.extend(it.method_names().iter().copied());
                     }
                     item_done[fi][ii] = true;
@@ -2186,7 +2232,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                             .chain(&it.owner)
                             .filter(|t| defined.contains(*t));
                         for n in it.global_names().iter().filter(|n| **n != UNDERSCORE).chain(types) {
-                            add(&mut names, &mut why, *n, (fi as u32, cause));
+                            add(&mut names, &mut hot, &mut why, *n, (fi as u32, cause));
                         }
                         // The items nested in a function body are seen only there, which the
                         // model's scope of their file stands for.
@@ -2203,6 +2249,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                             why.names.entry(m).or_insert((fi as u32, cause));
                         }
                         for n in it.nested_names() {
+                            hot.insert(*n);
                             if local[fi].insert(*n) {
                                 why.names.entry(*n).or_insert((fi as u32, cause));
                             }
@@ -2223,11 +2270,13 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 return true;
             }
             let used = f.items.iter().enumerate().find_map(|(ii, it)| {
+                if it.kind != LexItemKind::Use {
+                    return None;
+                }
                 let name = it
                     .idents
                     .iter()
-                    .find(|i| interests.contains(*i) || names.contains(*i))
-                    .filter(|_| it.kind == LexItemKind::Use)?;
+                    .find(|i| hot.may_contain(**i) && (interests.contains(*i) || names.contains(*i)))?;
                 Some(Because::Names {
                     item: ii as u32,
                     name: *name,
@@ -2237,7 +2286,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
             let header = || {
                 f.outside
                     .iter()
-                    .find(|i| names.contains(*i) || interests.contains(*i))
+                    .find(|i| hot.may_contain(**i) && (names.contains(*i) || interests.contains(*i)))
                     .map(|&name| Because::Header { name })
             };
             why.files[fi] = used.or_else(header);
@@ -2700,6 +2749,30 @@ mod tests {
             assert!(!users.contains(left_out), "{left_out}: {users}");
         }
         assert_eq!(plans[2], None, "{plans:?}");
+    }
+
+    #[test]
+    fn a_trait_method_makes_its_name_one_that_takes_a_lock_only_when_it_takes_one() {
+        // The trait's methods are kept; `describe` takes no lock (its default body formats),
+        // `flush` does (through its `impl`).
+        let store = "pub trait Store { fn describe(&self) -> String { String::new() } fn flush(&self); }
+                     pub struct Disk { pending: Mutex<HashMap<u64, Vec<u8>>> }
+                     impl Store for Disk { fn flush(&self) { self.pending.lock().unwrap().clear(); } }
+";
+        // `describe` of another type, and `flush` of anything, through a value of the trait.
+        let users = "fn banner(d: &Disk, c: &Config) -> String { c.describe() }
+                     fn sync(s: &dyn Store, d: &Disk) { s.flush(); }
+";
+        let plans = planned(&[store, users], &["Mutex", "HashMap"]);
+        let (store, users) = (
+            plans[0].as_deref().unwrap_or_default(),
+            plans[1].as_deref().unwrap_or_default(),
+        );
+        for kept in ["fn describe", "fn flush"] {
+            assert!(store.contains(kept), "{kept}: {store}");
+        }
+        assert!(users.contains("fn sync"), "{users}");
+        assert!(!users.contains("fn banner"), "{users}");
     }
 
     #[test]
