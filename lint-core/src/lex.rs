@@ -1868,7 +1868,7 @@ impl Default for SymFilter {
 }
 
 impl SymFilter {
-    /// (The top 16 bits: the low ones pick the keyword table's slot.)
+    /// (The hash's top 16 bits.)
     fn bit(s: Sym) -> (usize, u64) {
         let b = (s >> 48) as usize;
         (b >> 6, 1 << (b & 63))
@@ -2087,8 +2087,9 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                 // that does, spawns, or calls a spawn helper. One that does not matters only
                 // for what it names directly (a map it fills, a lock it makes) or returns (a
                 // caller's value of an interesting type: `let s = shared(); s.m()`), and makes
-                // no caller interesting. (A trait's methods, and those of a type shared by `unsafe impl
-                // Sync`, count as taking one.)
+                // no caller interesting. (A trait's methods, and those of a type shared by
+                // `unsafe impl Sync`, are kept as if they took one: `takes_lock`; whether they
+                // do is `locks`.)
                 let a_fn = it.plain_fn()
                     && it
                         .owner
