@@ -783,6 +783,13 @@ mod tests {
         assert_eq!(parsed(&files("fn g(s: &S) { s.handle.spawn(async {}); }")), 1);
         // `join` without a crate that spawns with it is a path or string join.
         assert_eq!(parsed(&files("fn g() { join(&[a, b]); }")), 0);
+        // A process started by a build script runs none of the package's code.
+        assert_eq!(
+            parsed(&files(
+                "fn main() { let git = Command::new(\"git\").arg(\"describe\").spawn(); }"
+            )),
+            0
+        );
     }
 
     #[test]

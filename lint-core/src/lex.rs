@@ -101,8 +101,11 @@ pub struct LexFacts {
     /// The identifiers seen after `.` or `Type::` outside any item (sorted, once each; those of
     /// the items are theirs, see [`LexFacts::members`]).
     pub outside_members: Vec<Sym>,
-    /// The file names a method that spawns or makes a parallel iterator as a member
-    /// ([`crate::catalog::SPAWN_METHODS`], [`crate::catalog::PAR_ITER_METHODS`]).
+    /// The file calls a method that spawns with an argument, or names one that makes a
+    /// parallel iterator ([`crate::catalog::SPAWN_METHODS`],
+    /// [`crate::catalog::PAR_ITER_METHODS`]): `pool.spawn(job)`, `s.spawn(|| ..)`,
+    /// `items.par_iter()`, not `Command::new("git").spawn()` (a process: the model registers a
+    /// spawn only for a call given the code to run).
     pub spawn_methods: bool,
     /// The identifiers outside any item (`impl` and `mod` headers, their attributes; sorted,
     /// once each).
@@ -467,6 +470,7 @@ fn is_spawn_root(s: Sym) -> bool {
 const AS: Sym = sym("as");
 const UNDERSCORE: Sym = sym("_");
 const SPAWN_FN_SYMS: [Sym; crate::catalog::SPAWN_FNS.len()] = syms_of(crate::catalog::SPAWN_FNS);
+const PAR_ITER_SYMS: [Sym; crate::catalog::PAR_ITER_METHODS.len()] = syms_of(crate::catalog::PAR_ITER_METHODS);
 
 /// The hashes of `words`, at compile time.
 const fn syms_of<const N: usize>(words: &[&str]) -> [Sym; N] {
@@ -610,11 +614,23 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     // names a `use .. as` gives one in this file.
     let mut path_root = false;
     let mut root_aliases: Vec<Sym> = Vec::new();
+    // After a spawning method's name (1) and its `(` (2), see `LexFacts::spawn_methods`.
+    let mut spawn_call = 0u8;
     for tok in crate::tokens::Tokens::new(body) {
         let len = tok.len as usize;
         let pos = offset + tok.start as usize;
         let t = &text[pos..pos + len];
         trivia.token(tok.kind, pos, len);
+        // After a spawning method: `.spawn(f)` spawns, `cmd.spawn()` (a process) does not.
+        if spawn_call > 0 && !matches!(tok.kind, TokenKind::BlockComment { .. }) {
+            if spawn_call == 1 && matches!(tok.kind, TokenKind::OpenParen) {
+                spawn_call = 2;
+            } else {
+                // (Anything but `()`: an argument, a turbofish, a method named but not called.)
+                facts.spawn_methods |= !(spawn_call == 2 && matches!(tok.kind, TokenKind::CloseParen));
+                spawn_call = 0;
+            }
+        }
         // The model reads no attribute: the names in one are no references.
         let in_attribute = trivia.in_attribute();
         let (pushed_by_last, bang_after) = (std::mem::take(&mut pushed), std::mem::take(&mut before_bang));
@@ -678,6 +694,13 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                     }
                 }
                 let (word, flags) = word(name_sym);
+                if member && flags & SPAWN_METHOD != 0 && !in_attribute {
+                    if PAR_ITER_SYMS.contains(&name_sym) {
+                        facts.spawn_methods = true;
+                    } else {
+                        spawn_call = 1;
+                    }
+                }
                 path_root = flags & SPAWN_ROOT != 0
                     || (!root_aliases.is_empty() && root_aliases.contains(&name_sym))
                     || (continues && path_root);
@@ -789,6 +812,19 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                             }
                         } else if flags & MODIFIER == 0 {
                             if kw != "macro_rules" && flags & KEYWORD == 0 {
+                                // A free function's own name where it is defined is no
+                                // reference to a namesake (`fn main` of each example): only a
+                                // use of it in its body is.
+                                if kw == "fn"
+                                    && it.names.is_empty()
+                                    && it.owner.is_none()
+                                    && it.kind == LexItemKind::Plain
+                                    && pushed & IN_ITEM != 0
+                                    && item_idents.last() == Some(&name_sym)
+                                {
+                                    item_idents.pop();
+                                    pushed &= !IN_ITEM;
+                                }
                                 it.names.push(name_sym);
                             }
                             if kw == "macro_rules" {
@@ -1093,8 +1129,8 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
     }
     facts.outside = outside;
     facts.outside_members = outside_members;
-    let spawn_methods = facts.members().any(|m| word(m).1 & SPAWN_METHOD != 0);
-    facts.spawn_methods = spawn_methods;
+    // (A spawning method named last in the file.)
+    facts.spawn_methods |= spawn_call > 0;
     facts.trivia = trivia.out;
     if let Some((_, at)) = delims.last()
         && facts.error.is_none()
@@ -2897,6 +2933,44 @@ mod tests {
         assert!(!spawns("fn f(scope: u32, task: u32) -> u32 { scope + task }"));
         assert!(!spawns("fn f(t: Task) { t.thread; Path::new(\"a\").join(\"b\"); }"));
         assert!(!spawns("fn f() { my_pool::spawn(job); }"));
+    }
+
+    #[test]
+    fn a_function_is_no_reference_to_its_namesakes_where_it_is_defined() {
+        // Each example has its `main`; one takes a lock.
+        let locking = "fn main() { let m = std::sync::Mutex::new(0u8); *m.lock().unwrap() += 1; }\n";
+        let plain = "fn main() { println!(\"{}\", helper()); }\nfn helper() -> u8 { 1 }\n";
+        let plans = planned(&[locking, plain], &["Mutex"]);
+        assert!(plans[0].as_deref().is_some_and(|t| t.contains("fn main")), "{plans:?}");
+        assert_eq!(plans[1], None, "{plans:?}");
+        // A wrapper that calls its namesake does refer to it (and then every `main` is kept,
+        // as the call could be to any of them).
+        let wrapper = "fn main() { crate::other::main(); }\n";
+        let plans = planned(&[locking, plain, wrapper], &["Mutex"]);
+        assert!(plans[2].as_deref().is_some_and(|t| t.contains("fn main")), "{plans:?}");
+    }
+
+    #[test]
+    fn spawning_methods_count_when_given_the_code_to_run() {
+        let spawns = |t: &str| lex(0, t).spawn_methods;
+        // The model registers a spawn for a call given a closure, a future or a function.
+        assert!(spawns("fn f(pool: &Pool) { pool.spawn(move || work()); }"));
+        assert!(spawns("fn f(rt: &Runtime) { rt.spawn(async move { serve().await }); }"));
+        assert!(spawns("fn f() { thread::scope(|s| { s.spawn(|| ()); }); }"));
+        assert!(spawns("fn f(b: Builder) { b.spawn(run).unwrap(); }"));
+        assert!(spawns("fn f(s: &Scope) { s.spawn_scoped::<_, ()>(s, run); }"));
+        assert!(spawns(
+            "fn f(v: &[u8]) -> u64 { v.par_iter().map(|b| *b as u64).sum() }"
+        ));
+        // (A method named last, or named but not called: counted, never fewer facts.)
+        assert!(spawns("fn f() { let g = Pool::spawn; }"));
+        assert!(spawns("fn f(p: &Pool) { p.spawn"));
+        // A process, a test harness's child: no code of the package runs elsewhere.
+        assert!(!spawns(
+            "fn f() { let child = Command::new(\"git\").arg(\"log\").spawn().unwrap(); }"
+        ));
+        assert!(!spawns("fn f(cmd: &mut Command) -> io::Result<Child> { cmd.spawn() }"));
+        assert!(!spawns("fn f(cmd: &mut Command) { cmd.spawn( /* no job */ ); }"));
     }
 
     #[test]
