@@ -146,10 +146,7 @@ fn main() {
     let results: Vec<(&str, usize, Vec<String>, Vec<String>, Vec<&str>)> = in_pool(|| {
         pkgs.par_iter()
             .map(|(dir, files)| {
-                let texts: Vec<String> = files
-                    .iter()
-                    .map(|(_, b)| String::from_utf8(b.clone()).unwrap_or_default())
-                    .collect();
+                let texts = corpus_files::texts(files);
                 let token_diffs: Vec<&str> = texts
                     .iter()
                     .zip(files)

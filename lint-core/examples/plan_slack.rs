@@ -53,10 +53,7 @@ fn main() {
     let per: Vec<(&str, Split)> = in_pool(|| {
         pkgs.par_iter()
             .map(|(dir, files)| {
-                let texts: Vec<String> = files
-                    .iter()
-                    .map(|(_, b)| String::from_utf8(b.clone()).unwrap_or_default())
-                    .collect();
+                let texts = corpus_files::texts(files);
                 let lexed: Vec<lex::LexFacts> = texts.iter().enumerate().map(|(i, t)| lex::lex(i as u32, t)).collect();
                 let plan = plan_for(&settings, &lexed);
                 let irs: Vec<Option<FileIr>> = texts

@@ -1,5 +1,5 @@
 //! Reading a corpus (every sub-folder one package), for the corpus benchmark and the
-//! `model_diff` example.
+//! examples that check or measure planning (`model_diff`, `lex_digest`, `plan_slack`).
 
 use std::path::{Path, PathBuf};
 
@@ -39,5 +39,14 @@ pub fn packages(root: &Path) -> Vec<(String, Vec<File>)> {
                 .collect();
             (d.display().to_string(), files)
         })
+        .collect()
+}
+
+/// The files' texts (empty for one that is not UTF-8), indexed like the files.
+#[allow(dead_code)] // (the examples' only: the benchmark hands maplint the bytes)
+pub fn texts(files: &[File]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(_, b)| String::from_utf8(b.clone()).unwrap_or_default())
         .collect()
 }
