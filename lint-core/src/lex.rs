@@ -815,12 +815,12 @@ pub fn lex(file: u32, text: &str) -> LexFacts {
                                 // A free function's own name where it is defined is no
                                 // reference to a namesake (`fn main` of each example): only a
                                 // use of it in its body is.
+                                // (`pushed`: this name was just recorded among them.)
                                 if kw == "fn"
                                     && it.names.is_empty()
                                     && it.owner.is_none()
                                     && it.kind == LexItemKind::Plain
                                     && pushed & IN_ITEM != 0
-                                    && item_idents.last() == Some(&name_sym)
                                 {
                                     item_idents.pop();
                                     pushed &= !IN_ITEM;
