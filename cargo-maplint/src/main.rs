@@ -4,7 +4,8 @@
 //! their sources are parsed with syn, so no build script or proc macro ever runs.
 
 // syn allocates a node per token; mimalloc makes the parse about a quarter faster than the
-// system allocator on the corpus benchmark.
+// system allocator on the corpus benchmark. (Built without transparent huge pages: see the
+// workspace's Cargo.toml.)
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
