@@ -2,7 +2,8 @@
 # The corpus run: maplint over the ~480 crates pinned by ../shared/corpus (15k files, 248 MB).
 # Checks that nothing crashes and that there is no internal error, that lex-first analysis
 # finds exactly what parsing every file finds (the findings, and the model of every parsed
-# function: examples/model_diff.rs), that findings from cached per-file facts are a fresh
+# function: examples/model_diff.rs; and the IR of every parsed file with function bodies read
+# without syn, as syn reads them: examples/body_diff.rs), that findings from cached per-file facts are a fresh
 # analysis's, and prints the wall time and the findings per rule. Not part of `cargo test` (it
 # needs the corpus, fetched once with cargo from crates.io).
 #
@@ -63,6 +64,9 @@ fi
 
 echo "== every parsed function's model (lock summary, lock events, spawn reachability) as with every file parsed"
 cargo run -q --release -p lint-core --example model_diff -- "$corpus" | tail -5
+
+echo "== every parsed file's IR with function bodies read without syn as with syn reading them"
+cargo run -q --release -p lint-core --example body_diff -- "$corpus" | tail -5
 
 echo "== cached facts reused for every file: the same findings"
 # Fill a scratch cache, drop the result entries (keeping the per-file facts), run again

@@ -1,6 +1,8 @@
 //! syn → [`ir`](super::ir): runs on the thread that parsed the file, converts every span it keeps
 //! to byte offsets, parses the arguments of well-known macros, and bounds its own recursion.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Span as PmSpan, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -15,6 +17,7 @@ use crate::catalog::{is_expr_list_macro, is_format_macro};
 use crate::diagnostic::Span;
 use crate::lex::Omit;
 
+mod bodies;
 pub mod macro_rules;
 
 /// Expressions nested deeper than this are replaced by opaque nodes (the file is still analyzed).
@@ -24,7 +27,7 @@ pub const MAX_DEPTH: u32 = 256;
 pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> {
     let (base, content) = strip_prefix(text);
     let lines = crate::source::line_starts(content);
-    parse_lines(file, base, content, lines, content)
+    parse_lines(file, base, content, lines, content, HashMap::new())
 }
 
 /// Parses and lowers a file's text with `omit` left out (see [`crate::lex::plan`]). Lines that
@@ -33,13 +36,67 @@ pub fn parse_and_lower(file: u32, text: &str) -> Result<FileIr, (String, Span)> 
 /// lines kept. A parse error is reported against the text syn saw: parse the whole text to
 /// report it.
 pub fn parse_and_lower_blanked(file: u32, text: &str, omit: &Omit) -> Result<FileIr, (String, Span)> {
-    let blanked = omit.apply(text);
+    let ir = parse_and_lower_blanked_with(file, text, omit, true);
+    // Debug builds (the tests) check on every file that reading function bodies without syn
+    // changes nothing: the same IR, or the same error.
+    #[cfg(debug_assertions)]
+    {
+        let by_syn = parse_and_lower_blanked_with(file, text, omit, false);
+        assert_eq!(
+            format!("{ir:?}"),
+            format!("{by_syn:?}"),
+            "bodies read without syn differ"
+        );
+    }
+    ir
+}
+
+/// How many function bodies of a file, and how many bytes of them, the own body parser finds
+/// and reads (`examples/body_diff.rs`).
+#[doc(hidden)]
+#[must_use]
+pub fn own_bodies_coverage(text: &str, omit: &Omit) -> [usize; 4] {
+    let mut blanked = omit.apply(text);
+    let (base, content) = strip_prefix(&blanked);
+    let found = bodies::found(content);
+    let ready = bodies::pre_parse(0, base, &mut blanked);
+    let read: usize = found
+        .iter()
+        .filter(|(o, _)| ready.contains_key(&((base + o) as u32)))
+        .map(|(o, c)| c - o)
+        .sum();
+    [found.len(), ready.len(), found.iter().map(|(o, c)| c - o).sum(), read]
+}
+
+/// [`parse_and_lower_blanked`], with function bodies read by syn too when `own_bodies` is
+/// false (what `examples/body_diff.rs` compares).
+#[doc(hidden)]
+pub fn parse_and_lower_blanked_with(
+    file: u32,
+    text: &str,
+    omit: &Omit,
+    own_bodies: bool,
+) -> Result<FileIr, (String, Span)> {
+    let mut blanked = omit.apply(text);
+    let ready = if own_bodies {
+        let (base, _) = strip_prefix(&blanked);
+        bodies::pre_parse(file, base, &mut blanked)
+    } else {
+        HashMap::new()
+    };
     let (base, content) = strip_prefix(&blanked);
     let mut ranges = omit
         .ranges
         .iter()
         .map(|&(lo, hi)| ((lo as usize).saturating_sub(base), (hi as usize).saturating_sub(base)))
         .peekable();
+    // The insides of the bodies read already: a line wholly inside one holds no token either.
+    let mut read: Vec<(usize, usize)> = ready
+        .values()
+        .map(|r| (r.block.span.lo as usize + 1 - base, r.block.span.hi as usize - 1 - base))
+        .collect();
+    read.sort_unstable();
+    let mut read = read.into_iter().peekable();
     let mut holes = omit
         .holes
         .iter()
@@ -62,14 +119,18 @@ pub fn parse_and_lower_blanked(file: u32, text: &str, omit: &Omit) -> Result<Fil
         while holes.peek().is_some_and(|&at| at < start) {
             holes.next();
         }
+        while read.peek().is_some_and(|&(_, hi)| hi < body_end.max(start + 1)) {
+            read.next();
+        }
         let inside = ranges.peek().is_some_and(|&(lo, hi)| lo <= start && body_end <= hi)
-            && holes.peek().is_none_or(|&at| at >= end);
+            && holes.peek().is_none_or(|&at| at >= end)
+            || read.peek().is_some_and(|&(lo, hi)| lo <= start && body_end <= hi);
         if !inside {
             kept.push(start);
             compact.push_str(&content[start..end]);
         }
     }
-    parse_lines(file, base, content, kept, &compact)
+    parse_lines(file, base, content, kept, &compact, ready)
 }
 
 /// A byte-order mark, and a shebang line (not an inner attribute `#![..]`), are no Rust.
@@ -96,6 +157,7 @@ fn parse_lines(
     content: &str,
     lines: Vec<usize>,
     source: &str,
+    ready: HashMap<u32, bodies::Ready>,
 ) -> Result<FileIr, (String, Span)> {
     let parsed = syn::parse_str::<syn::File>(source);
     let result = match parsed {
@@ -114,6 +176,7 @@ fn parse_lines(
                 unread_macros: Vec::new(),
                 unread_macro_rules: Vec::new(),
                 body_items: 0,
+                ready,
             };
             let items = l.items(&f.items);
             Ok(FileIr {
@@ -125,10 +188,17 @@ fn parse_lines(
             })
         }
         Err(e) => {
-            let r = e.span().byte_range();
+            // Through the lines syn was given, to the file's bytes (syn's own offsets are
+            // in the text it saw, which leaves lines out).
+            let offsets = Offsets {
+                text: content,
+                lines,
+                ascii: content.is_ascii(),
+            };
+            let (lo, hi) = (offsets.byte(e.span().start()), offsets.byte(e.span().end()));
             Err((
                 e.to_string(),
-                Span::new(file, (base + r.start) as u32, (base + r.end) as u32),
+                Span::new(file, (base + lo) as u32, (base + hi.max(lo)) as u32),
             ))
         }
     };
@@ -166,6 +236,8 @@ struct Lowerer<'a> {
     unread_macro_rules: Vec<Span>,
     /// Items declared in bodies so far (see [`FnDef::declares_items`]).
     body_items: u32,
+    /// Function bodies read without syn, by the byte of their `{` (see [`bodies`]).
+    ready: HashMap<u32, bodies::Ready>,
 }
 
 fn ident_str(i: &proc_macro2::Ident) -> String {
@@ -744,7 +816,17 @@ impl Lowerer<'_> {
         };
         let name_span = self.sp_word(sig.ident.span());
         let items_before = self.body_items;
-        let body = body.map(|b| self.block(b));
+        let body = body.map(|b| {
+            let span = self.sp(b.brace_token.span.join());
+            match self.ready.remove(&span.lo) {
+                Some(mut r) if b.stmts.is_empty() => {
+                    bodies::renumber(&mut r.block, self.next_id);
+                    self.next_id += r.ids;
+                    r.block
+                }
+                _ => self.block(b),
+            }
+        });
         let declares_items = self.body_items != items_before;
         let span = body
             .as_ref()
@@ -1621,6 +1703,87 @@ fn format_string_captures(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lowers `src` with its function bodies read without syn and by syn: the same IR (or the
+    /// same error), and how many of its bodies were read without syn, of how many.
+    fn own_bodies(src: &str) -> (usize, usize) {
+        let omit = Omit::default();
+        let own = parse_and_lower_blanked_with(0, src, &omit, true);
+        let by_syn = parse_and_lower_blanked_with(0, src, &omit, false);
+        assert_eq!(format!("{own:?}"), format!("{by_syn:?}"), "{src}");
+        let [found, read, ..] = own_bodies_coverage(src, &omit);
+        (read, found)
+    }
+
+    #[test]
+    fn function_bodies_read_without_syn_lower_as_syn_lowers_them() {
+        // One body per kind of syntax, each read without syn, each the same IR as syn's.
+        let bodies = [
+            "let x = 1; let mut y: Vec<u8> = Vec::new(); y.push(x as u8); let _ = &mut y;",
+            "let Some(v) = map.get(&k) else { return; }; let (a, b) = (v, 2);",
+            "match map.get(&k) { Some(v) if *v > 1 => v.len(), Some(_) | None => 0, }",
+            "match e { Entry::Occupied(o) => { o.into_mut(); } Entry::Vacant(v) => v.insert(1), }",
+            "if let Some(g) = self.inner.lock().ok() && g.len() > 0 { g.clear() } else if x { y() } else { z() }",
+            "while let Some(x) = it.next() { if x == Foo::A { break; } continue; } 'a: loop { break 'a 1; }",
+            "for (i, s) in self.shards.iter().enumerate() { let g = s.write(); total += g.len() * i; }",
+            "let f = move |a: u32, (b, _): (u8, u8)| a + b as u32; let g = async move { f(1, (2, 3)).await };",
+            "let c = |x| -> Result<u8, E> { Ok(x?) }; c(1)?; unsafe { ptr.read() }; const { 1 + 2 };",
+            "let v = vec![1, 2, 3]; let w = vec![0u8; n]; let s = format!(\"{a} {}\", b); println!(\"{x:?}\");",
+            "assert_eq!(m.len(), 1, \"len {}\", m.len()); assert!(matches!(x, Some(1..=3) | None));",
+            "let r = &raw; let p = std::ptr::addr_of!(X); my_macro!(a => b, 'l); tracing::info! { n = 1 }",
+            "let p = Point { x: 1, y, ..Default::default() }; let q = Wrapper(p.0, -p.1, !flag, *r);",
+            "let n = a.b.c[i][j].0; x += 1; x <<= 2; let r = a..b; let s = ..=c; let t = ..; let u = d..;",
+            "let v: HashMap<String, Arc<Mutex<Vec<u8>>>> = HashMap::with_capacity(8); v.iter().map(|(k, _)| k).collect::<Vec<_>>();",
+            "let b: Box<dyn Fn(u8) -> u8 + Send + 'static> = Box::new(|x| x); let t: (u8, [u8; 4], &'a str, *const u8) = t;",
+            "return a && b || !c && d < e; ;;",
+            "let x = if a { 1 } else { 2 } + 1; match s { S { a, ref b, mut c, .. } => a, _ => 0 } ; { x }.len()",
+        ];
+        for body in bodies {
+            let src = format!("fn f() {{ {body} }}\nimpl S {{ fn g(&self) -> u8 {{ {body} }} }}");
+            assert_eq!(own_bodies(&src), (2, 2), "{body}");
+        }
+    }
+
+    #[test]
+    fn bodies_the_own_parser_does_not_read_are_left_to_syn() {
+        // An item or an attribute in the body, a qualified path, `select!`, a doc comment, an
+        // escape proc-macro2 reads its own way: syn reads the whole body, as before.
+        let bodies = [
+            "use std::mem; mem::take(&mut x);",
+            "fn inner() {} inner();",
+            "#[cfg(test)] let x = 1;",
+            "<T as Default>::default();",
+            "tokio::select! { _ = a => {}, }",
+            "/// doc\nlet x = 1;",
+            "let s = \"\\u{1F600}\";",
+        ];
+        for body in bodies {
+            let src = format!("fn f() {{ {body} }}\nfn g() {{ let y = 2; }}");
+            assert_eq!(own_bodies(&src), (1, 2), "{body}");
+        }
+        // Not Rust: syn's error, at the same place, whoever reads the bodies.
+        for bad in [
+            "fn f() { a < b < c; }",
+            "fn f() { let x = 1 }",
+            "fn f() { x as u8.len(); }",
+        ] {
+            assert_eq!(own_bodies(bad), (0, 1), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_parse_error_in_a_text_with_lines_left_out_is_placed_in_the_file() {
+        // The left-out item spans lines, which syn is not given: the error's span is still the
+        // file's byte of the stray `;`.
+        let src = "fn skipped() {\n    let a = 1;\n}\n;\nfn kept() {}\n";
+        let lex = crate::lex::lex(0, src);
+        let range = lex.items[0].range.expect("the first function's range");
+        let mut omit = Omit::default();
+        omit.leave_out(range.0, range.1);
+        let (_, span) = parse_and_lower_blanked(0, src, &omit).unwrap_err();
+        assert_eq!(&src[span.lo as usize..span.hi as usize], ";");
+        assert_eq!(span.lo as usize, src.find("\n;").unwrap() + 1);
+    }
 
     #[test]
     fn lines_left_out_map_back_to_the_same_spans() {
