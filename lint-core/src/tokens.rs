@@ -187,7 +187,7 @@ fn string(bytes: &[u8]) -> Option<Token> {
 }
 
 /// A token and where it starts.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tok {
     pub kind: TokenKind,
     pub start: u32,

@@ -822,6 +822,10 @@ impl Lowerer<'_> {
                 Some(mut r) if b.stmts.is_empty() => {
                     bodies::renumber(&mut r.block, self.next_id);
                     self.next_id += r.ids;
+                    self.body_items += r.items;
+                    self.truncated |= r.truncated;
+                    self.unread_macros.append(&mut r.unread_macros);
+                    self.unread_macro_rules.append(&mut r.unread_macro_rules);
                     r.block
                 }
                 _ => self.block(b),
@@ -1737,21 +1741,30 @@ mod tests {
             "let b: Box<dyn Fn(u8) -> u8 + Send + 'static> = Box::new(|x| x); let t: (u8, [u8; 4], &'a str, *const u8) = t;",
             "return a && b || !c && d < e; ;;",
             "let x = if a { 1 } else { 2 } + 1; match s { S { a, ref b, mut c, .. } => a, _ => 0 } ; { x }.len()",
+            // Items in the body: syn reads each on its own text, lowered in place (their
+            // functions' expression ids follow the body's so far).
+            "use std::mem; let a = || 1; fn inner(m: &Mutex<u8>) { m.lock(); } inner(&m); mem::take(&mut x);",
+            "#[cfg(test)] let x = 1; #[derive(Debug)] struct S(u8); const N: usize = { 1 + 2 }; S(N as u8)",
+            "static M: Mutex<Vec<u8>> = Mutex::new(Vec::new()); impl S { fn f(&self) { M.lock(); } } g()",
+            "macro_rules! twice { ($e:expr) => { $e; $e }; } twice!(x.lock()); pub(crate) fn h() -> [u8; 2] { [0; 2] }",
+            // Arguments syn cannot read (tracing's `target:`, `?x`, `%x`): their identifiers.
+            "tracing::debug!(target: \"net\", ?peer, %addr, \"{n} sent\"); info!(a.len(), x = b); warn!(\"{}\", c)",
+            "let p = &raw const X; let q = &raw mut Y; (_, b) = pair; let f: fn(&u8) -> bool = g; h::<false, 3>()",
         ];
         for body in bodies {
             let src = format!("fn f() {{ {body} }}\nimpl S {{ fn g(&self) -> u8 {{ {body} }} }}");
             assert_eq!(own_bodies(&src), (2, 2), "{body}");
         }
+        // A function's body may start with inner attributes (not a block inside it, below).
+        assert_eq!(own_bodies("fn f() { #![allow(unused)] let x = 1; }"), (1, 1));
     }
 
     #[test]
     fn bodies_the_own_parser_does_not_read_are_left_to_syn() {
-        // An item or an attribute in the body, a qualified path, `select!`, a doc comment, an
-        // escape proc-macro2 reads its own way: syn reads the whole body, as before.
+        // A qualified path, `select!`, a doc comment, an inner attribute, an escape proc-macro2
+        // reads its own way: syn reads the whole body, as before.
         let bodies = [
-            "use std::mem; mem::take(&mut x);",
-            "fn inner() {} inner();",
-            "#[cfg(test)] let x = 1;",
+            "{ #![allow(unused)] let x = 1; }",
             "<T as Default>::default();",
             "tokio::select! { _ = a => {}, }",
             "/// doc\nlet x = 1;",

@@ -17,10 +17,12 @@ use std::collections::HashMap;
 
 use rustc_lexer::{LiteralKind, TokenKind as K};
 
-use super::{Lowerer, format_string_captures};
+use super::{Lowerer, Offsets, format_string_captures};
 use crate::catalog::{is_expr_list_macro, is_format_macro};
 use crate::diagnostic::Span;
-use crate::model::ir::{Arm, BinKind, Block, Closure, Expr, ExprKind, MacroArgs, Pat, Stmt, Ty, TyPath, TySeg, UnOp};
+use crate::model::ir::{
+    Arm, BinKind, Block, Closure, Expr, ExprKind, Item, ItemKind, MacroArgs, Pat, Stmt, Ty, TyPath, TySeg, UnOp,
+};
 
 /// Nesting (expressions, patterns, types, token groups) past which a body is left to syn,
 /// well below lowering's own bound so that its truncation stays syn's.
@@ -30,6 +32,12 @@ const MAX_NEST: u32 = 96;
 pub(super) struct Ready {
     pub block: Block,
     pub ids: u32,
+    /// The items declared in it, nested ones too (lowering's `body_items`).
+    pub items: u32,
+    /// What lowering the items in it found (see [`FileIr`](crate::model::ir::FileIr)).
+    pub truncated: bool,
+    pub unread_macros: Vec<Span>,
+    pub unread_macro_rules: Vec<Span>,
 }
 
 /// One token of a body: its kind and where it lies in the text.
@@ -206,116 +214,113 @@ fn tokens(text: &str, toks: &[crate::tokens::Tok]) -> Option<(Vec<T>, Vec<u32>)>
 /// The function bodies [`pre_parse`] tries (see [`scan`]): the byte of each one's `{` and of
 /// its `}`.
 pub(super) fn found(text: &str) -> Vec<(usize, usize)> {
-    let (toks, bodies) = scan(text);
-    bodies
-        .iter()
-        .map(|&(o, c)| (toks[o].start as usize, toks[c].start as usize))
-        .collect()
+    let mut out = Vec::new();
+    scan(text, |toks| {
+        if let (Some(o), Some(c)) = (toks.first(), toks.last()) {
+            out.push((o.start as usize, c.start as usize));
+        }
+    });
+    out
 }
 
-/// The tokens of `text` but whitespace and plain comments, and the function bodies among them
-/// (outside macro inputs and attributes): the index of each one's `{` and of its `}`.
-fn scan(text: &str) -> (Vec<crate::tokens::Tok>, Vec<(usize, usize)>) {
-    let mut out = Vec::new();
-    let toks: Vec<crate::tokens::Tok> = crate::tokens::Tokens::new(text)
-        .filter(|t| {
-            !matches!(
-                t.kind,
-                K::Whitespace | K::LineComment { doc_style: None } | K::BlockComment { doc_style: None, .. }
-            )
-        })
-        .collect();
-    let word = |at: usize| {
-        let t = &toks[at];
-        &text[t.start as usize..(t.start + t.len) as usize]
-    };
+/// Where [`scan`] is.
+#[derive(Clone, Copy)]
+enum At {
+    Items,
+    /// After `!` (and after its name, for `macro_rules! name`): a macro's input may follow.
+    Bang(bool),
+    /// After `#` (and after its `!`): an attribute may follow.
+    Pound(bool),
+    /// In a group skipped (a macro's input, an attribute), this deep.
+    Skip(u32),
+    /// After `fn`: its name.
+    Fn,
+    /// In a signature: how deep in groups, and in `<..>`.
+    Sig(u32, i32),
+    /// In a body, this deep.
+    Body(u32),
+}
+
+/// Walks the tokens of `text` once (but whitespace and plain comments) and hands `body` the
+/// tokens of each function body, braces included, outside macro inputs and attributes (a
+/// function nested in a body is part of it).
+fn scan(text: &str, mut body: impl FnMut(&[crate::tokens::Tok])) {
     let is_open = |k: K| matches!(k, K::OpenParen | K::OpenBracket | K::OpenBrace);
     let is_close = |k: K| matches!(k, K::CloseParen | K::CloseBracket | K::CloseBrace);
-    // The index of the token closing the group opened at `at`.
-    let close_of = |at: usize| -> Option<usize> {
-        let mut depth = 0usize;
-        for (next, t) in toks.iter().enumerate().skip(at) {
-            if is_open(t.kind) {
-                depth += 1;
-            } else if is_close(t.kind) {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(next);
-                }
-            }
-        }
-        None
-    };
-    let mut at = 0;
-    while at < toks.len() {
-        let k = toks[at].kind;
-        // A macro's input (`name! (..)`, `macro_rules! name { .. }`) or an attribute.
-        if matches!(k, K::Bang | K::Pound) {
-            let mut next = at + 1;
-            if toks.get(next).is_some_and(|t| matches!(t.kind, K::Ident | K::RawIdent)) && k == K::Bang {
-                next += 1;
-            }
-            if toks.get(next).is_some_and(|t| k == K::Pound && t.kind == K::Bang) {
-                next += 1;
-            }
-            if toks.get(next).is_some_and(|t| is_open(t.kind)) {
-                match close_of(next) {
-                    Some(c) => {
-                        at = c + 1;
-                        continue;
-                    }
-                    None => return (toks, out),
-                }
-            }
-        }
-        if k == K::Ident
-            && word(at) == "fn"
-            && toks
-                .get(at + 1)
-                .is_some_and(|t| matches!(t.kind, K::Ident | K::RawIdent))
-        {
-            // The signature: to the first `{` or `;` outside `(..)`, `[..]` and `<..>`.
-            let mut next = at + 2;
-            let mut angle = 0i32;
-            let mut body = None;
-            while next < toks.len() {
-                let kind = toks[next].kind;
-                match kind {
-                    K::Lt => angle += 1,
-                    K::Gt
-                        if !(next > 0
-                            && toks[next - 1].kind == K::Minus
-                            && toks[next - 1].start + 1 == toks[next].start) =>
-                    {
-                        angle -= 1;
-                    }
-                    K::Semi if angle == 0 => break,
-                    K::OpenBrace if angle == 0 => {
-                        body = Some(next);
-                        break;
-                    }
-                    _ if is_open(kind) => match close_of(next) {
-                        Some(end) => next = end,
-                        None => return (toks, out),
-                    },
-                    _ => {}
-                }
-                next += 1;
-            }
-            let Some(open) = body else {
-                at = next + 1;
-                continue;
-            };
-            let Some(close) = close_of(open) else {
-                return (toks, out);
-            };
-            out.push((open, close));
-            at = close + 1;
+    let mut at = At::Items;
+    let mut buf: Vec<crate::tokens::Tok> = Vec::new();
+    // The previous token's kind and end (for `->`).
+    let mut prev = (K::Semi, 0u32);
+    for tok in crate::tokens::Tokens::new(text) {
+        let k = tok.kind;
+        if matches!(
+            k,
+            K::Whitespace | K::LineComment { doc_style: None } | K::BlockComment { doc_style: None, .. }
+        ) {
             continue;
         }
-        at += 1;
+        let arrow = k == K::Gt && prev.0 == K::Minus && prev.1 == tok.start;
+        prev = (k, tok.start + tok.len);
+        // (A token that ends a lookahead is read again as at item level.)
+        let mut again = true;
+        while again {
+            again = false;
+            at = match at {
+                At::Skip(d) if is_open(k) => At::Skip(d + 1),
+                At::Skip(1) if is_close(k) => At::Items,
+                At::Skip(d) if is_close(k) => At::Skip(d - 1),
+                At::Skip(d) => At::Skip(d),
+                At::Body(d) => {
+                    buf.push(tok);
+                    if is_open(k) {
+                        At::Body(d + 1)
+                    } else if is_close(k) && d == 1 {
+                        body(&buf);
+                        buf.clear();
+                        At::Items
+                    } else if is_close(k) {
+                        At::Body(d - 1)
+                    } else {
+                        At::Body(d)
+                    }
+                }
+                At::Sig(n, angle) if n > 0 => {
+                    if is_open(k) {
+                        At::Sig(n + 1, angle)
+                    } else if is_close(k) {
+                        At::Sig(n - 1, angle)
+                    } else {
+                        At::Sig(n, angle)
+                    }
+                }
+                At::Sig(_, angle) => match k {
+                    K::Lt => At::Sig(0, angle + 1),
+                    K::Gt if !arrow => At::Sig(0, angle - 1),
+                    K::Semi if angle == 0 => At::Items,
+                    K::OpenBrace if angle == 0 => {
+                        buf.push(tok);
+                        At::Body(1)
+                    }
+                    _ if is_open(k) => At::Sig(1, angle),
+                    _ => At::Sig(0, angle),
+                },
+                At::Fn if matches!(k, K::Ident | K::RawIdent) => At::Sig(0, 0),
+                At::Bang(false) if matches!(k, K::Ident | K::RawIdent) => At::Bang(true),
+                At::Pound(false) if k == K::Bang => At::Pound(true),
+                At::Bang(_) | At::Pound(_) if is_open(k) => At::Skip(1),
+                At::Fn | At::Bang(_) | At::Pound(_) => {
+                    again = true;
+                    At::Items
+                }
+                At::Items => match k {
+                    K::Bang => At::Bang(false),
+                    K::Pound => At::Pound(false),
+                    K::Ident if &text[tok.start as usize..(tok.start + tok.len) as usize] == "fn" => At::Fn,
+                    _ => At::Items,
+                },
+            };
+        }
     }
-    (toks, out)
 }
 
 /// Reads the function bodies it can of the text syn will parse (`text[base..]`, after a
@@ -326,12 +331,12 @@ pub(super) fn pre_parse(file: u32, base: usize, text: &mut String) -> HashMap<u3
     let mut done = Vec::new();
     {
         let content = &text[base..];
-        let (toks, bodies) = scan(content);
-        for (open, close) in bodies {
-            let Some((t, mate)) = tokens(content, &toks[open..=close]) else {
-                continue;
+        let ascii = content.is_ascii();
+        scan(content, |toks| {
+            let Some((t, mate)) = tokens(content, toks) else {
+                return;
             };
-            let (open, close) = (toks[open].start as usize, toks[close].start as usize);
+            let (open, close) = (toks[0].start as usize, toks[toks.len() - 1].start as usize);
             let end = t.len();
             let mut p = P {
                 text: content,
@@ -343,16 +348,31 @@ pub(super) fn pre_parse(file: u32, base: usize, text: &mut String) -> HashMap<u3
                 base: base as u32,
                 ids: 0,
                 depth: 0,
+                ascii,
+                items: 0,
+                truncated: false,
+                unread_macros: Vec::new(),
+                unread_macro_rules: Vec::new(),
             };
-            let Some(block) = p.block() else {
-                continue;
+            let Some(block) = p.fn_body() else {
+                return;
             };
             if p.i != end {
-                continue;
+                return;
             }
             done.push((open, close));
-            ready.insert((base + open) as u32, Ready { block, ids: p.ids });
-        }
+            ready.insert(
+                (base + open) as u32,
+                Ready {
+                    block,
+                    ids: p.ids,
+                    items: p.items,
+                    truncated: p.truncated,
+                    unread_macros: p.unread_macros,
+                    unread_macro_rules: p.unread_macro_rules,
+                },
+            );
+        });
     }
     if done.is_empty() {
         return ready;
@@ -383,8 +403,28 @@ pub(super) fn renumber(b: &mut Block, by: u32) {
                 }
             }
             Stmt::Expr { expr, .. } => renumber_expr(expr, by),
-            Stmt::Item(_) => {}
+            Stmt::Item(item) => renumber_item(item, by),
         }
+    }
+}
+
+fn renumber_item(item: &mut Item, by: u32) {
+    let fns = |fns: &mut [crate::model::ir::FnDef]| {
+        for f in fns {
+            if let Some(b) = &mut f.body {
+                renumber(b, by);
+            }
+        }
+    };
+    match &mut item.kind {
+        ItemKind::Fn(f) => fns(std::slice::from_mut(f)),
+        ItemKind::Impl { fns: f, .. } | ItemKind::Trait { fns: f, .. } => fns(f),
+        ItemKind::Mod { items: Some(items), .. } | ItemKind::Const { items, .. } => {
+            for i in items {
+                renumber_item(i, by);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -589,6 +629,13 @@ struct P<'a> {
     base: u32,
     ids: u32,
     depth: u32,
+    /// The whole text is ASCII (columns are bytes).
+    ascii: bool,
+    /// What lowering the items in the body adds up (see [`Ready`]).
+    items: u32,
+    truncated: bool,
+    unread_macros: Vec<Span>,
+    unread_macro_rules: Vec<Span>,
 }
 
 type R<X> = Option<X>;
@@ -641,6 +688,20 @@ impl<'a> P<'a> {
         }
     }
 
+    /// A path segment's name: an identifier that is no keyword (raw or not), or `self`,
+    /// `Self`, `super`, `crate`.
+    fn segment_at(&self, n: usize) -> Option<&'a str> {
+        let t = self.at(self.i + n)?;
+        match t.k {
+            Tk::Raw => Some(&self.word_of(t)[2..]),
+            Tk::Ident => {
+                let w = self.word_of(t);
+                (!is_keyword(w) || matches!(w, "self" | "Self" | "super" | "crate")).then_some(w)
+            }
+            _ => None,
+        }
+    }
+
     fn span(&self, lo: u32, hi: u32) -> Span {
         Span::new(self.file, self.base + lo, self.base + hi)
     }
@@ -658,6 +719,33 @@ impl<'a> P<'a> {
         let id = self.ids;
         self.ids += 1;
         Expr { id, span, kind }
+    }
+
+    /// A node of the IR, of no shape syn's grammar treats apart.
+    fn node(&mut self, span: Span, kind: ExprKind) -> E {
+        E {
+            e: self.mk(span, kind),
+            s: Shape::Other,
+        }
+    }
+
+    /// A prefix operator's operand (after its token, whose span is `op`), and the node made of it.
+    fn prefixed(&mut self, op: Span, allow_struct: bool, kind: impl FnOnce(Box<Expr>) -> ExprKind) -> R<E> {
+        let inner = self.unary(allow_struct)?;
+        let span = Self::join(op, inner.e.span);
+        Some(self.node(span, kind(Box::new(inner.e))))
+    }
+
+    /// `break` or `return` (its keyword's span `kw`), with the value that follows when there
+    /// is one and `value` allows it.
+    fn jump(&mut self, kw: Span, value: bool, kind: impl FnOnce(Option<Box<Expr>>) -> ExprKind) -> R<E> {
+        let inner = if value && self.starts_expr() {
+            Some(Box::new(self.expr(true)?.e))
+        } else {
+            None
+        };
+        let span = inner.as_ref().map_or(kw, |i| Self::join(kw, i.span));
+        Some(self.node(span, kind(inner)))
     }
 
     fn join(a: Span, b: Span) -> Span {
@@ -682,6 +770,26 @@ impl<'a> P<'a> {
         (self.depth <= MAX_NEST).then_some(())
     }
 
+    /// Items read by `item`, separated by commas, to the end of the group; and whether a comma
+    /// ends them (`(a,)` is a tuple, `(a)` is not).
+    fn comma_list<X>(&mut self, mut item: impl FnMut(&mut Self) -> R<X>) -> R<(Vec<X>, bool)> {
+        let mut out = Vec::new();
+        let mut trailing = false;
+        while self.i < self.end {
+            out.push(item(self)?);
+            trailing = false;
+            if self.i >= self.end {
+                break;
+            }
+            if !self.is_p(0, b',') {
+                return None;
+            }
+            self.i += 1;
+            trailing = true;
+        }
+        Some((out, trailing))
+    }
+
     // ------------------------------------------------------------ blocks and statements
 
     /// A block at the current `{`.
@@ -691,6 +799,21 @@ impl<'a> P<'a> {
         }
         let span = self.group_span(self.i);
         let stmts = self.group(Self::stmts)?;
+        Some(Block { stmts, span })
+    }
+
+    /// A function's body: a block whose inner attributes (`#![allow(..)]`) come first.
+    fn fn_body(&mut self) -> R<Block> {
+        if !self.is_open(0, b'{') {
+            return None;
+        }
+        let span = self.group_span(self.i);
+        let stmts = self.group(|p| {
+            while p.is_ps(0, b"#!") && p.is_open(2, b'[') {
+                p.i = p.mate[p.i + 2] as usize + 1;
+            }
+            p.stmts()
+        })?;
         Some(Block { stmts, span })
     }
 
@@ -707,7 +830,7 @@ impl<'a> P<'a> {
                 return Some(out);
             }
             let (stmt, needs_semi) = self.stmt()?;
-            out.push(stmt);
+            out.extend(stmt);
             if self.i >= self.end {
                 return Some(out);
             }
@@ -717,9 +840,23 @@ impl<'a> P<'a> {
         }
     }
 
-    /// A statement, and whether it must be the last one (it needed a `;` it does not have).
-    fn stmt(&mut self) -> R<(Stmt, bool)> {
-        self.item_ahead()?;
+    /// A statement (none for an item lowering leaves out), and whether it must be the last one
+    /// (it needed a `;` it does not have).
+    fn stmt(&mut self) -> R<(Option<Stmt>, bool)> {
+        // Outer attributes: an item's are read with it; a statement's, lowering ignores.
+        let start = self.i;
+        while self.is_p(0, b'#') {
+            if !self.is_open(1, b'[') {
+                return None;
+            }
+            self.i = self.mate[self.i + 1] as usize + 1;
+        }
+        if self.item_ahead().is_none() {
+            return Some((self.item_stmt(start)?, false));
+        }
+        if self.i > start && (self.i >= self.end || self.is_p(0, b';')) {
+            return None;
+        }
         // A brace macro statement: `name! { .. }` not followed by `.` or `?`.
         if let Some(n) = self.mod_path_len()
             && self.is_p(n, b'!')
@@ -736,30 +873,29 @@ impl<'a> P<'a> {
                 if semi {
                     self.i += 1;
                 }
-                return Some((Stmt::Expr { expr: e.e, semi }, false));
+                return Some((Some(Stmt::Expr { expr: e.e, semi }), false));
             }
         }
         if self.is_word(0, "let") {
-            return self.local().map(|s| (s, false));
+            return self.local().map(|s| (Some(s), false));
         }
         let e = self.expr_early()?;
         if self.is_p(0, b';') {
             self.i += 1;
-            return Some((Stmt::Expr { expr: e.e, semi: true }, false));
+            return Some((Some(Stmt::Expr { expr: e.e, semi: true }), false));
         }
         let needs = match e.s {
             Shape::BlockLike => false,
             Shape::Macro(brace) => !brace,
             _ => true,
         };
-        Some((Stmt::Expr { expr: e.e, semi: false }, needs))
+        Some((Some(Stmt::Expr { expr: e.e, semi: false }), needs))
     }
 
-    /// `None` when an item (or an attribute) starts here, which is left to syn.
+    /// `None` when an item starts here (syn's list in `parse_stmt`).
     fn item_ahead(&self) -> R<()> {
         let w = |n: usize, s: &str| self.is_word(n, s);
-        let item = self.is_p(0, b'#')
-            || w(0, "pub")
+        let item = w(0, "pub")
             || w(0, "crate") && !self.is_ps(1, b"::")
             || w(0, "extern")
             || w(0, "use")
@@ -786,6 +922,90 @@ impl<'a> P<'a> {
                         .is_some_and(|t| matches!(t.k, Tk::Ident | Tk::Raw))
             });
         (!item).then_some(())
+    }
+
+    /// The token after the item that starts here (its attributes read): at its first `;`
+    /// outside any group for `use`, `static`, `const` and `type` (whose values and paths hold
+    /// braces), else at its first `{ .. }` (a body) or `;` outside groups and `<..>`.
+    fn item_end(&self) -> R<usize> {
+        let mut k = self.i;
+        // The modifiers before the keyword.
+        loop {
+            let t = self.at(k)?;
+            let w = if t.k == Tk::Ident { self.word_of(t) } else { "" };
+            match w {
+                "pub" if self.at(k + 1).is_some_and(|t| t.k == Tk::Open(b'(')) => k = self.mate[k + 1] as usize + 1,
+                "pub" | "unsafe" | "async" | "default" | "auto" => k += 1,
+                "extern" => {
+                    k += 1;
+                    if self.at(k).is_some_and(|t| matches!(t.k, Tk::Lit(_))) {
+                        k += 1;
+                    }
+                }
+                "const"
+                    if self.at(k + 1).is_some_and(|t| {
+                        t.k == Tk::Ident && matches!(self.word_of(t), "fn" | "unsafe" | "async" | "extern")
+                    }) =>
+                {
+                    k += 1;
+                }
+                _ => break,
+            }
+        }
+        let kw = self
+            .at(k)
+            .map_or("", |t| if t.k == Tk::Ident { self.word_of(t) } else { "" });
+        let semi_only = matches!(kw, "use" | "static" | "const" | "type");
+        let mut angle = 0i32;
+        while let Some(t) = self.at(k) {
+            match t.k {
+                Tk::P(b';') if semi_only || angle == 0 => return Some(k + 1),
+                Tk::Open(b'{') if !semi_only && angle == 0 => return Some(self.mate[k] as usize + 1),
+                Tk::Open(_) => k = self.mate[k] as usize,
+                Tk::P(b'<') if !semi_only => angle += 1,
+                Tk::P(b'>') if !(semi_only || k > 0 && self.t[k - 1].k == Tk::P(b'-') && self.t[k - 1].hi == t.lo) => {
+                    angle -= 1;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        None
+    }
+
+    /// An item in the body, its attributes from `start`: read by syn, on its own text, and
+    /// lowered as lowering lowers it in place (its expression ids follow the body's so far).
+    fn item_stmt(&mut self, start: usize) -> R<Option<Stmt>> {
+        let end = self.item_end()?;
+        let (lo, hi) = (self.t[start].lo as usize, self.t[end - 1].hi as usize);
+        let src = &self.text[lo..hi];
+        let item: syn::Item = syn::parse_str(src).ok()?;
+        let mut lines = vec![lo];
+        lines.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|k| lo + k + 1));
+        let mut l = Lowerer {
+            file: self.file,
+            base: self.base as usize,
+            offsets: Offsets {
+                text: self.text,
+                lines,
+                ascii: self.ascii,
+            },
+            next_id: self.ids,
+            depth: self.depth,
+            truncated: false,
+            unread_macros: Vec::new(),
+            unread_macro_rules: Vec::new(),
+            body_items: 0,
+            ready: HashMap::new(),
+        };
+        let lowered = l.item(&item);
+        self.ids = l.next_id;
+        self.items += 1 + l.body_items;
+        self.truncated |= l.truncated;
+        self.unread_macros.extend(l.unread_macros);
+        self.unread_macro_rules.extend(l.unread_macro_rules);
+        self.i = end;
+        Some(lowered.map(|i| Stmt::Item(Box::new(i))))
     }
 
     fn local(&mut self) -> R<Stmt> {
@@ -982,10 +1202,7 @@ impl<'a> P<'a> {
                     rhs: Box::new(rhs),
                     compound: false,
                 };
-                lhs = E {
-                    e: self.mk(span, kind),
-                    s: Shape::Other,
-                };
+                lhs = self.node(span, kind);
             } else if Prec::Range >= base && self.is_ps(0, b"..") {
                 let n = self.range_limits()?;
                 let limits = self.span(self.t[self.i].lo, self.t[self.i + n - 1].hi);
@@ -1011,10 +1228,7 @@ impl<'a> P<'a> {
                     expr: Box::new(lhs.e),
                     ty,
                 };
-                lhs = E {
-                    e: self.mk(span, kind),
-                    s: Shape::Other,
-                };
+                lhs = self.node(span, kind);
             } else {
                 break;
             }
@@ -1092,22 +1306,16 @@ impl<'a> P<'a> {
             let and = self.tok_span(self.i);
             self.i += 1;
             if self.is_word(0, "raw") && (self.is_word(1, "mut") || self.is_word(1, "const")) {
-                return None;
+                // `&raw const x`, `&raw mut x`.
+                let mutable = self.is_word(1, "mut");
+                self.i += 2;
+                return self.prefixed(and, allow_struct, |expr| ExprKind::RawAddr { mutable, expr });
             }
             let mutable = self.is_word(0, "mut");
             if mutable {
                 self.i += 1;
             }
-            let inner = self.unary(allow_struct)?;
-            let span = Self::join(and, inner.e.span);
-            let kind = ExprKind::Ref {
-                mutable,
-                expr: Box::new(inner.e),
-            };
-            return Some(E {
-                e: self.mk(span, kind),
-                s: Shape::Other,
-            });
+            return self.prefixed(and, allow_struct, |expr| ExprKind::Ref { mutable, expr });
         }
         let op = match self.at(self.i).map(|t| t.k) {
             Some(Tk::P(b'*')) => Some(UnOp::Deref),
@@ -1118,16 +1326,7 @@ impl<'a> P<'a> {
         if let Some(op) = op {
             let os = self.tok_span(self.i);
             self.i += 1;
-            let inner = self.unary(allow_struct)?;
-            let span = Self::join(os, inner.e.span);
-            let kind = ExprKind::Unary {
-                op,
-                expr: Box::new(inner.e),
-            };
-            return Some(E {
-                e: self.mk(span, kind),
-                s: Shape::Other,
-            });
+            return self.prefixed(os, allow_struct, |expr| ExprKind::Unary { op, expr });
         }
         let atom = self.atom(allow_struct)?;
         self.trailers(atom)
@@ -1144,20 +1343,14 @@ impl<'a> P<'a> {
                     func: Box::new(e.e),
                     args,
                 };
-                e = E {
-                    e: self.mk(span, kind),
-                    s: Shape::Other,
-                };
+                e = self.node(span, kind);
             } else if self.is_p(0, b'.') && !self.is_ps(0, b"..") && e.s != Shape::Range {
                 self.i += 1;
                 let t = self.at(self.i)?;
                 if t.k == Tk::Ident && self.word_of(t) == "await" {
                     let span = Self::join(e.e.span, self.tok_span(self.i));
                     self.i += 1;
-                    e = E {
-                        e: self.mk(span, ExprKind::Await(Box::new(e.e))),
-                        s: Shape::Other,
-                    };
+                    e = self.node(span, ExprKind::Await(Box::new(e.e)));
                     continue;
                 }
                 let member_span = self.tok_span(self.i);
@@ -1186,10 +1379,7 @@ impl<'a> P<'a> {
                         turbofish: turbofish.unwrap_or_default(),
                         args,
                     };
-                    e = E {
-                        e: self.mk(span, kind),
-                        s: Shape::Other,
-                    };
+                    e = self.node(span, kind);
                     continue;
                 }
                 let span = Self::join(e.e.span, member_span);
@@ -1197,10 +1387,7 @@ impl<'a> P<'a> {
                     base: Box::new(e.e),
                     name,
                 };
-                e = E {
-                    e: self.mk(span, kind),
-                    s: Shape::Other,
-                };
+                e = self.node(span, kind);
             } else if self.is_open(0, b'[') {
                 let bracket = self.group_span(self.i);
                 let index = self.group(|p| p.expr(true))?;
@@ -1209,17 +1396,11 @@ impl<'a> P<'a> {
                     base: Box::new(e.e),
                     index: Box::new(index.e),
                 };
-                e = E {
-                    e: self.mk(span, kind),
-                    s: Shape::Other,
-                };
+                e = self.node(span, kind);
             } else if self.is_p(0, b'?') && e.s != Shape::Range {
                 let span = Self::join(e.e.span, self.tok_span(self.i));
                 self.i += 1;
-                e = E {
-                    e: self.mk(span, ExprKind::Try(Box::new(e.e))),
-                    s: Shape::Other,
-                };
+                e = self.node(span, ExprKind::Try(Box::new(e.e)));
             } else {
                 return Some(e);
             }
@@ -1232,18 +1413,7 @@ impl<'a> P<'a> {
     }
 
     fn comma_exprs_shaped(&mut self) -> R<Vec<E>> {
-        let mut out = Vec::new();
-        while self.i < self.end {
-            out.push(self.expr(true)?);
-            if self.i >= self.end {
-                break;
-            }
-            if !self.is_p(0, b',') {
-                return None;
-            }
-            self.i += 1;
-        }
-        Some(out)
+        self.comma_list(|p| p.expr(true)).map(|(es, _)| es)
     }
 
     /// syn's `Expr::peek`: the next token can start an expression.
@@ -1290,23 +1460,7 @@ impl<'a> P<'a> {
             }
             Tk::Open(b'(') => {
                 let paren = self.group_span(self.i);
-                let mut elems = self.group(|p| {
-                    let mut out = Vec::new();
-                    let mut trailing = false;
-                    while p.i < p.end {
-                        out.push(p.expr(true)?);
-                        trailing = false;
-                        if p.i >= p.end {
-                            break;
-                        }
-                        if !p.is_p(0, b',') {
-                            return None;
-                        }
-                        p.i += 1;
-                        trailing = true;
-                    }
-                    Some((out, trailing))
-                })?;
+                let mut elems = self.group(|p| p.comma_list(|p| p.expr(true)))?;
                 if elems.0.len() == 1 && !elems.1 {
                     // `(e)`: syn's `Expr::Paren`, lowered as `e`.
                     let e = elems.0.pop()?;
@@ -1404,14 +1558,8 @@ impl<'a> P<'a> {
                     }
                     self.i += 1;
                 }
-                let inner = if self.starts_expr() && (allow_struct || !self.is_open(0, b'{')) {
-                    Some(Box::new(self.expr(true)?.e))
-                } else {
-                    None
-                };
-                let span = inner.as_ref().map_or(kw, |i| Self::join(kw, i.span));
-                let e = self.mk(span, ExprKind::Break(inner));
-                other(e)
+                let value = allow_struct || !self.is_open(0, b'{');
+                self.jump(kw, value, ExprKind::Break)
             }
             "continue" => {
                 self.i += 1;
@@ -1423,14 +1571,7 @@ impl<'a> P<'a> {
             }
             "return" => {
                 self.i += 1;
-                let inner = if self.starts_expr() {
-                    Some(Box::new(self.expr(true)?.e))
-                } else {
-                    None
-                };
-                let span = inner.as_ref().map_or(kw, |i| Self::join(kw, i.span));
-                let e = self.mk(span, ExprKind::Return(inner));
-                other(e)
+                self.jump(kw, true, ExprKind::Return)
             }
             "let" => {
                 self.i += 1;
@@ -1516,6 +1657,12 @@ impl<'a> P<'a> {
                 let (b, span) = self.block_expr(None)?;
                 let e = self.mk(span, ExprKind::Block(b));
                 Some(E { e, s: Shape::BlockLike })
+            }
+            "_" => {
+                // syn's `Expr::Infer`: lowered as an opaque node with no first token.
+                self.i += 1;
+                let e = self.mk(Span::new(self.file, 0, 0), ExprKind::Other(Vec::new()));
+                other(e)
             }
             _ if is_keyword(w) => None,
             _ => self.path_expr(allow_struct),
@@ -1664,18 +1811,7 @@ impl<'a> P<'a> {
             n = 2;
         }
         loop {
-            let t = self.at(self.i + n)?;
-            let ok = match t.k {
-                Tk::Raw => true,
-                Tk::Ident => {
-                    let w = self.word_of(t);
-                    !is_keyword(w) || matches!(w, "self" | "Self" | "super" | "crate")
-                }
-                _ => false,
-            };
-            if !ok {
-                return None;
-            }
+            self.segment_at(n)?;
             n += 1;
             if self.is_ps(n, b"::") && !self.is_p(n + 2, b'<') {
                 n += 2;
@@ -1699,18 +1835,7 @@ impl<'a> P<'a> {
             self.i += 2;
         }
         loop {
-            let t = self.at(self.i)?;
-            let name = match t.k {
-                Tk::Raw => self.word_of(t)[2..].to_owned(),
-                Tk::Ident => {
-                    let w = self.word_of(t);
-                    if is_keyword(w) && !matches!(w, "self" | "Self" | "super" | "crate") {
-                        return None;
-                    }
-                    w.to_owned()
-                }
-                _ => return None,
-            };
+            let name = self.segment_at(0)?.to_owned();
             let sp = self.tok_span(self.i);
             first.get_or_insert(sp);
             last = Some(sp);
@@ -1867,7 +1992,45 @@ impl<'a> P<'a> {
             "select" => None,
             n if is_expr_list_macro(n) => {
                 let format = is_format_macro(n);
-                let es = self.group(Self::comma_exprs_shaped)?;
+                // An argument syn cannot read as an expression (`target: "x"`, `?value`,
+                // `%value`, as tracing's macros take): lowering reads the input's identifiers
+                // only. (What was read before it is undone: no expression ids.)
+                let before = (
+                    self.ids,
+                    self.items,
+                    self.truncated,
+                    self.unread_macros.len(),
+                    self.unread_macro_rules.len(),
+                );
+                let es = self.group(|p| {
+                    let mut out = Vec::new();
+                    while p.i < p.end {
+                        let named = p.at(p.i).is_some_and(|t| matches!(t.k, Tk::Ident | Tk::Raw))
+                            && p.is_p(1, b':')
+                            && !p.is_ps(1, b"::");
+                        if named || p.is_p(0, b'?') || p.is_p(0, b'%') {
+                            p.i = p.end;
+                            return Some(None);
+                        }
+                        out.push(p.expr(true)?);
+                        if p.i >= p.end {
+                            break;
+                        }
+                        if !p.is_p(0, b',') {
+                            return None;
+                        }
+                        p.i += 1;
+                    }
+                    Some(Some(out))
+                })?;
+                let Some(es) = es else {
+                    (self.ids, self.items, self.truncated) = (before.0, before.1, before.2);
+                    self.unread_macros.truncate(before.3);
+                    self.unread_macro_rules.truncate(before.4);
+                    let mut idents = Vec::new();
+                    self.collect_idents(open, &mut idents);
+                    return Some(self.macro_node(span, path, MacroArgs::Opaque(idents), s));
+                };
                 let mut strs = Vec::new();
                 let mut args = Vec::with_capacity(es.len());
                 for e in es {
@@ -1940,6 +2103,8 @@ impl<'a> P<'a> {
             match t.k {
                 Tk::Life => self.i += 1,
                 Tk::Lit(_) => self.i += 1,
+                // (A constant argument: `::<false>`.)
+                Tk::Ident if matches!(self.word_of(t), "true" | "false") => self.i += 1,
                 Tk::P(b'-') if self.at(self.i + 1).is_some_and(|t| matches!(t.k, Tk::Lit(_))) => self.i += 2,
                 Tk::Open(b'{') => self.i = self.mate[self.i] as usize + 1,
                 _ if self.ident_at(0).is_some() && self.is_p(1, b':') && !self.is_ps(1, b"::") => return None,
@@ -2010,23 +2175,7 @@ impl<'a> P<'a> {
                 Some(Ty::Other)
             }
             Tk::Open(b'(') => {
-                let (tys, trailing) = self.group(|p| {
-                    let mut out = Vec::new();
-                    let mut trailing = false;
-                    while p.i < p.end {
-                        out.push(p.ty(true)?);
-                        trailing = false;
-                        if p.i >= p.end {
-                            break;
-                        }
-                        if !p.is_p(0, b',') {
-                            return None;
-                        }
-                        p.i += 1;
-                        trailing = true;
-                    }
-                    Some((out, trailing))
-                })?;
+                let (tys, trailing) = self.group(|p| p.comma_list(|p| p.ty(true)))?;
                 if tys.len() == 1 && !trailing {
                     // `(T)`: syn's `Type::Paren`, lowered as `T`; `(T) + B` is left to syn.
                     if self.is_p(0, b'+') {
@@ -2082,7 +2231,29 @@ impl<'a> P<'a> {
                         }
                         Some(Ty::Bounds(bounds))
                     }
-                    "fn" | "unsafe" | "extern" | "for" => None,
+                    "fn" | "unsafe" | "extern" => {
+                        // A function pointer (`unsafe extern "C" fn(u8) -> u8`): no type the
+                        // IR keeps.
+                        if self.is_word(0, "unsafe") {
+                            self.i += 1;
+                        }
+                        if self.is_word(0, "extern") {
+                            self.i += 1;
+                            if self.at(self.i).is_some_and(|t| t.k == Tk::Lit(Lk::Str)) {
+                                self.i += 1;
+                            }
+                        }
+                        if !self.is_word(0, "fn") || !self.is_open(1, b'(') {
+                            return None;
+                        }
+                        self.i = self.mate[self.i + 1] as usize + 1;
+                        if self.is_ps(0, b"->") {
+                            self.i += 2;
+                            self.ty(false)?;
+                        }
+                        Some(Ty::Other)
+                    }
+                    "for" => None,
                     _ if t.k == Tk::Ident && is_keyword(w) && !matches!(w, "self" | "Self" | "super" | "crate") => None,
                     _ => {
                         let p = self.ty_path()?;
@@ -2106,18 +2277,7 @@ impl<'a> P<'a> {
             self.i += 2;
         }
         loop {
-            let t = self.at(self.i)?;
-            let name = match t.k {
-                Tk::Raw => self.word_of(t)[2..].to_owned(),
-                Tk::Ident => {
-                    let w = self.word_of(t);
-                    if is_keyword(w) && !matches!(w, "self" | "Self" | "super" | "crate") {
-                        return None;
-                    }
-                    w.to_owned()
-                }
-                _ => return None,
-            };
+            let name = self.segment_at(0)?.to_owned();
             self.i += 1;
             let mut args = Vec::new();
             if self.is_ps(0, b"::") && self.is_p(2, b'<') {
@@ -2368,18 +2528,7 @@ impl<'a> P<'a> {
     }
 
     fn pat_list(&mut self) -> R<Vec<Pat>> {
-        let mut out = Vec::new();
-        while self.i < self.end {
-            out.push(self.pat_multi()?);
-            if self.i >= self.end {
-                break;
-            }
-            if !self.is_p(0, b',') {
-                return None;
-            }
-            self.i += 1;
-        }
-        Some(out)
+        self.comma_list(Self::pat_multi).map(|(ps, _)| ps)
     }
 
     /// The fields of a struct pattern `S { a, b: p, ref c, .. }`.
