@@ -160,16 +160,17 @@ fn parse_lines(
     ready: HashMap<u32, bodies::Ready>,
 ) -> Result<FileIr, (String, Span)> {
     let parsed = syn::parse_str::<syn::File>(source);
+    let offsets = Offsets {
+        text: content,
+        lines,
+        ascii: content.is_ascii(),
+    };
     let result = match parsed {
         Ok(f) => {
             let mut l = Lowerer {
                 file,
                 base,
-                offsets: Offsets {
-                    text: content,
-                    lines,
-                    ascii: content.is_ascii(),
-                },
+                offsets,
                 next_id: 0,
                 depth: 0,
                 truncated: false,
@@ -190,11 +191,6 @@ fn parse_lines(
         Err(e) => {
             // Through the lines syn was given, to the file's bytes (syn's own offsets are
             // in the text it saw, which leaves lines out).
-            let offsets = Offsets {
-                text: content,
-                lines,
-                ascii: content.is_ascii(),
-            };
             let (lo, hi) = (offsets.byte(e.span().start()), offsets.byte(e.span().end()));
             Err((
                 e.to_string(),

@@ -1409,11 +1409,30 @@ impl<'a> P<'a> {
 
     /// Expressions separated by commas, a trailing one allowed, to the end of the group.
     fn comma_exprs(&mut self) -> R<Vec<Expr>> {
-        Some(self.comma_exprs_shaped()?.into_iter().map(|e| e.e).collect())
+        self.comma_list(|p| p.expr(true).map(|e| e.e)).map(|(es, _)| es)
     }
 
-    fn comma_exprs_shaped(&mut self) -> R<Vec<E>> {
-        self.comma_list(|p| p.expr(true)).map(|(es, _)| es)
+    /// `[a, b]` or `[x; n]` (an array, `vec!`'s input), to the end of the group: the
+    /// expressions.
+    fn list_or_repeat(&mut self) -> R<Vec<Expr>> {
+        if self.i >= self.end {
+            return Some(Vec::new());
+        }
+        let first = self.expr(true)?.e;
+        if self.is_p(0, b';') {
+            self.i += 1;
+            let n = self.expr(true)?.e;
+            return Some(vec![first, n]);
+        }
+        let mut out = vec![first];
+        while self.is_p(0, b',') {
+            self.i += 1;
+            if self.i >= self.end {
+                break;
+            }
+            out.push(self.expr(true)?.e);
+        }
+        Some(out)
     }
 
     /// syn's `Expr::peek`: the next token can start an expression.
@@ -1472,29 +1491,7 @@ impl<'a> P<'a> {
             }
             Tk::Open(b'[') => {
                 let bracket = self.group_span(self.i);
-                let elems = self.group(|p| {
-                    if p.i >= p.end {
-                        return Some(Vec::new());
-                    }
-                    let first = p.expr(true)?;
-                    if p.is_p(0, b';') {
-                        p.i += 1;
-                        let n = p.expr(true)?;
-                        return Some(vec![first.e, n.e]);
-                    }
-                    let mut out = vec![first.e];
-                    while p.i < p.end {
-                        if !p.is_p(0, b',') {
-                            return None;
-                        }
-                        p.i += 1;
-                        if p.i >= p.end {
-                            break;
-                        }
-                        out.push(p.expr(true)?.e);
-                    }
-                    Some(out)
-                })?;
+                let elems = self.group(Self::list_or_repeat)?;
                 let e = self.mk(bracket, ExprKind::Other(elems));
                 return other(e);
             }
@@ -1957,26 +1954,7 @@ impl<'a> P<'a> {
                 Some(E { e, s })
             }
             "vec" => {
-                let args = self.group(|p| {
-                    if p.i >= p.end {
-                        return Some(Vec::new());
-                    }
-                    let first = p.expr(true)?.e;
-                    if p.is_p(0, b';') {
-                        p.i += 1;
-                        let n = p.expr(true)?.e;
-                        return Some(vec![first, n]);
-                    }
-                    let mut out = vec![first];
-                    while p.is_p(0, b',') {
-                        p.i += 1;
-                        if p.i >= p.end {
-                            break;
-                        }
-                        out.push(p.expr(true)?.e);
-                    }
-                    Some(out)
-                })?;
+                let args = self.group(Self::list_or_repeat)?;
                 Some(self.macro_node(span, path, MacroArgs::Parsed(args), s))
             }
             "matches" | "assert_matches" | "debug_assert_matches" => {
@@ -2002,9 +1980,8 @@ impl<'a> P<'a> {
                     self.unread_macros.len(),
                     self.unread_macro_rules.len(),
                 );
-                let es = self.group(|p| {
-                    let mut out = Vec::new();
-                    while p.i < p.end {
+                let args = self.group(|p| {
+                    p.comma_list(|p| {
                         let named = p.at(p.i).is_some_and(|t| matches!(t.k, Tk::Ident | Tk::Raw))
                             && p.is_p(1, b':')
                             && !p.is_ps(1, b"::");
@@ -2012,17 +1989,10 @@ impl<'a> P<'a> {
                             p.i = p.end;
                             return Some(None);
                         }
-                        out.push(p.expr(true)?);
-                        if p.i >= p.end {
-                            break;
-                        }
-                        if !p.is_p(0, b',') {
-                            return None;
-                        }
-                        p.i += 1;
-                    }
-                    Some(Some(out))
+                        p.expr(true).map(Some)
+                    })
                 })?;
+                let es: Option<Vec<E>> = args.0.into_iter().collect();
                 let Some(es) = es else {
                     (self.ids, self.items, self.truncated) = (before.0, before.1, before.2);
                     self.unread_macros.truncate(before.3);
