@@ -374,7 +374,7 @@ const WORDS: &[(&str, u8)] = &[
     ("macro_rules", 0),
 ];
 
-const TABLE_BITS: u32 = 8;
+const TABLE_BITS: u32 = 10;
 const TABLE_MASK: usize = (1 << TABLE_BITS) - 1;
 
 /// One of [`WORDS`].
@@ -385,45 +385,85 @@ const SPAWN_ROOT: u8 = 32;
 /// [`crate::catalog::PAR_ITER_METHODS`]).
 const SPAWN_METHOD: u8 = 64;
 
-/// [`WORDS`], the spawn roots and the spawning methods by hash (open addressing, `0` for a free
-/// slot): one probe for most identifiers, which are none of them. Per slot: the hash, the flags,
-/// and for one of [`WORDS`] its index plus one. (Three arrays: the hashes, which every lookup
-/// reads, fit in a few cache lines.)
+/// [`WORDS`], the spawn roots and the spawning methods by hash, each in a slot of its own
+/// (`0` for a free slot): one comparison for any identifier, with no probing. Per slot: the
+/// hash, the flags, and for one of [`WORDS`] its index plus one. (Three arrays: the hashes,
+/// which every lookup reads, apart.)
 struct Table {
     hashes: [Sym; 1 << TABLE_BITS],
     flags: [u8; 1 << TABLE_BITS],
     words: [u8; 1 << TABLE_BITS],
 }
 
+/// The lists of [`TABLE`]: [`WORDS`] (by index) and the spawn lists with their flag.
+const LISTS: [(&[&str], u8); 4] = [
+    (&[], 0),
+    (crate::catalog::SPAWN_ROOTS, SPAWN_ROOT),
+    (crate::catalog::SPAWN_METHODS, SPAWN_METHOD),
+    (crate::catalog::PAR_ITER_METHODS, SPAWN_METHOD),
+];
+
+/// The `n`th word of list `l` of [`LISTS`] (for `l == 0`, of [`WORDS`]), and its flags.
+const fn list_word(l: usize, n: usize) -> (&'static str, u8) {
+    if l == 0 {
+        (WORDS[n].0, WORDS[n].1 | WORD)
+    } else {
+        (LISTS[l].0[n], LISTS[l].1)
+    }
+}
+
+const fn list_len(l: usize) -> usize {
+    if l == 0 { WORDS.len() } else { LISTS[l].0.len() }
+}
+
+/// Whether the slots the hash bits from `shift` give are all different (but for one word in
+/// two lists).
+const fn slots_apart(shift: u32) -> bool {
+    let mut seen = [0; 1 << TABLE_BITS];
+    let mut l = 0;
+    while l < LISTS.len() {
+        let mut i = 0;
+        while i < list_len(l) {
+            let h = sym(list_word(l, i).0);
+            let slot = (h >> shift) as usize & TABLE_MASK;
+            if seen[slot] != 0 && seen[slot] != h {
+                return false;
+            }
+            seen[slot] = h;
+            i += 1;
+        }
+        l += 1;
+    }
+    true
+}
+
+/// The first hash bits that give every word a slot of its own.
+const TABLE_SHIFT: u32 = {
+    let mut shift = 0;
+    while !slots_apart(shift) {
+        shift += 1;
+        assert!(
+            shift <= 64 - TABLE_BITS,
+            "no hash bits give every word a slot of its own"
+        );
+    }
+    shift
+};
+
 const TABLE: Table = {
-    use crate::catalog::{PAR_ITER_METHODS, SPAWN_METHODS, SPAWN_ROOTS};
     let mut t = Table {
         hashes: [0; 1 << TABLE_BITS],
         flags: [0; 1 << TABLE_BITS],
         words: [0; 1 << TABLE_BITS],
     };
-    let lists: [(&[&str], u8); 4] = [
-        (&[], 0),
-        (SPAWN_ROOTS, SPAWN_ROOT),
-        (SPAWN_METHODS, SPAWN_METHOD),
-        (PAR_ITER_METHODS, SPAWN_METHOD),
-    ];
     let mut l = 0;
-    while l < lists.len() {
-        let n = if l == 0 { WORDS.len() } else { lists[l].0.len() };
+    while l < LISTS.len() {
         let mut i = 0;
-        while i < n {
-            let (w, flags) = if l == 0 {
-                (WORDS[i].0, WORDS[i].1 | WORD)
-            } else {
-                (lists[l].0[i], lists[l].1)
-            };
+        while i < list_len(l) {
+            let (w, flags) = list_word(l, i);
             let h = sym(w);
             assert!(h != 0, "a word hashes to the free slot's mark");
-            let mut slot = slot_of(h);
-            while t.hashes[slot] != 0 && t.hashes[slot] != h {
-                slot = (slot + 1) & TABLE_MASK;
-            }
+            let slot = slot_of(h);
             // (A word in two lists has both flags.)
             t.hashes[slot] = h;
             t.flags[slot] |= flags;
@@ -438,28 +478,22 @@ const TABLE: Table = {
 };
 
 const fn slot_of(h: Sym) -> usize {
-    (h >> (64 - TABLE_BITS)) as usize
+    (h >> TABLE_SHIFT) as usize & TABLE_MASK
 }
 
 /// The word whose hash is `h` when it is in [`TABLE`]: its spelling (for one of [`WORDS`]) and
 /// flags. (Hashes are names, as everywhere in the lexer: see [`Sym`].)
 #[inline]
 fn word(h: Sym) -> (&'static str, u8) {
-    let mut slot = slot_of(h);
-    loop {
-        let wh = TABLE.hashes[slot];
-        if wh == h {
-            let w = match TABLE.words[slot] {
-                0 => "",
-                i => WORDS[i as usize - 1].0,
-            };
-            return (w, TABLE.flags[slot]);
-        }
-        if wh == 0 {
-            return ("", 0);
-        }
-        slot = (slot + 1) & TABLE_MASK;
+    let slot = slot_of(h);
+    if TABLE.hashes[slot] != h {
+        return ("", 0);
     }
+    let w = match TABLE.words[slot] {
+        0 => "",
+        i => WORDS[i as usize - 1].0,
+    };
+    (w, TABLE.flags[slot])
 }
 
 /// A crate or module that spawning functions come from.
@@ -1520,19 +1554,50 @@ impl Omit {
     /// The text as it is parsed: `ranges` blanked, `holes` filled.
     #[must_use]
     pub fn apply(&self, text: &str) -> String {
-        let mut bytes = text.as_bytes().to_vec();
+        const SPACES: &str = "                                                                ";
+        // Whole tokens are replaced, so only whole characters are kept (else nothing is left
+        // out).
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        let kept = |out: &mut String, from: usize, to: usize| match text.get(from..to) {
+            _ if from == to => true,
+            Some(kept) => {
+                out.push_str(kept);
+                true
+            }
+            None => false,
+        };
         for &(lo, hi) in &self.ranges {
-            for b in &mut bytes[lo as usize..hi as usize] {
-                if *b != b'\n' {
-                    *b = b' ';
+            let lo = (lo as usize).max(at);
+            let hi = (hi as usize).max(lo);
+            if !kept(&mut out, at, lo) {
+                return text.to_owned();
+            }
+            // A space for each byte, line breaks kept.
+            for (i, line) in text.as_bytes()[lo..hi].split(|b| *b == b'\n').enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                let mut n = line.len();
+                while n > 0 {
+                    let k = n.min(SPACES.len());
+                    out.push_str(&SPACES[..k]);
+                    n -= k;
                 }
             }
+            at = hi;
+        }
+        if !kept(&mut out, at, text.len()) {
+            return text.to_owned();
         }
         for &at in &self.holes {
-            bytes[at as usize] = b'_';
+            let at = at as usize;
+            if !(out.is_char_boundary(at) && out.is_char_boundary(at + 1)) {
+                return text.to_owned();
+            }
+            out.replace_range(at..=at, "_");
         }
-        // Whole tokens were replaced (by ASCII), so only whole characters.
-        String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+        out
     }
 }
 
@@ -1846,6 +1911,15 @@ fn inert(it: &LexItem) -> bool {
     it.inert
 }
 
+/// The names a file defines that can be seen outside their bodies (see
+/// [`LexItem::global_names`]), but those of items the model reads nothing in.
+fn file_global_names(f: &LexFacts) -> impl Iterator<Item = Sym> + '_ {
+    f.items
+        .iter()
+        .filter(|i| !inert(i))
+        .flat_map(|i| i.global_names().iter().copied())
+}
+
 /// See [`inert`] (once per item, when it is complete: the plan asks on every round).
 fn reads_nothing(it: &LexItem) -> bool {
     use crate::catalog::STATIC_MACROS;
@@ -2150,7 +2224,7 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
                                 || local[fi].contains(i)
                                 || returners.contains(i))
                     })
-                    || it.members.iter().any(|m| interests.contains(m))
+                    || it.members.iter().any(|m| hot.may_contain(*m) && interests.contains(m))
                     || calls_macro();
                 let locks = candidate
                     && (it.spawns
@@ -2333,31 +2407,39 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
     // Name collisions: a skipped file defining a name that a parsed file uses and another parsed
     // file defines would change how that name resolves.
     loop {
-        let mut mentioned = SymSet::default();
-        let mut defined = SymSet::default();
-        for (f, r) in facts.iter().zip(&relevant) {
-            if *r {
-                mentioned.extend(f.idents());
-                defined.extend(
-                    f.items
-                        .iter()
-                        .filter(|i| !inert(i))
-                        .flat_map(|i| i.global_names().iter().copied()),
-                );
-            }
+        let defined: SymSet = facts
+            .iter()
+            .zip(&relevant)
+            .filter(|(_, r)| **r)
+            .flat_map(|(f, _)| file_global_names(f))
+            .collect();
+        // The names a skipped file defines that a parsed one does too, and of those, the ones a
+        // parsed file uses (most packages have none of the first: their parsed files' idents
+        // need no reading).
+        let mut both: SymSet = facts
+            .iter()
+            .zip(&relevant)
+            .filter(|(_, r)| !**r)
+            .flat_map(|(f, _)| file_global_names(f))
+            .filter(|n| defined.contains(n))
+            .collect();
+        if !both.is_empty() {
+            let mentioned: SymSet = facts
+                .iter()
+                .zip(&relevant)
+                .filter(|(_, r)| **r)
+                .flat_map(|(f, _)| f.idents())
+                .filter(|n| both.contains(n))
+                .collect();
+            both.retain(|n| mentioned.contains(n));
         }
         let mut changed = false;
         for (fi, f) in facts.iter().enumerate() {
             if relevant[fi] {
                 continue;
             }
-            let collides = f
-                .items
-                .iter()
-                .filter(|i| !inert(i))
-                .flat_map(|i| i.global_names().iter())
-                .find(|n| mentioned.contains(*n) && defined.contains(*n));
-            if let Some(&name) = collides {
+            let collides = file_global_names(f).find(|n| both.contains(n));
+            if let Some(name) = collides {
                 relevant[fi] = true;
                 why.files[fi] = Some(Because::Collision { name });
                 changed = true;
@@ -2377,7 +2459,48 @@ fn relevance(facts: &[LexFacts], interests: &SymSet) -> Relevance {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// `Omit::apply` builds the text from slices; what it makes is what blanking the bytes
+        /// one by one makes (or the text itself where a range splits a character).
+        #[test]
+        fn omitting_blanks_the_bytes_of_each_range(
+            parts in proptest::collection::vec(prop::sample::select(vec!["a", " ", "\n", "é", "{}", "x;"]), 0..30),
+            cuts in proptest::collection::vec((0u32..80, 0u32..12), 0..5),
+            holes in proptest::collection::vec((0usize..5, 0u32..12), 0..3),
+        ) {
+            let text: String = parts.concat();
+            let n = text.len() as u32;
+            let mut ranges: Vec<(u32, u32)> = Vec::new();
+            for (lo, len) in cuts {
+                let lo = lo.min(n).max(ranges.last().map_or(0, |r| r.1));
+                ranges.push((lo, (lo + len).min(n).max(lo)));
+            }
+            // (A hole lies in a range, as the plan writes one.)
+            let mut holes: Vec<u32> = holes
+                .into_iter()
+                .filter_map(|(r, off)| ranges.get(r).filter(|(lo, hi)| lo < hi).map(|(lo, hi)| lo + off % (hi - lo)))
+                .collect();
+            holes.sort_unstable();
+            let omit = Omit { ranges: ranges.clone(), holes: holes.clone() };
+            let mut bytes = text.as_bytes().to_vec();
+            for &(lo, hi) in &ranges {
+                for b in &mut bytes[lo as usize..hi as usize] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+            }
+            for &at in &holes {
+                bytes[at as usize] = b'_';
+            }
+            let want = String::from_utf8(bytes).unwrap_or_else(|_| text.clone());
+            prop_assert_eq!(omit.apply(&text), want);
+        }
+    }
 
     #[test]
     fn sym_hashes_the_tail_as_if_zero_padded() {

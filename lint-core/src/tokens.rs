@@ -49,7 +49,7 @@ impl<'a> Tokens<'a> {
         let bytes = self.text.as_bytes();
         loop {
             match bytes.get(self.pos) {
-                Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
+                Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += run(&bytes[self.pos..], space_mask, &SPACE),
                 Some(b'/')
                     if bytes.get(self.pos + 1) == Some(&b'/')
                         && !matches!(bytes.get(self.pos + 2), Some(b'!'))
@@ -82,7 +82,7 @@ impl<'a> Tokens<'a> {
                 };
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                let n = bytes.iter().position(|b| !IDENT[*b as usize]).unwrap_or(bytes.len());
+                let n = run(bytes, ident_mask, &IDENT);
                 // Prefixed literals, raw identifiers and unknown prefixes (`r#x`, `b"x"`,
                 // `f"x"`), and identifiers going on in non-ASCII characters.
                 if bytes
@@ -150,6 +150,61 @@ pub(crate) static IDENT: [bool; 256] = {
     }
     t
 };
+
+/// ASCII whitespace as [`Tokens`] skips it: space, tab, line feed, carriage return.
+static SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = ONES * 0x80;
+
+/// The high bit of each byte of `x` that is at least `lo` and at most `hi`, for bytes below
+/// 0x80 (no sum carries into the next byte).
+const fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    let at_least = x + ONES * (0x80 - lo as u64);
+    let above = x + ONES * (0x7f - hi as u64);
+    at_least & !above & HIGH
+}
+
+/// The high bit of each byte of `x` that is an ASCII letter, digit or `_` (see [`IDENT`]).
+const fn ident_mask(x: u64) -> u64 {
+    let ascii = !x & HIGH;
+    let low = x & !HIGH;
+    (in_range(low | (ONES * 0x20), b'a', b'z') | in_range(low, b'0', b'9') | in_range(low, b'_', b'_')) & ascii
+}
+
+/// The high bit of each byte of `x` that is in [`SPACE`].
+const fn space_mask(x: u64) -> u64 {
+    let ascii = !x & HIGH;
+    let low = x & !HIGH;
+    (in_range(low, b'\t', b'\n') | in_range(low, b'\r', b'\r') | in_range(low, b' ', b' ')) & ascii
+}
+
+/// How many bytes at the start of `bytes` are in `table`, whose bytes `mask` marks eight at a
+/// time: a word-at-a-time scan, for identifiers and indentation (a loop byte by byte
+/// mispredicts its exit once per token).
+#[inline]
+fn run(bytes: &[u8], mask: fn(u64) -> u64, table: &[bool; 256]) -> usize {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let stop = !mask(x) & HIGH;
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|b| !table[*b as usize])
+        .unwrap_or(bytes.len() - i)
+}
 
 fn token(kind: TokenKind, len: usize) -> Token {
     Token { kind, len: len as u32 }

@@ -419,30 +419,29 @@ impl ItemIndex {
 
     /// Expands a written path through the file's imports. Returns the full path and whether it
     /// is known to be crate-local.
-    fn expand(&self, file: u32, names: &[String]) -> (Vec<String>, bool) {
+    fn expand<'a>(&'a self, file: u32, names: &'a [String]) -> (Vec<&'a str>, bool) {
         let Some(first) = names.first() else {
             return (Vec::new(), false);
         };
         let scope = &self.scopes[file as usize];
-        let mut full: Vec<String> = match scope.uses.get(first) {
+        let mut full: Vec<&str> = match scope.uses.get(first) {
             Some(p) if !matches!(first.as_str(), "crate" | "self" | "super" | "Self") => {
-                p.iter().chain(&names[1..]).cloned().collect()
+                p.iter().chain(&names[1..]).map(String::as_str).collect()
             }
-            _ => names.to_vec(),
+            _ => names.iter().map(String::as_str).collect(),
         };
-        let mut local = false;
-        while matches!(full.first().map(String::as_str), Some("crate" | "self" | "super")) {
-            full.remove(0);
-            local = true;
-        }
-        if !local && full.len() == 1 && !scope.uses.contains_key(&full[0]) && !self.names.contains_key(&full[0]) {
+        let skip = full
+            .iter()
+            .take_while(|s| matches!(**s, "crate" | "self" | "super"))
+            .count();
+        full.drain(..skip);
+        let local = skip > 0;
+        if !local && full.len() == 1 && !scope.uses.contains_key(full[0]) && !self.names.contains_key(full[0]) {
             // A glob import of a known crate can bring a well-known name in.
             for g in &scope.globs {
-                if g.first().is_some_and(|c| crate::catalog::crate_provides(c, &full[0])) {
-                    let mut p = g.clone();
-                    p.push(full[0].clone());
-                    let refs: Vec<&str> = p.iter().map(String::as_str).collect();
-                    if known_type(&refs, Vec::new()).is_some() {
+                if g.first().is_some_and(|c| crate::catalog::crate_provides(c, full[0])) {
+                    let p: Vec<&str> = g.iter().map(String::as_str).chain([full[0]]).collect();
+                    if known_type(&p, Vec::new()).is_some() {
                         return (p, false);
                     }
                 }
@@ -544,16 +543,18 @@ impl ItemIndex {
     }
 
     /// Resolves a type path (with already-resolved arguments of its last segment).
+    #[must_use]
     pub fn resolve_type_path(&self, file: u32, names: &[String], args: Vec<SemTy>, depth: u32) -> SemTy {
         let (full, local) = self.expand(file, names);
-        let Some(last) = full.last() else { return SemTy::Unknown };
-        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
-        if let Some(t) = self.configured_type(&refs, &args) {
+        let Some(&last) = full.last() else {
+            return SemTy::Unknown;
+        };
+        if let Some(t) = self.configured_type(&full, &args) {
             return t;
         }
-        let known_external = !local && full.len() > 1 && is_known_crate(&full[0]);
+        let known_external = !local && full.len() > 1 && is_known_crate(full[0]);
         if known_external {
-            return known_type(&refs, args).unwrap_or_default();
+            return known_type(&full, args).unwrap_or_default();
         }
         let want: fn(Def) -> bool = |d| matches!(d, Def::Adt(_) | Def::Alias(_));
         // `Self::Item`, `Trait::Output`: an associated type, never a crate-level one.
@@ -574,16 +575,16 @@ impl ItemIndex {
                     .collect();
                 self.resolve_ty_depth(&a.ty, a.file, &subst, None, depth + 1)
             }
-            _ if local || (full.len() > 1 && !is_known_crate(&full[0]) && names.len() == full.len()) => {
+            _ if local || (full.len() > 1 && !is_known_crate(full[0]) && names.len() == full.len()) => {
                 // A path into a module we could not resolve: a bare well-known name still counts
                 // when the user wrote exactly that name.
                 if full.len() == 1 {
-                    known_type(&refs, args).unwrap_or_default()
+                    known_type(&full, args).unwrap_or_default()
                 } else {
                     SemTy::Unknown
                 }
             }
-            _ => known_type(&refs, args).unwrap_or_default(),
+            _ => known_type(&full, args).unwrap_or_default(),
         }
     }
 
@@ -617,7 +618,7 @@ impl ItemIndex {
 
     /// Expands a written path through the file's imports (for callers outside this module).
     #[must_use]
-    pub fn expand_path(&self, file: u32, names: &[String]) -> Vec<String> {
+    pub fn expand_path<'a>(&'a self, file: u32, names: &'a [String]) -> Vec<&'a str> {
         self.expand(file, names).0
     }
 
@@ -657,7 +658,7 @@ impl ItemIndex {
             }
         }
         let (full, local) = self.expand(file, names);
-        if !local && full.len() > 1 && (is_known_crate(&full[0]) || !self.is_module(&full[0])) {
+        if !local && full.len() > 1 && (is_known_crate(full[0]) || !self.is_module(full[0])) {
             // `other_crate::f()`: not a function of this package, whatever its name.
             return None;
         }

@@ -161,8 +161,8 @@ impl Summary {
 /// iterator or collection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Seg {
-    Var(Box<str>),
-    Field(Box<str>),
+    Var(std::sync::Arc<str>),
+    Field(std::sync::Arc<str>),
     Elem,
 }
 

@@ -1753,6 +1753,10 @@ mod tests {
         }
         // A function's body may start with inner attributes (not a block inside it, below).
         assert_eq!(own_bodies("fn f() { #![allow(unused)] let x = 1; }"), (1, 1));
+        // Spans after a body read, on its line, where the body holds characters of several
+        // bytes (syn sees a space for each byte).
+        let src = "fn a() { let s = \"é—\"; } fn b(m: &Mutex<u8>) -> u8 { *m.lock() } struct S { x: Ü }";
+        assert_eq!(own_bodies(src), (2, 2));
     }
 
     #[test]

@@ -149,9 +149,7 @@ impl Walker<'_> {
 
     /// Classifies a called path as a spawner, through `use` imports.
     pub(super) fn spawner(&self, names: &[String]) -> Option<Spawner> {
-        let expanded = self.ix.expand_path(self.file, names);
-        let refs: Vec<&str> = expanded.iter().map(String::as_str).collect();
-        if self.ix.is_configured_spawner(&refs) {
+        if self.ix.is_configured_spawner(&self.ix.expand_path(self.file, names)) {
             return Some(Spawner::Spawn(SpawnKind::Thread));
         }
         let scope = &self.ix.scopes[self.file as usize];
