@@ -548,10 +548,7 @@ fn plain_cell(text: &[u8], at: usize) -> Option<Option<Sym>> {
     // An identifier (or a number) and where it ends.
     let word = |i: usize| {
         let rest = text.get(i..)?;
-        let n = rest
-            .iter()
-            .position(|b| !crate::tokens::IDENT[*b as usize])
-            .unwrap_or(rest.len());
+        let n = crate::tokens::ident_len(rest);
         Some((std::str::from_utf8(&rest[..n]).ok().filter(|w| !w.is_empty())?, i + n))
     };
     // A path's segments (`std::vec::Vec`), and where it ends (spaces skipped).

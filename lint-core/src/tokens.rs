@@ -74,15 +74,15 @@ impl<'a> Tokens<'a> {
         let first = *bytes.first()?;
         let kind = match first {
             b' ' | b'\t' | b'\n' | b'\r' => {
-                let n = bytes.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-                return match n {
-                    // Other whitespace (`\x0b`, `\u{2028}`...) continues the token.
-                    Some(n) if !bytes[n].is_ascii() || matches!(bytes[n], 0x0b | 0x0c) => None,
-                    _ => Some(token(TokenKind::Whitespace, n.unwrap_or(bytes.len()))),
+                let n = run(bytes, space_mask, &SPACE);
+                // Other whitespace (`\x0b`, `\u{2028}`...) continues the token.
+                return match bytes.get(n) {
+                    Some(b) if !b.is_ascii() || matches!(b, 0x0b | 0x0c) => None,
+                    _ => Some(token(TokenKind::Whitespace, n)),
                 };
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                let n = run(bytes, ident_mask, &IDENT);
+                let n = ident_len(bytes);
                 // Prefixed literals, raw identifiers and unknown prefixes (`r#x`, `b"x"`,
                 // `f"x"`), and identifiers going on in non-ASCII characters.
                 if bytes
@@ -141,7 +141,7 @@ impl<'a> Tokens<'a> {
 }
 
 /// ASCII letters, digits and `_`.
-pub(crate) static IDENT: [bool; 256] = {
+static IDENT: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
@@ -204,6 +204,12 @@ fn run(bytes: &[u8], mask: fn(u64) -> u64, table: &[bool; 256]) -> usize {
         .iter()
         .position(|b| !table[*b as usize])
         .unwrap_or(bytes.len() - i)
+}
+
+/// How many bytes at the start of `bytes` are ASCII letters, digits or `_` (see [`IDENT`]).
+#[inline]
+pub(crate) fn ident_len(bytes: &[u8]) -> usize {
+    run(bytes, ident_mask, &IDENT)
 }
 
 fn token(kind: TokenKind, len: usize) -> Token {
@@ -335,6 +341,24 @@ mod tests {
         ] {
             let (ours, theirs) = both(text);
             assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_runs_stop_where_the_tables_do() {
+        // Every byte value at every place of a run, in the eight-byte words and after them.
+        for (mask, table, fill) in [
+            (ident_mask as fn(u64) -> u64, &IDENT, b'a'),
+            (space_mask as fn(u64) -> u64, &SPACE, b' '),
+        ] {
+            for b in 0..=255u8 {
+                for at in 0..20 {
+                    let mut bytes = [fill; 20];
+                    bytes[at] = b;
+                    let want = bytes.iter().position(|c| !table[*c as usize]).unwrap_or(bytes.len());
+                    assert_eq!(run(&bytes, mask, table), want, "byte {b:#x} at {at}");
+                }
+            }
         }
     }
 

@@ -323,10 +323,7 @@ impl Lowerer<'_> {
     fn sp_word(&self, s: PmSpan) -> Span {
         let lo = self.offsets.byte(s.start());
         let rest = self.offsets.text.as_bytes().get(lo..).unwrap_or_default();
-        let n = rest
-            .iter()
-            .position(|b| !crate::tokens::IDENT[*b as usize])
-            .unwrap_or(rest.len());
+        let n = crate::tokens::ident_len(rest);
         if n == 0 || rest.get(n).is_some_and(|b| !b.is_ascii() || *b == b'#') {
             return self.sp(s);
         }
